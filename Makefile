@@ -1,0 +1,52 @@
+# Fidelis: `make run` serves the demo, `make test` runs the whole suite. Only Python 3.11+ and make needed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint bench worker beat messages clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+.env:
+	cp .env.example .env
+
+run: $(VENV)/.installed .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@bash -c 'set -m; trap "kill 0" EXIT INT TERM; \
+	  if grep -qs "^REDIS_URL=." .env || [ -n "$$REDIS_URL" ]; then \
+	    $(VENV)/bin/celery -A config worker --loglevel INFO --concurrency 2 & \
+	  fi; \
+	  $(VENV)/bin/celery -A config beat --loglevel INFO --pidfile= & \
+	  $(PY) manage.py runserver $(HOST):$(PORT)'
+
+test: $(VENV)/.installed .env
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+bench: $(VENV)/.installed .env
+	$(PY) bench/run.py
+
+worker: $(VENV)/.installed .env
+	$(VENV)/bin/celery -A config worker --loglevel INFO
+
+beat: $(VENV)/.installed .env
+	$(VENV)/bin/celery -A config beat --loglevel INFO --pidfile=
+
+messages: $(VENV)/.installed
+	cd members && ../$(PY) ../manage.py makemessages -l ro -l it -l ru --no-obsolete
+	$(PY) manage.py compilemessages
+
+clean:
+	rm -rf $(VENV) staticfiles

@@ -1,0 +1,7 @@
+"""The partner API, version 1: each app contributes its resources."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("members.api.urls")),
+]

@@ -1,0 +1,158 @@
+"""Earning-rule evaluation: a basket in, points and a breakdown out. Pure: writes nothing.
+
+How rules combine (also in the README):
+- base points = eligible amount x program earn rate, where the eligible amount is the order total
+  minus the part paid with points minus lines excluded by exclusion rules;
+- category/SKU rules (and promotions restricted to a category) add (multiplier - 1) x the line's
+  base points; promotions and partner rules without a category do the same on the whole basket;
+  bonus rules add fixed points when the order reaches their minimum;
+- within one scope (a line, or the basket) every stackable rule applies, but of the
+  non-stackable rules only the one with the highest priority does;
+- the member's tier, the partner's standing multiplier and a paid plan's multiplier then each
+  add (multiplier - 1) x (base + rule points);
+- each component is rounded with the program's rounding mode; the total is their sum.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from django.db.models import Q
+
+from members.models import EarningRule, MembershipPlan, Partner, Program, Tier
+
+ZERO = Decimal("0")
+_ROUNDING = {
+    Program.Rounding.DOWN: ROUND_FLOOR,
+    Program.Rounding.NEAREST: ROUND_HALF_UP,
+    Program.Rounding.UP: ROUND_CEILING,
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    category: str
+    amount: Decimal
+
+
+@dataclass
+class Quote:
+    points: int = 0
+    breakdown: list[dict] = field(default_factory=list)
+    eligible_amount: Decimal = ZERO
+
+    def add(self, label: str, points: int, *, kind: str, rule: EarningRule | None = None) -> None:
+        if points:
+            self.breakdown.append({"kind": kind, "label": label, "points": points, "rule": rule.pk if rule else None})
+            self.points += points
+
+
+def lines_from_items(items: list[dict]) -> list[Line]:
+    return [
+        Line(
+            sku=str(item.get("sku", "")),
+            category=str(item.get("category", "")),
+            amount=Decimal(str(item.get("unit_price", 0))) * Decimal(str(item.get("quantity", 1))),
+        )
+        for item in items
+    ]
+
+
+def rules_in_force(program: Program, at: datetime) -> list[EarningRule]:
+    rules = EarningRule.objects.filter(
+        Q(starts_at__isnull=True) | Q(starts_at__lte=at),
+        Q(ends_at__isnull=True) | Q(ends_at__gte=at),
+        program=program,
+        is_active=True,
+    ).exclude(kind=EarningRule.Kind.ENGAGEMENT)
+    weekday = str(at.isoweekday())
+    return [r for r in rules if not r.weekdays or weekday in r.weekdays.replace(" ", "").split(",")]
+
+
+def _round(program: Program, value: Decimal) -> int:
+    return int(value.quantize(Decimal("1"), rounding=_ROUNDING[program.rounding]))
+
+
+def _matches(rule: EarningRule, line: Line) -> bool:
+    if rule.sku:
+        return rule.sku == line.sku
+    return bool(rule.category) and rule.category == line.category
+
+
+def _pick(rules: list[EarningRule]) -> list[EarningRule]:
+    """Every stackable rule, plus the highest-priority non-stackable one."""
+    exclusive = [r for r in rules if not r.stackable]
+    chosen = [r for r in rules if r.stackable]
+    if exclusive:
+        chosen.append(max(exclusive, key=lambda r: (r.priority, -r.pk)))
+    return chosen
+
+
+def earn_quote(
+    *,
+    program: Program,
+    amount: Decimal,
+    at: datetime,
+    items: list[dict] | None = None,
+    paid_with_points: Decimal = ZERO,
+    tier: Tier | None = None,
+    partner: Partner | None = None,
+    plan: MembershipPlan | None = None,
+    rules: list[EarningRule] | None = None,
+) -> Quote:
+    rules = rules_in_force(program, at) if rules is None else rules
+    lines = lines_from_items(items or [])
+    by_kind: dict[str, list[EarningRule]] = {}
+    for rule in rules:
+        by_kind.setdefault(rule.kind, []).append(rule)
+
+    exclusions = by_kind.get(EarningRule.Kind.EXCLUSION, [])
+    excluded = [ln for ln in lines if any(_matches(r, ln) for r in exclusions)]
+    eligible_lines = [ln for ln in lines if ln not in excluded]
+    eligible = max(ZERO, amount - paid_with_points - sum((ln.amount for ln in excluded), ZERO))
+
+    quote = Quote(eligible_amount=eligible)
+    rate = program.earn_rate
+    quote.add(f"{eligible} {program.currency} x {rate}", _round(program, eligible * rate), kind="base")
+    for line in excluded:
+        quote.breakdown.append({"kind": "excluded", "label": line.sku or line.category, "points": 0, "rule": None})
+
+    line_rules = [
+        r
+        for r in by_kind.get(EarningRule.Kind.CATEGORY, [])
+        + by_kind.get(EarningRule.Kind.SKU, [])
+        + [p for p in by_kind.get(EarningRule.Kind.PROMOTION, []) if p.category or p.sku]
+    ]
+    extras: dict[int, Decimal] = {}
+    for line in eligible_lines:
+        for rule in _pick([r for r in line_rules if _matches(r, line)]):
+            extras[rule.pk] = extras.get(rule.pk, ZERO) + line.amount * rate * (rule.multiplier - 1)
+
+    basket_rules = [p for p in by_kind.get(EarningRule.Kind.PROMOTION, []) if not (p.category or p.sku)]
+    basket_rules += [r for r in by_kind.get(EarningRule.Kind.PARTNER, []) if partner and r.partner_id == partner.pk]
+    for rule in _pick(basket_rules):
+        extras[rule.pk] = extras.get(rule.pk, ZERO) + eligible * rate * (rule.multiplier - 1)
+
+    bonuses = [
+        r
+        for r in by_kind.get(EarningRule.Kind.BONUS, [])
+        if eligible >= r.min_amount and (not r.partner_id or (partner and r.partner_id == partner.pk))
+    ]
+    rules_by_pk = {r.pk: r for r in rules}
+    for rule in _pick(bonuses):
+        extras[rule.pk] = extras.get(rule.pk, ZERO) + rule.points
+
+    for pk, extra in extras.items():
+        rule = rules_by_pk[pk]
+        quote.add(rule.name, _round(program, extra), kind=rule.kind, rule=rule)
+
+    subtotal = Decimal(quote.points)
+    for label, kind, multiplier in (
+        (tier.name if tier else "", "tier", tier.earn_multiplier if tier else None),
+        (partner.name if partner else "", "partner", partner.earn_multiplier if partner else None),
+        (plan.name if plan else "", "plan", plan.earn_multiplier if plan else None),
+    ):
+        if multiplier is not None and multiplier != 1:
+            quote.add(f"{label} x{multiplier}", _round(program, subtotal * (multiplier - 1)), kind=kind)
+    return quote

@@ -1,0 +1,1095 @@
+"""Writes for members: enrollment, profile, the points ledger, purchases, tiers, plans.
+
+Every balance change runs in one transaction holding the member row lock; the cached balances
+on Member always equal the ledger sum and the lots' remainders (see `ledger_check`).
+"""
+
+import secrets
+from datetime import date, datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from config.errors import Conflict, DomainError, NotFound
+from members.earning import Quote, earn_quote
+from members.events import event_record
+from members.models import (
+    EarningRule,
+    EngagementAction,
+    LedgerEntry,
+    Member,
+    MembershipPlan,
+    Partner,
+    PointLot,
+    Program,
+    Purchase,
+    Subscription,
+    Tier,
+    TierChange,
+)
+from members.selectors import CREDIT_KINDS, add_months, tier_qualified
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _luhn_digit(digits: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            d -= 9 if d > 9 else 0
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+def _new_member_number() -> str:
+    """12 digits with a Luhn check digit, so a mistyped card number is caught at the till."""
+    while True:
+        body = str(secrets.randbelow(9 * 10**10) + 10**10)
+        number = body + _luhn_digit(body)
+        if not Member.objects.filter(number=number).exists():
+            return number
+
+
+def new_code(length: int) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def _new_referral_code() -> str:
+    while True:
+        code = new_code(8)
+        if not Member.objects.filter(referral_code=code).exists():
+            return code
+
+
+def lock_members(*member_ids: int) -> dict[int, Member]:
+    """Lock member rows in id order (a fixed order, so two transactions never deadlock)."""
+    rows = Member.objects.select_for_update().select_related("program", "tier").filter(pk__in=member_ids).order_by("pk")
+    return {m.pk: m for m in rows}
+
+
+def _lock(member: Member) -> Member:
+    return lock_members(member.pk)[member.pk]
+
+
+def _require_active(member: Member) -> None:
+    if member.status != Member.Status.ACTIVE:
+        raise DomainError(
+            "member_inactive", f"Member {member.number} is {member.get_status_display().lower()}.", status=409
+        )
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+# --- enrollment and profile --------------------------------------------------------------
+
+
+PROFILE_FIELDS = ("email", "phone", "first_name", "last_name", "birth_date", "language", "external_id")
+
+
+@transaction.atomic
+def member_enroll(
+    *,
+    program: Program,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    phone: str = "",
+    birth_date: date | None = None,
+    language: str = "en",
+    external_id: str = "",
+    consent_email: bool = False,
+    consent_sms: bool = False,
+    referral_code: str = "",
+    user=None,
+) -> Member:
+    email = normalize_email(email)
+    if Member.objects.filter(program=program, email=email).exists():
+        raise Conflict(
+            "email_taken",
+            "A member with this email already exists in the program.",
+            fields={"email": ["Already enrolled."]},
+        )
+    if external_id and Member.objects.filter(program=program, external_id=external_id).exists():
+        raise Conflict(
+            "external_id_taken",
+            "A member with this external id already exists.",
+            fields={"external_id": ["Already used."]},
+        )
+    referrer = None
+    if referral_code:
+        referrer = Member.objects.filter(program=program, referral_code=referral_code.strip().upper()).first()
+        if referrer is None:
+            raise DomainError(
+                "invalid_referral_code",
+                "This referral code does not exist.",
+                fields={"referral_code": ["Unknown code."]},
+            )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            member = Member.objects.create(
+                program=program,
+                email=email,
+                first_name=first_name,
+                last_name=last_name,
+                phone=phone,
+                birth_date=birth_date,
+                language=language,
+                external_id=external_id,
+                consent_email=consent_email,
+                consent_email_at=now if consent_email else None,
+                consent_sms=consent_sms,
+                consent_sms_at=now if consent_sms else None,
+                number=_new_member_number(),
+                referral_code=_new_referral_code(),
+                referred_by=referrer,
+                tier=program.tiers.filter(level=0).first(),
+                last_activity_at=now,
+                user=user,
+            )
+    except IntegrityError as exc:
+        raise Conflict("email_taken", "A member with this email already exists in the program.") from exc
+    if member.tier_id:
+        TierChange.objects.create(member=member, to_tier=member.tier, reason=TierChange.Reason.ENROLL)
+    if program.welcome_bonus:
+        member = _lock(member)
+        _credit(member, kind=LedgerEntry.Kind.WELCOME, points=program.welcome_bonus, reason="Welcome gift", now=now)
+    event_record(
+        type="member.enrolled",
+        program=program,
+        member=member,
+        payload={"member": member.number, "referred_by": referrer.number if referrer else None},
+    )
+    return member
+
+
+@transaction.atomic
+def member_update(*, member: Member, **fields) -> Member:
+    """Profile and consent fields only; balances, tier and status are never written here."""
+    unknown = set(fields) - set(PROFILE_FIELDS) - {"consent_email", "consent_sms"}
+    if unknown:
+        raise DomainError("not_writable", f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    member = _lock(member)
+    if "email" in fields:
+        fields["email"] = normalize_email(fields["email"])
+        if Member.objects.filter(program_id=member.program_id, email=fields["email"]).exclude(pk=member.pk).exists():
+            raise Conflict("email_taken", "Another member uses this email.", fields={"email": ["Already used."]})
+    if (
+        fields.get("external_id")
+        and Member.objects.filter(program_id=member.program_id, external_id=fields["external_id"])
+        .exclude(pk=member.pk)
+        .exists()
+    ):
+        raise Conflict(
+            "external_id_taken", "Another member uses this external id.", fields={"external_id": ["Already used."]}
+        )
+    changed = []
+    for channel in ("email", "sms"):
+        key = f"consent_{channel}"
+        if key in fields:
+            changed += _set_consent(member, channel, bool(fields.pop(key)))
+    for name, value in fields.items():
+        setattr(member, name, value)
+        changed.append(name)
+    if changed:
+        member.last_activity_at = timezone.now()
+        member.save(update_fields=[*changed, "last_activity_at"])
+    return member
+
+
+def _set_consent(member: Member, channel: str, granted: bool) -> list[str]:
+    if getattr(member, f"consent_{channel}") == granted:
+        return []
+    setattr(member, f"consent_{channel}", granted)
+    setattr(member, f"consent_{channel}_at", timezone.now())
+    return [f"consent_{channel}", f"consent_{channel}_at"]
+
+
+@transaction.atomic
+def member_consent_set(*, member: Member, channel: str, granted: bool) -> Member:
+    if channel not in ("email", "sms"):
+        raise DomainError("invalid_channel", "Channel must be email or sms.")
+    member = _lock(member)
+    changed = _set_consent(member, channel, granted)
+    if changed:
+        member.save(update_fields=changed)
+    return member
+
+
+@transaction.atomic
+def member_set_status(*, member: Member, status: str) -> Member:
+    if status not in (Member.Status.ACTIVE, Member.Status.SUSPENDED):
+        raise DomainError("invalid_status", "Status must be active or suspended.")
+    member = _lock(member)
+    if member.status == Member.Status.ANONYMIZED:
+        raise DomainError("member_anonymized", "An anonymized member cannot change status.", status=409)
+    member.status = status
+    member.save(update_fields=["status"])
+    return member
+
+
+@transaction.atomic
+def member_anonymize(*, member: Member) -> Member:
+    """GDPR erasure: personal data goes, ledger amounts stay (they are the program's accounts)."""
+    member = _lock(member)
+    member.email = f"erased-{member.pk}@invalid"
+    member.phone = member.first_name = member.last_name = member.external_id = ""
+    member.birth_date = None
+    member.consent_email = member.consent_sms = False
+    member.status = Member.Status.ANONYMIZED
+    member.save()
+    if member.user_id:
+        member.user.is_active = False
+        member.user.email = ""
+        member.user.username = f"erased-{member.pk}"
+        member.user.set_unusable_password()
+        member.user.save()
+    return member
+
+
+# --- the ledger ------------------------------------------------------------------------------
+
+
+def _expiry_for(program: Program, earned_at: datetime) -> datetime | None:
+    if program.expiry_policy == Program.Expiry.FIXED:
+        return add_months(earned_at, program.expiry_months)
+    return None
+
+
+def _credit(
+    member: Member,
+    *,
+    kind: str,
+    points: int,
+    now: datetime,
+    available_at: datetime | None = None,
+    **entry_fields,
+) -> LedgerEntry:
+    """Add points to a locked member: an entry, a lot, and the cached balances. Debt is repaid first."""
+    if points <= 0:
+        raise DomainError("invalid_points", "Points must be a positive whole number.")
+    entry = LedgerEntry.objects.create(
+        program_id=member.program_id,
+        member=member,
+        kind=kind,
+        points=points,
+        created_at=now,
+        **entry_fields,
+    )
+    repaid = min(member.points_debt, points)
+    if repaid:
+        LedgerEntry.objects.create(
+            program_id=member.program_id,
+            member=member,
+            kind=LedgerEntry.Kind.DEBT,
+            points=-repaid,
+            reason="Repays points taken back by an earlier refund",
+            reference=f"members.ledgerentry:{entry.pk}",
+            created_at=now,
+        )
+        member.points_debt -= repaid
+    net = points - repaid
+    available_at = available_at or now
+    pending = available_at > now
+    if net:
+        PointLot.objects.create(
+            member=member,
+            entry=entry,
+            points=net,
+            remaining=net,
+            pending=pending,
+            available_at=available_at,
+            expires_at=_expiry_for(member.program, now),
+        )
+    if pending:
+        member.points_pending += net
+    else:
+        member.points_available += net
+    if kind in CREDIT_KINDS:
+        member.points_lifetime += points
+    member.last_activity_at = now
+    member.save(
+        update_fields=["points_available", "points_pending", "points_lifetime", "points_debt", "last_activity_at"]
+    )
+    return entry
+
+
+def _consume(member: Member, points: int, lots=None) -> tuple[int, list[dict]]:
+    """Take up to `points` from lots (default: available lots, soonest expiry first). Returns taken and a breakdown."""
+    if lots is None:
+        lots = (
+            PointLot.objects.select_for_update()
+            .filter(member=member, pending=False, remaining__gt=0)
+            .order_by(F("expires_at").asc(nulls_last=True), "id")
+        )
+    taken, touched, detail = 0, [], []
+    for lot in lots:
+        if taken >= points:
+            break
+        use = min(lot.remaining, points - taken)
+        lot.remaining -= use
+        taken += use
+        touched.append(lot)
+        detail.append({"lot": lot.pk, "points": use})
+        if lot.pending:
+            member.points_pending -= use
+        else:
+            member.points_available -= use
+    PointLot.objects.bulk_update(touched, ["remaining"])
+    return taken, detail
+
+
+@transaction.atomic
+def points_spend(
+    *,
+    member: Member,
+    points: int,
+    reason: str,
+    reference: str = "",
+    kind: str = LedgerEntry.Kind.REDEEM,
+    partner: Partner | None = None,
+    created_by=None,
+) -> LedgerEntry:
+    """Spend available points (soonest-expiring lots first). Never overdraws."""
+    if points <= 0:
+        raise DomainError("invalid_points", "Points must be a positive whole number.")
+    member = _lock(member)
+    _require_active(member)
+    if member.points_available < points:
+        missing = points - member.points_available
+        raise DomainError(
+            "insufficient_points",
+            f"Not enough points: {missing} more needed.",
+            fields={"points": [f"Available {member.points_available}, needed {points}."]},
+            status=409,
+        )
+    now = timezone.now()
+    _, detail = _consume(member, points)
+    member.last_activity_at = now
+    member.save(update_fields=["points_available", "points_pending", "last_activity_at"])
+    return LedgerEntry.objects.create(
+        program_id=member.program_id,
+        member=member,
+        kind=kind,
+        points=-points,
+        reason=reason,
+        reference=reference,
+        partner=partner,
+        breakdown=detail,
+        created_by=created_by,
+        created_at=now,
+    )
+
+
+@transaction.atomic
+def points_grant(
+    *,
+    member: Member,
+    points: int,
+    reason: str,
+    reference: str = "",
+    kind: str = LedgerEntry.Kind.GRANT,
+    created_by=None,
+) -> LedgerEntry:
+    """Give points that are available at once (surprises, challenges, survey rewards)."""
+    member = _lock(member)
+    _require_active(member)
+    entry = _credit(
+        member, kind=kind, points=points, now=timezone.now(), reason=reason, reference=reference, created_by=created_by
+    )
+    event_record(
+        type="points.earned",
+        program=member.program,
+        member=member,
+        payload={"member": member.number, "points": points, "kind": kind, "entry": entry.pk},
+    )
+    return entry
+
+
+@transaction.atomic
+def points_refund(*, member: Member, points: int, reason: str, reference: str = "", created_by=None) -> LedgerEntry:
+    """Return spent points (a cancelled redemption or an unconfirmed checkout hold)."""
+    member = _lock(member)
+    return _credit(
+        member,
+        kind=LedgerEntry.Kind.REFUND,
+        points=points,
+        now=timezone.now(),
+        reason=reason,
+        reference=reference,
+        created_by=created_by,
+    )
+
+
+@transaction.atomic
+def points_adjust(*, member: Member, points: int, reason: str, created_by) -> LedgerEntry:
+    """A staff correction, up or down, always with a reason."""
+    if not reason.strip():
+        raise DomainError("reason_required", "An adjustment needs a reason.", fields={"reason": ["Required."]})
+    if points == 0:
+        raise DomainError("invalid_points", "An adjustment must change the balance.")
+    member = _lock(member)
+    now = timezone.now()
+    if points > 0:
+        return _credit(
+            member, kind=LedgerEntry.Kind.ADJUST, points=points, now=now, reason=reason, created_by=created_by
+        )
+    if member.points_available < -points:
+        raise DomainError(
+            "insufficient_points", f"Only {member.points_available} points are available to remove.", status=409
+        )
+    _, detail = _consume(member, -points)
+    member.save(update_fields=["points_available", "points_pending"])
+    return LedgerEntry.objects.create(
+        program_id=member.program_id,
+        member=member,
+        kind=LedgerEntry.Kind.ADJUST,
+        points=points,
+        reason=reason,
+        breakdown=detail,
+        created_by=created_by,
+        created_at=now,
+    )
+
+
+# --- purchases -------------------------------------------------------------------------------
+
+
+def active_plan(member: Member, at: datetime | None = None) -> MembershipPlan | None:
+    at = at or timezone.now()
+    sub = (
+        Subscription.objects.select_related("plan")
+        .filter(member=member, expires_at__gt=at)
+        .exclude(status=Subscription.Status.EXPIRED)
+        .first()
+    )
+    return sub.plan if sub else None
+
+
+def purchase_quote(
+    *,
+    member: Member,
+    partner: Partner | None,
+    amount: Decimal,
+    items: list[dict] | None = None,
+    paid_with_points: Decimal = Decimal("0"),
+    at: datetime | None = None,
+) -> Quote:
+    """What a purchase would earn (the simulate endpoint and the admin simulator)."""
+    return earn_quote(
+        program=member.program,
+        amount=amount,
+        at=at or timezone.now(),
+        items=items,
+        paid_with_points=paid_with_points,
+        tier=member.tier,
+        partner=partner,
+        plan=active_plan(member, at),
+    )
+
+
+def _validate_purchase(
+    member: Member, partner: Partner | None, amount: Decimal, currency: str, paid_with_points: Decimal
+) -> None:
+    if amount <= 0:
+        raise DomainError(
+            "invalid_amount", "The amount must be positive.", fields={"amount": ["Must be greater than zero."]}
+        )
+    if paid_with_points < 0 or paid_with_points > amount:
+        raise DomainError(
+            "invalid_amount",
+            "The part paid with points must be between zero and the amount.",
+            fields={"paid_with_points": ["Out of range."]},
+        )
+    if currency.upper() != member.program.currency:
+        raise DomainError(
+            "currency_mismatch",
+            f"This program works in {member.program.currency}.",
+            fields={"currency": [f"Expected {member.program.currency}."]},
+        )
+    if partner is not None and (partner.program_id != member.program_id or not partner.is_active):
+        raise NotFound("Member not found.")
+
+
+@transaction.atomic
+def purchase_record(
+    *,
+    member: Member,
+    partner: Partner | None,
+    external_id: str,
+    amount: Decimal,
+    currency: str,
+    occurred_at: datetime | None = None,
+    items: list[dict] | None = None,
+    paid_with_points: Decimal = Decimal("0"),
+    discount_amount: Decimal = Decimal("0"),
+    created_by=None,
+) -> tuple[Purchase, bool]:
+    """Record a purchase and earn its points. The same (partner, external_id) never earns twice:
+    a repeat returns the first purchase and False."""
+    _validate_purchase(member, partner, amount, currency, paid_with_points)
+    referrer_id = member.referred_by_id if member.referral_rewarded_at is None else None
+    locked = lock_members(*[i for i in (member.pk, referrer_id) if i])
+    member = locked[member.pk]
+    _require_active(member)
+    existing = Purchase.objects.filter(partner=partner, external_id=external_id).first()
+    if existing is not None:
+        if existing.member_id != member.pk or existing.amount != amount:
+            raise Conflict(
+                "duplicate_external_id",
+                "This external id was already used for another purchase.",
+                fields={"external_id": ["Already used."]},
+            )
+        return existing, False
+
+    now = timezone.now()
+    occurred_at = occurred_at or now
+    items = items or []
+    quote = purchase_quote(
+        member=member, partner=partner, amount=amount, items=items, paid_with_points=paid_with_points, at=occurred_at
+    )
+    purchase = Purchase.objects.create(
+        program_id=member.program_id,
+        member=member,
+        partner=partner,
+        external_id=external_id,
+        amount=amount,
+        paid_with_points=paid_with_points,
+        discount_amount=discount_amount,
+        currency=currency.upper(),
+        items=items,
+        categories=len({i.get("category") for i in items if i.get("category")}),
+        occurred_at=occurred_at,
+        points=max(quote.points, 0),
+    )
+    entry = None
+    if purchase.points:
+        entry = _credit(
+            member,
+            kind=LedgerEntry.Kind.EARN,
+            points=purchase.points,
+            now=now,
+            available_at=occurred_at + timedelta(days=member.program.pending_days),
+            amount=amount,
+            currency=purchase.currency,
+            partner=partner,
+            purchase=purchase,
+            reference=f"purchase:{external_id}",
+            breakdown=quote.breakdown,
+            created_by=created_by,
+        )
+    member.last_purchase_at = max(filter(None, [member.last_purchase_at, occurred_at]))
+    member.last_activity_at = now
+    member.save(update_fields=["last_purchase_at", "last_activity_at"])
+    if referrer_id and amount >= member.program.referral_min_purchase:
+        _referral_reward(member, locked.get(referrer_id), now)
+    payload = {
+        "member": member.number,
+        "purchase": purchase.pk,
+        "amount": str(amount),
+        "points": purchase.points,
+        "partner": partner.pk if partner else None,
+    }
+    event_record(type="purchase.recorded", program=member.program, member=member, payload=payload)
+    if entry is not None:
+        event_record(
+            type="points.earned",
+            program=member.program,
+            member=member,
+            payload={
+                **payload,
+                "kind": "earn",
+                "entry": entry.pk,
+                "pending": entry.lot.pending if hasattr(entry, "lot") else False,
+            },
+        )
+    tier_evaluate(member=member, now=now)
+    return purchase, True
+
+
+def referral_points_for(program: Program, nth: int) -> int:
+    """Points the referrer gets for their nth successful referral."""
+    if program.referral_mode == Program.Referral.SINGLE:
+        return program.referral_referrer_points
+    if program.referral_mode == Program.Referral.STEPPED:
+        points = 0
+        for from_count, step_points in sorted(program.referral_steps or []):
+            if nth >= from_count:
+                points = step_points
+        return points
+    return 0
+
+
+def _referral_reward(referee: Member, referrer: Member | None, now: datetime) -> None:
+    program = referee.program
+    referee.referral_rewarded_at = now
+    referee.save(update_fields=["referral_rewarded_at"])
+    if program.referral_mode == Program.Referral.OFF:
+        return
+    if program.referral_referee_points:
+        _credit(
+            referee,
+            kind=LedgerEntry.Kind.REFERRAL,
+            points=program.referral_referee_points,
+            now=now,
+            reason="Joined through a referral",
+            reference=f"members.member:{referrer.pk if referrer else ''}",
+        )
+    if referrer is None or referrer.status != Member.Status.ACTIVE:
+        return
+    nth = Member.objects.filter(referred_by=referrer, referral_rewarded_at__isnull=False).count()
+    points = referral_points_for(program, nth)
+    if points:
+        _credit(
+            referrer,
+            kind=LedgerEntry.Kind.REFERRAL,
+            points=points,
+            now=now,
+            reason=f"Referral #{nth}",
+            reference=f"members.member:{referee.pk}",
+        )
+        event_record(
+            type="points.earned",
+            program=program,
+            member=referrer,
+            payload={"member": referrer.number, "points": points, "kind": "referral"},
+        )
+    tier_evaluate(member=referrer, now=now)
+
+
+@transaction.atomic
+def purchase_reverse(
+    *, purchase: Purchase, amount: Decimal | None = None, reason: str = "Refund", created_by=None
+) -> LedgerEntry | None:
+    """Take back the points of a refunded amount, proportionally. Points already spent become debt."""
+    member = _lock(purchase.member)
+    purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+    refundable = purchase.amount - purchase.refunded_amount
+    amount = refundable if amount is None else amount
+    if amount <= 0 or amount > refundable:
+        raise DomainError(
+            "invalid_amount",
+            f"The refund must be between 0 and {refundable}.",
+            fields={"amount": [f"At most {refundable}."]},
+        )
+    purchase.refunded_amount += amount
+    target = (
+        purchase.points
+        if purchase.refunded_amount == purchase.amount
+        else int((Decimal(purchase.points) * purchase.refunded_amount / purchase.amount).to_integral_value(ROUND_FLOOR))
+    )
+    to_take = target - purchase.points_reversed
+    purchase.points_reversed = target
+    purchase.save(update_fields=["refunded_amount", "points_reversed"])
+    now = timezone.now()
+    if to_take <= 0:
+        return None
+    own_lot = PointLot.objects.select_for_update().filter(
+        entry__purchase=purchase, entry__kind=LedgerEntry.Kind.EARN, remaining__gt=0
+    )
+    taken, detail = _consume(member, to_take, own_lot)
+    if taken < to_take:
+        more, more_detail = _consume(member, to_take - taken)
+        taken += more
+        detail += more_detail
+    shortfall = to_take - taken
+    member.points_debt += shortfall
+    member.points_lifetime = max(0, member.points_lifetime - to_take)
+    member.save(update_fields=["points_available", "points_pending", "points_debt", "points_lifetime"])
+    if shortfall:
+        detail.append({"debt": shortfall})
+    entry = LedgerEntry.objects.create(
+        program_id=member.program_id,
+        member=member,
+        kind=LedgerEntry.Kind.REVERSE,
+        points=-taken,
+        amount=amount,
+        currency=purchase.currency,
+        partner=purchase.partner,
+        purchase=purchase,
+        reason=reason,
+        reference=f"purchase:{purchase.external_id}",
+        breakdown=detail,
+        created_by=created_by,
+        created_at=now,
+    )
+    event_record(
+        type="points.reversed",
+        program=member.program,
+        member=member,
+        payload={
+            "member": member.number,
+            "purchase": purchase.pk,
+            "amount": str(amount),
+            "points": to_take,
+            "debt": shortfall,
+        },
+    )
+    return entry
+
+
+# --- engagement -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def points_engage(*, member: Member, action: str, reference: str) -> LedgerEntry | None:
+    """Award an engagement action within its caps. The same (action, reference) earns once;
+    past a cap the action is recorded without points (returns None)."""
+    if action not in EarningRule.Action.values:
+        raise DomainError(
+            "invalid_action",
+            f"Unknown action '{action}'.",
+            fields={"type": [f"One of {', '.join(EarningRule.Action.values)}."]},
+        )
+    member = _lock(member)
+    _require_active(member)
+    now = timezone.now()
+    existing = EngagementAction.objects.filter(member=member, action=action, reference=reference).first()
+    if existing is not None:
+        return existing.entry
+    rule = (
+        EarningRule.objects.filter(
+            Q(starts_at__isnull=True) | Q(starts_at__lte=now),
+            Q(ends_at__isnull=True) | Q(ends_at__gte=now),
+            program_id=member.program_id,
+            kind=EarningRule.Kind.ENGAGEMENT,
+            action=action,
+            is_active=True,
+        )
+        .order_by("-priority", "id")
+        .first()
+    )
+    done = EngagementAction.objects.filter(member=member, action=action, entry__isnull=False)
+    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    capped = (
+        rule is None
+        or not rule.points
+        or (
+            (rule.lifetime_cap is not None and done.count() >= rule.lifetime_cap)
+            or (rule.daily_cap is not None and done.filter(created_at__gte=start_of_day).count() >= rule.daily_cap)
+        )
+    )
+    entry = None
+    if not capped:
+        entry = _credit(
+            member,
+            kind=LedgerEntry.Kind.ENGAGEMENT,
+            points=rule.points,
+            now=now,
+            reason=rule.name,
+            reference=reference,
+            breakdown=[{"kind": "engagement", "label": rule.name, "points": rule.points, "rule": rule.pk}],
+        )
+        event_record(
+            type="points.earned",
+            program=member.program,
+            member=member,
+            payload={"member": member.number, "points": rule.points, "kind": "engagement", "action": action},
+        )
+    EngagementAction.objects.create(member=member, action=action, reference=reference, entry=entry)
+    event_record(
+        type="engagement.recorded",
+        program=member.program,
+        member=member,
+        payload={
+            "member": member.number,
+            "action": action,
+            "reference": reference,
+            "points": entry.points if entry else 0,
+        },
+    )
+    return entry
+
+
+# --- periodic ledger work (chunked by member id range; a constant number of queries per chunk) --
+
+
+CHUNK = 2000
+
+
+def _member_chunks(lot_filter: Q):
+    """Yield sorted lists of member ids that have lots matching the filter, CHUNK at a time."""
+    last = 0
+    while True:
+        ids = list(
+            PointLot.objects.filter(lot_filter, member_id__gt=last)
+            .order_by("member_id")
+            .values_list("member_id", flat=True)
+            .distinct()[:CHUNK]
+        )
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def points_release_pending(*, now: datetime | None = None) -> int:
+    """Make pending points spendable once their return window has passed. Returns points released."""
+    now = now or timezone.now()
+    due = Q(pending=True, available_at__lte=now)
+    released = 0
+    for ids in _member_chunks(due):
+        with transaction.atomic():
+            members = lock_members(*ids)
+            sums = dict(
+                PointLot.objects.filter(due, member_id__in=ids).values_list("member_id").annotate(s=Sum("remaining"))
+            )
+            PointLot.objects.filter(due, member_id__in=ids).update(pending=False)
+            for member_id, points in sums.items():
+                m = members[member_id]
+                m.points_pending -= points
+                m.points_available += points
+                released += points
+            Member.objects.bulk_update([members[i] for i in sums], ["points_pending", "points_available"])
+    return released
+
+
+def _expire(lot_filter: Q, now: datetime, reason: str) -> int:
+    expired = 0
+    for ids in _member_chunks(lot_filter):
+        with transaction.atomic():
+            members = lock_members(*ids)
+            lots = list(
+                PointLot.objects.filter(lot_filter, member_id__in=ids).values("id", "member_id", "remaining", "pending")
+            )
+            per_member: dict[int, list[dict]] = {}
+            for lot in lots:
+                per_member.setdefault(lot["member_id"], []).append(lot)
+            entries = []
+            for member_id, member_lots in per_member.items():
+                m = members[member_id]
+                total = sum(lot["remaining"] for lot in member_lots)
+                m.points_pending -= sum(lot["remaining"] for lot in member_lots if lot["pending"])
+                m.points_available -= sum(lot["remaining"] for lot in member_lots if not lot["pending"])
+                entries.append(
+                    LedgerEntry(
+                        program_id=m.program_id,
+                        member_id=member_id,
+                        kind=LedgerEntry.Kind.EXPIRE,
+                        points=-total,
+                        reason=reason,
+                        breakdown=[{"lot": lot["id"], "points": lot["remaining"]} for lot in member_lots],
+                        created_at=now,
+                    )
+                )
+                expired += total
+            PointLot.objects.filter(id__in=[lot["id"] for lot in lots]).update(remaining=0)
+            Member.objects.bulk_update([members[i] for i in per_member], ["points_pending", "points_available"])
+            LedgerEntry.objects.bulk_create(entries)
+            for entry in entries:
+                member = members[entry.member_id]
+                event_record(
+                    type="points.expired",
+                    program=member.program,
+                    member=member,
+                    payload={"member": member.number, "points": -entry.points},
+                )
+    return expired
+
+
+def points_expire_due(*, now: datetime | None = None) -> int:
+    """Expire lots past their date (fixed policy) and balances of inactive members (inactivity policy)."""
+    now = now or timezone.now()
+    total = _expire(Q(remaining__gt=0, expires_at__lte=now), now, "Points reached their expiry date")
+    for program in Program.objects.filter(expiry_policy=Program.Expiry.INACTIVITY):
+        cutoff = add_months(now, -program.expiry_months)
+        inactive = Q(remaining__gt=0, member__program=program, member__last_activity_at__lt=cutoff)
+        total += _expire(inactive, now, f"No activity for {program.expiry_months} months")
+    return total
+
+
+# --- tiers ------------------------------------------------------------------------------------
+
+
+def _tier_set(member: Member, tier: Tier | None, reason: str, note: str = "", created_by=None) -> None:
+    previous = member.tier
+    member.tier = tier
+    member.tier_downgrade_warned_at = None
+    member.save(update_fields=["tier", "tier_downgrade_warned_at"])
+    TierChange.objects.create(
+        member=member, from_tier=previous, to_tier=tier, reason=reason, note=note, created_by=created_by
+    )
+    event_record(
+        type="tier.changed",
+        program=member.program,
+        member=member,
+        payload={
+            "member": member.number,
+            "from": previous.name if previous else None,
+            "to": tier.name if tier else None,
+            "reason": reason,
+        },
+    )
+
+
+def tier_evaluate(*, member: Member, now: datetime | None = None) -> Tier | None:
+    """Upgrade at once when the member qualifies for a higher tier (called on qualifying events)."""
+    now = now or timezone.now()
+    qualified = tier_qualified(member, now)
+    current_level = member.tier.level if member.tier else -1
+    if qualified is not None and qualified.level > current_level:
+        _tier_set(member, qualified, TierChange.Reason.UPGRADE)
+    elif member.tier_downgrade_warned_at and qualified and qualified.level >= current_level:
+        member.tier_downgrade_warned_at = None
+        member.save(update_fields=["tier_downgrade_warned_at"])
+    return member.tier
+
+
+@transaction.atomic
+def tier_assign(*, member: Member, tier: Tier, until: date | None, created_by, note: str = "") -> Member:
+    """Staff set a tier; with `until` it is a floor the member cannot fall below before that date."""
+    if tier.program_id != member.program_id:
+        raise DomainError("invalid_tier", "The tier belongs to another program.")
+    member = _lock(member)
+    member.tier_floor = tier if until else None
+    member.tier_floor_until = until
+    member.save(update_fields=["tier_floor", "tier_floor_until"])
+    if member.tier_id != tier.pk:
+        _tier_set(member, tier, TierChange.Reason.MANUAL, note=note, created_by=created_by)
+    return member
+
+
+def tiers_review(*, now: datetime | None = None) -> dict[str, int]:
+    """Daily: warn members who no longer qualify, and after the notice period downgrade them by one
+    level (never below a floor still in force, never below what they qualify for)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    counts = {"warned": 0, "downgraded": 0, "upgraded": 0}
+    last = 0
+    while True:
+        ids = list(
+            Member.objects.filter(pk__gt=last, tier__level__gt=0, status=Member.Status.ACTIVE)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:CHUNK]
+        )
+        if not ids:
+            return counts
+        last = ids[-1]
+        for member_id in ids:
+            with transaction.atomic():
+                member = lock_members(member_id)[member_id]
+                counts_key = _tier_review_one(member, now, today)
+                if counts_key:
+                    counts[counts_key] += 1
+
+
+def _tier_review_one(member: Member, now: datetime, today: date) -> str | None:
+    if member.tier.window == Tier.Window.LIFETIME:
+        return None
+    qualified = tier_qualified(member, now, previous_year=True)
+    qualified_level = qualified.level if qualified else -1
+    floor_level = (
+        member.tier_floor.level
+        if member.tier_floor and member.tier_floor_until and member.tier_floor_until >= today
+        else -1
+    )
+    if qualified_level > member.tier.level:
+        _tier_set(member, qualified, TierChange.Reason.UPGRADE)
+        return "upgraded"
+    if qualified_level >= member.tier.level or floor_level >= member.tier.level:
+        if member.tier_downgrade_warned_at:
+            member.tier_downgrade_warned_at = None
+            member.save(update_fields=["tier_downgrade_warned_at"])
+        return None
+    if member.tier_downgrade_warned_at is None:
+        member.tier_downgrade_warned_at = now
+        member.save(update_fields=["tier_downgrade_warned_at"])
+        event_record(
+            type="tier.expiring",
+            program=member.program,
+            member=member,
+            payload={
+                "member": member.number,
+                "tier": member.tier.name,
+                "downgrade_after": str(today + timedelta(days=member.program.tier_notice_days)),
+            },
+        )
+        return "warned"
+    if member.tier_downgrade_warned_at + timedelta(days=member.program.tier_notice_days) <= now:
+        lower = member.program.tiers.filter(level__lt=member.tier.level).order_by("-level").first()
+        _tier_set(member, lower, TierChange.Reason.DOWNGRADE)
+        return "downgraded"
+    return None
+
+
+# --- paid membership -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def plan_subscribe(*, member: Member, plan: MembershipPlan, paid_by: str) -> Subscription:
+    if plan.program_id != member.program_id or not plan.is_active:
+        raise NotFound("Plan not found.")
+    member = _lock(member)
+    _require_active(member)
+    now = timezone.now()
+    live = (
+        Subscription.objects.select_for_update()
+        .filter(member=member)
+        .exclude(status=Subscription.Status.EXPIRED)
+        .first()
+    )
+    if live is not None:
+        if live.plan_id != plan.pk or live.status == Subscription.Status.ACTIVE:
+            raise Conflict("already_subscribed", "The member already has a membership plan.")
+        live.status = Subscription.Status.ACTIVE  # re-subscribing before a cancelled plan runs out
+        live.cancelled_at = None
+        live.save(update_fields=["status", "cancelled_at"])
+        return live
+    sub = Subscription.objects.create(
+        member=member, plan=plan, started_at=now, expires_at=now + timedelta(days=plan.duration_days), paid_by=paid_by
+    )
+    event_record(
+        type="plan.subscribed",
+        program=member.program,
+        member=member,
+        payload={"member": member.number, "plan": plan.name},
+    )
+    return sub
+
+
+@transaction.atomic
+def plan_cancel(*, subscription: Subscription) -> Subscription:
+    """Stops renewal; perks last until the end of the paid period."""
+    sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    if sub.status != Subscription.Status.ACTIVE:
+        raise DomainError("not_active", "This membership is not active.", status=409)
+    sub.status = Subscription.Status.CANCELLED
+    sub.cancelled_at = timezone.now()
+    sub.save(update_fields=["status", "cancelled_at"])
+    return sub
+
+
+def subscriptions_expire(*, now: datetime | None = None) -> dict[str, int]:
+    """Renew recurring plans that are due (the fee is recorded as owed by the same payer) and
+    expire cancelled or one-time ones."""
+    now = now or timezone.now()
+    due = Subscription.objects.filter(expires_at__lte=now).exclude(status=Subscription.Status.EXPIRED)
+    with transaction.atomic():
+        renewing = list(
+            due.filter(status=Subscription.Status.ACTIVE, plan__recurring=True)
+            .select_related("plan")
+            .select_for_update()
+        )
+        for sub in renewing:
+            while sub.expires_at <= now:
+                sub.expires_at += timedelta(days=sub.plan.duration_days)
+        Subscription.objects.bulk_update(renewing, ["expires_at"])
+        expired = due.exclude(pk__in=[s.pk for s in renewing]).update(status=Subscription.Status.EXPIRED)
+    return {"renewed": len(renewing), "expired": expired}
+
+
+# --- NPS hand-off from feedback -------------------------------------------------------------
+
+
+def member_nps_set(*, member: Member, score: int) -> None:
+    """Feedback reports the latest NPS answer; loyalty typing and segments read it."""
+    Member.objects.filter(pk=member.pk).update(last_nps=score)

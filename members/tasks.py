@@ -1,0 +1,41 @@
+"""Thin Celery wrappers around members' services and the event dispatcher."""
+
+from celery import shared_task
+
+from members import events, selectors, services
+
+
+@shared_task(bind=True, max_retries=5, default_retry_delay=30)
+def events_dispatch(self, event_id: int) -> None:
+    if not events.event_dispatch(event_id):
+        raise self.retry()
+
+
+@shared_task
+def events_sweep() -> int:
+    return events.events_sweep()
+
+
+@shared_task
+def points_release_pending() -> int:
+    return services.points_release_pending()
+
+
+@shared_task
+def points_expire_due() -> int:
+    return services.points_expire_due()
+
+
+@shared_task
+def tiers_review() -> dict:
+    return services.tiers_review()
+
+
+@shared_task
+def subscriptions_expire() -> dict:
+    return services.subscriptions_expire()
+
+
+@shared_task
+def ledger_check() -> int:
+    return len(selectors.ledger_mismatches())

@@ -1,0 +1,164 @@
+"""Shared fixtures and factories. Tests that need PostgreSQL or a real Redis worker are marked
+and skipped, with the reason printed, when DATABASE_URL / REDIS_URL do not point at them."""
+
+import os
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import factory
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app as celery_app
+from members import services
+from members.models import Partner, Program, Tier
+
+
+def pytest_collection_modifyitems(config, items):
+    is_postgres = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    for item in items:
+        if "postgres" in item.keywords and not is_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://..."))
+        if "redis" in item.keywords and not settings.REDIS_URL:
+            item.add_marker(pytest.mark.skip(reason="needs Redis and a worker: set REDIS_URL=redis://..."))
+
+
+class ProgramFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Program
+
+    name = factory.Sequence(lambda n: f"Program {n}")
+    slug = factory.Sequence(lambda n: f"program-{n}")
+    currency = "EUR"
+    earn_rate = Decimal("1")
+
+
+class TierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tier
+
+    program = factory.SubFactory(ProgramFactory)
+    name = factory.Sequence(lambda n: f"Tier {n}")
+    level = 0
+
+
+class PartnerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Partner
+
+    program = factory.SubFactory(ProgramFactory)
+    name = factory.Sequence(lambda n: f"Shop {n}")
+
+
+class MemberFactory(factory.Factory):
+    """Members are created through the enrollment service, like everywhere else."""
+
+    class Meta:
+        model = dict
+
+    program = factory.SubFactory(ProgramFactory)
+    email = factory.Sequence(lambda n: f"member{n}@example.com")
+    first_name = "Ana"
+    last_name = factory.Sequence(lambda n: f"Pop{n}")
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return services.member_enroll(**kwargs)
+
+    _build = _create
+
+
+@pytest.fixture
+def program(db):
+    return ProgramFactory()
+
+
+@pytest.fixture
+def partner(program):
+    return PartnerFactory(program=program)
+
+
+@pytest.fixture
+def member(program):
+    return MemberFactory(program=program)
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Run on_commit callbacks (event dispatch) inside a test's transaction."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def db_vendor():
+    return connection.vendor
+
+
+@pytest.fixture(autouse=True)
+def _celery_mode(request):
+    """Tasks run eagerly in tests, except in tests marked `redis`, which use a real worker."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = "redis" not in request.keywords
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    return (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path):
+    """A real `celery worker` process on the Redis broker, using the test database. Stopped after the test."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "ENV_FILE": "/dev/null",
+        "DEBUG": "true",
+        "CONN_MAX_AGE": "0",
+    }
+    root = Path(__file__).resolve().parent.parent
+    log = (tmp_path / "worker.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if celery_app.control.ping(timeout=0.5):
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"celery worker exited: {(tmp_path / 'worker.log').read_text()}")
+    else:
+        proc.kill()
+        pytest.fail("celery worker did not answer a ping within 30 s")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
