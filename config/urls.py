@@ -13,6 +13,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("rewards/", include("rewards.urls")),
+    path("feedback/", include("feedback.urls")),
+    path("campaigns/", include("campaigns.urls")),
     path("", include("members.urls")),
 ]
 if settings.DEBUG:
