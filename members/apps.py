@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class MembersConfig(AppConfig):
     name = "members"
     verbose_name = _("Members and points")
+
+    def ready(self) -> None:
+        # Partner API admin (keys, webhooks) and the webhook sender, an event handler.
+        from members import webhooks  # noqa: F401
+        from members.api import admin  # noqa: F401

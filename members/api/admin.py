@@ -1,0 +1,1 @@
+"""Partner API admin: API keys, idempotency keys, webhook endpoints and deliveries."""

@@ -1,0 +1,1 @@
+"""Partner webhooks: signed deliveries of domain events, retried with backoff."""
