@@ -207,6 +207,13 @@ class Member(models.Model):
     enrolled_at = models.DateTimeField(auto_now_add=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     last_purchase_at = models.DateTimeField(null=True, blank=True)
+    points_expiry_warned_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Inactivity expiry: when the member was last warned (activity since then re-arms the warning)."),
+    )
+    loyalty_type_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]
@@ -359,6 +366,12 @@ class Purchase(models.Model):
         ordering = ["-occurred_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["partner", "external_id"], name="purchase_external_id_per_partner"),
+            # NULL partners are distinct in a unique index: purchases recorded without one (staff) need their own.
+            models.UniqueConstraint(
+                fields=["program", "external_id"],
+                condition=Q(partner__isnull=True),
+                name="purchase_external_id_without_partner",
+            ),
             models.CheckConstraint(
                 condition=Q(refunded_amount__lte=models.F("amount")), name="purchase_refund_not_above_amount"
             ),
@@ -428,6 +441,9 @@ class PointLot(models.Model):
     pending = models.BooleanField(default=False)
     available_at = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)
+    expiry_notified_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the member was told this lot is about to expire.")
+    )
 
     class Meta:
         ordering = ["expires_at", "id"]
