@@ -1,5 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RewardsConfig(AppConfig):
     name = "rewards"
+    verbose_name = _("Rewards")
+
+    def ready(self) -> None:
+        # Challenge progress and automatic surprises react to members' events.
+        from rewards import handlers  # noqa: F401

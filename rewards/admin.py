@@ -1,0 +1,358 @@
+"""Admin for the catalog, redemptions, vouchers, burn holds, surprises, challenges and badges.
+
+Declarative lists; the actions and the two small forms (code import, surprise grant) call services.
+"""
+
+import io
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from modeltranslation.admin import TranslationAdmin
+
+from config.errors import DomainError
+from members.models import Member, Tier
+from rewards import selectors, services
+from rewards.models import (
+    Badge,
+    BurnHold,
+    Cause,
+    Challenge,
+    ChallengeProgress,
+    MemberBadge,
+    Redemption,
+    Reward,
+    SurpriseRule,
+    Voucher,
+)
+
+
+class VoucherInline(admin.TabularInline):
+    model = Voucher
+    fk_name = "reward"
+    fields = ("code", "status", "member", "issued_at", "expires_at", "consumed_at", "consumed_by", "order_reference")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ("-id",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("member", "consumed_by")
+
+
+@admin.register(Cause)
+class CauseAdmin(TranslationAdmin):
+    list_display = ("name", "program", "is_active", "donations", "donated_points", "donated_value")
+    list_filter = ("program", "is_active")
+    search_fields = ("name",)
+
+    def get_queryset(self, request):
+        return selectors.charity_totals(super().get_queryset(request).select_related("program"))
+
+    @admin.display(description=_("donations"), ordering="donations")
+    def donations(self, obj: Cause) -> int:
+        return obj.donations
+
+    @admin.display(description=_("points donated"), ordering="donated_points")
+    def donated_points(self, obj: Cause) -> int:
+        return obj.donated_points
+
+    @admin.display(description=_("value donated"), ordering="donated_value")
+    def donated_value(self, obj: Cause):
+        return obj.donated_value
+
+
+class CodeImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"), help_text=_("One code per line, in the first column."))
+
+
+class SurpriseGrantForm(forms.Form):
+    numbers = forms.CharField(
+        label=_("Member numbers or emails"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("One per line. Leave empty to use the filters below."),
+    )
+    tiers = forms.ModelMultipleChoiceField(queryset=Tier.objects.none(), required=False)
+    loyalty_types = forms.MultipleChoiceField(choices=Member.LoyaltyType.choices[1:], required=False)
+    min_points = forms.IntegerField(label=_("At least this many points"), required=False, min_value=0)
+    everyone = forms.BooleanField(label=_("Every active member matching the filters"), required=False)
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text=_("Shown and emailed to members."))
+
+    def __init__(self, *args, program, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tiers"].queryset = Tier.objects.filter(program=program)
+
+    def clean(self):
+        data = super().clean()
+        filtered = data.get("tiers") or data.get("loyalty_types") or data.get("min_points") is not None
+        if not data.get("numbers", "").strip() and not (filtered or data.get("everyone")):
+            raise forms.ValidationError(_("Name members, or choose filters, or tick 'every active member'."))
+        return data
+
+
+@admin.register(Reward)
+class RewardAdmin(TranslationAdmin):
+    list_display = (
+        "title",
+        "kind",
+        "program",
+        "points_cost",
+        "value",
+        "stock",
+        "codes_left",
+        "redeemed",
+        "is_active",
+        "is_featured",
+    )
+    list_filter = ("program", "kind", "is_active", "is_featured", "members_only", "code_source", "category")
+    list_editable = ("is_active", "is_featured")
+    list_select_related = ("program",)
+    search_fields = ("title", "category")
+    filter_horizontal = ("tiers",)
+    autocomplete_fields = ("cause",)
+    inlines = [VoucherInline]
+    actions = ["import_codes", "grant_surprise"]
+    fieldsets = (
+        (
+            None,
+            {"fields": ("program", "kind", "title", "description", "image", "category", "is_active", "is_featured")},
+        ),
+        (_("Price and value"), {"fields": ("points_cost", "value", "percent", "min_order_value", "cause")}),
+        (_("Who and when"), {"fields": ("tiers", "members_only", "starts_at", "ends_at", "event_at", "event_place")}),
+        (
+            _("Stock and limits"),
+            {"fields": ("stock", "limit_per_member", "limit_per_period", "limit_period", "code_source")},
+        ),
+        (_("Vouchers"), {"fields": ("voucher_valid_days",)}),
+    )
+
+    def get_queryset(self, request):
+        return selectors.rewards_with_counts(super().get_queryset(request))
+
+    @admin.display(description=_("redeemed"), ordering="redeemed")
+    def redeemed(self, obj: Reward) -> int:
+        return obj.redeemed
+
+    @admin.display(description=_("codes left"), ordering="codes_left")
+    def codes_left(self, obj: Reward) -> int | str:
+        return obj.codes_left if obj.code_source == Reward.CodeSource.IMPORTED else "-"
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/import-codes/", self.admin_site.admin_view(self.import_codes_view), name="rewards_import"),
+            path("<int:pk>/grant/", self.admin_site.admin_view(self.grant_view), name="rewards_grant"),
+            *super().get_urls(),
+        ]
+
+    def _one(self, request, queryset, url_name: str):
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose exactly one reward."), messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse(f"admin:{url_name}", args=[queryset.get().pk]))
+
+    @admin.action(description=_("Import voucher codes (CSV)"))
+    def import_codes(self, request, queryset):
+        return self._one(request, queryset, "rewards_import")
+
+    @admin.action(description=_("Grant as a surprise to members"))
+    def grant_surprise(self, request, queryset):
+        return self._one(request, queryset, "rewards_grant")
+
+    def _page(self, request, reward: Reward, form, title: str, template: str, **extra):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": reward,
+            "title": title,
+            "form": form,
+            **extra,
+        }
+        return TemplateResponse(request, template, context)
+
+    def import_codes_view(self, request: HttpRequest, pk: int):
+        reward = get_object_or_404(Reward, pk=pk)
+        if not self.has_change_permission(request, reward):
+            return HttpResponseRedirect(reverse("admin:rewards_reward_changelist"))
+        form = CodeImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            text = io.TextIOWrapper(form.cleaned_data["file"].file, encoding="utf-8-sig", errors="replace")
+            try:
+                result = services.voucher_codes_import(reward=reward, file=text)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(
+                    request,
+                    _("%(added)s codes added, %(dup)s already known, %(bad)s invalid.")
+                    % {"added": result.added, "dup": result.duplicates, "bad": len(result.invalid)},
+                    messages.SUCCESS if result.added else messages.WARNING,
+                )
+                return HttpResponseRedirect(reverse("admin:rewards_reward_change", args=[reward.pk]))
+        return self._page(
+            request, reward, form, _("Import voucher codes for %s") % reward, "admin/rewards/import_codes.html"
+        )
+
+    def grant_view(self, request: HttpRequest, pk: int):
+        reward = get_object_or_404(Reward.objects.select_related("program"), pk=pk)
+        if not self.has_change_permission(request, reward):
+            return HttpResponseRedirect(reverse("admin:rewards_reward_changelist"))
+        form = SurpriseGrantForm(request.POST or None, program=reward.program)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            members = selectors.members_for_grant(
+                program=reward.program,
+                identifiers=data["numbers"].split(),
+                tiers=list(data["tiers"]),
+                loyalty_types=data["loyalty_types"],
+                min_points=data["min_points"],
+            )
+            result = services.surprise_grant_many(
+                members=members, reward=reward, message=data["message"], created_by=request.user
+            )
+            self.message_user(
+                request,
+                ngettext("Granted to %(n)s member.", "Granted to %(n)s members.", result.granted)
+                % {"n": result.granted},
+                messages.SUCCESS if result.granted else messages.WARNING,
+            )
+            for code, count in result.refused.items():
+                self.message_user(request, _("Not granted to %(n)s: %(code)s") % {"n": count, "code": code})
+            return HttpResponseRedirect(reverse("admin:rewards_redemption_changelist") + f"?reward__id__exact={pk}")
+        return self._page(request, reward, form, _("Grant %s as a surprise") % reward, "admin/rewards/grant.html")
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(admin.ModelAdmin):
+    list_display = ("id", "member", "reward", "source", "status", "points", "value", "partner", "created_at")
+    list_filter = ("status", "source", "reward__kind", "program")
+    list_select_related = ("member", "reward", "partner")
+    search_fields = ("=voucher__code", "=member__number", "member__email", "reward__title")
+    raw_id_fields = ("member",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ["cancel_redemptions"]
+    readonly_fields = [f.name for f in Redemption._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("Cancel and return the points"))
+    def cancel_redemptions(self, request, queryset):
+        done = 0
+        for redemption in queryset.select_related("reward"):
+            try:
+                services.redemption_cancel(
+                    redemption=redemption, reason=_("Cancelled by staff"), created_by=request.user
+                )
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"#{redemption.pk}: {exc.message}", messages.WARNING)
+        if done:
+            self.message_user(request, _("%(n)s redemptions cancelled, points returned.") % {"n": done})
+
+
+@admin.register(Voucher)
+class VoucherAdmin(admin.ModelAdmin):
+    list_display = ("code", "reward", "member", "status", "issued_at", "expires_at", "consumed_at", "consumed_by")
+    list_filter = ("status", "imported", "reward__kind", "program")
+    list_select_related = ("reward", "member", "consumed_by")
+    search_fields = ("=code", "=member__number", "member__email")
+    show_full_result_count = False
+    readonly_fields = [f.name for f in Voucher._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        # Codes are stored without dashes or spaces, as typed at the till.
+        return super().get_search_results(
+            request, queryset, services.voucher_code_normalize(search_term) or search_term
+        )
+
+
+@admin.register(BurnHold)
+class BurnHoldAdmin(admin.ModelAdmin):
+    list_display = ("token", "member", "partner", "status", "points", "amount", "order_total", "created_at")
+    list_filter = ("status", "program")
+    list_select_related = ("member", "partner")
+    search_fields = ("=token", "=member__number", "order_reference")
+    show_full_result_count = False
+    readonly_fields = [f.name for f in BurnHold._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(SurpriseRule)
+class SurpriseRuleAdmin(TranslationAdmin):
+    list_display = ("name", "program", "trigger", "n", "reward", "repeatable", "is_active", "granted")
+    list_filter = ("program", "trigger", "is_active")
+    search_fields = ("name",)
+    autocomplete_fields = ("reward",)
+
+    def get_queryset(self, request):
+        done = Q(grants__status=Redemption.Status.COMPLETED)
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("program", "reward")
+            .annotate(granted=Count("grants", filter=done))
+        )
+
+    @admin.display(description=_("granted"))
+    def granted(self, obj: SurpriseRule) -> int:
+        return obj.granted
+
+
+@admin.register(Badge)
+class BadgeAdmin(TranslationAdmin):
+    list_display = ("icon", "name", "program")
+    list_filter = ("program",)
+    search_fields = ("name",)
+
+
+@admin.register(Challenge)
+class ChallengeAdmin(TranslationAdmin):
+    list_display = ("title", "program", "metric", "target", "starts_at", "ends_at", "points", "badge", "is_active")
+    list_filter = ("program", "metric", "is_active")
+    list_select_related = ("program", "badge")
+    search_fields = ("title",)
+    autocomplete_fields = ("badge",)
+
+
+@admin.register(ChallengeProgress)
+class ChallengeProgressAdmin(admin.ModelAdmin):
+    list_display = ("challenge", "member", "value", "completed_at", "updated_at")
+    list_filter = ("challenge", ("completed_at", admin.EmptyFieldListFilter))
+    list_select_related = ("challenge", "member")
+    search_fields = ("=member__number", "member__email")
+    show_full_result_count = False
+    readonly_fields = ("challenge", "member", "value", "seen", "completed_at", "updated_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(MemberBadge)
+class MemberBadgeAdmin(admin.ModelAdmin):
+    list_display = ("badge", "member", "challenge", "awarded_at")
+    list_filter = ("badge",)
+    list_select_related = ("badge", "member", "challenge")
+    search_fields = ("=member__number", "member__email")
+    show_full_result_count = False
+    readonly_fields = ("member", "badge", "challenge", "awarded_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False

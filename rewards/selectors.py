@@ -1,0 +1,316 @@
+"""Reads for rewards: the catalog as a member sees it, vouchers, challenges, badges, admin totals.
+
+For the member pages:
+- `rewards_for_member(member) -> list[RewardOffer]`: each active reward with `can_redeem`, a
+  `reason` code (insufficient_points, tier_required, membership_required, out_of_stock,
+  limit_reached, not_yet_available, no_longer_available) and `points_missing`.
+- `member_vouchers(member)`, `member_redemptions(member)`, `member_challenges(member) ->
+  list[ChallengeStanding]`, `member_badges(member)`.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.errors import DomainError, NotFound
+from members.models import Member, Partner, Program, Subscription, Tier
+from rewards.models import (
+    BurnHold,
+    Cause,
+    Challenge,
+    ChallengeProgress,
+    MemberBadge,
+    Redemption,
+    Reward,
+    Voucher,
+)
+
+PERIOD_DAYS = {Reward.Period.DAY: 1, Reward.Period.WEEK: 7, Reward.Period.MONTH: 30, Reward.Period.YEAR: 365}
+
+
+def refusal(code: str, message: str, status: int = 409, **fields) -> DomainError:
+    return DomainError(code, message, fields=fields or None, status=status)
+
+
+@dataclass(frozen=True)
+class RewardUsage:
+    """How often a member redeemed a reward: ever, and within the reward's limit period."""
+
+    total: int = 0
+    in_period: int = 0
+
+
+def reward_usage(*, member: Member, rewards: list[Reward], now: datetime) -> dict[int, RewardUsage]:
+    """One grouped query for all the rewards. Cancelled redemptions and surprises do not count."""
+    per_period = {
+        f"p_{days}": Count("id", filter=Q(created_at__gt=now - timedelta(days=days)))
+        for days in sorted({PERIOD_DAYS[r.limit_period] for r in rewards})
+    }
+    rows = (
+        Redemption.objects.filter(
+            member=member,
+            reward__in=[r.pk for r in rewards],
+            status=Redemption.Status.COMPLETED,
+            source=Redemption.Source.REDEEM,
+        )
+        .values("reward_id")
+        .annotate(total=Count("id"), **per_period)
+    )
+    by_reward = {r.pk: r for r in rewards}
+    usage = {}
+    for row in rows:
+        reward = by_reward[row["reward_id"]]
+        usage[row["reward_id"]] = RewardUsage(row["total"], row[f"p_{PERIOD_DAYS[reward.limit_period]}"])
+    return usage
+
+
+def _codes_left(reward: Reward) -> int:
+    annotated = getattr(reward, "codes_left", None)
+    if annotated is not None:
+        return annotated
+    return reward.vouchers.filter(status=Voucher.Status.AVAILABLE).count()
+
+
+def redeem_refusal(
+    *,
+    member: Member,
+    reward: Reward,
+    now: datetime,
+    plan_active: bool,
+    usage: RewardUsage,
+    check_points: bool = True,
+) -> DomainError | None:
+    """Why this member cannot redeem this reward now (None: they can). The redemption service and
+    the catalog page share it, so they never disagree. The service passes a locked reward row."""
+    if reward.program_id != member.program_id:
+        return NotFound(_("Reward not found."), code="reward_not_found")
+    if member.status != Member.Status.ACTIVE:
+        return refusal("member_inactive", _("This membership is not active."))
+    if not reward.is_active:
+        return refusal("reward_inactive", _("This reward is not offered any more."))
+    if reward.starts_at and reward.starts_at > now:
+        return refusal("not_yet_available", _("This reward is not available yet."))
+    if (reward.ends_at and reward.ends_at <= now) or (reward.event_at and reward.event_at <= now):
+        return refusal("no_longer_available", _("This reward is no longer available."))
+    tier_ids = [t.pk for t in reward.tiers.all()]
+    if tier_ids and member.tier_id not in tier_ids:
+        return refusal("tier_required", _("This reward is reserved for higher tiers."))
+    if reward.members_only and not plan_active:
+        return refusal("membership_required", _("This reward is reserved for paid members."))
+    if reward.code_source == Reward.CodeSource.IMPORTED:
+        if _codes_left(reward) <= 0:
+            return refusal("out_of_stock", _("This reward is out of stock."))
+    elif reward.stock is not None and reward.stock <= 0:
+        return refusal("out_of_stock", _("This reward is out of stock."))
+    if reward.limit_per_member is not None and usage.total >= reward.limit_per_member:
+        return refusal("limit_reached", _("You have already redeemed this reward the maximum number of times."))
+    if reward.limit_per_period is not None and usage.in_period >= reward.limit_per_period:
+        return refusal("limit_reached", _("You have reached the limit for this reward in this period."))
+    if check_points and member.points_available < reward.points_cost:
+        missing = reward.points_cost - member.points_available
+        return refusal(
+            "insufficient_points",
+            _("Not enough points: %(missing)s more needed.") % {"missing": missing},
+            points=[str(missing)],
+        )
+    return None
+
+
+def _has_plan(member: Member, now: datetime) -> bool:
+    return (
+        Subscription.objects.filter(member=member, expires_at__gt=now)
+        .exclude(status=Subscription.Status.EXPIRED)
+        .exists()
+    )
+
+
+def catalog(*, program: Program) -> QuerySet[Reward]:
+    """Active rewards of a program with their tiers and the imported codes still available."""
+    return (
+        Reward.objects.filter(program=program, is_active=True)
+        .select_related("cause")
+        .prefetch_related("tiers")
+        .annotate(codes_left=Count("vouchers", filter=Q(vouchers__status=Voucher.Status.AVAILABLE)))
+    )
+
+
+@dataclass(frozen=True)
+class RewardOffer:
+    reward: Reward
+    can_redeem: bool
+    reason: str  # "" when redeemable
+    message: str
+    points_missing: int
+
+
+def rewards_for_member(*, member: Member, now: datetime | None = None) -> list[RewardOffer]:
+    """The catalog as this member sees it: shown even when not redeemable, with the reason."""
+    now = now or timezone.now()
+    rewards = [
+        r
+        for r in catalog(program=member.program)
+        if not (r.ends_at and r.ends_at <= now) and not (r.event_at and r.event_at <= now)
+    ]
+    usage = reward_usage(member=member, rewards=rewards, now=now)
+    plan_active = _has_plan(member, now)
+    offers = []
+    for reward in rewards:
+        error = redeem_refusal(
+            member=member, reward=reward, now=now, plan_active=plan_active, usage=usage.get(reward.pk, RewardUsage())
+        )
+        offers.append(
+            RewardOffer(
+                reward=reward,
+                can_redeem=error is None,
+                reason=error.code if error else "",
+                message=error.message if error else "",
+                points_missing=max(0, reward.points_cost - member.points_available),
+            )
+        )
+    return offers
+
+
+def reward_get(*, program: Program, pk: int) -> Reward | None:
+    return catalog(program=program).filter(pk=pk).first()
+
+
+def member_redemptions(*, member: Member) -> QuerySet[Redemption]:
+    return (
+        Redemption.objects.filter(member=member)
+        .select_related("reward", "reward__cause", "voucher", "partner")
+        .order_by("-created_at", "-id")
+    )
+
+
+def member_vouchers(*, member: Member, status: str | None = None) -> QuerySet[Voucher]:
+    """The member's vouchers, usable ones first, newest first."""
+    qs = Voucher.objects.filter(member=member).select_related("reward", "redemption").order_by("status", "-issued_at")
+    return qs.filter(status=status) if status else qs
+
+
+@dataclass(frozen=True)
+class ChallengeStanding:
+    challenge: Challenge
+    value: Decimal
+    target: Decimal
+    percent: int
+    completed_at: datetime | None
+    categories: list[str] = field(default_factory=list)
+
+
+def member_challenges(*, member: Member, now: datetime | None = None) -> list[ChallengeStanding]:
+    """Open challenges and the ones this member completed, with a progress percentage."""
+    now = now or timezone.now()
+    challenges = (
+        Challenge.objects.filter(program_id=member.program_id, is_active=True)
+        .filter(
+            Q(starts_at__lte=now, ends_at__gt=now) | Q(progress__member=member, progress__completed_at__isnull=False)
+        )
+        .select_related("badge")
+        .prefetch_related(
+            Prefetch("progress", queryset=ChallengeProgress.objects.filter(member=member), to_attr="mine")
+        )
+        .distinct()
+        .order_by("ends_at", "id")
+    )
+    standings = []
+    for challenge in challenges:
+        progress = challenge.mine[0] if challenge.mine else None
+        value = progress.value if progress else Decimal(0)
+        standings.append(
+            ChallengeStanding(
+                challenge=challenge,
+                value=value,
+                target=challenge.target,
+                percent=min(100, int(value * 100 / challenge.target)),
+                completed_at=progress.completed_at if progress else None,
+                categories=list(progress.seen) if progress else [],
+            )
+        )
+    return standings
+
+
+def member_badges(*, member: Member) -> QuerySet[MemberBadge]:
+    return MemberBadge.objects.filter(member=member).select_related("badge").order_by("-awarded_at")
+
+
+def partner_vouchers(*, partner: Partner) -> QuerySet[Voucher]:
+    """Vouchers issued through or consumed by this partner (what the API lets it see)."""
+    return (
+        Voucher.objects.filter(Q(partner=partner) | Q(consumed_by=partner))
+        .select_related("reward", "member")
+        .order_by("-id")
+    )
+
+
+def partner_redemptions(*, partner: Partner) -> QuerySet[Redemption]:
+    return Redemption.objects.filter(partner=partner).select_related("reward", "member", "voucher")
+
+
+def burn_hold_get(*, token: str, partner: Partner | None) -> BurnHold | None:
+    return BurnHold.objects.select_related("member").filter(token=token, partner=partner).first()
+
+
+def rewards_with_counts(queryset: QuerySet[Reward] | None = None) -> QuerySet[Reward]:
+    """For admin: redemptions (not cancelled) and imported codes left, per reward."""
+    qs = queryset if queryset is not None else Reward.objects.all()
+    redeemed = (
+        Redemption.objects.filter(reward=OuterRef("pk"), status=Redemption.Status.COMPLETED)
+        .values("reward")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    codes = (
+        Voucher.objects.filter(reward=OuterRef("pk"), status=Voucher.Status.AVAILABLE)
+        .values("reward")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return qs.annotate(
+        redeemed=Coalesce(Subquery(redeemed, output_field=IntegerField()), 0),
+        codes_left=Coalesce(Subquery(codes, output_field=IntegerField()), 0),
+    )
+
+
+def charity_totals(queryset: QuerySet[Cause] | None = None) -> QuerySet[Cause]:
+    """Per cause: donations, points and currency value given (cancelled donations excluded)."""
+    qs = queryset if queryset is not None else Cause.objects.all()
+    done = Q(rewards__redemptions__status=Redemption.Status.COMPLETED)
+    return qs.annotate(
+        donations=Count("rewards__redemptions", filter=done),
+        donated_points=Coalesce(Sum("rewards__redemptions__points", filter=done), 0),
+        donated_value=Coalesce(
+            Sum("rewards__redemptions__value", filter=done),
+            Value(Decimal(0)),
+            output_field=DecimalField(max_digits=14, decimal_places=2),
+        ),
+    )
+
+
+def members_for_grant(
+    *,
+    program: Program,
+    identifiers: Sequence[str] = (),
+    tiers: Sequence[Tier] = (),
+    loyalty_types: Sequence[str] = (),
+    min_points: int | None = None,
+) -> QuerySet[Member]:
+    """Active members of a program named by number or email, or else matching the filters."""
+    qs = Member.objects.filter(program=program, status=Member.Status.ACTIVE)
+    if identifiers:
+        emails = [i.lower() for i in identifiers if "@" in i]
+        numbers = [i for i in identifiers if "@" not in i]
+        return qs.filter(Q(number__in=numbers) | Q(email__in=emails))
+    if tiers:
+        qs = qs.filter(tier__in=tiers)
+    if loyalty_types:
+        qs = qs.filter(loyalty_type__in=loyalty_types)
+    if min_points is not None:
+        qs = qs.filter(points_available__gte=min_points)
+    return qs
