@@ -44,9 +44,11 @@ worker: $(VENV)/.installed .env
 beat: $(VENV)/.installed .env
 	$(VENV)/bin/celery -A config beat --loglevel INFO --pidfile=
 
+# Refresh the .po files after changing member-facing strings (needs GNU gettext; the compiled
+# .mo files are committed, so running the product never does).
 messages: $(VENV)/.installed
-	cd members && ../$(PY) ../manage.py makemessages -l ro -l it -l ru --no-obsolete
-	$(PY) manage.py compilemessages
+	$(PY) manage.py makemessages -l ro -l it -l ru --no-obsolete --ignore ".venv/*" --ignore "staticfiles/*" --ignore "tests/*" --ignore "bench/*"
+	$(PY) manage.py compilemessages --ignore ".venv/*"
 
 clean:
 	rm -rf $(VENV) staticfiles
