@@ -1,2 +1,10 @@
+from django.urls import path
+
+from feedback import views
+
 app_name = "feedback"
-urlpatterns: list = []
+urlpatterns = [
+    path("s/<str:token>/", views.answer, name="answer"),
+    path("tickets/", views.tickets, name="tickets"),
+    path("tickets/<int:pk>/", views.ticket, name="ticket"),
+]

@@ -1,0 +1,52 @@
+"""Thin Celery wrappers around feedback's services: each trigger, sender and escalation is a task."""
+
+from celery import shared_task
+
+from feedback import services
+from feedback.models import Survey, Ticket, TicketMessage
+
+
+@shared_task
+def invitations_send_due() -> dict:
+    return services.invitations_send_due()
+
+
+@shared_task
+def invitations_remind_due() -> int:
+    return services.invitations_remind_due()
+
+
+@shared_task
+def surveys_relationship_schedule() -> int:
+    return services.surveys_relationship_schedule()
+
+
+@shared_task
+def survey_send_manual(survey_id: int, member_ids: list[int], reference: str = "") -> dict:
+    services.survey_send_manual(survey=Survey.objects.get(pk=survey_id), member_ids=member_ids, reference=reference)
+    return services.invitations_send_due()
+
+
+@shared_task
+def tickets_escalate_overdue() -> int:
+    return services.tickets_escalate_overdue()
+
+
+@shared_task(bind=True, max_retries=5, default_retry_delay=60)
+def ticket_confirmation_send(self, ticket_id: int) -> None:
+    ticket = Ticket.objects.select_related("member").filter(pk=ticket_id).first()
+    if ticket is not None:
+        try:
+            services.ticket_confirmation_email(ticket=ticket)
+        except OSError as exc:
+            raise self.retry(exc=exc) from exc
+
+
+@shared_task(bind=True, max_retries=5, default_retry_delay=60)
+def ticket_reply_send(self, message_id: int) -> None:
+    message = TicketMessage.objects.select_related("ticket__member").filter(pk=message_id).first()
+    if message is not None:
+        try:
+            services.ticket_reply_email(message=message)
+        except OSError as exc:
+            raise self.retry(exc=exc) from exc

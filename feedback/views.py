@@ -1,0 +1,123 @@
+"""Member pages: answering a survey through its signed link (no login), the complaint form and ticket thread."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from config.errors import DomainError
+from feedback import selectors, services
+from feedback.forms import FollowUpForm, MessageForm, ScoreForm, TicketForm, add_domain_errors
+from feedback.models import Ticket
+
+
+def _answer_language(request, invitation) -> str:
+    """The member's language from the invitation, unless they picked another one on the page."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    return chosen if chosen in dict(settings.LANGUAGES) else invitation.language
+
+
+@never_cache
+def answer(request, token: str):
+    try:
+        invitation = services.invitation_open(token=token)
+    except DomainError as exc:
+        return render(request, "feedback/survey_closed.html", {"error": exc}, status=exc.status)
+    language = _answer_language(request, invitation)
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+    survey = invitation.survey
+    response = selectors.response_for_invitation(invitation=invitation)
+    answers = selectors.answers_by_question(response=response)
+    # A member who gave the score and left comes back to the follow-up questions (resumed answer).
+    step = "follow" if response and response.score is not None and request.GET.get("step") != "score" else "score"
+    if request.method == "POST":
+        step = request.POST.get("step", "score")
+    if step == "score":
+        form = ScoreForm(
+            request.POST or None, survey=survey, questions=selectors.score_questions(survey=survey), answers=answers
+        )
+    else:
+        form = FollowUpForm(
+            request.POST or None, questions=services.follow_ups_for(survey, response.score), answers=answers
+        )
+    if request.method == "POST" and form.is_valid():
+        try:
+            if step == "score":
+                response = services.response_score(invitation=invitation, scores=form.scores(), language=language)
+            else:
+                response = services.response_finish(invitation=invitation, answers=form.answers(), language=language)
+        except DomainError as exc:
+            add_domain_errors(form, exc)
+        else:
+            if response.completed_at:
+                return render(request, "feedback/survey_thanks.html", {"survey": survey, "response": response})
+            return redirect(request.path)
+    return render(
+        request,
+        "feedback/survey.html",
+        {"survey": survey, "invitation": invitation, "form": form, "step": step, "response": response},
+    )
+
+
+def _member(request):
+    member = getattr(request.user, "member", None)
+    if member is None:
+        raise Http404(_("No loyalty membership is linked to this account."))
+    return member
+
+
+@login_required
+def tickets(request):
+    member = _member(request)
+    form = TicketForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket = services.ticket_open(
+                member=member,
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+                category=form.cleaned_data["category"],
+                channel=Ticket.Channel.MEMBER_PAGE,
+                language=translation.get_language(),
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Thank you. We have received your message and will answer by %(date)s.")
+                % {"date": _date(ticket.due_at)},
+            )
+            return redirect("feedback:ticket", pk=ticket.pk)
+    return render(request, "feedback/tickets.html", {"form": form, "tickets": selectors.member_tickets(member=member)})
+
+
+def _date(value) -> str:
+    return date_format(localtime(value), "DATETIME_FORMAT")
+
+
+@login_required
+def ticket(request, pk: int):
+    member = _member(request)
+    ticket = get_object_or_404(selectors.member_tickets(member=member), pk=pk)
+    form = MessageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.ticket_customer_message(ticket=ticket, member=member, body=form.cleaned_data["body"])
+        except DomainError as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(request, _("Your message was added."))
+            return redirect("feedback:ticket", pk=ticket.pk)
+    return render(
+        request,
+        "feedback/ticket.html",
+        {"ticket": ticket, "thread": selectors.ticket_public_messages(ticket=ticket), "form": form},
+    )
