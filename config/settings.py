@@ -234,4 +234,7 @@ CELERY_BEAT_SCHEDULE = {
     "points-expire-due": {"task": "members.tasks.points_expire_due", "schedule": 60 * 60.0},
     "tiers-review": {"task": "members.tasks.tiers_review", "schedule": 24 * 60 * 60.0},
     "subscriptions-expire": {"task": "members.tasks.subscriptions_expire", "schedule": 60 * 60.0},
+    "points-expiry-notify": {"task": "members.tasks.points_expiry_notify", "schedule": 24 * 60 * 60.0},
+    "birthdays-award": {"task": "members.tasks.birthdays_award", "schedule": 24 * 60 * 60.0},
+    "loyalty-types-recompute": {"task": "members.tasks.loyalty_types_recompute", "schedule": 24 * 60 * 60.0},
 }

@@ -1,16 +1,21 @@
 """Earning-rule evaluation: a basket in, points and a breakdown out. Pure: writes nothing.
 
 How rules combine (also in the README):
-- base points = eligible amount x program earn rate, where the eligible amount is the order total
-  minus the part paid with points minus lines excluded by exclusion rules;
-- category/SKU rules (and promotions restricted to a category) add (multiplier - 1) x the line's
-  base points; promotions and partner rules without a category do the same on the whole basket;
-  bonus rules add fixed points when the order reaches their minimum;
-- within one scope (a line, or the basket) every stackable rule applies, but of the
-  non-stackable rules only the one with the highest priority does;
+- base points = eligible amount x program earn rate. The eligible amount is the order total minus
+  the part paid with points minus the lines that an exclusion rule matches (gift cards, ...);
+- category/SKU rules (and promotions restricted to a category or SKU) add (multiplier - 1) x the
+  base points of each line they match; promotions and partner rules without a category add
+  (multiplier - 1) x the base points of the whole eligible basket; bonus rules add fixed points
+  when the eligible amount reaches their minimum;
+- a rule tied to a partner applies only to that partner's purchases; a rule with weekdays only on
+  those days (program time zone), and only between its start and end;
+- stacking, within one scope (a line, the basket, the bonuses): the matching rules are taken by
+  priority, highest first. Stackable rules add up. A non-stackable rule never combines with another
+  rule of its scope: it applies alone if it comes first, and is skipped otherwise;
 - the member's tier, the partner's standing multiplier and a paid plan's multiplier then each
   add (multiplier - 1) x (base + rule points);
-- each component is rounded with the program's rounding mode; the total is their sum.
+- each component is rounded with the program's rounding mode; the total is their sum, never
+  below zero.
 """
 
 from dataclasses import dataclass, field
@@ -18,6 +23,7 @@ from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from django.db.models import Q
+from django.utils import timezone
 
 from members.models import EarningRule, MembershipPlan, Partner, Program, Tier
 
@@ -66,7 +72,7 @@ def rules_in_force(program: Program, at: datetime) -> list[EarningRule]:
         program=program,
         is_active=True,
     ).exclude(kind=EarningRule.Kind.ENGAGEMENT)
-    weekday = str(at.isoweekday())
+    weekday = str(timezone.localtime(at).isoweekday())
     return [r for r in rules if not r.weekdays or weekday in r.weekdays.replace(" ", "").split(",")]
 
 
@@ -81,12 +87,12 @@ def _matches(rule: EarningRule, line: Line) -> bool:
 
 
 def _pick(rules: list[EarningRule]) -> list[EarningRule]:
-    """Every stackable rule, plus the highest-priority non-stackable one."""
-    exclusive = [r for r in rules if not r.stackable]
-    chosen = [r for r in rules if r.stackable]
-    if exclusive:
-        chosen.append(max(exclusive, key=lambda r: (r.priority, -r.pk)))
-    return chosen
+    """The rules of one scope that apply: by priority, stackable ones add up; a non-stackable one
+    applies alone when it comes first and is skipped when another rule already applies."""
+    ordered = sorted(rules, key=lambda r: (-r.priority, r.pk or 0))
+    if ordered and not ordered[0].stackable:
+        return ordered[:1]
+    return [r for r in ordered if r.stackable]
 
 
 def earn_quote(
@@ -102,7 +108,12 @@ def earn_quote(
     rules: list[EarningRule] | None = None,
 ) -> Quote:
     rules = rules_in_force(program, at) if rules is None else rules
+    rules = [r for r in rules if not r.partner_id or (partner is not None and r.partner_id == partner.pk)]
     lines = lines_from_items(items or [])
+    if paid_with_points and amount > 0:
+        # The part paid with points earns nothing; it is spread over the lines in proportion.
+        share = (amount - paid_with_points) / amount
+        lines = [Line(sku=ln.sku, category=ln.category, amount=ln.amount * share) for ln in lines]
     by_kind: dict[str, list[EarningRule]] = {}
     for rule in rules:
         by_kind.setdefault(rule.kind, []).append(rule)
@@ -110,11 +121,13 @@ def earn_quote(
     exclusions = by_kind.get(EarningRule.Kind.EXCLUSION, [])
     excluded = [ln for ln in lines if any(_matches(r, ln) for r in exclusions)]
     eligible_lines = [ln for ln in lines if ln not in excluded]
-    eligible = max(ZERO, amount - paid_with_points - sum((ln.amount for ln in excluded), ZERO))
+    eligible = max(ZERO, amount - paid_with_points - sum((ln.amount for ln in excluded), ZERO)).quantize(
+        Decimal("0.01")
+    )
 
     quote = Quote(eligible_amount=eligible)
     rate = program.earn_rate
-    quote.add(f"{eligible} {program.currency} x {rate}", _round(program, eligible * rate), kind="base")
+    quote.add(f"{eligible} {program.currency} x {rate.normalize():f}", _round(program, eligible * rate), kind="base")
     for line in excluded:
         quote.breakdown.append({"kind": "excluded", "label": line.sku or line.category, "points": 0, "rule": None})
 
@@ -130,15 +143,11 @@ def earn_quote(
             extras[rule.pk] = extras.get(rule.pk, ZERO) + line.amount * rate * (rule.multiplier - 1)
 
     basket_rules = [p for p in by_kind.get(EarningRule.Kind.PROMOTION, []) if not (p.category or p.sku)]
-    basket_rules += [r for r in by_kind.get(EarningRule.Kind.PARTNER, []) if partner and r.partner_id == partner.pk]
+    basket_rules += [r for r in by_kind.get(EarningRule.Kind.PARTNER, []) if partner is not None]
     for rule in _pick(basket_rules):
         extras[rule.pk] = extras.get(rule.pk, ZERO) + eligible * rate * (rule.multiplier - 1)
 
-    bonuses = [
-        r
-        for r in by_kind.get(EarningRule.Kind.BONUS, [])
-        if eligible >= r.min_amount and (not r.partner_id or (partner and r.partner_id == partner.pk))
-    ]
+    bonuses = [r for r in by_kind.get(EarningRule.Kind.BONUS, []) if eligible >= r.min_amount]
     rules_by_pk = {r.pk: r for r in rules}
     for rule in _pick(bonuses):
         extras[rule.pk] = extras.get(rule.pk, ZERO) + rule.points
@@ -155,4 +164,6 @@ def earn_quote(
     ):
         if multiplier is not None and multiplier != 1:
             quote.add(f"{label} x{multiplier}", _round(program, subtotal * (multiplier - 1)), kind=kind)
+    if quote.points < 0:
+        quote.add("No negative earning", -quote.points, kind="floor")
     return quote

@@ -47,6 +47,17 @@ def event_record(*, type: str, program: Program, member: Member | None = None, p
     return event
 
 
+def events_record_bulk(events: list[Event]) -> list[Event]:
+    """Write many unsaved events at once (periodic jobs); each is dispatched after commit."""
+    now = timezone.now()
+    for event in events:
+        event.occurred_at = now
+    created = Event.objects.bulk_create(events)
+    ids = [event.pk for event in created]
+    transaction.on_commit(lambda: [_enqueue(event_id) for event_id in ids])
+    return created
+
+
 def _enqueue(event_id: int) -> None:
     from members.tasks import events_dispatch
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -30,50 +30,88 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 def window_start(window: str, now: datetime) -> datetime | None:
     if window == Tier.Window.CALENDAR_YEAR:
-        return now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        return timezone.localtime(now).replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
     if window == Tier.Window.ROLLING_12:
         return add_months(now, -12)
     return None
 
 
-def tier_metric(member: Member, tier: Tier, now: datetime, start: datetime | None = None) -> Decimal:
-    """The member's value of a tier's qualification metric over its window."""
+def tier_metric_values(
+    *, tier: Tier, member_ids: list[int], now: datetime, start: datetime | None = None
+) -> dict[int, Decimal]:
+    """Each member's value of the tier's qualification metric over [start, now] (default: the
+    tier's window). One or two grouped queries, whatever the number of members.
+
+    Spend is net of refunds; points earned count purchases net of reversed points (by purchase
+    date) plus bonuses, welcome gifts, referrals, engagement and grants, never staff adjustments."""
     start = window_start(tier.window, now) if start is None else start
-    if tier.metric == Tier.Metric.SPEND:
-        qs = Purchase.objects.filter(member=member, occurred_at__lte=now)
-        if start:
-            qs = qs.filter(occurred_at__gte=start)
-        value = qs.aggregate(v=Sum(F("amount") - F("refunded_amount")))["v"]
-    elif tier.metric == Tier.Metric.POINTS:
-        qs = LedgerEntry.objects.filter(
-            member=member, kind__in=CREDIT_KINDS - {LedgerEntry.Kind.ADJUST}, created_at__lte=now
-        )
-        if start:
-            qs = qs.filter(created_at__gte=start)
-        value = qs.aggregate(v=Sum("points"))["v"]
-    else:
-        qs = Member.objects.filter(referred_by=member, referral_rewarded_at__isnull=False)
+    values: dict[int, Decimal] = {}
+
+    def add(rows) -> None:
+        for member_id, value in rows:
+            values[member_id] = values.get(member_id, Decimal(0)) + Decimal(value or 0)
+
+    if tier.metric == Tier.Metric.REFERRALS:
+        qs = Member.objects.filter(referred_by_id__in=member_ids, referral_rewarded_at__lte=now)
         if start:
             qs = qs.filter(referral_rewarded_at__gte=start)
-        value = qs.count()
-    return Decimal(value or 0)
+        add(qs.values("referred_by_id").annotate(v=Count("pk")).values_list("referred_by_id", "v"))
+        return values
+    purchases = Purchase.objects.filter(member_id__in=member_ids, occurred_at__lte=now)
+    if start:
+        purchases = purchases.filter(occurred_at__gte=start)
+    if tier.metric == Tier.Metric.SPEND:
+        add(
+            purchases.values("member_id")
+            .annotate(v=Sum(F("amount") - F("refunded_amount")))
+            .values_list("member_id", "v")
+        )
+        return values
+    add(purchases.values("member_id").annotate(v=Sum(F("points") - F("points_reversed"))).values_list("member_id", "v"))
+    entries = LedgerEntry.objects.filter(
+        member_id__in=member_ids,
+        kind__in=CREDIT_KINDS - {LedgerEntry.Kind.ADJUST, LedgerEntry.Kind.EARN},
+        created_at__lte=now,
+    )
+    if start:
+        entries = entries.filter(created_at__gte=start)
+    add(entries.values("member_id").annotate(v=Sum("points")).values_list("member_id", "v"))
+    return values
+
+
+def tier_metric(member: Member, tier: Tier, now: datetime) -> Decimal:
+    """The member's value of a tier's qualification metric over its window."""
+    return tier_metric_values(tier=tier, member_ids=[member.pk], now=now).get(member.pk, Decimal(0))
+
+
+def tiers_qualified(*, members: list[Member], now: datetime, previous_year: bool = False) -> dict[int, Tier | None]:
+    """The best tier each member qualifies for by its metric (invitation-only tiers excluded).
+    With previous_year, calendar-year tiers also count the last full year: a tier earned during a
+    year is kept through the next one. A constant number of queries per tier."""
+    best: dict[int, Tier | None] = {m.pk: None for m in members}
+    by_program: dict[int, list[int]] = {}
+    for m in members:
+        by_program.setdefault(m.program_id, []).append(m.pk)
+    for program_id, ids in by_program.items():
+        for tier in Tier.objects.filter(program_id=program_id, invitation_only=False).order_by("level"):
+            values = tier_metric_values(tier=tier, member_ids=ids, now=now)
+            if previous_year and tier.window == Tier.Window.CALENDAR_YEAR:
+                year_start = window_start(tier.window, now)
+                last_year = tier_metric_values(
+                    tier=tier,
+                    member_ids=ids,
+                    now=year_start - timedelta(microseconds=1),
+                    start=year_start.replace(year=year_start.year - 1),
+                )
+                values = {i: max(values.get(i, Decimal(0)), last_year.get(i, Decimal(0))) for i in ids}
+            for member_id in ids:
+                if values.get(member_id, Decimal(0)) >= tier.threshold:
+                    best[member_id] = tier
+    return best
 
 
 def tier_qualified(member: Member, now: datetime, *, previous_year: bool = False) -> Tier | None:
-    """The best tier the member qualifies for by its own metric. With previous_year, calendar-year
-    tiers also count the last full year (a tier earned in a year is kept through the next)."""
-    best = None
-    for tier in member.program.tiers.filter(invitation_only=False).order_by("level"):
-        value = tier_metric(member, tier, now)
-        if previous_year and tier.window == Tier.Window.CALENDAR_YEAR:
-            last_year_end = window_start(tier.window, now)
-            value = max(
-                value,
-                tier_metric(member, tier, last_year_end, start=last_year_end.replace(year=last_year_end.year - 1)),
-            )
-        if value >= tier.threshold:
-            best = tier
-    return best
+    return tiers_qualified(members=[member], now=now, previous_year=previous_year)[member.pk]
 
 
 def member_list(*, program: Program | None = None) -> QuerySet[Member]:

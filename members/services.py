@@ -4,20 +4,25 @@ Every balance change runs in one transaction holding the member row lock; the ca
 on Member always equal the ledger sum and the lots' remainders (see `ledger_check`).
 """
 
+import calendar
 import secrets
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Exists, F, Min, OuterRef, Q, Sum
 from django.utils import timezone
 
 from config.errors import Conflict, DomainError, NotFound
 from members.earning import Quote, earn_quote
-from members.events import event_record
+from members.events import event_record, events_record_bulk
 from members.models import (
     EarningRule,
     EngagementAction,
+    Event,
     LedgerEntry,
     Member,
     MembershipPlan,
@@ -29,7 +34,7 @@ from members.models import (
     Tier,
     TierChange,
 )
-from members.selectors import CREDIT_KINDS, add_months, tier_qualified
+from members.selectors import CREDIT_KINDS, add_months, tier_qualified, tiers_qualified
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 
@@ -70,7 +75,13 @@ def _new_referral_code() -> str:
 
 def lock_members(*member_ids: int) -> dict[int, Member]:
     """Lock member rows in id order (a fixed order, so two transactions never deadlock)."""
-    rows = Member.objects.select_for_update().select_related("program", "tier").filter(pk__in=member_ids).order_by("pk")
+    # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the outer join to tier.
+    rows = (
+        Member.objects.select_for_update(of=("self",))
+        .select_related("program", "tier", "tier_floor")
+        .filter(pk__in=member_ids)
+        .order_by("pk")
+    )
     return {m.pk: m for m in rows}
 
 
@@ -87,6 +98,22 @@ def _require_active(member: Member) -> None:
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def _validate_profile(*, email: str | None = None, language: str | None = None) -> None:
+    if email is not None:
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise DomainError(
+                "invalid_email", "This is not a valid email address.", fields={"email": ["Enter a valid email."]}
+            ) from exc
+    if language is not None and language not in dict(settings.LANGUAGES):
+        raise DomainError(
+            "invalid_language",
+            f"Language must be one of {', '.join(dict(settings.LANGUAGES))}.",
+            fields={"language": ["Unknown language."]},
+        )
 
 
 # --- enrollment and profile --------------------------------------------------------------
@@ -112,6 +139,7 @@ def member_enroll(
     user=None,
 ) -> Member:
     email = normalize_email(email)
+    _validate_profile(email=email, language=language)
     if Member.objects.filter(program=program, email=email).exists():
         raise Conflict(
             "email_taken",
@@ -181,8 +209,12 @@ def member_update(*, member: Member, **fields) -> Member:
     member = _lock(member)
     if "email" in fields:
         fields["email"] = normalize_email(fields["email"])
-        if Member.objects.filter(program_id=member.program_id, email=fields["email"]).exclude(pk=member.pk).exists():
-            raise Conflict("email_taken", "Another member uses this email.", fields={"email": ["Already used."]})
+    _validate_profile(email=fields.get("email"), language=fields.get("language"))
+    if (
+        "email" in fields
+        and Member.objects.filter(program_id=member.program_id, email=fields["email"]).exclude(pk=member.pk).exists()
+    ):
+        raise Conflict("email_taken", "Another member uses this email.", fields={"email": ["Already used."]})
     if (
         fields.get("external_id")
         and Member.objects.filter(program_id=member.program_id, external_id=fields["external_id"])
@@ -246,13 +278,26 @@ def member_anonymize(*, member: Member) -> Member:
     member.birth_date = None
     member.consent_email = member.consent_sms = False
     member.status = Member.Status.ANONYMIZED
-    member.save()
+    member.save(
+        update_fields=[
+            "email",
+            "phone",
+            "first_name",
+            "last_name",
+            "external_id",
+            "birth_date",
+            "consent_email",
+            "consent_sms",
+            "status",
+        ]
+    )
     if member.user_id:
-        member.user.is_active = False
-        member.user.email = ""
-        member.user.username = f"erased-{member.pk}"
-        member.user.set_unusable_password()
-        member.user.save()
+        user = member.user
+        user.is_active = False
+        user.email = user.first_name = user.last_name = ""
+        user.username = f"erased-{member.pk}"
+        user.set_unusable_password()
+        user.save()
     return member
 
 
@@ -403,8 +448,9 @@ def points_grant(
     """Give points that are available at once (surprises, challenges, survey rewards)."""
     member = _lock(member)
     _require_active(member)
+    now = timezone.now()
     entry = _credit(
-        member, kind=kind, points=points, now=timezone.now(), reason=reason, reference=reference, created_by=created_by
+        member, kind=kind, points=points, now=now, reason=reason, reference=reference, created_by=created_by
     )
     event_record(
         type="points.earned",
@@ -412,6 +458,7 @@ def points_grant(
         member=member,
         payload={"member": member.number, "points": points, "kind": kind, "entry": entry.pk},
     )
+    tier_evaluate(member=member, now=now)
     return entry
 
 
@@ -541,6 +588,8 @@ def purchase_record(
     locked = lock_members(*[i for i in (member.pk, referrer_id) if i])
     member = locked[member.pk]
     _require_active(member)
+    if member.referral_rewarded_at is not None:
+        referrer_id = None  # a concurrent purchase qualified the referral while we waited for the lock
     existing = Purchase.objects.filter(partner=partner, external_id=external_id).first()
     if existing is not None:
         if existing.member_id != member.pk or existing.amount != amount:
@@ -696,11 +745,19 @@ def purchase_reverse(
     own_lot = PointLot.objects.select_for_update().filter(
         entry__purchase=purchase, entry__kind=LedgerEntry.Kind.EARN, remaining__gt=0
     )
-    taken, detail = _consume(member, to_take, own_lot)
-    if taken < to_take:
-        more, more_detail = _consume(member, to_take - taken)
-        taken += more
-        detail += more_detail
+    other_pending = (
+        PointLot.objects.select_for_update()
+        .filter(member=member, pending=True, remaining__gt=0)
+        .order_by(F("expires_at").asc(nulls_last=True), "id")
+    )
+    # The purchase's own points first, then spendable points, then other points still pending;
+    # only what none of them cover becomes debt.
+    taken, detail = 0, []
+    for lots in (own_lot, None, other_pending):
+        if taken < to_take:
+            more, more_detail = _consume(member, to_take - taken, lots)
+            taken += more
+            detail += more_detail
     shortfall = to_take - taken
     member.points_debt += shortfall
     member.points_lifetime = max(0, member.points_lifetime - to_take)
@@ -795,6 +852,7 @@ def points_engage(*, member: Member, action: str, reference: str) -> LedgerEntry
             member=member,
             payload={"member": member.number, "points": rule.points, "kind": "engagement", "action": action},
         )
+        tier_evaluate(member=member, now=now)
     EngagementAction.objects.create(member=member, action=action, reference=reference, entry=entry)
     event_record(
         type="engagement.recorded",
@@ -885,14 +943,17 @@ def _expire(lot_filter: Q, now: datetime, reason: str) -> int:
             PointLot.objects.filter(id__in=[lot["id"] for lot in lots]).update(remaining=0)
             Member.objects.bulk_update([members[i] for i in per_member], ["points_pending", "points_available"])
             LedgerEntry.objects.bulk_create(entries)
-            for entry in entries:
-                member = members[entry.member_id]
-                event_record(
-                    type="points.expired",
-                    program=member.program,
-                    member=member,
-                    payload={"member": member.number, "points": -entry.points},
-                )
+            events_record_bulk(
+                [
+                    Event(
+                        type="points.expired",
+                        program_id=entry.program_id,
+                        member_id=entry.member_id,
+                        payload={"member": members[entry.member_id].number, "points": -entry.points},
+                    )
+                    for entry in entries
+                ]
+            )
     return expired
 
 
@@ -907,20 +968,131 @@ def points_expire_due(*, now: datetime | None = None) -> int:
     return total
 
 
+def points_expiry_notify(*, now: datetime | None = None) -> int:
+    """Daily: a `points.expiring` event for each member with points that expire within the
+    program's notice period. Fixed expiry: once per lot (lots expiring together share one event).
+    Inactivity expiry: once per period of inactivity (any activity re-arms it). Returns events."""
+    now = now or timezone.now()
+    sent = 0
+    for program in Program.objects.filter(expiry_policy=Program.Expiry.FIXED):
+        horizon = now + timedelta(days=program.expiry_notice_days)
+        due = Q(
+            member__program=program,
+            member__status=Member.Status.ACTIVE,
+            remaining__gt=0,
+            expires_at__gt=now,
+            expires_at__lte=horizon,
+            expiry_notified_at__isnull=True,
+        )
+        for ids in _member_chunks(due):
+            with transaction.atomic():
+                rows = list(
+                    PointLot.objects.filter(due, member_id__in=ids)
+                    .values("member_id", "member__number")
+                    .annotate(points=Sum("remaining"), first=Min("expires_at"))
+                )
+                events_record_bulk(
+                    [
+                        Event(
+                            type="points.expiring",
+                            program=program,
+                            member_id=row["member_id"],
+                            payload={
+                                "member": row["member__number"],
+                                "points": row["points"],
+                                "expires_at": row["first"].isoformat(),
+                            },
+                        )
+                        for row in rows
+                    ]
+                )
+                PointLot.objects.filter(due, member_id__in=ids).update(expiry_notified_at=now)
+                sent += len(rows)
+    for program in Program.objects.filter(expiry_policy=Program.Expiry.INACTIVITY):
+        cutoff = add_months(now, -program.expiry_months)
+        due = Q(
+            program=program,
+            status=Member.Status.ACTIVE,
+            last_activity_at__gte=cutoff,
+            last_activity_at__lte=add_months(now + timedelta(days=program.expiry_notice_days), -program.expiry_months),
+        ) & (Q(points_available__gt=0) | Q(points_pending__gt=0))
+        not_warned = Q(points_expiry_warned_at__isnull=True) | Q(points_expiry_warned_at__lte=F("last_activity_at"))
+        last = 0
+        while True:
+            with transaction.atomic():
+                rows = list(
+                    Member.objects.filter(due, not_warned, pk__gt=last)
+                    .order_by("pk")
+                    .values("pk", "number", "points_available", "points_pending", "last_activity_at")[:CHUNK]
+                )
+                if not rows:
+                    break
+                last = rows[-1]["pk"]
+                events_record_bulk(
+                    [
+                        Event(
+                            type="points.expiring",
+                            program=program,
+                            member_id=row["pk"],
+                            payload={
+                                "member": row["number"],
+                                "points": row["points_available"] + row["points_pending"],
+                                "expires_at": add_months(row["last_activity_at"], program.expiry_months).isoformat(),
+                            },
+                        )
+                        for row in rows
+                    ]
+                )
+                Member.objects.filter(pk__in=[row["pk"] for row in rows]).update(points_expiry_warned_at=now)
+                sent += len(rows)
+    return sent
+
+
+def birthdays_award(*, today: date | None = None) -> int:
+    """Daily: the birthday engagement award for members born on this day (29 February birthdays
+    are celebrated on the 28th in other years). Once per member and year, within the rule's caps;
+    programs without an active birthday rule are skipped. Returns the awards made."""
+    today = today or timezone.localdate()
+    days = [(today.month, today.day)]
+    if (today.month, today.day) == (2, 28) and calendar.monthrange(today.year, 2)[1] == 28:
+        days.append((2, 29))
+    born_today = Q()
+    for month, day in days:
+        born_today |= Q(birth_date__month=month, birth_date__day=day)
+    programs = EarningRule.objects.filter(
+        kind=EarningRule.Kind.ENGAGEMENT, action=EarningRule.Action.BIRTHDAY, is_active=True, points__gt=0
+    ).values("program_id")
+    reference = f"birthday:{today.year}"
+    celebrated = EngagementAction.objects.filter(
+        member=OuterRef("pk"), action=EarningRule.Action.BIRTHDAY, reference=reference
+    )
+    members = Member.objects.filter(born_today, ~Exists(celebrated), program__in=programs, status=Member.Status.ACTIVE)
+    awarded, last = 0, 0
+    while True:
+        chunk = list(members.filter(pk__gt=last).order_by("pk")[:CHUNK])
+        if not chunk:
+            return awarded
+        last = chunk[-1].pk
+        # One ledger write per member, each under that member's lock, like every other award.
+        for member in chunk:
+            if points_engage(member=member, action=EarningRule.Action.BIRTHDAY, reference=reference):
+                awarded += 1
+
+
 # --- tiers ------------------------------------------------------------------------------------
 
 
-def _tier_set(member: Member, tier: Tier | None, reason: str, note: str = "", created_by=None) -> None:
+def _tier_change(member: Member, tier: Tier | None, reason: str, note: str = "", created_by=None):
+    """Move a locked member to `tier` in memory; returns the history row and event to write."""
     previous = member.tier
     member.tier = tier
     member.tier_downgrade_warned_at = None
-    member.save(update_fields=["tier", "tier_downgrade_warned_at"])
-    TierChange.objects.create(
+    change = TierChange(
         member=member, from_tier=previous, to_tier=tier, reason=reason, note=note, created_by=created_by
     )
-    event_record(
+    event = Event(
         type="tier.changed",
-        program=member.program,
+        program_id=member.program_id,
         member=member,
         payload={
             "member": member.number,
@@ -929,10 +1101,19 @@ def _tier_set(member: Member, tier: Tier | None, reason: str, note: str = "", cr
             "reason": reason,
         },
     )
+    return change, event
+
+
+def _tier_set(member: Member, tier: Tier | None, reason: str, note: str = "", created_by=None) -> None:
+    change, event = _tier_change(member, tier, reason, note, created_by)
+    member.save(update_fields=["tier", "tier_downgrade_warned_at"])
+    change.save()
+    event_record(type=event.type, program=member.program, member=member, payload=event.payload)
 
 
 def tier_evaluate(*, member: Member, now: datetime | None = None) -> Tier | None:
-    """Upgrade at once when the member qualifies for a higher tier (called on qualifying events)."""
+    """Upgrade at once when the (locked) member qualifies for a higher tier; called on every
+    qualifying event (purchase, points earned, referral)."""
     now = now or timezone.now()
     qualified = tier_qualified(member, now)
     current_level = member.tier.level if member.tier else -1
@@ -946,9 +1127,14 @@ def tier_evaluate(*, member: Member, now: datetime | None = None) -> Tier | None
 
 @transaction.atomic
 def tier_assign(*, member: Member, tier: Tier, until: date | None, created_by, note: str = "") -> Member:
-    """Staff set a tier; with `until` it is a floor the member cannot fall below before that date."""
+    """Staff set a tier; with `until` it is also a floor: reviews never take the member below it
+    before that date. Without `until` the tier is reviewed like any other."""
     if tier.program_id != member.program_id:
-        raise DomainError("invalid_tier", "The tier belongs to another program.")
+        raise DomainError("invalid_tier", "The tier belongs to another program.", fields={"tier": ["Wrong program."]})
+    if until is not None and until < timezone.localdate():
+        raise DomainError(
+            "invalid_date", "The floor date is in the past.", fields={"until": ["Must be in the future."]}
+        )
     member = _lock(member)
     member.tier_floor = tier if until else None
     member.tier_floor_until = until
@@ -959,64 +1145,77 @@ def tier_assign(*, member: Member, tier: Tier, until: date | None, created_by, n
 
 
 def tiers_review(*, now: datetime | None = None) -> dict[str, int]:
-    """Daily: warn members who no longer qualify, and after the notice period downgrade them by one
-    level (never below a floor still in force, never below what they qualify for)."""
+    """Daily, by chunks of members above the entry tier: upgrade who qualifies for more; warn who no
+    longer qualifies (`tier.expiring`); once the program's notice period has passed since the warning,
+    downgrade by one level. Never below a floor still in force; a member who qualifies again before
+    the downgrade keeps the tier. A constant number of queries per chunk."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     counts = {"warned": 0, "downgraded": 0, "upgraded": 0}
+    candidates = Member.objects.filter(tier__level__gt=0, status=Member.Status.ACTIVE).exclude(
+        tier__window=Tier.Window.LIFETIME
+    )
+    tiers_by_program: dict[int, list[Tier]] = {}
+    for tier in Tier.objects.order_by("level"):
+        tiers_by_program.setdefault(tier.program_id, []).append(tier)
     last = 0
     while True:
-        ids = list(
-            Member.objects.filter(pk__gt=last, tier__level__gt=0, status=Member.Status.ACTIVE)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:CHUNK]
-        )
+        ids = list(candidates.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:CHUNK])
         if not ids:
             return counts
         last = ids[-1]
-        for member_id in ids:
-            with transaction.atomic():
-                member = lock_members(member_id)[member_id]
-                counts_key = _tier_review_one(member, now, today)
-                if counts_key:
-                    counts[counts_key] += 1
+        with transaction.atomic():
+            members = list(lock_members(*ids).values())
+            qualified = tiers_qualified(members=members, now=now, previous_year=True)
+            changes, events, touched = [], [], []
+            for member in members:
+                action = _tier_review_action(member, qualified[member.pk], now, today)
+                if action is None:
+                    continue
+                touched.append(member)
+                if action == "upgraded":
+                    pair = _tier_change(member, qualified[member.pk], TierChange.Reason.UPGRADE)
+                elif action == "downgraded":
+                    lower = [t for t in tiers_by_program[member.program_id] if t.level < member.tier.level]
+                    pair = _tier_change(member, lower[-1] if lower else None, TierChange.Reason.DOWNGRADE)
+                elif action == "warned":
+                    member.tier_downgrade_warned_at = now
+                    pair = (
+                        None,
+                        Event(
+                            type="tier.expiring",
+                            program_id=member.program_id,
+                            member=member,
+                            payload={
+                                "member": member.number,
+                                "tier": member.tier.name,
+                                "downgrade_after": str(today + timedelta(days=member.program.tier_notice_days)),
+                            },
+                        ),
+                    )
+                else:  # "cleared": qualifies again or is held by a floor
+                    member.tier_downgrade_warned_at = None
+                    pair = (None, None)
+                if action in counts:
+                    counts[action] += 1
+                changes += [pair[0]] if pair[0] else []
+                events += [pair[1]] if pair[1] else []
+            Member.objects.bulk_update(touched, ["tier", "tier_downgrade_warned_at"])
+            TierChange.objects.bulk_create(changes)
+            events_record_bulk(events)
 
 
-def _tier_review_one(member: Member, now: datetime, today: date) -> str | None:
-    if member.tier.window == Tier.Window.LIFETIME:
-        return None
-    qualified = tier_qualified(member, now, previous_year=True)
+def _tier_review_action(member: Member, qualified: Tier | None, now: datetime, today: date) -> str | None:
     qualified_level = qualified.level if qualified else -1
-    floor_level = (
-        member.tier_floor.level
-        if member.tier_floor and member.tier_floor_until and member.tier_floor_until >= today
-        else -1
-    )
+    floor_in_force = member.tier_floor_id and member.tier_floor_until and member.tier_floor_until >= today
+    floor_level = member.tier_floor.level if floor_in_force else -1
     if qualified_level > member.tier.level:
-        _tier_set(member, qualified, TierChange.Reason.UPGRADE)
         return "upgraded"
     if qualified_level >= member.tier.level or floor_level >= member.tier.level:
-        if member.tier_downgrade_warned_at:
-            member.tier_downgrade_warned_at = None
-            member.save(update_fields=["tier_downgrade_warned_at"])
-        return None
+        return "cleared" if member.tier_downgrade_warned_at else None
     if member.tier_downgrade_warned_at is None:
-        member.tier_downgrade_warned_at = now
-        member.save(update_fields=["tier_downgrade_warned_at"])
-        event_record(
-            type="tier.expiring",
-            program=member.program,
-            member=member,
-            payload={
-                "member": member.number,
-                "tier": member.tier.name,
-                "downgrade_after": str(today + timedelta(days=member.program.tier_notice_days)),
-            },
-        )
         return "warned"
     if member.tier_downgrade_warned_at + timedelta(days=member.program.tier_notice_days) <= now:
-        lower = member.program.tiers.filter(level__lt=member.tier.level).order_by("-level").first()
-        _tier_set(member, lower, TierChange.Reason.DOWNGRADE)
         return "downgraded"
     return None
 
@@ -1068,23 +1267,75 @@ def plan_cancel(*, subscription: Subscription) -> Subscription:
     return sub
 
 
+@transaction.atomic
+def plan_renew(*, subscription: Subscription, paid_by: str) -> Subscription:
+    """A new paid period (a one-time plan bought again, or a payment taken early): the period is
+    added to the current end, or starts now if the membership has run out."""
+    sub = Subscription.objects.select_for_update().select_related("plan", "member").get(pk=subscription.pk)
+    _require_active(sub.member)
+    if sub.status == Subscription.Status.EXPIRED:
+        raise DomainError("expired", "This membership has expired; subscribe again.", status=409)
+    now = timezone.now()
+    sub.expires_at = max(sub.expires_at, now) + timedelta(days=sub.plan.duration_days)
+    sub.status = Subscription.Status.ACTIVE
+    sub.cancelled_at = None
+    sub.paid_by = paid_by
+    sub.save(update_fields=["expires_at", "status", "cancelled_at", "paid_by"])
+    event_record(
+        type="plan.renewed",
+        program=sub.member.program,
+        member=sub.member,
+        payload={"member": sub.member.number, "plan": sub.plan.name, "fee": str(sub.plan.fee), "paid_by": paid_by},
+    )
+    return sub
+
+
 def subscriptions_expire(*, now: datetime | None = None) -> dict[str, int]:
-    """Renew recurring plans that are due (the fee is recorded as owed by the same payer) and
-    expire cancelled or one-time ones."""
+    """Periodic: renew recurring plans that are due (a `plan.renewed` event carries the fee to
+    charge the same payer) and expire cancelled and one-time ones, and those of members who are no
+    longer active (`plan.expired`). Chunked by subscription id."""
     now = now or timezone.now()
     due = Subscription.objects.filter(expires_at__lte=now).exclude(status=Subscription.Status.EXPIRED)
-    with transaction.atomic():
-        renewing = list(
-            due.filter(status=Subscription.Status.ACTIVE, plan__recurring=True)
-            .select_related("plan")
-            .select_for_update()
-        )
-        for sub in renewing:
-            while sub.expires_at <= now:
-                sub.expires_at += timedelta(days=sub.plan.duration_days)
-        Subscription.objects.bulk_update(renewing, ["expires_at"])
-        expired = due.exclude(pk__in=[s.pk for s in renewing]).update(status=Subscription.Status.EXPIRED)
-    return {"renewed": len(renewing), "expired": expired}
+    counts = {"renewed": 0, "expired": 0}
+    while True:
+        with transaction.atomic():
+            subs = list(due.select_related("plan", "member").select_for_update(of=("self",)).order_by("pk")[:CHUNK])
+            if not subs:
+                return counts
+            renewing = [
+                sub
+                for sub in subs
+                if sub.status == Subscription.Status.ACTIVE
+                and sub.plan.recurring
+                and sub.member.status == Member.Status.ACTIVE
+            ]
+            for sub in renewing:
+                while sub.expires_at <= now:
+                    sub.expires_at += timedelta(days=sub.plan.duration_days)
+            ending = [sub for sub in subs if sub not in renewing]
+            for sub in ending:
+                sub.status = Subscription.Status.EXPIRED
+            Subscription.objects.bulk_update(renewing, ["expires_at"])
+            Subscription.objects.bulk_update(ending, ["status"])
+            events_record_bulk(
+                [
+                    Event(
+                        type="plan.renewed" if sub in renewing else "plan.expired",
+                        program_id=sub.member.program_id,
+                        member_id=sub.member_id,
+                        payload={
+                            "member": sub.member.number,
+                            "plan": sub.plan.name,
+                            "fee": str(sub.plan.fee),
+                            "paid_by": sub.paid_by,
+                            "expires_at": sub.expires_at.isoformat(),
+                        },
+                    )
+                    for sub in subs
+                ]
+            )
+            counts["renewed"] += len(renewing)
+            counts["expired"] += len(ending)
 
 
 # --- NPS hand-off from feedback -------------------------------------------------------------
