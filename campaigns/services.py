@@ -1,0 +1,536 @@
+"""Writes for campaigns: static segments, launching, fan-out into deliveries, sending, offers, journeys.
+
+Exactly-once: every (campaign, member, occurrence) has one Delivery row (unique constraint, rows are
+inserted with ignore_conflicts), and a row is claimed (queued -> sending) in its own transaction before
+the message leaves, so a re-run task or a crashed worker never sends it twice.
+"""
+
+import csv
+import io
+import logging
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Max, Min, Q
+from django.template import Context, Engine
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from campaigns.models import Campaign, Delivery, Offer, OfferGrant, RewardInterest, Segment, SegmentMember
+from campaigns.selectors import (
+    assignment,
+    birthday_q,
+    campaign_audience,
+    capped_members,
+    personalization,
+    quiet_until,
+    segment_members,
+)
+from config.errors import DomainError
+from members import services as member_services
+from members.earning import lines_from_items
+from members.links import unsubscribe_headers, unsubscribe_url
+from members.models import LedgerEntry, Member, Purchase
+from members.selectors import add_months
+from members.sms import send_sms
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1000
+_engine = Engine(libraries={}, builtins=["django.template.defaultfilters", "django.template.defaulttags"])
+_MEMBER_FIELDS = ("pk", "consent_email", "consent_sms", "phone", "birth_date", "last_purchase_at", "enrolled_at")
+
+
+# --- segments --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def segment_freeze(*, segment: Segment, name: str = "") -> Segment:
+    """Copy today's members of a segment into a new static list."""
+    now = timezone.now()
+    frozen = Segment.objects.create(
+        name=name or f"{segment.name} ({timezone.localdate(now):%Y-%m-%d})",
+        program=segment.program,
+        kind=Segment.Kind.STATIC,
+        description=segment.description,
+        frozen_from=segment,
+    )
+    ids = segment_members(segment=segment, now=now).order_by("pk").values_list("pk", flat=True)
+    last = 0
+    while True:
+        chunk = list(ids.filter(pk__gt=last)[:CHUNK])
+        if not chunk:
+            return frozen
+        SegmentMember.objects.bulk_create([SegmentMember(segment=frozen, member_id=i) for i in chunk])
+        last = chunk[-1]
+
+
+@transaction.atomic
+def segment_import_csv(*, segment: Segment, data: str) -> tuple[int, list[str]]:
+    """Add members to a static segment from CSV with a `number` or `email` column (or one bare column).
+    Returns how many were added and the values that matched no member."""
+    if segment.kind != Segment.Kind.STATIC:
+        raise DomainError("not_static", "Only a static segment takes an imported list.")
+    rows = list(csv.reader(io.StringIO(data)))
+    if not rows:
+        raise DomainError("empty_file", "The file is empty.", fields={"file": ["No rows."]})
+    header = [h.strip().lower() for h in rows[0]]
+    column = next((header.index(c) for c in ("number", "email") if c in header), None)
+    body = rows[1:] if column is not None else rows
+    column = column or 0
+    values = {r[column].strip() for r in body if len(r) > column and r[column].strip()}
+    members = Member.objects.filter(status=Member.Status.ACTIVE)
+    if segment.program_id:
+        members = members.filter(program_id=segment.program_id)
+    matched = dict(members.filter(number__in=values).values_list("number", "pk"))
+    lowered = {v.lower() for v in values - set(matched)}
+    by_email = dict(members.filter(email__in=lowered).values_list("email", "pk"))
+    unknown = sorted(v for v in values - set(matched) if v.lower() not in by_email)
+    ids = set(matched.values()) | set(by_email.values())
+    before = segment.entries.count()
+    SegmentMember.objects.bulk_create(
+        [SegmentMember(segment=segment, member_id=i) for i in ids], ignore_conflicts=True, batch_size=CHUNK
+    )
+    return segment.entries.count() - before, unknown
+
+
+# --- launching -------------------------------------------------------------------------------
+
+
+def _validate(campaign: Campaign) -> None:
+    errors: dict[str, list[str]] = {}
+    if not campaign.variants.exists():
+        errors["variants"] = ["Add at least one message variant."]
+    if not (campaign.channel_email or campaign.channel_sms):
+        errors["channel_email"] = ["Choose at least one channel."]
+    if campaign.offer_id and campaign.offer.program_id != campaign.program_id:
+        errors["offer"] = ["The offer belongs to another program."]
+    if campaign.segment_id and campaign.segment.program_id not in (None, campaign.program_id):
+        errors["segment"] = ["The segment belongs to another program."]
+    if errors:
+        raise DomainError("invalid_campaign", "The campaign cannot start yet.", fields=errors)
+
+
+def _next_run(campaign: Campaign, after: datetime) -> datetime | None:
+    step = {
+        Campaign.Recurrence.DAILY: lambda t: t + timedelta(days=1),
+        Campaign.Recurrence.WEEKLY: lambda t: t + timedelta(weeks=1),
+        Campaign.Recurrence.MONTHLY: lambda t: add_months(t, 1),
+    }.get(campaign.recurrence)
+    return step(after) if step else None
+
+
+@transaction.atomic
+def campaign_launch(*, campaign: Campaign) -> Campaign:
+    """Start a campaign: journeys become active; broadcasts go now or wait for their time."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.PAUSED):
+        raise DomainError("already_launched", "The campaign is already running.", status=409)
+    _validate(campaign)
+    now = timezone.now()
+    campaign.launched_at = campaign.launched_at or now
+    if campaign.trigger:
+        campaign.status = Campaign.Status.ACTIVE
+    else:
+        campaign.status = Campaign.Status.SCHEDULED
+        campaign.next_run_at = max(campaign.send_at or now, now)
+    campaign.save(update_fields=["status", "launched_at", "next_run_at"])
+    if campaign.next_run_at and campaign.next_run_at <= now:
+        _start_run(campaign, now)
+    return campaign
+
+
+@transaction.atomic
+def campaign_pause(*, campaign: Campaign) -> Campaign:
+    """Stop further runs and unsent messages; deliveries already sent stay."""
+    updated = Campaign.objects.filter(
+        pk=campaign.pk, status__in=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.ACTIVE]
+    ).update(status=Campaign.Status.PAUSED)
+    if not updated:
+        raise DomainError("not_running", "The campaign is not running.", status=409)
+    campaign.refresh_from_db()
+    return campaign
+
+
+def _start_run(campaign: Campaign, now: datetime) -> None:
+    """Advance the schedule and hand the run to the fan-out task once this transaction commits."""
+    from campaigns import tasks
+
+    occurrence = "" if campaign.recurrence == Campaign.Recurrence.ONCE else f"run:{campaign.next_run_at:%Y-%m-%d}"
+    campaign.next_run_at = _next_run(campaign, campaign.next_run_at)
+    campaign.status = Campaign.Status.SENDING if campaign.next_run_at is None else Campaign.Status.SCHEDULED
+    campaign.save(update_fields=["next_run_at", "status"])
+    tasks.campaign_fan_out.delay_on_commit(campaign.pk, occurrence)
+
+
+def campaigns_run_due(*, now: datetime | None = None) -> int:
+    """Beat: start every scheduled run whose time has come."""
+    now = now or timezone.now()
+    started = 0
+    for campaign_id in Campaign.objects.filter(status=Campaign.Status.SCHEDULED, next_run_at__lte=now).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+            if campaign.status == Campaign.Status.SCHEDULED and campaign.next_run_at <= now:
+                _start_run(campaign, now)
+                started += 1
+    return started
+
+
+# --- fan-out ---------------------------------------------------------------------------------
+
+
+def campaign_fan_out(*, campaign: Campaign, occurrence: str) -> list[tuple[int, int]]:
+    """Split the audience into member-id ranges of CHUNK ids; each range becomes one task."""
+    from campaigns import tasks
+
+    bounds = _rows_query(campaign, timezone.now()).aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is None:
+        ranges = []
+    else:
+        ranges = [(lo, lo + CHUNK) for lo in range(bounds["low"], bounds["high"] + 1, CHUNK)]
+    for lo, hi in ranges:
+        tasks.campaign_chunk.delay(campaign.pk, occurrence, lo, hi)
+    if campaign.status == Campaign.Status.SENDING:
+        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(status=Campaign.Status.SENT)
+    return ranges
+
+
+def _rows_query(campaign: Campaign, now: datetime):
+    """The audience of one run; periodic journeys add their trigger condition."""
+    audience = campaign_audience(campaign=campaign, now=now)
+    if campaign.trigger == Campaign.Trigger.BIRTHDAY:
+        return audience.filter(birthday_q(campaign.trigger_days, timezone.localdate(now)))
+    if campaign.trigger == Campaign.Trigger.WIN_BACK:
+        cutoff = now - timedelta(days=campaign.trigger_days)
+        return audience.filter(
+            Q(last_purchase_at__lt=cutoff) | Q(last_purchase_at__isnull=True, enrolled_at__lt=cutoff)
+        )
+    return audience
+
+
+def _occurrence(campaign: Campaign, row: dict, occurrence: str, today) -> str:
+    """Periodic journeys fire once per birthday year or per lapse; broadcasts once per run."""
+    if campaign.trigger == Campaign.Trigger.BIRTHDAY:
+        birthday = row["birth_date"]
+        year = today.year if (birthday.month, birthday.day) >= (today.month, today.day) else today.year + 1
+        return f"birthday:{year}"
+    if campaign.trigger == Campaign.Trigger.WIN_BACK:
+        last = row["last_purchase_at"]
+        return f"win_back:{last:%Y-%m-%d}" if last else "win_back:never"
+    return occurrence
+
+
+def campaign_chunk(*, campaign: Campaign, occurrence: str, low: int, high: int) -> int:
+    """Create the deliveries of members low <= id < high (set-based), then send the ones due. Returns sent."""
+    if campaign.status == Campaign.Status.PAUSED:
+        return 0
+    now = timezone.now()
+    today = timezone.localdate(now)
+    rows = list(_rows_query(campaign, now).filter(pk__gte=low, pk__lt=high).values(*_MEMBER_FIELDS))
+    deliveries_queue(
+        campaign=campaign, rows=[(row, _occurrence(campaign, row, occurrence, today)) for row in rows], now=now
+    )
+    due = Delivery.objects.filter(
+        Q(send_after__isnull=True) | Q(send_after__lte=now),
+        campaign=campaign,
+        member_id__gte=low,
+        member_id__lt=high,
+        status=Delivery.Status.QUEUED,
+    )
+    return sum(delivery_send(delivery_id=i) for i in due.order_by("pk").values_list("pk", flat=True))
+
+
+def deliveries_queue(
+    *, campaign: Campaign, rows: list[tuple[dict, str]], now: datetime, send_after: datetime | None = None
+) -> None:
+    """One delivery row per (campaign, member, occurrence): assignment, consent and cap decided together.
+    Rows that already exist are left as they are (ignore_conflicts), which makes every re-run harmless."""
+    variants = list(campaign.variants.order_by("name"))
+    capped = capped_members(member_ids=[row["pk"] for row, _ in rows], campaign=campaign, now=now)
+    objs = []
+    for row, occurrence in rows:
+        variant = assignment(campaign=campaign, member_id=row["pk"], variants=variants)
+        delivery = Delivery(
+            campaign=campaign,
+            member_id=row["pk"],
+            occurrence=occurrence,
+            variant=variant,
+            holdout=variant is None,
+            send_after=send_after,
+        )
+        if campaign.channel_email and row["consent_email"]:
+            delivery.channel = Delivery.Channel.EMAIL
+        elif campaign.channel_sms and row["consent_sms"] and row["phone"]:
+            delivery.channel = Delivery.Channel.SMS
+        if delivery.holdout:
+            delivery.status, delivery.reason = Delivery.Status.SKIPPED, Delivery.Reason.HOLDOUT
+        elif not delivery.channel:
+            delivery.status, delivery.reason = Delivery.Status.SKIPPED, Delivery.Reason.NO_CONSENT
+        elif row["pk"] in capped:
+            delivery.status, delivery.reason = Delivery.Status.SKIPPED, Delivery.Reason.CAPPED
+        objs.append(delivery)
+    Delivery.objects.bulk_create(objs, ignore_conflicts=True, batch_size=CHUNK)
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+def _skip(delivery: Delivery, reason: str) -> None:
+    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SKIPPED, reason=reason)
+
+
+def _budget_left(campaign: Campaign, offer: Offer) -> bool:
+    """Checked under the campaign row lock, so parallel chunks cannot overspend."""
+    issued = OfferGrant.objects.filter(campaign=campaign).count()
+    if campaign.budget_offers is not None and issued >= campaign.budget_offers:
+        return False
+    if campaign.budget_points is not None and offer.kind == Offer.Kind.BONUS:
+        return (issued + 1) * offer.points <= campaign.budget_points
+    return True
+
+
+def _claim(delivery_id: int, now: datetime) -> tuple[Delivery, OfferGrant | None] | None:
+    """queued -> sending in one transaction, with the offer grant. None when nothing is to be sent now."""
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update()
+            .select_related("campaign__offer", "member__program", "member__tier", "variant")
+            .filter(pk=delivery_id, status=Delivery.Status.QUEUED)
+            .first()
+        )
+        if delivery is None or (delivery.send_after and delivery.send_after > now):
+            return None
+        campaign, member = delivery.campaign, delivery.member
+        if campaign.status == Campaign.Status.PAUSED:
+            return None
+        if member.status != Member.Status.ACTIVE:
+            _skip(delivery, Delivery.Reason.INACTIVE)
+            return None
+        if delivery.channel == Delivery.Channel.SMS:
+            wake = quiet_until(campaign=campaign, member=member, now=now)
+            if wake is not None:
+                Delivery.objects.filter(pk=delivery.pk).update(send_after=wake, reason=Delivery.Reason.QUIET_HOURS)
+                return None
+        grant = None
+        if campaign.offer_id:
+            Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+            if not _budget_left(campaign, campaign.offer):
+                _skip(delivery, Delivery.Reason.BUDGET)
+                return None
+            grant = OfferGrant.objects.create(
+                offer=campaign.offer,
+                campaign=campaign,
+                delivery=delivery,
+                member=member,
+                code=member_services.new_code(10),
+                valid_until=now + timedelta(days=campaign.offer.valid_days),
+            )
+        delivery.status = Delivery.Status.SENDING
+        delivery.sent_at = now
+        delivery.save(update_fields=["status", "sent_at"])
+    return delivery, grant
+
+
+def _render(text: str, context: dict) -> str:
+    return _engine.from_string(text).render(Context(context, autoescape=False))
+
+
+def _send_email(delivery: Delivery, context: dict) -> str:
+    member, variant = delivery.member, delivery.variant
+    subject = " ".join(_render(variant.subject, context).split())
+    body = _render(variant.body, context)
+    page = {**context, "body": body, "subject": subject, "unsubscribe_url": unsubscribe_url(member, "email")}
+    message_id = make_msgid(domain=settings.SITE_URL.split("//")[-1].split(":")[0] or "fidelis")
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("campaigns/email.txt", page),
+        to=[member.email],
+        headers={**unsubscribe_headers(member), "Message-ID": message_id},
+    )
+    message.attach_alternative(render_to_string("campaigns/email.html", page), "text/html")
+    message.send()
+    return message_id
+
+
+def delivery_send(*, delivery_id: int) -> bool:
+    """Send one queued delivery, at most once. True when it went out."""
+    now = timezone.now()
+    claimed = _claim(delivery_id, now)
+    if claimed is None:
+        return False
+    delivery, grant = claimed
+    member = delivery.member
+    try:
+        with translation.override(member.language):
+            context = personalization(member=member, grant=grant, now=now)
+            if delivery.channel == Delivery.Channel.EMAIL:
+                provider_id = _send_email(delivery, context)
+            else:
+                provider_id = send_sms(to=member.phone, body=_render(delivery.variant.sms_body, context))
+    except Exception as exc:
+        logger.exception("delivery %s failed", delivery.pk)
+        Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.FAILED, error=str(exc)[:255])
+        return False
+    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SENT, provider_id=provider_id[:200])
+    return True
+
+
+def deliveries_send_due(*, now: datetime | None = None) -> int:
+    """Beat: send deliveries whose wait is over (quiet hours, post-purchase delay) or whose task was lost."""
+    now = now or timezone.now()
+    due = Q(send_after__lte=now) | Q(send_after__isnull=True, created_at__lte=now - timedelta(minutes=10))
+    sent, last = 0, 0
+    while True:
+        ids = list(
+            Delivery.objects.filter(due, status=Delivery.Status.QUEUED, pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:CHUNK]
+        )
+        if not ids:
+            return sent
+        sent += sum(delivery_send(delivery_id=i) for i in ids)
+        last = ids[-1]
+
+
+# --- journeys triggered by events ----------------------------------------------------------
+
+
+def journey_trigger(*, trigger: str, member: Member, occurrence: str, delay_from: datetime | None = None) -> list[int]:
+    """Queue the member in every active journey with this trigger, once per occurrence. With delay_from,
+    a journey's message waits trigger_days after it (post-purchase). Sends run after the caller commits.
+    Returns the new delivery ids."""
+    from campaigns import tasks
+
+    now = timezone.now()
+    row = Member.objects.filter(pk=member.pk, status=Member.Status.ACTIVE).values(*_MEMBER_FIELDS).first()
+    if row is None:
+        return []
+    journeys = Campaign.objects.filter(program_id=member.program_id, trigger=trigger, status=Campaign.Status.ACTIVE)
+    created, send_now = [], []
+    for journey in journeys.select_related("segment"):
+        if journey.segment_id and not campaign_audience(campaign=journey, now=now).filter(pk=member.pk).exists():
+            continue
+        send_after = delay_from + timedelta(days=journey.trigger_days) if delay_from and journey.trigger_days else None
+        existing = Delivery.objects.filter(campaign=journey, member=member, occurrence=occurrence)
+        if existing.exists():
+            continue
+        deliveries_queue(campaign=journey, rows=[(row, occurrence)], now=now, send_after=send_after)
+        ids = list(existing.values_list("pk", flat=True))
+        created += ids
+        if send_after is None:
+            send_now += ids
+    if send_now:
+        tasks.deliveries_send.delay_on_commit(send_now)
+    return created
+
+
+def reward_interest_record(*, member: Member, reward_id: int, points_needed: int) -> None:
+    """A member looked at a reward they cannot afford yet; kept once per (member, reward) while open."""
+    if points_needed <= member.points_available:
+        return
+    RewardInterest.objects.bulk_create(
+        [RewardInterest(member=member, reward_id=reward_id, points_needed=points_needed)], ignore_conflicts=True
+    )
+
+
+def reward_interest_check(*, member: Member) -> list[int]:
+    """The member earned points: every reward they wanted and can now afford fires the journey once."""
+    member.refresh_from_db(fields=["points_available"])
+    now = timezone.now()
+    created = []
+    for interest in RewardInterest.objects.filter(
+        member=member, fulfilled_at__isnull=True, points_needed__lte=member.points_available
+    ):
+        RewardInterest.objects.filter(pk=interest.pk).update(fulfilled_at=now)
+        created += journey_trigger(
+            trigger=Campaign.Trigger.ABANDONED_REDEMPTION, member=member, occurrence=f"reward_interest:{interest.pk}"
+        )
+    return created
+
+
+# --- offers ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def offer_grant_redeem(*, code: str, reference: str) -> OfferGrant:
+    """A personal voucher (discount, free shipping, gift) was used at checkout."""
+    grant = OfferGrant.objects.select_for_update().select_related("offer").filter(code=code.strip().upper()).first()
+    if grant is None:
+        raise DomainError("unknown_code", "This code does not exist.", fields={"code": ["Unknown code."]}, status=404)
+    if grant.status == OfferGrant.Status.REDEEMED:
+        raise DomainError("already_redeemed", "This code was already used.", status=409)
+    if grant.valid_until <= timezone.now():
+        raise DomainError("expired", "This code has expired.", status=409)
+    grant.status, grant.reference, grant.redeemed_at = OfferGrant.Status.REDEEMED, reference, timezone.now()
+    grant.save(update_fields=["status", "reference", "redeemed_at"])
+    return grant
+
+
+def _extra_multiplier_points(purchase: Purchase, offer: Offer) -> int:
+    if offer.category:
+        base = sum((ln.amount for ln in lines_from_items(purchase.items) if ln.category == offer.category), Decimal(0))
+    else:
+        base = purchase.amount - purchase.paid_with_points
+    extra = base * purchase.member.program.earn_rate * (offer.multiplier - 1)
+    return int(extra.quantize(Decimal("1"), rounding=ROUND_FLOOR))
+
+
+@transaction.atomic
+def offers_apply_to_purchase(*, purchase: Purchase) -> list[OfferGrant]:
+    """Bonus-on-next-purchase and points-multiplier offers the member holds are paid out on a purchase
+    made while they are valid. A grant is used once (row lock + status)."""
+    used = []
+    grants = (
+        OfferGrant.objects.select_for_update()
+        .select_related("offer", "campaign")
+        .filter(
+            member_id=purchase.member_id,
+            status=OfferGrant.Status.ISSUED,
+            valid_until__gt=purchase.occurred_at,
+            created_at__lte=purchase.occurred_at,
+            offer__kind__in=[Offer.Kind.BONUS, Offer.Kind.MULTIPLIER],
+        )
+        .order_by("pk")
+    )
+    for grant in grants:
+        offer = grant.offer
+        if offer.kind == Offer.Kind.BONUS:
+            if purchase.amount < offer.min_amount:
+                continue
+            points = offer.points
+        else:
+            points = _extra_multiplier_points(purchase, offer)
+            if points <= 0:
+                continue
+        member_services.points_grant(
+            member=purchase.member,
+            points=points,
+            kind=LedgerEntry.Kind.BONUS,
+            reason=f"Campaign offer: {offer.title}",
+            reference=f"campaigns.offergrant:{grant.pk}",
+        )
+        grant.status, grant.points = OfferGrant.Status.REDEEMED, points
+        grant.reference, grant.redeemed_at = f"purchase:{purchase.pk}", timezone.now()
+        grant.save(update_fields=["status", "points", "reference", "redeemed_at"])
+        used.append(grant)
+    return used
+
+
+def journeys_periodic_start() -> int:
+    """Beat (daily): fan out every active birthday and win-back journey. Their occurrences (birthday year,
+    date of the last purchase) make a second run on the same day, or the next day, send nothing new."""
+    from campaigns import tasks
+
+    journeys = Campaign.objects.filter(
+        status=Campaign.Status.ACTIVE, trigger__in=[Campaign.Trigger.BIRTHDAY, Campaign.Trigger.WIN_BACK]
+    )
+    ids = list(journeys.values_list("pk", flat=True))
+    for campaign_id in ids:
+        tasks.campaign_fan_out.delay(campaign_id, "")
+    return len(ids)
