@@ -18,6 +18,7 @@ from members.models import Member, MembershipPlan, Program
 from tests.campaigns.conftest import RuleFactory, SegmentFactory
 from tests.conftest import MemberFactory, PartnerFactory, ProgramFactory, TierFactory
 
+
 def at(day: str):
     return time_machine.travel(datetime.fromisoformat(f"{day}T12:00:00+00:00"), tick=False)
 
