@@ -237,4 +237,8 @@ CELERY_BEAT_SCHEDULE = {
     "points-expiry-notify": {"task": "members.tasks.points_expiry_notify", "schedule": 24 * 60 * 60.0},
     "birthdays-award": {"task": "members.tasks.birthdays_award", "schedule": 24 * 60 * 60.0},
     "loyalty-types-recompute": {"task": "members.tasks.loyalty_types_recompute", "schedule": 24 * 60 * 60.0},
+    "feedback-invitations-send": {"task": "feedback.tasks.invitations_send_due", "schedule": 5 * 60.0},
+    "feedback-invitations-remind": {"task": "feedback.tasks.invitations_remind_due", "schedule": 60 * 60.0},
+    "feedback-relationship-surveys": {"task": "feedback.tasks.surveys_relationship_schedule", "schedule": 24 * 60 * 60.0},
+    "feedback-tickets-escalate": {"task": "feedback.tasks.tickets_escalate_overdue", "schedule": 15 * 60.0},
 }

@@ -43,6 +43,22 @@ def score_questions(*, survey: Survey) -> list[Question]:
     return list(survey.questions.filter(kind=Question.Kind.SCORE))
 
 
+def members_to_survey(
+    *, program: Program, tier: Tier | None = None, loyalty_type: str | None = None, numbers: list[str] = ()
+) -> list[int]:
+    """Active members for a manual send: in the tier, of the loyalty type, or listed by number or email."""
+    chosen = Q(pk__in=[])
+    if tier is not None:
+        chosen |= Q(tier=tier)
+    if loyalty_type:
+        chosen |= Q(loyalty_type=loyalty_type)
+    if numbers:
+        chosen |= Q(number__in=numbers) | Q(email__in=[n.lower() for n in numbers])
+    return list(
+        Member.objects.filter(chosen, program=program, status=Member.Status.ACTIVE).values_list("pk", flat=True)
+    )
+
+
 # --- member tickets ----------------------------------------------------------------------------
 
 
@@ -201,11 +217,16 @@ def month_start(moment: datetime) -> datetime:
     return timezone.localtime(moment).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+def trend_start(*, months: int, now: datetime | None = None) -> datetime:
+    """The first day of the month `months - 1` months ago: a trend of 12 months ends with the current one."""
+    return add_months(month_start(now or timezone.now()), -(months - 1))
+
+
 def feedback_trend(
     *, program: Program | None = None, months: int = 12, now: datetime | None = None, member_ids=None
 ) -> list[dict]:
     """One row per month (oldest first, the current month last), months without answers included."""
-    first = add_months(month_start(now or timezone.now()), -(months - 1))
+    first = trend_start(months=months, now=now)
     base = {"tier": None, "loyalty_type": None, "partner": None, "program": program, "member_ids": member_ids}
     by_month: dict = {}
     for row in (

@@ -660,6 +660,7 @@ def ticket_customer_message(*, ticket: Ticket, member: Member, body: str) -> Tic
         raise DomainError("invalid_message", "The message is empty.", fields={"body": ["This field is required."]})
     if ticket.member_id != member.pk:
         raise NotFound("Ticket not found.")
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     if not ticket.is_open:
         ticket = ticket_transition(ticket=ticket, status=Ticket.Status.REOPENED)
     return TicketMessage.objects.create(

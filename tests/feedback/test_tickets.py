@@ -59,3 +59,99 @@ def test_a_partner_repeating_its_external_id_gets_the_first_ticket(member):
     again = _open(member, channel=Ticket.Channel.API, partner=partner, external_id="CRM-1")
     assert again.pk == first.pk
     assert Ticket.objects.count() == 1
+
+
+def test_replies_are_emailed_and_shown_to_the_member_internal_notes_are_not(member, staff, on_commit):
+    ticket = _open(member)
+    mail.outbox.clear()
+    with on_commit():
+        services.ticket_reply(ticket=ticket, author=staff, body="Internal: check the supplier batch.", internal=True)
+        services.ticket_reply(ticket=ticket, author=staff, body="We are sending a new bag today.")
+    assert [m.body for m in mail.outbox if "new bag" in m.body]
+    assert not [m for m in mail.outbox if "supplier batch" in m.body]
+    public = [m.body for m in selectors.ticket_public_messages(ticket=ticket)]
+    assert public == ["The bag broke on day two.", "We are sending a new bag today."]
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.ACKNOWLEDGED
+    assert ticket.first_contact_at is not None
+    assert ticket.messages.filter(kind=TicketMessage.Kind.NOTE).count() == 1
+
+
+def test_status_follows_the_allowed_path_and_is_logged(member, staff):
+    ticket = _open(member)
+    ticket = services.ticket_transition(ticket=ticket, status=Ticket.Status.IN_PROGRESS, by=staff)
+    assert ticket.acknowledged_at is not None
+    ticket = services.ticket_transition(ticket=ticket, status=Ticket.Status.RESOLVED, by=staff)
+    ticket = services.ticket_transition(ticket=ticket, status=Ticket.Status.CLOSED, by=staff)
+    with pytest.raises(DomainError) as exc:
+        services.ticket_transition(ticket=ticket, status=Ticket.Status.IN_PROGRESS, by=staff)
+    assert exc.value.code == "invalid_transition"
+    log = list(ticket.messages.filter(kind=TicketMessage.Kind.SYSTEM).values_list("body", flat=True))
+    assert log == ["Status: New -> In progress", "Status: In progress -> Resolved", "Status: Resolved -> Closed"]
+
+
+def test_a_member_writing_on_a_closed_ticket_reopens_it_with_a_new_target_date(member, staff):
+    with time_machine.travel("2026-03-02 09:00Z", tick=False):
+        ticket = _open(member)
+        services.ticket_transition(ticket=ticket, status=Ticket.Status.CLOSED, by=staff)
+    with time_machine.travel("2026-03-20 09:00Z", tick=False):
+        services.ticket_customer_message(ticket=ticket, member=member, body="It broke again.")
+        ticket.refresh_from_db()
+        assert ticket.status == Ticket.Status.REOPENED
+        assert ticket.due_at == timezone.now() + timedelta(hours=72)
+
+
+def test_overdue_tickets_are_escalated_once_per_missed_date(member, staff, on_commit):
+    lead = staff.__class__.objects.create_user("lead", "lead@example.com", "pw", is_staff=True)
+    lead.groups.add(Group.objects.create(name=services.TEAM_LEADS_GROUP))
+    with time_machine.travel("2026-03-02 09:00Z", tick=False), on_commit():
+        ticket = _open(member, priority=Ticket.Priority.HIGH)
+        services.ticket_update(ticket=ticket, assignee=staff, by=lead)
+    mail.outbox.clear()
+    with time_machine.travel("2026-03-03 08:59Z", tick=False):
+        assert services.tickets_escalate_overdue() == 0
+        assert selectors.tickets_overdue().count() == 0
+    with time_machine.travel("2026-03-03 09:01Z", tick=False):
+        assert selectors.tickets_overdue().count() == 1
+        assert services.tickets_escalate_overdue() == 1
+        assert services.tickets_escalate_overdue() == 0
+    ticket.refresh_from_db()
+    assert ticket.escalations == 1
+    assert ticket.due_at.isoformat().startswith("2026-03-04T09:01")
+    staff_mail = [m for m in mail.outbox if m.to != [member.email]]
+    customer_mail = [m for m in mail.outbox if m.to == [member.email]]
+    assert len(staff_mail) == 1 and sorted(staff_mail[0].to) == ["agent@example.com", "lead@example.com"]
+    assert len(customer_mail) == 1 and "Mar" in customer_mail[0].body and "4" in customer_mail[0].body
+    with time_machine.travel("2026-03-04 09:02Z", tick=False):
+        assert services.tickets_escalate_overdue() == 1
+    ticket.refresh_from_db()
+    assert ticket.escalations == 2
+
+
+def test_resolved_tickets_are_not_escalated(member, staff):
+    with time_machine.travel("2026-03-02 09:00Z", tick=False):
+        ticket = _open(member)
+        services.ticket_transition(ticket=ticket, status=Ticket.Status.RESOLVED, by=staff)
+    with time_machine.travel("2026-04-02 09:00Z", tick=False):
+        assert services.tickets_escalate_overdue() == 0
+
+
+def test_ticket_figures_give_open_overdue_and_median_times(member, staff):
+    for hours_to_ack in (1, 3, 8):
+        with time_machine.travel("2026-03-02 09:00Z", tick=False):
+            ticket = _open(member)
+        with time_machine.travel(f"2026-03-02 {9 + hours_to_ack:02d}:00Z", tick=False):
+            services.ticket_transition(ticket=ticket, status=Ticket.Status.ACKNOWLEDGED, by=staff)
+        if hours_to_ack == 1:
+            with time_machine.travel("2026-03-04 09:00Z", tick=False):
+                services.ticket_transition(ticket=ticket, status=Ticket.Status.RESOLVED, by=staff)
+    with time_machine.travel("2026-03-10 09:00Z", tick=False):
+        figures = selectors.ticket_figures(program=member.program)
+    assert figures["open"] == 2
+    assert figures["overdue"] == 2
+    assert figures["median_acknowledge"] == timedelta(hours=3)
+    assert figures["median_resolve"] == timedelta(days=2)
+
+
+def test_no_tickets_give_no_medians(program):
+    assert selectors.ticket_figures(program=program)["median_acknowledge"] is None
