@@ -52,6 +52,7 @@ VOUCHER_CODE_LENGTH = 12  # 31 symbols ** 12 ~ 2 ** 59: not guessable, even with
 BURN_HOLD_MINUTES = 5
 _CODE_CLEAN = re.compile(r"[\s\-]+")
 _IMPORTED_CODE = re.compile(r"^[A-Z0-9]{4,64}$")
+_CSV_HEADERS = {"code", "codes", "voucher", "voucher_code", "voucher code", "gift card"}
 
 
 # --- codes --------------------------------------------------------------------------------------
@@ -312,20 +313,19 @@ class CodeImport:
 
 @transaction.atomic
 def voucher_codes_import(*, reward: Reward, file: Iterable[str] | io.TextIOBase) -> CodeImport:
-    """Attach externally generated codes (first CSV column; a header row is skipped) to a reward.
+    """Attach externally generated codes (first CSV column; a "code" header is skipped) to a reward.
     They are handed out one per redemption. Codes already known anywhere are skipped."""
     if not reward.issues_voucher:
         raise DomainError("codes_not_used", _("Donations do not use voucher codes."))
     codes, invalid = [], []
     for line_no, row in enumerate(csv.reader(file), start=1):
-        if not row or not row[0].strip():
+        if not row or not row[0].strip() or (line_no == 1 and row[0].strip().lower() in _CSV_HEADERS):
             continue
         code = voucher_code_normalize(row[0])
-        if not _IMPORTED_CODE.match(code):
-            if line_no > 1:  # the first line may be a header such as "code"
-                invalid.append(row[0][:80])
-            continue
-        codes.append(code)
+        if _IMPORTED_CODE.match(code):
+            codes.append(code)
+        else:
+            invalid.append(row[0][:80])
     unique = list(dict.fromkeys(codes))
     existing = set()
     for start in range(0, len(unique), 5000):
