@@ -1,7 +1,27 @@
 from django.urls import path
-from django.views.generic import RedirectView
+
+from members import views
 
 app_name = "members"
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),
+    path("", views.home, name="home"),
+    path("signup/", views.signup, name="signup"),
+    path("signup/<slug:slug>/", views.signup, name="signup_program"),
+    path("signin/", views.signin, name="signin"),
+    path("signin/sent/", views.signin_sent, name="signin_sent"),
+    path("signin/link/<str:token>/", views.signin_link, name="signin_link"),
+    path("signout/", views.signout, name="signout"),
+    path("language/", views.language, name="language"),
+    path("history/", views.history, name="history"),
+    path("history.csv", views.history_csv, name="history_csv"),
+    path("referrals/", views.referrals, name="referrals"),
+    path("membership/", views.membership, name="membership"),
+    path("membership/subscribe/<int:plan_id>/", views.membership_subscribe, name="membership_subscribe"),
+    path("membership/cancel/", views.membership_cancel, name="membership_cancel"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/consents/", views.profile_consents, name="profile_consents"),
+    path("profile/password/", views.profile_password, name="profile_password"),
+    path("profile/my-data.json", views.profile_export, name="profile_export"),
+    path("profile/delete/", views.profile_delete, name="profile_delete"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

@@ -1,0 +1,201 @@
+"""Member accounts for the member pages: sign-up, one-time sign-in links, passwords, erasure.
+
+A member signs in as a Django user linked by `Member.user`. Members enrolled elsewhere (admin,
+API, CSV import) get their user the first time they ask for a sign-in link, so every member can
+use the pages. Sign-in links need no table: they are signed with a timestamp (valid 15 minutes)
+and a hash of the user's last login and password, so signing in once makes the link stale.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core import signing
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from config.errors import DomainError
+from members import services
+from members.events import event_record
+from members.models import Member, Program
+
+User = get_user_model()
+
+LINK_MAX_AGE = timedelta(minutes=15)
+# Per address and per 15 minutes: enough sign-in emails for a lost one but not a mail bomb, and
+# enough password tries for typos but not a guessing attack.
+LINK_REQUESTS_PER_WINDOW = 5
+PASSWORD_TRIES_PER_WINDOW = 10
+_LINK_SALT = "members.signin-link"
+
+
+# --- one-time sign-in links --------------------------------------------------------------------
+
+
+def _login_state(user) -> str:
+    """Changes whenever the user signs in or changes password, which spends every earlier link."""
+    return salted_hmac(_LINK_SALT, f"{user.pk}|{user.last_login}|{user.password}").hexdigest()[:20]
+
+
+def signin_token(user) -> str:
+    return signing.dumps({"u": user.pk, "s": _login_state(user)}, salt=_LINK_SALT)
+
+
+def signin_url(user) -> str:
+    return settings.SITE_URL + reverse("members:signin_link", args=[signin_token(user)])
+
+
+def signin_token_user(token: str):
+    """The active member user a fresh, unused token belongs to, or None."""
+    try:
+        data = signing.loads(token, salt=_LINK_SALT, max_age=LINK_MAX_AGE)
+    except signing.BadSignature:  # also SignatureExpired
+        return None
+    user = User.objects.filter(pk=data.get("u"), is_active=True, member__status=Member.Status.ACTIVE).first()
+    if user is None or not constant_time_compare(str(data.get("s", "")), _login_state(user)):
+        return None
+    return user
+
+
+@transaction.atomic
+def _account_for(member: Member):
+    """The member's user, created on first use. Usernames are the member number: emails may repeat
+    across programs, and members sign in by email, never by username."""
+    if member.user_id:
+        return member.user
+    user = User.objects.create_user(username=f"member-{member.number}", email=member.email)
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    Member.objects.filter(pk=member.pk, user__isnull=True).update(user=user)
+    member.user = user
+    return user
+
+
+def _within_limit(action: str, email: str, limit: int) -> bool:
+    """Counts one attempt; False once `limit` attempts were made in the window."""
+    key = f"members:{action}:{salted_hmac(_LINK_SALT, email).hexdigest()}"
+    cache.add(key, 0, timeout=int(LINK_MAX_AGE.total_seconds()))
+    try:
+        return cache.incr(key) <= limit
+    except ValueError:  # the key expired between add and incr
+        return True
+
+
+def signin_link_send(*, email: str) -> int:
+    """Email a one-time sign-in link to every active member with this address (one per program).
+
+    Returns how many were sent. The page says the same whatever the answer, so it does not reveal
+    who is a member.
+    """
+    email = services.normalize_email(email)
+    if not email or not _within_limit("link", email, LINK_REQUESTS_PER_WINDOW):
+        return 0
+    members = list(Member.objects.select_related("program", "user").filter(email=email, status=Member.Status.ACTIVE))
+    for member in members:
+        user = _account_for(member)
+        if not user.is_active:
+            continue
+        with translation.override(member.language):
+            context = {
+                "member": member,
+                "url": signin_url(user),
+                "minutes": int(LINK_MAX_AGE.total_seconds() // 60),
+            }
+            subject = render_to_string("members/emails/signin_link_subject.txt", context).strip()
+            body = render_to_string("members/emails/signin_link.txt", context)
+        send_mail(subject, body, None, [member.email])
+    return len(members)
+
+
+def password_signin_user(*, email: str, password: str):
+    """The member user whose email and password match, or None."""
+    email = services.normalize_email(email)
+    if not password or not _within_limit("password", email, PASSWORD_TRIES_PER_WINDOW):
+        return None
+    candidates = User.objects.filter(member__email=email, member__status=Member.Status.ACTIVE, is_active=True).order_by(
+        "pk"
+    )
+    for user in candidates:
+        if user.has_usable_password() and user.check_password(password):
+            return user
+    return None
+
+
+def signup_program(*, slug: str | None) -> Program | None:
+    """The program a sign-up page enrols into: the one named in the URL, else the default one."""
+    if slug:
+        return Program.objects.filter(slug=slug).first()
+    return Program.objects.filter(is_default=True).first()
+
+
+def member_for_user(*, user) -> Member | None:
+    """The active member a signed-in user is, with what every page shows (program, tier)."""
+    if not user.is_authenticated:
+        return None
+    return Member.objects.select_related("program", "tier").filter(user=user, status=Member.Status.ACTIVE).first()
+
+
+# --- sign-up, password, erasure ----------------------------------------------------------------
+
+
+def _validate_password(password: str, user) -> None:
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise DomainError("weak_password", " ".join(exc.messages), fields={"password": exc.messages}) from exc
+
+
+@transaction.atomic
+def member_signup(
+    *,
+    program: Program,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    language: str = "en",
+    consent_email: bool = False,
+    consent_sms: bool = False,
+    referral_code: str = "",
+    password: str = "",
+) -> Member:
+    """Self sign-up: a member (with the welcome gift) and the user the pages sign in."""
+    if password:
+        _validate_password(password, User(email=email, first_name=first_name, last_name=last_name))
+    member = services.member_enroll(
+        program=program,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        language=language,
+        consent_email=consent_email,
+        consent_sms=consent_sms,
+        referral_code=referral_code,
+    )
+    user = _account_for(member)
+    if password:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return member
+
+
+@transaction.atomic
+def member_password_set(*, member: Member, password: str) -> None:
+    user = _account_for(member)
+    _validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+
+
+@transaction.atomic
+def member_account_delete(*, member: Member) -> Member:
+    """The member's own erasure request, carried out at once: personal data goes, the ledger stays."""
+    member = services.member_anonymize(member=member)
+    event_record(type="member.erased", program=member.program, member=member, payload={"member": member.number})
+    return member

@@ -1,0 +1,94 @@
+"""Forms of the member pages. They validate input; the services in members.auth and members.services write."""
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from members.models import LedgerEntry
+
+
+class SignupForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=80)
+    last_name = forms.CharField(label=_("Last name"), max_length=80, required=False)
+    email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        label=_("Password (optional)"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("Leave empty to sign in with a link we email you instead."),
+    )
+    referral_code = forms.CharField(label=_("Referral code (optional)"), max_length=12, required=False)
+    consent_email = forms.BooleanField(label=_("Send me offers and news by email"), required=False)
+    consent_sms = forms.BooleanField(label=_("Send me offers and news by SMS"), required=False)
+    accept_terms = forms.BooleanField(label=_("I accept the program terms and the privacy notice"))
+
+    def clean_referral_code(self) -> str:
+        return self.cleaned_data["referral_code"].strip().upper()
+
+
+class SigninForm(forms.Form):
+    email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        label=_("Password (optional)"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("No password? Leave it empty and we email you a sign-in link."),
+    )
+
+
+class ProfileForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=80)
+    last_name = forms.CharField(label=_("Last name"), max_length=80, required=False)
+    email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    phone = forms.CharField(
+        label=_("Phone"), max_length=20, required=False, widget=forms.TextInput(attrs={"autocomplete": "tel"})
+    )
+    birth_date = forms.DateField(
+        label=_("Birthday"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("We send you a gift on your birthday."),
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+
+
+class ConsentForm(forms.Form):
+    consent_email = forms.BooleanField(label=_("Email: offers, news and reminders"), required=False)
+    consent_sms = forms.BooleanField(label=_("SMS: offers, news and reminders"), required=False)
+
+
+class PasswordForm(forms.Form):
+    password = forms.CharField(
+        label=_("New password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password_again = forms.CharField(
+        label=_("New password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", _("The two passwords differ."))
+        return data
+
+
+class DeleteAccountForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("I understand that my account, my points and my vouchers will be gone for good.")
+    )
+
+
+class HistoryFilterForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Type"), required=False, choices=[("", _("All")), *LedgerEntry.Kind.choices])
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", _("The end date is before the start date."))
+        return data

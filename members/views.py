@@ -1,0 +1,524 @@
+"""Member pages: sign-up, sign-in, dashboard, history, referrals, membership plan, profile, unsubscribe.
+
+Every page after sign-in is scoped to `request.member`, the signed-in user's member; nothing takes
+a member id from the URL. Reads go through selectors (and the small readers at the bottom of this
+module, which only the pages use), writes through members.auth and members.services.
+"""
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.db.models import Sum
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
+
+from config.errors import DomainError
+from members import auth, links, selectors, services
+from members.forms import (
+    ConsentForm,
+    DeleteAccountForm,
+    HistoryFilterForm,
+    PasswordForm,
+    ProfileForm,
+    SigninForm,
+    SignupForm,
+)
+from members.models import LedgerEntry, Member, MembershipPlan, Subscription
+
+HISTORY_PAGE_SIZE = 25
+DASHBOARD_ENTRIES = 5
+
+
+def member_required(view: Callable) -> Callable:
+    """Signed-in members only; the view gets `request.member` (with program and tier)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        member = auth.member_for_user(user=request.user)
+        if member is None:
+            # A staff account, or a member account that was erased or suspended.
+            return render(request, "members/not_member.html", status=403)
+        request.member = member
+        request.user.member = member  # the nav reads it: no second query
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _domain_error_to_form(form, exc: DomainError) -> None:
+    """Show a refusal on the form, in the member's language where we know the code."""
+    known = {
+        "email_taken": ("email", _("This email is already registered. Sign in instead.")),
+        "invalid_referral_code": ("referral_code", _("This referral code does not exist.")),
+        "weak_password": ("password", None),
+    }
+    field, message = known.get(exc.code, (None, None))
+    if exc.code == "weak_password":
+        for text in exc.fields.get("password", [exc.message]):
+            form.add_error("password", text)
+        return
+    form.add_error(field if field in form.fields else None, message or exc.message)
+
+
+def _signin(request: HttpRequest, user, member: Member, next_url: str = "") -> HttpResponse:
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
+        next_url = reverse("members:home")
+    response = HttpResponseRedirect(next_url or reverse("members:home"))
+    # The member's stored language wins from now on (LocaleMiddleware reads this cookie).
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, member.language, samesite="Lax")
+    return response
+
+
+# --- public pages ------------------------------------------------------------------------------
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if auth.member_for_user(user=request.user) is not None:
+        return dashboard(request)
+    return render(request, "members/landing.html", {"program": auth.signup_program(slug=None)})
+
+
+def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    program = auth.signup_program(slug=slug)
+    if program is None:
+        raise Http404("No such program.")
+    if request.method == "POST":
+        form = SignupForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                member = auth.member_signup(
+                    program=program,
+                    email=data["email"],
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    language=translation.get_language() or settings.LANGUAGE_CODE,
+                    consent_email=data["consent_email"],
+                    consent_sms=data["consent_sms"],
+                    referral_code=data["referral_code"],
+                    password=data["password"],
+                )
+            except DomainError as exc:
+                _domain_error_to_form(form, exc)
+            else:
+                response = _signin(request, member.user, member)
+                messages.success(request, _("Welcome to %(program)s!") % {"program": program.name})
+                return response
+    else:
+        form = SignupForm(initial={"referral_code": request.GET.get("ref", "")})
+    return render(request, "members/signup.html", {"form": form, "program": program})
+
+
+def signin(request: HttpRequest) -> HttpResponse:
+    next_url = request.POST.get("next") or request.GET.get("next", "")
+    if request.method == "POST":
+        form = SigninForm(request.POST)
+        if form.is_valid():
+            email, password = form.cleaned_data["email"], form.cleaned_data["password"]
+            if password:
+                user = auth.password_signin_user(email=email, password=password)
+                if user is not None:
+                    return _signin(request, user, user.member, next_url)
+                form.add_error(
+                    "password", _("This email and password do not match. Leave the password empty to get a link.")
+                )
+            else:
+                auth.signin_link_send(email=email)
+                return redirect("members:signin_sent")
+    else:
+        form = SigninForm()
+    return render(request, "members/signin.html", {"form": form, "next": next_url})
+
+
+def signin_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "members/signin_sent.html", {"minutes": int(auth.LINK_MAX_AGE.total_seconds() // 60)})
+
+
+def signin_link(request: HttpRequest, token: str) -> HttpResponse:
+    """GET only shows a button: mail scanners that open links must not spend the one-time link."""
+    user = auth.signin_token_user(token)
+    if user is None:
+        return render(request, "members/signin_link_invalid.html", status=400)
+    if request.method == "POST":
+        return _signin(request, user, user.member)
+    return render(request, "members/signin_link.html", {"member": user.member})
+
+
+@require_POST
+def signout(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, _("You are signed out."))
+    return redirect("members:signin")
+
+
+@require_POST
+def language(request: HttpRequest) -> HttpResponse:
+    """Django's set_language (cookie and redirect), and the member's stored language."""
+    response = set_language(request)
+    code = request.POST.get("language", "")
+    member = auth.member_for_user(user=request.user)
+    if member is not None and code in dict(settings.LANGUAGES) and code != member.language:
+        services.member_update(member=member, language=code)
+    return response
+
+
+@csrf_exempt  # RFC 8058: mail clients POST the one-click unsubscribe without a form token; the link is the key
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    found = links.unsubscribe_token_read(token)
+    if found is None:
+        raise Http404("Invalid unsubscribe link.")
+    member, channel = found
+    if request.method == "POST":
+        services.member_consent_set(member=member, channel=channel, granted=False)
+        return render(request, "members/unsubscribed.html", {"member": member, "channel": channel})
+    return render(request, "members/unsubscribe.html", {"member": member, "channel": channel})
+
+
+# --- member pages --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardPanel:
+    template: str
+    context: dict
+
+
+# Rewards (and feedback) add panels to the dashboard by registering a provider here: members must
+# not import them, dependencies point towards members.
+_dashboard_panels: list[Callable[[Member], DashboardPanel | None]] = []
+
+
+def dashboard_panel(provider: Callable[[Member], DashboardPanel | None]) -> Callable:
+    if provider not in _dashboard_panels:
+        _dashboard_panels.append(provider)
+    return provider
+
+
+@member_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    member = request.member
+    panels = [panel for provider in _dashboard_panels if (panel := provider(member)) is not None]
+    return render(
+        request,
+        "members/dashboard.html",
+        {
+            "member": member,
+            "progress": selectors.tier_progress(member=member),
+            "expiring": selectors.points_expiring(member=member, days=member.program.expiry_notice_days),
+            "expiry_days": member.program.expiry_notice_days,
+            "entries": list(selectors.member_entries(member=member).select_related("purchase")[:DASHBOARD_ENTRIES]),
+            "panels": panels,
+        },
+    )
+
+
+def _history_entries(member: Member, form: HistoryFilterForm):
+    data = form.cleaned_data if form.is_valid() else {}
+    tz = timezone.get_current_timezone()
+    since = datetime.combine(data["since"], time.min, tz) if data.get("since") else None
+    until = datetime.combine(data["until"] + timedelta(days=1), time.min, tz) if data.get("until") else None
+    return selectors.member_entries(member=member, kind=data.get("kind") or None, since=since, until=until)
+
+
+@member_required
+def history(request: HttpRequest) -> HttpResponse:
+    form = HistoryFilterForm(request.GET or None)
+    entries = _history_entries(request.member, form).select_related("purchase")
+    page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "members/history.html",
+        {"member": request.member, "form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_cell(value) -> str:
+    """Text from partners' systems could start a spreadsheet formula; a leading quote disarms it."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@member_required
+def history_csv(request: HttpRequest) -> StreamingHttpResponse:
+    form = HistoryFilterForm(request.GET or None)
+    entries = _history_entries(request.member, form).select_related("purchase")
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow(
+            [_("Date"), _("Type"), _("Points"), _("Where"), _("Reference"), _("Why"), _("Amount"), _("Currency")]
+        )
+        for entry in entries.iterator(chunk_size=500):
+            yield writer.writerow(
+                [
+                    timezone.localtime(entry.created_at).isoformat(timespec="seconds"),
+                    entry.get_kind_display(),
+                    entry.points,
+                    _csv_cell(entry.partner.name if entry.partner else ""),
+                    _csv_cell(entry.purchase.external_id if entry.purchase else entry.reference),
+                    _csv_cell(_plain_why(entry)),
+                    "" if entry.amount is None else entry.amount,
+                    entry.currency,
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="points-{request.member.number}.csv"'
+    return response
+
+
+def _plain_why(entry: LedgerEntry) -> str:
+    """The rule breakdown in words, for the CSV (the page renders the same from members/_why.html)."""
+    parts = []
+    for item in entry.breakdown or []:
+        if "label" not in item:
+            continue  # lot bookkeeping of a spend, not a reason
+        if item.get("kind") == "excluded":
+            parts.append(_("%(label)s: no points") % {"label": item["label"]})
+        else:
+            parts.append(f"{item['label']}: {item['points']:+d}")
+    return "; ".join(parts) or entry.reason
+
+
+@member_required
+def referrals(request: HttpRequest) -> HttpResponse:
+    member = request.member
+    signup_path = reverse("members:signup_program", args=[member.program.slug])
+    link = request.build_absolute_uri(f"{signup_path}?ref={member.referral_code}")
+    return render(
+        request,
+        "members/referrals.html",
+        {
+            "member": member,
+            "link": link,
+            "referrals": _referrals_of(member),
+            "first_reward": services.referral_points_for(member.program, 1),
+            "share_text": _("Join %(program)s with my link and get a welcome gift: %(link)s")
+            % {"program": member.program.name, "link": link},
+        },
+    )
+
+
+@member_required
+def membership(request: HttpRequest) -> HttpResponse:
+    member = request.member
+    return render(
+        request,
+        "members/membership.html",
+        {"member": member, "plans": _plans_of(member), "subscription": _subscription_of(member)},
+    )
+
+
+@require_POST
+@member_required
+def membership_subscribe(request: HttpRequest, plan_id: int) -> HttpResponse:
+    member = request.member
+    plan = get_object_or_404(_plans_of(member), pk=plan_id)
+    try:
+        services.plan_subscribe(member=member, plan=plan, paid_by=PAID_BY_MEMBER_PAGE)
+    except DomainError:
+        messages.error(request, _("You already have a membership plan."))
+    else:
+        messages.success(
+            request,
+            _("You joined %(plan)s. The fee is collected at the desk or by our staff.") % {"plan": plan.name},
+        )
+    return redirect("members:membership")
+
+
+@require_POST
+@member_required
+def membership_cancel(request: HttpRequest) -> HttpResponse:
+    subscription = _subscription_of(request.member)
+    if subscription is None:
+        raise Http404("No membership plan.")
+    try:
+        services.plan_cancel(subscription=subscription)
+    except DomainError:
+        messages.error(request, _("This membership is already cancelled."))
+    else:
+        messages.success(
+            request,
+            _("Your membership will not renew. Your perks last until %(date)s.")
+            % {"date": _date(subscription.expires_at)},
+        )
+    return redirect("members:membership")
+
+
+def _date(value: datetime) -> str:
+    return date_format(timezone.localtime(value), "DATE_FORMAT")
+
+
+def _profile_page(request: HttpRequest, status: int = 200, **forms) -> HttpResponse:
+    member = request.member
+    context = {
+        "member": member,
+        "profile_form": forms.get("profile_form")
+        or ProfileForm(
+            initial={
+                "first_name": member.first_name,
+                "last_name": member.last_name,
+                "email": member.email,
+                "phone": member.phone,
+                "birth_date": member.birth_date,
+                "language": member.language,
+            }
+        ),
+        "consent_form": forms.get("consent_form")
+        or ConsentForm(initial={"consent_email": member.consent_email, "consent_sms": member.consent_sms}),
+        "password_form": forms.get("password_form") or PasswordForm(),
+        "has_password": request.user.has_usable_password(),
+    }
+    return render(request, "members/profile.html", context, status=status)
+
+
+@member_required
+def profile(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _profile_page(request)
+    form = ProfileForm(request.POST)
+    if form.is_valid():
+        try:
+            services.member_update(member=request.member, **form.cleaned_data)
+        except DomainError as exc:
+            _domain_error_to_form(form, exc)
+        else:
+            response = redirect("members:profile")
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, form.cleaned_data["language"], samesite="Lax")
+            with translation.override(form.cleaned_data["language"]):
+                messages.success(request, _("Your details are saved."))
+            return response
+    return _profile_page(request, status=400, profile_form=form)
+
+
+@require_POST
+@member_required
+def profile_consents(request: HttpRequest) -> HttpResponse:
+    form = ConsentForm(request.POST)
+    if form.is_valid():
+        for channel in ("email", "sms"):
+            services.member_consent_set(
+                member=request.member, channel=channel, granted=form.cleaned_data[f"consent_{channel}"]
+            )
+        messages.success(request, _("Your choices are saved."))
+    return redirect("members:profile")
+
+
+@require_POST
+@member_required
+def profile_password(request: HttpRequest) -> HttpResponse:
+    form = PasswordForm(request.POST)
+    if form.is_valid():
+        try:
+            auth.member_password_set(member=request.member, password=form.cleaned_data["password"])
+        except DomainError as exc:
+            _domain_error_to_form(form, exc)
+        else:
+            update_session_auth_hash(request, request.member.user)
+            messages.success(request, _("Your password is set."))
+            return redirect("members:profile")
+    return _profile_page(request, status=400, password_form=form)
+
+
+@member_required
+def profile_export(request: HttpRequest) -> HttpResponse:
+    """GDPR access: everything we hold about the member, as a JSON download."""
+    data = selectors.member_export(member=request.member)
+    response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="my-data-{request.member.number}.json"'
+    return response
+
+
+@member_required
+def profile_delete(request: HttpRequest) -> HttpResponse:
+    form = DeleteAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        auth.member_account_delete(member=request.member)
+        logout(request)
+        messages.info(request, _("Your account is deleted. Thank you for having been with us."))
+        return redirect("members:home")
+    return render(request, "members/profile_delete.html", {"member": request.member, "form": form})
+
+
+# --- reads only the pages need ---------------------------------------------------------------
+
+PAID_BY_MEMBER_PAGE = "member page; fee collected by staff"
+
+
+@dataclass(frozen=True)
+class Referral:
+    name: str
+    enrolled_at: datetime
+    qualified_at: datetime | None
+    points: int
+
+
+def _referrals_of(member: Member) -> list[Referral]:
+    """Who joined with the member's code, and the points the member earned for each (two queries)."""
+    earned = dict(
+        LedgerEntry.objects.filter(
+            member=member, kind=LedgerEntry.Kind.REFERRAL, reference__startswith="members.member:"
+        )
+        .values_list("reference")
+        .annotate(points=Sum("points"))
+    )
+    return [
+        Referral(
+            # First name and an initial: enough to recognise a friend, no more.
+            name=f"{r.first_name} {r.last_name[:1]}.".strip(" .") if r.status != Member.Status.ANONYMIZED else "—",
+            enrolled_at=r.enrolled_at,
+            qualified_at=r.referral_rewarded_at,
+            points=earned.get(f"members.member:{r.pk}", 0),
+        )
+        for r in member.referrals.only(
+            "first_name", "last_name", "status", "enrolled_at", "referral_rewarded_at", "referred_by_id"
+        ).order_by("-enrolled_at")
+    ]
+
+
+def _plans_of(member: Member):
+    return MembershipPlan.objects.filter(program_id=member.program_id, is_active=True).order_by("fee")
+
+
+def _subscription_of(member: Member) -> Subscription | None:
+    return (
+        Subscription.objects.select_related("plan")
+        .filter(member=member)
+        .exclude(status=Subscription.Status.EXPIRED)
+        .first()
+    )

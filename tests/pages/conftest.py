@@ -1,0 +1,74 @@
+"""Fixtures for the member pages: a program with tiers, a signed-in member, purchases."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+
+from members import auth, services
+from members.models import Program, Tier
+from tests.conftest import PartnerFactory, ProgramFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Sign-in rate limits live in the cache; each test starts with none spent."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def program(db):
+    program = ProgramFactory(
+        is_default=True,
+        welcome_bonus=200,
+        expiry_policy=Program.Expiry.FIXED,
+        expiry_months=12,
+        referral_mode=Program.Referral.SINGLE,
+        referral_referrer_points=150,
+        referral_referee_points=100,
+    )
+    Tier.objects.create(program=program, name="Insider", level=0, threshold=0, color="#6b7280")
+    Tier.objects.create(
+        program=program,
+        name="Silver",
+        level=1,
+        threshold=Decimal("500"),
+        earn_multiplier=Decimal("1.5"),
+        benefits="Free shipping",
+    )
+    return program
+
+
+@pytest.fixture
+def partner(program):
+    return PartnerFactory(program=program, name="Corner Shop")
+
+
+def signup(program, email="ana@example.com", **kwargs):
+    return auth.member_signup(program=program, email=email, first_name=kwargs.pop("first_name", "Ana"), **kwargs)
+
+
+@pytest.fixture
+def member(program):
+    return signup(program)
+
+
+@pytest.fixture
+def member_client(client, member):
+    client.force_login(member.user)
+    return client
+
+
+def buy(member, amount, *, partner=None, external_id=None, **kwargs):
+    buy.counter = getattr(buy, "counter", 0) + 1
+    purchase, _ = services.purchase_record(
+        member=member,
+        partner=partner,
+        external_id=external_id or f"R-{buy.counter}",
+        amount=Decimal(str(amount)),
+        currency=member.program.currency,
+        **kwargs,
+    )
+    return purchase
