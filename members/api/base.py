@@ -1,0 +1,104 @@
+"""The partner API's request path: API-key auth, per-key throttle, body-size limit, idempotent POSTs.
+
+Every partner endpoint (members, rewards, feedback) derives from PartnerAPIView and marks its
+POST handlers with @idempotent.
+"""
+
+import functools
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from members.api import services
+from members.api.auth import HasPartnerKey, PartnerKeyAuthentication, PartnerThrottle
+from members.models import Partner
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY = 255
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "payload_too_large"
+    default_detail = "The request body is too large."
+
+
+class PartnerAPIView(APIView):
+    authentication_classes = [PartnerKeyAuthentication]
+    permission_classes = [HasPartnerKey]
+    throttle_classes = [PartnerThrottle]
+
+    @property
+    def partner(self) -> Partner:
+        return self.request.auth.partner
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Django checks this limit only for forms; JSON bodies are read by DRF's parser directly.
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise PayloadTooLarge(f"The request body may be at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+
+
+def idempotent(handler):
+    """Stripe-style idempotency for a POST handler.
+
+    With an Idempotency-Key header the key is claimed (committed at once, so a concurrent retry sees
+    it and gets 409), then the handler runs in one transaction together with storing its response:
+    either both the work and the stored response commit, or neither does. A retry with the same
+    body replays the stored status and bytes; with another body it is a 422.
+    """
+
+    @functools.wraps(handler)
+    def wrapper(view: PartnerAPIView, request, *args, **kwargs):
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            return handler(view, request, *args, **kwargs)
+        if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
+            raise exceptions.ValidationError({IDEMPOTENCY_HEADER: [f"1 to {MAX_IDEMPOTENCY_KEY} characters."]})
+        fingerprint = services.request_fingerprint(method=request.method, path=request.path, body=request.body)
+        record = services.idempotency_claim(partner=view.partner, key=key, request_hash=fingerprint)
+        if record.status_code is not None:
+            return _replay(record)
+        try:
+            with transaction.atomic():
+                record = services.idempotency_lock(record=record)
+                if record.status_code is not None:  # another request finished it while we waited
+                    return _replay(record)
+                try:
+                    response = handler(view, request, *args, **kwargs)
+                except Exception as exc:
+                    response = view.handle_exception(exc)
+                response = view.finalize_response(request, response, *args, **kwargs)
+                response.render()
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)
+                else:
+                    services.idempotency_store(
+                        record=record,
+                        status_code=response.status_code,
+                        body=response.content,
+                        content_type=response["Content-Type"],
+                    )
+        except Exception:
+            services.idempotency_release(record=record)
+            raise
+        if response.status_code >= 500:
+            services.idempotency_release(record=record)
+        return response
+
+    return wrapper
+
+
+def _replay(record) -> HttpResponse:
+    response = HttpResponse(bytes(record.response_body), status=record.status_code, content_type=record.content_type)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def created_or_ok(data, created: bool) -> Response:
+    return Response(data, status=201 if created else 200)

@@ -1,0 +1,105 @@
+"""OpenAPI pieces every partner endpoint shares: the error envelope with an example per status,
+the Idempotency-Key header, and the headers of a replayed response."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+ErrorSerializer = inline_serializer(
+    name="Error",
+    fields={
+        "error": inline_serializer(
+            name="ErrorDetail",
+            fields={
+                "code": serializers.CharField(help_text="Stable, machine-readable: branch on this."),
+                "message": serializers.CharField(help_text="For people; may change."),
+                "fields": serializers.DictField(
+                    child=serializers.JSONField(), help_text="Offending inputs -> list of problems."
+                ),
+            },
+        )
+    },
+)
+
+
+def _example(status: int, code: str, message: str, fields: dict | None = None) -> OpenApiExample:
+    return OpenApiExample(
+        code,
+        value={"error": {"code": code, "message": message, "fields": fields or {}}},
+        status_codes=[str(status)],
+        response_only=True,
+    )
+
+
+STANDARD = {
+    400: (
+        "Invalid input (validation_error) or a refusal of the program's rules.",
+        [
+            _example(
+                400, "validation_error", "The request has invalid fields.", {"amount": ["A valid number is required."]}
+            )
+        ],
+    ),
+    401: (
+        "Missing or invalid API key.",
+        [_example(401, "authentication_failed", "The API key is not valid (unknown, revoked or expired).")],
+    ),
+    404: (
+        "Not found, or not visible to this partner (other programs, other partners' records).",
+        [_example(404, "not_found", "Not found.")],
+    ),
+    409: ("Conflicts with the current state.", []),
+    413: ("The body is larger than the limit.", [_example(413, "payload_too_large", "The request body is too large.")]),
+    415: (
+        "Only application/json is accepted.",
+        [_example(415, "unsupported_media_type", 'Unsupported media type "text/plain" in request.')],
+    ),
+    422: (
+        "The Idempotency-Key was already used with a different request.",
+        [
+            _example(
+                422,
+                "idempotency_key_reused",
+                "This Idempotency-Key was already used with a different request.",
+                {"Idempotency-Key": ["Use a new key for a new request."]},
+            )
+        ],
+    ),
+    429: (
+        "Too many requests for this key; retry after the number of seconds in Retry-After.",
+        [_example(429, "throttled", "Request was throttled. Expected available in 12 seconds.")],
+    ),
+}
+
+
+def errors(*statuses: int, conflicts: tuple[tuple[str, str], ...] = (), refusals: tuple[tuple[str, str], ...] = ()):
+    """Responses for the given error statuses; `conflicts` and `refusals` add (code, message) examples
+    for 409 and 400 specific to the endpoint."""
+    responses = {}
+    for status in statuses:
+        description, examples = STANDARD[status]
+        examples = list(examples)
+        if status == 409:
+            examples += [_example(409, code, message) for code, message in conflicts]
+        if status == 400:
+            examples += [_example(400, code, message) for code, message in refusals]
+        responses[status] = OpenApiResponse(ErrorSerializer, description=description, examples=examples)
+    return responses
+
+
+READ_ERRORS = (400, 401, 404, 429)
+WRITE_ERRORS = (400, 401, 404, 409, 413, 415, 422, 429)
+IN_FLIGHT = ("idempotency_key_in_use", "A request with this Idempotency-Key is still being processed; retry shortly.")
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Up to 255 characters, unique per request (a UUID works). Retrying with the same key and body "
+        "returns the first response again, byte for byte, with `Idempotent-Replayed: true`, and does "
+        "nothing twice. The same key with another body is a 422; a retry while the first request is "
+        "still running is a 409. Keys are kept for at least 24 hours."
+    ),
+)

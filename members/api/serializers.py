@@ -1,0 +1,255 @@
+"""Input and output shapes of the members part of the partner API. Serializers validate and
+render; they never create domain objects (views pass validated data to the services)."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from rest_framework import serializers
+
+from members.models import EarningRule, LedgerEntry, Member
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+MAX_ITEMS = 500
+
+
+class StrictSerializer(serializers.Serializer):
+    """Unknown fields are an error, not silently dropped: a partner sending `points_available` or
+    `tier` learns at once that it cannot write them (mass assignment), and typos do not go unnoticed."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["This field cannot be written."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+# --- members -----------------------------------------------------------------------------------
+
+
+class MemberWriteSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    first_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    phone = serializers.RegexField(r"^\+?[0-9 ()-]{0,20}$", max_length=20, required=False, allow_blank=True)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    language = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES], required=False)
+    external_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    consent_email = serializers.BooleanField(required=False, help_text="Agrees to receive emails.")
+    consent_sms = serializers.BooleanField(required=False, help_text="Agrees to receive text messages.")
+
+
+class MemberCreateSerializer(MemberWriteSerializer):
+    referral_code = serializers.CharField(
+        max_length=12, required=False, allow_blank=True, help_text="Code of the member who referred this one."
+    )
+
+
+class MemberUpdateSerializer(MemberWriteSerializer):
+    """Profile and consent only: balance, tier and status are never writable."""
+
+    email = serializers.EmailField(max_length=254, required=False)
+
+
+class MemberSerializer(serializers.Serializer):
+    number = serializers.CharField(help_text="Membership number (12 digits, Luhn check digit).")
+    email = serializers.EmailField()
+    phone = serializers.CharField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    birth_date = serializers.DateField(allow_null=True)
+    language = serializers.CharField()
+    external_id = serializers.CharField(help_text="The partner's own customer id, if given at enrollment.")
+    consent_email = serializers.BooleanField()
+    consent_sms = serializers.BooleanField()
+    referral_code = serializers.CharField()
+    status = serializers.ChoiceField(choices=Member.Status.choices)
+    tier = serializers.CharField(source="tier.name", allow_null=True, default=None)
+    points_available = serializers.IntegerField()
+    points_pending = serializers.IntegerField()
+    enrolled_at = serializers.DateTimeField()
+
+
+class MemberLookupSerializer(StrictSerializer):
+    email = serializers.CharField(required=False, max_length=254)
+    phone = serializers.CharField(required=False, max_length=20)
+    external_id = serializers.CharField(required=False, max_length=64)
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
+
+    def validate(self, attrs):
+        if not any(attrs.get(name) for name in ("email", "phone", "external_id")):
+            raise serializers.ValidationError("Give at least one of email, phone or external_id.")
+        return attrs
+
+
+class MemberPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = MemberSerializer(many=True)
+
+
+class BalanceShortSerializer(serializers.Serializer):
+    available = serializers.IntegerField(source="points_available")
+    pending = serializers.IntegerField(source="points_pending")
+
+
+class NextTierSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    metric = serializers.CharField(help_text="spend, points or referrals.")
+    threshold = serializers.DecimalField(**MONEY)
+    value = serializers.DecimalField(**MONEY, help_text="The member's current value of the metric.")
+    needed = serializers.DecimalField(**MONEY, help_text="What is still needed to reach the tier.")
+    percent = serializers.IntegerField()
+
+
+class ExpiringSerializer(serializers.Serializer):
+    within_30_days = serializers.IntegerField()
+    within_60_days = serializers.IntegerField()
+    within_90_days = serializers.IntegerField()
+
+
+class BalanceSerializer(serializers.Serializer):
+    member = serializers.CharField()
+    available = serializers.IntegerField(help_text="Spendable now.")
+    pending = serializers.IntegerField(help_text="Earned, spendable after the return window.")
+    lifetime = serializers.IntegerField(help_text="All points ever earned.")
+    debt = serializers.IntegerField(help_text="Points taken back after they were spent; repaid from new earnings.")
+    tier = serializers.CharField(allow_null=True)
+    next_tier = NextTierSerializer(allow_null=True)
+    expiring = ExpiringSerializer()
+
+
+# --- ledger ---------------------------------------------------------------------------------------
+
+
+class EntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=LedgerEntry.Kind.choices)
+    points = serializers.IntegerField(help_text="Positive when earned, negative when spent or taken back.")
+    amount = serializers.DecimalField(**MONEY, allow_null=True)
+    currency = serializers.CharField()
+    transaction = serializers.IntegerField(source="purchase_id", allow_null=True)
+    reference = serializers.CharField()
+    reason = serializers.CharField()
+    breakdown = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+
+
+class EntryFilterSerializer(StrictSerializer):
+    since = serializers.DateTimeField(required=False, help_text="Entries at or after this moment.")
+    until = serializers.DateTimeField(required=False, help_text="Entries before this moment.")
+    kind = serializers.ChoiceField(choices=LedgerEntry.Kind.choices, required=False)
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
+
+
+class TotalsSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    points_in = serializers.IntegerField()
+    points_out = serializers.IntegerField()
+    net = serializers.IntegerField()
+
+
+class EntryPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    totals = TotalsSerializer(help_text="Over every entry matching the filters, not only this page.")
+    results = EntrySerializer(many=True)
+
+
+# --- purchases ------------------------------------------------------------------------------------
+
+
+class ItemSerializer(StrictSerializer):
+    sku = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    category = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    quantity = serializers.IntegerField(min_value=1, max_value=100000, default=1)
+    unit_price = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
+
+
+class PurchaseSerializer(StrictSerializer):
+    member = serializers.CharField(max_length=12, help_text="Membership number.")
+    external_id = serializers.CharField(max_length=64, help_text="Your order id; unique per partner.")
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"), help_text="Order total.")
+    currency = serializers.CharField(min_length=3, max_length=3, help_text="The program's currency, e.g. EUR.")
+    occurred_at = serializers.DateTimeField(required=False, help_text="When the purchase happened; default now.")
+    paid_with_points = serializers.DecimalField(
+        **MONEY, min_value=Decimal("0"), default=Decimal("0"), help_text="Part of the total paid with points."
+    )
+    discount_amount = serializers.DecimalField(**MONEY, min_value=Decimal("0"), default=Decimal("0"))
+    items = ItemSerializer(many=True, required=False, max_length=MAX_ITEMS)
+
+    def validate_items(self, items):
+        # Stored as JSON: prices as strings keep their exact decimal value.
+        return [{**item, "unit_price": str(item["unit_price"])} for item in items]
+
+
+class RuleLineSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="base, category, sku, promotion, partner, bonus, tier, plan, excluded.")
+    label = serializers.CharField()
+    points = serializers.IntegerField()
+    rule = serializers.IntegerField(allow_null=True)
+
+
+class PurchaseResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Transaction id, for reversals.")
+    external_id = serializers.CharField()
+    member = serializers.CharField()
+    amount = serializers.DecimalField(**MONEY)
+    currency = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    points = serializers.IntegerField()
+    status = serializers.ChoiceField(
+        choices=["pending", "available", "none"],
+        help_text="pending: spendable from available_at (the return window); none: the purchase earned nothing.",
+    )
+    available_at = serializers.DateTimeField()
+    breakdown = RuleLineSerializer(many=True)
+    refunded_amount = serializers.DecimalField(**MONEY)
+    points_reversed = serializers.IntegerField()
+    balance = BalanceShortSerializer()
+
+
+class SimulationSerializer(serializers.Serializer):
+    member = serializers.CharField()
+    points = serializers.IntegerField()
+    eligible_amount = serializers.DecimalField(**MONEY)
+    status = serializers.ChoiceField(choices=["pending", "available", "none"])
+    available_at = serializers.DateTimeField()
+    breakdown = RuleLineSerializer(many=True)
+
+
+class ReverseSerializer(StrictSerializer):
+    amount = serializers.DecimalField(
+        **MONEY, min_value=Decimal("0.01"), required=False, help_text="Refunded amount; omit for a full refund."
+    )
+    reason = serializers.CharField(max_length=200, required=False, default="Refund")
+
+
+class ReverseResultSerializer(serializers.Serializer):
+    transaction = serializers.IntegerField()
+    amount = serializers.DecimalField(**MONEY, help_text="Refunded by this call.")
+    refunded_amount = serializers.DecimalField(**MONEY, help_text="Refunded in total.")
+    points_reversed = serializers.IntegerField(help_text="Points taken back by this call.")
+    debt = serializers.IntegerField(help_text="Part of them already spent: the member's debt grows by this.")
+    balance = BalanceShortSerializer()
+
+
+# --- engagement -------------------------------------------------------------------------------------
+
+
+class EngagementSerializer(StrictSerializer):
+    member = serializers.CharField(max_length=12)
+    type = serializers.ChoiceField(choices=EarningRule.Action.choices)
+    reference = serializers.CharField(max_length=120, help_text="Your id of the action; the same one earns once.")
+
+
+class EngagementResultSerializer(serializers.Serializer):
+    member = serializers.CharField()
+    type = serializers.CharField()
+    reference = serializers.CharField()
+    points = serializers.IntegerField(help_text="0 when a daily or lifetime cap was reached.")
+    balance = BalanceShortSerializer()

@@ -1,0 +1,267 @@
+"""Writes for the partner API: keys, idempotency records and webhook deliveries."""
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.errors import Conflict, DomainError
+from members.api.selectors import key_cache_name
+from members.models import Event, IdempotencyKey, Partner, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
+
+# --- keys ------------------------------------------------------------------------------------
+
+RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def rate_parse(rate: str) -> tuple[int, int]:
+    """'600/min' -> (600, 60). Periods: s, m(in), h(our), d(ay)."""
+    count, _, period = rate.strip().partition("/")
+    if not count.isdigit() or int(count) <= 0 or not period or period[0] not in RATE_PERIODS:
+        raise DomainError("invalid_rate", f"'{rate}' is not a rate like 600/min.", fields={"rate_limit": ["Invalid."]})
+    return int(count), RATE_PERIODS[period[0]]
+
+
+@transaction.atomic
+def partner_key_create(
+    *, partner: Partner, name: str, expiry_date: datetime | None = None, rate_limit: str = ""
+) -> tuple[PartnerAPIKey, str]:
+    """A new key for the partner. The plain key is returned once and never stored."""
+    if not partner.is_active:
+        raise DomainError("partner_inactive", f"Partner '{partner.name}' is inactive.")
+    if rate_limit:
+        rate_parse(rate_limit)
+    return PartnerAPIKey.objects.create_key(
+        partner=partner, name=name[:50], expiry_date=expiry_date, rate_limit=rate_limit
+    )
+
+
+def partner_key_revoke(*, api_key: PartnerAPIKey) -> PartnerAPIKey:
+    PartnerAPIKey.objects.filter(pk=api_key.pk).update(revoked=True)
+    cache.delete(key_cache_name(api_key.prefix))
+    api_key.revoked = True
+    return api_key
+
+
+DEMO_KEY_NAME = "demo (seed_demo)"
+
+
+def partner_key_demo(*, partner: Partner) -> str:
+    """seed_demo: a fresh key for the demo partner (earlier demo keys are revoked), as a line to print."""
+    for old in PartnerAPIKey.objects.filter(partner=partner, name=DEMO_KEY_NAME, revoked=False):
+        partner_key_revoke(api_key=old)
+    _, key = partner_key_create(partner=partner, name=DEMO_KEY_NAME)
+    return f"Partner API key for '{partner.name}' (shown once): export FIDELIS_KEY={key}"
+
+
+# --- idempotency -----------------------------------------------------------------------------
+
+# How long a claimed key counts as "in flight". Work and stored response commit together, so a
+# request that died left nothing behind and a retry after this may safely run it again.
+IDEMPOTENCY_LOCK = timedelta(seconds=60)
+IDEMPOTENCY_KEEP = timedelta(hours=24)
+
+
+def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(b"%s %s\n%s" % (method.encode(), path.encode(), body)).hexdigest()
+
+
+def idempotency_claim(*, partner: Partner, key: str, request_hash: str) -> IdempotencyKey:
+    """Claim `key` for this request (runs in its own committed transaction).
+
+    Returns the record: with `status_code` set it holds a response to replay; without, the caller
+    now owns it. Raises 422 when the key came with another request, 409 while it is in flight.
+    """
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return IdempotencyKey.objects.create(
+                partner=partner, key=key, request_hash=request_hash, locked_until=now + IDEMPOTENCY_LOCK, created_at=now
+            )
+    except IntegrityError:
+        pass
+    record = IdempotencyKey.objects.get(partner=partner, key=key)
+    if record.request_hash != request_hash:
+        raise DomainError(
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used with a different request.",
+            fields={"Idempotency-Key": ["Use a new key for a new request."]},
+            status=422,
+        )
+    if record.status_code is not None:
+        return record
+    taken = IdempotencyKey.objects.filter(pk=record.pk, status_code__isnull=True, locked_until__lt=now).update(
+        locked_until=now + IDEMPOTENCY_LOCK
+    )
+    if not taken:
+        raise Conflict(
+            "idempotency_key_in_use", "A request with this Idempotency-Key is still being processed; retry shortly."
+        )
+    return record
+
+
+def idempotency_lock(*, record: IdempotencyKey) -> IdempotencyKey:
+    """Inside the request's transaction: hold the row until the response is stored with the work."""
+    return IdempotencyKey.objects.select_for_update().get(pk=record.pk)
+
+
+def idempotency_store(*, record: IdempotencyKey, status_code: int, body: bytes, content_type: str) -> None:
+    IdempotencyKey.objects.filter(pk=record.pk).update(
+        status_code=status_code, response_body=body, content_type=content_type, locked_until=None
+    )
+
+
+def idempotency_release(*, record: IdempotencyKey) -> None:
+    """The request failed without a storable answer (a 5xx): a retry may run it."""
+    IdempotencyKey.objects.filter(pk=record.pk, status_code__isnull=True).delete()
+
+
+def idempotency_purge(*, now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - IDEMPOTENCY_KEEP
+    return IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()[0]
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+WEBHOOK_MAX_ATTEMPTS = 8
+WEBHOOK_FIRST_RETRY = timedelta(minutes=1)  # then x3 each time: 1, 3, 9, 27 min, 1.4 h, 4 h, 12 h
+WEBHOOK_TIMEOUT_SECONDS = 10
+WEBHOOK_LEASE = timedelta(seconds=WEBHOOK_TIMEOUT_SECONDS * 3)
+# Events about members concern every partner of the program; those naming a partner in their
+# payload (its purchase, its redemption, its voucher) go only to that partner.
+PARTNER_KEY = "partner"
+
+
+def webhook_secret_new() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def webhook_signature(*, secret: str, timestamp: int, body: str) -> str:
+    """HMAC-SHA256 over "<timestamp>.<body>", hex. Receivers recompute it and compare."""
+    message = f"{timestamp}.{body}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _concerns(endpoint: WebhookEndpoint, event: Event) -> bool:
+    if event.type not in endpoint.events:
+        return False
+    owner = event.payload.get(PARTNER_KEY)
+    return owner is None or owner == endpoint.partner_id
+
+
+def webhook_deliveries_create(*, event: Event) -> list[WebhookDelivery]:
+    """One delivery per active endpoint of the event's program that subscribed to its type."""
+    endpoints = WebhookEndpoint.objects.select_related("partner").filter(
+        partner__program_id=event.program_id, partner__is_active=True, is_active=True
+    )
+    now = timezone.now()
+    deliveries = []
+    for endpoint in endpoints:
+        if not _concerns(endpoint, event):
+            continue
+        body = json.dumps(
+            {
+                "id": event.pk,
+                "type": event.type,
+                "created": event.occurred_at,
+                "data": event.payload,
+            },
+            cls=DjangoJSONEncoder,
+            separators=(",", ":"),
+        )
+        deliveries.append(
+            WebhookDelivery(endpoint=endpoint, event=event, event_type=event.type, body=body, next_attempt_at=now)
+        )
+    # ignore_conflicts: a re-dispatched event must not deliver twice (one row per endpoint and event).
+    WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+    return list(WebhookDelivery.objects.filter(event=event, status=WebhookDelivery.Status.PENDING, attempts=0))
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer of its own (not a 2xx): the receiver must fix its URL."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - http(s) only
+    try:
+        with _opener.open(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+            return response.status, response.read(500).decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(500).decode("utf-8", "replace")
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        return None, str(getattr(exc, "reason", exc))[:500]
+
+
+def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
+    """Make one attempt at a due delivery. Returns None when it is not due (another worker has it,
+    it already succeeded or gave up). A failure schedules the next attempt with exponential backoff."""
+    now = timezone.now()
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=now + WEBHOOK_LEASE)
+    if not claimed:
+        return None
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    endpoint = delivery.endpoint
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Fidelis-Webhooks/1",
+        "X-Fidelis-Event": delivery.event_type,
+        "X-Fidelis-Delivery": str(delivery.pk),
+        "X-Fidelis-Timestamp": str(timestamp),
+        "X-Fidelis-Signature": "sha256="
+        + webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=delivery.body),
+    }
+    started = time.monotonic()
+    if endpoint.url.startswith(("http://", "https://")):
+        status_code, excerpt = _post(endpoint.url, delivery.body.encode(), headers)
+    else:
+        status_code, excerpt = None, "Only http and https URLs are delivered to."
+    delivery.attempts += 1
+    delivery.last_status_code = status_code
+    delivery.log = [
+        *delivery.log,
+        {
+            "at": now.isoformat(),
+            "status_code": status_code,
+            "response": excerpt,
+            "ms": int((time.monotonic() - started) * 1000),
+        },
+    ]
+    if status_code is not None and 200 <= status_code < 300:
+        delivery.status = WebhookDelivery.Status.SUCCEEDED
+        delivery.delivered_at = timezone.now()
+        delivery.next_attempt_at = None
+    elif delivery.attempts >= WEBHOOK_MAX_ATTEMPTS:
+        delivery.status = WebhookDelivery.Status.FAILED
+        delivery.next_attempt_at = None
+    else:
+        delivery.next_attempt_at = timezone.now() + WEBHOOK_FIRST_RETRY * 3 ** (delivery.attempts - 1)
+    delivery.save(update_fields=["attempts", "last_status_code", "log", "status", "delivered_at", "next_attempt_at"])
+    return delivery
+
+
+def webhook_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Staff send a delivery again (after the receiver was fixed): due now, with a fresh attempt budget.
+    The body is unchanged, so receivers can de-duplicate on the event id."""
+    delivery.status = WebhookDelivery.Status.PENDING
+    delivery.next_attempt_at = timezone.now()
+    delivery.attempts = 0
+    delivery.save(update_fields=["status", "next_attempt_at", "attempts"])
+    return delivery

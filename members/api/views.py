@@ -1,0 +1,629 @@
+"""Partner API v1, members part: enrollment, lookup, profile, balance, ledger, purchases, engagement.
+
+Thin views: input serializer -> service or selector -> output serializer. Everything is scoped to
+the calling partner (members of its program; its own transactions); the rest is a 404.
+"""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.response import Response
+
+from config.api import Pagination
+from config.errors import DomainError, NotFound
+from members import selectors, services
+from members.api import selectors as api_selectors
+from members.api import serializers as s
+from members.api.base import PartnerAPIView, idempotent
+from members.api.docs import IDEMPOTENCY_KEY, IN_FLIGHT, READ_ERRORS, WRITE_ERRORS, errors
+from members.models import LedgerEntry, Member, Purchase
+
+NUMBER = "402519876543"
+MEMBER_EXAMPLE = {
+    "number": NUMBER,
+    "email": "ana.popescu@example.com",
+    "phone": "+40721000111",
+    "first_name": "Ana",
+    "last_name": "Popescu",
+    "birth_date": "1990-04-17",
+    "language": "ro",
+    "external_id": "CRM-1881",
+    "consent_email": True,
+    "consent_sms": False,
+    "referral_code": "K7MZ3QPA",
+    "status": "active",
+    "tier": "Silver",
+    "points_available": 1240,
+    "points_pending": 85,
+    "enrolled_at": "2026-03-02T10:15:00Z",
+}
+BALANCE_SHORT = {"available": 1240, "pending": 185}
+BREAKDOWN_EXAMPLE = [
+    {"kind": "base", "label": "84.50 EUR x 1.0000", "points": 84, "rule": None},
+    {"kind": "category", "label": "Triple stars on coffee beans", "points": 25, "rule": 3},
+    {"kind": "tier", "label": "Silver x1.25", "points": 27, "rule": None},
+]
+PURCHASE_REQUEST = {
+    "member": NUMBER,
+    "external_id": "ORD-2026-000123",
+    "amount": "84.50",
+    "currency": "EUR",
+    "occurred_at": "2026-11-20T17:42:00Z",
+    "items": [
+        {"sku": "BEANS-1KG", "category": "coffee", "quantity": 1, "unit_price": "12.50"},
+        {"sku": "MUG-01", "category": "home", "quantity": 2, "unit_price": "36.00"},
+    ],
+}
+MEMBER_PARAM = OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH, description="Membership number.")
+
+
+def _member(partner, number: str) -> Member:
+    member = api_selectors.member_for_partner(partner=partner, number=number)
+    if member is None:
+        raise NotFound("Member not found.")
+    return member
+
+
+def _availability(member: Member, points: int, occurred_at) -> tuple[str, object]:
+    available_at = occurred_at + timedelta(days=member.program.pending_days)
+    if not points:
+        return "none", available_at
+    return ("pending" if available_at > timezone.now() else "available"), available_at
+
+
+def _purchase_data(purchase: Purchase) -> dict:
+    member = purchase.member
+    entry = api_selectors.purchase_earn_entry(purchase=purchase)
+    status, available_at = _availability(member, purchase.points, purchase.occurred_at)
+    return {
+        "id": purchase.pk,
+        "external_id": purchase.external_id,
+        "member": member.number,
+        "amount": purchase.amount,
+        "currency": purchase.currency,
+        "occurred_at": purchase.occurred_at,
+        "points": purchase.points,
+        "status": status,
+        "available_at": available_at,
+        "breakdown": entry.breakdown if entry else [],
+        "refunded_amount": purchase.refunded_amount,
+        "points_reversed": purchase.points_reversed,
+        "balance": member,
+    }
+
+
+class MembersView(PartnerAPIView):
+    @extend_schema(
+        tags=["members"],
+        operation_id="members_lookup",
+        summary="Find members by email, phone or your external id",
+        parameters=[
+            OpenApiParameter("email", OpenApiTypes.STR, description="Exact email (case-insensitive)."),
+            OpenApiParameter("phone", OpenApiTypes.STR, description="Exact phone number as enrolled."),
+            OpenApiParameter("external_id", OpenApiTypes.STR, description="Your customer id given at enrollment."),
+            OpenApiParameter("page", OpenApiTypes.INT),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="At most 200."),
+        ],
+        responses={
+            200: OpenApiResponse(
+                s.MemberPageSerializer,
+                examples=[
+                    OpenApiExample(
+                        "found", value={"count": 1, "next": None, "previous": None, "results": [MEMBER_EXAMPLE]}
+                    )
+                ],
+            ),
+            **errors(*READ_ERRORS),
+        },
+    )
+    def get(self, request):
+        query = s.MemberLookupSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = {k: v for k, v in query.validated_data.items() if k in ("email", "phone", "external_id")}
+        members = api_selectors.members_lookup(partner=self.partner, **filters)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(members, request, view=self)
+        return paginator.get_paginated_response(s.MemberSerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=["members"],
+        operation_id="members_enroll",
+        summary="Enroll a member in your program",
+        description="The welcome gift, if the program has one, is credited at once. A referral code credits "
+        "the referrer when the new member's first qualifying purchase arrives.",
+        parameters=[IDEMPOTENCY_KEY],
+        request=s.MemberCreateSerializer,
+        examples=[
+            OpenApiExample(
+                "enroll",
+                request_only=True,
+                value={
+                    "email": "ana.popescu@example.com",
+                    "first_name": "Ana",
+                    "last_name": "Popescu",
+                    "phone": "+40721000111",
+                    "birth_date": "1990-04-17",
+                    "language": "ro",
+                    "external_id": "CRM-1881",
+                    "consent_email": True,
+                    "referral_code": "Q4TR8WXZ",
+                },
+            )
+        ],
+        responses={
+            201: OpenApiResponse(
+                s.MemberSerializer,
+                examples=[
+                    OpenApiExample("enrolled", value={**MEMBER_EXAMPLE, "points_available": 200, "tier": "Insider"})
+                ],
+            ),
+            **errors(
+                *WRITE_ERRORS,
+                conflicts=(
+                    ("email_taken", "A member with this email already exists in the program."),
+                    ("external_id_taken", "A member with this external id already exists."),
+                    IN_FLIGHT,
+                ),
+                refusals=(("invalid_referral_code", "This referral code does not exist."),),
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request):
+        data = s.MemberCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        member = services.member_enroll(program=self.partner.program, **data.validated_data)
+        return Response(s.MemberSerializer(member).data, status=201)
+
+
+class MemberView(PartnerAPIView):
+    @extend_schema(
+        tags=["members"],
+        operation_id="members_get",
+        summary="A member of your program",
+        parameters=[MEMBER_PARAM],
+        responses={
+            200: OpenApiResponse(s.MemberSerializer, examples=[OpenApiExample("member", value=MEMBER_EXAMPLE)]),
+            **errors(*READ_ERRORS),
+        },
+    )
+    def get(self, request, number: str):
+        return Response(s.MemberSerializer(_member(self.partner, number)).data)
+
+    @extend_schema(
+        tags=["members"],
+        operation_id="members_update",
+        summary="Change profile and consent fields",
+        description="Only the fields in the request body are changed. Balance, tier and status are never "
+        "writable: sending them is a 400 naming each such field.",
+        parameters=[MEMBER_PARAM],
+        request=s.MemberUpdateSerializer,
+        examples=[
+            OpenApiExample("consent", request_only=True, value={"consent_sms": True, "phone": "+40721000222"}),
+        ],
+        responses={
+            200: OpenApiResponse(s.MemberSerializer, examples=[OpenApiExample("updated", value=MEMBER_EXAMPLE)]),
+            **errors(
+                400,
+                401,
+                404,
+                409,
+                413,
+                415,
+                429,
+                conflicts=(("email_taken", "Another member uses this email."),),
+                refusals=(("validation_error", "The request has invalid fields."),),
+            ),
+        },
+    )
+    def patch(self, request, number: str):
+        member = _member(self.partner, number)
+        data = s.MemberUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        member = services.member_update(member=member, **data.validated_data)
+        return Response(s.MemberSerializer(member).data)
+
+
+class BalanceView(PartnerAPIView):
+    @extend_schema(
+        tags=["members"],
+        operation_id="members_balance",
+        summary="Points, tier progress and points about to expire",
+        parameters=[MEMBER_PARAM],
+        responses={
+            200: OpenApiResponse(
+                s.BalanceSerializer,
+                examples=[
+                    OpenApiExample(
+                        "balance",
+                        value={
+                            "member": NUMBER,
+                            "available": 1240,
+                            "pending": 85,
+                            "lifetime": 3180,
+                            "debt": 0,
+                            "tier": "Silver",
+                            "next_tier": {
+                                "name": "Gold",
+                                "metric": "spend",
+                                "threshold": "1500.00",
+                                "value": "1122.40",
+                                "needed": "377.60",
+                                "percent": 74,
+                            },
+                            "expiring": {"within_30_days": 0, "within_60_days": 120, "within_90_days": 310},
+                        },
+                    )
+                ],
+            ),
+            **errors(*READ_ERRORS),
+        },
+    )
+    def get(self, request, number: str):
+        member = _member(self.partner, number)
+        progress = selectors.tier_progress(member=member)
+        nxt = progress.next
+        return Response(
+            s.BalanceSerializer(
+                {
+                    "member": member.number,
+                    "available": member.points_available,
+                    "pending": member.points_pending,
+                    "lifetime": member.points_lifetime,
+                    "debt": member.points_debt,
+                    "tier": member.tier.name if member.tier else None,
+                    "next_tier": {
+                        "name": nxt.name,
+                        "metric": progress.metric,
+                        "threshold": nxt.threshold,
+                        "value": progress.value,
+                        "needed": progress.needed,
+                        "percent": progress.percent,
+                    }
+                    if nxt
+                    else None,
+                    "expiring": {
+                        f"within_{days}_days": selectors.points_expiring(member=member, days=days)
+                        for days in (30, 60, 90)
+                    },
+                }
+            ).data
+        )
+
+
+class MemberEntriesView(PartnerAPIView):
+    @extend_schema(
+        tags=["members"],
+        operation_id="members_transactions",
+        summary="Your ledger entries for a member, newest first, with totals",
+        description="Only entries your purchases and refunds created; other partners' are never shown.",
+        parameters=[
+            MEMBER_PARAM,
+            OpenApiParameter("since", OpenApiTypes.DATETIME),
+            OpenApiParameter("until", OpenApiTypes.DATETIME),
+            OpenApiParameter("kind", OpenApiTypes.STR, enum=LedgerEntry.Kind.values),
+            OpenApiParameter("page", OpenApiTypes.INT),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="At most 200."),
+        ],
+        responses={
+            200: OpenApiResponse(
+                s.EntryPageSerializer,
+                examples=[
+                    OpenApiExample(
+                        "entries",
+                        value={
+                            "count": 2,
+                            "next": None,
+                            "previous": None,
+                            "totals": {"count": 2, "points_in": 136, "points_out": -40, "net": 96},
+                            "results": [
+                                {
+                                    "id": 9312,
+                                    "kind": "reverse",
+                                    "points": -40,
+                                    "amount": "25.00",
+                                    "currency": "EUR",
+                                    "transaction": 5121,
+                                    "reference": "purchase:ORD-2026-000123",
+                                    "reason": "Refund",
+                                    "breakdown": [{"lot": 811, "points": 40}],
+                                    "created_at": "2026-11-22T09:01:00Z",
+                                },
+                                {
+                                    "id": 9188,
+                                    "kind": "earn",
+                                    "points": 136,
+                                    "amount": "84.50",
+                                    "currency": "EUR",
+                                    "transaction": 5121,
+                                    "reference": "purchase:ORD-2026-000123",
+                                    "reason": "",
+                                    "breakdown": BREAKDOWN_EXAMPLE,
+                                    "created_at": "2026-11-20T17:42:03Z",
+                                },
+                            ],
+                        },
+                    )
+                ],
+            ),
+            **errors(*READ_ERRORS),
+        },
+    )
+    def get(self, request, number: str):
+        member = _member(self.partner, number)
+        query = s.EntryFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        entries = selectors.member_entries(
+            member=member, partner=self.partner, kind=q.get("kind"), since=q.get("since"), until=q.get("until")
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(entries, request, view=self)
+        return Response(
+            {
+                "count": paginator.page.paginator.count,
+                "next": paginator.get_next_link(),
+                "previous": paginator.get_previous_link(),
+                "totals": api_selectors.entries_totals(entries),
+                "results": s.EntrySerializer(page, many=True).data,
+            }
+        )
+
+
+class PurchasesView(PartnerAPIView):
+    @extend_schema(
+        tags=["transactions"],
+        operation_id="transactions_create",
+        summary="Record a purchase and earn its points",
+        description=(
+            "Points follow the program's earning rules (rate, category/SKU multipliers, promotions, "
+            "bonuses, tier, partner and plan multipliers); `breakdown` says which rule gave what. "
+            "Your `external_id` earns once: sending it again returns the first transaction with 200 "
+            "(with a different member or amount it is a 409 `duplicate_external_id`)."
+        ),
+        parameters=[IDEMPOTENCY_KEY],
+        request=s.PurchaseSerializer,
+        examples=[OpenApiExample("purchase", request_only=True, value=PURCHASE_REQUEST)],
+        responses={
+            201: OpenApiResponse(
+                s.PurchaseResultSerializer,
+                description="Recorded.",
+                examples=[
+                    OpenApiExample(
+                        "earned",
+                        value={
+                            "id": 5121,
+                            "external_id": "ORD-2026-000123",
+                            "member": NUMBER,
+                            "amount": "84.50",
+                            "currency": "EUR",
+                            "occurred_at": "2026-11-20T17:42:00Z",
+                            "points": 136,
+                            "status": "pending",
+                            "available_at": "2026-12-04T17:42:00Z",
+                            "breakdown": BREAKDOWN_EXAMPLE,
+                            "refunded_amount": "0.00",
+                            "points_reversed": 0,
+                            "balance": BALANCE_SHORT,
+                        },
+                    )
+                ],
+            ),
+            200: OpenApiResponse(s.PurchaseResultSerializer, description="Already recorded (same external_id)."),
+            **errors(
+                *WRITE_ERRORS,
+                conflicts=(
+                    ("duplicate_external_id", "This external id was already used for another purchase."),
+                    ("member_inactive", "Member 402519876543 is suspended."),
+                    IN_FLIGHT,
+                ),
+                refusals=(("currency_mismatch", "This program works in EUR."),),
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request):
+        data = s.PurchaseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        member = _member(self.partner, fields.pop("member"))
+        purchase, created = services.purchase_record(member=member, partner=self.partner, **fields)
+        return Response(s.PurchaseResultSerializer(_purchase_data(purchase)).data, status=201 if created else 200)
+
+
+class SimulateView(PartnerAPIView):
+    @extend_schema(
+        tags=["transactions"],
+        operation_id="transactions_simulate",
+        summary="What a purchase would earn (writes nothing)",
+        description="Same body as a purchase. For showing 'you will earn N points' at checkout.",
+        parameters=[IDEMPOTENCY_KEY],
+        request=s.PurchaseSerializer,
+        examples=[OpenApiExample("basket", request_only=True, value=PURCHASE_REQUEST)],
+        responses={
+            200: OpenApiResponse(
+                s.SimulationSerializer,
+                examples=[
+                    OpenApiExample(
+                        "quote",
+                        value={
+                            "member": NUMBER,
+                            "points": 136,
+                            "eligible_amount": "84.50",
+                            "status": "pending",
+                            "available_at": "2026-12-04T17:42:00Z",
+                            "breakdown": BREAKDOWN_EXAMPLE,
+                        },
+                    )
+                ],
+            ),
+            **errors(
+                *WRITE_ERRORS,
+                conflicts=(IN_FLIGHT,),
+                refusals=(("currency_mismatch", "This program works in EUR."),),
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request):
+        data = s.PurchaseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        member = _member(self.partner, d["member"])
+        if d["currency"].upper() != member.program.currency:
+            raise DomainError(
+                "currency_mismatch",
+                f"This program works in {member.program.currency}.",
+                fields={"currency": [f"Expected {member.program.currency}."]},
+            )
+        if d["paid_with_points"] > d["amount"]:
+            raise DomainError(
+                "invalid_amount",
+                "The part paid with points must be between zero and the amount.",
+                fields={"paid_with_points": ["Out of range."]},
+            )
+        occurred_at = d.get("occurred_at") or timezone.now()
+        quote = services.purchase_quote(
+            member=member,
+            partner=self.partner,
+            amount=d["amount"],
+            items=d.get("items"),
+            paid_with_points=d["paid_with_points"],
+            at=occurred_at,
+        )
+        points = max(quote.points, 0)
+        status, available_at = _availability(member, points, occurred_at)
+        return Response(
+            s.SimulationSerializer(
+                {
+                    "member": member.number,
+                    "points": points,
+                    "eligible_amount": quote.eligible_amount,
+                    "status": status,
+                    "available_at": available_at,
+                    "breakdown": quote.breakdown,
+                }
+            ).data
+        )
+
+
+class ReverseView(PartnerAPIView):
+    @extend_schema(
+        tags=["transactions"],
+        operation_id="transactions_reverse",
+        summary="Refund a purchase, fully or in part, and take its points back",
+        description="Points are taken back in proportion to the refunded amount. Points the member already "
+        "spent become a debt repaid from future earnings (the balance never goes negative).",
+        parameters=[
+            OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Transaction id."),
+            IDEMPOTENCY_KEY,
+        ],
+        request=s.ReverseSerializer,
+        examples=[OpenApiExample("partial", request_only=True, value={"amount": "25.00", "reason": "Mug returned"})],
+        responses={
+            200: OpenApiResponse(
+                s.ReverseResultSerializer,
+                examples=[
+                    OpenApiExample(
+                        "reversed",
+                        value={
+                            "transaction": 5121,
+                            "amount": "25.00",
+                            "refunded_amount": "25.00",
+                            "points_reversed": 40,
+                            "debt": 0,
+                            "balance": {"available": 1240, "pending": 145},
+                        },
+                    )
+                ],
+            ),
+            **errors(
+                *WRITE_ERRORS,
+                conflicts=(IN_FLIGHT,),
+                refusals=(("invalid_amount", "The refund must be between 0 and 59.50."),),
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request, pk: int):
+        purchase = api_selectors.purchase_for_partner(partner=self.partner, purchase_id=pk)
+        if purchase is None:
+            raise NotFound("Transaction not found.")
+        data = s.ReverseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refunded_before, reversed_before = purchase.refunded_amount, purchase.points_reversed
+        entry = services.purchase_reverse(
+            purchase=purchase, amount=data.validated_data.get("amount"), reason=data.validated_data["reason"]
+        )
+        purchase.refresh_from_db(fields=["refunded_amount", "points_reversed"])
+        member = purchase.member
+        member.refresh_from_db(fields=["points_available", "points_pending"])
+        points = purchase.points_reversed - reversed_before
+        return Response(
+            s.ReverseResultSerializer(
+                {
+                    "transaction": purchase.pk,
+                    "amount": purchase.refunded_amount - refunded_before,
+                    "refunded_amount": purchase.refunded_amount,
+                    "points_reversed": points,
+                    "debt": points - (-entry.points if entry else 0),
+                    "balance": member,
+                }
+            ).data
+        )
+
+
+class EngagementView(PartnerAPIView):
+    @extend_schema(
+        tags=["transactions"],
+        operation_id="events_create",
+        summary="Report an engagement action (review, social share, ...) for points",
+        description="Earns the program's engagement rule for the type, within its daily and lifetime caps. "
+        "The same (member, type, reference) earns once.",
+        parameters=[IDEMPOTENCY_KEY],
+        request=s.EngagementSerializer,
+        examples=[
+            OpenApiExample(
+                "review", request_only=True, value={"member": NUMBER, "type": "review", "reference": "REVIEW-88121"}
+            )
+        ],
+        responses={
+            200: OpenApiResponse(
+                s.EngagementResultSerializer,
+                examples=[
+                    OpenApiExample(
+                        "awarded",
+                        value={
+                            "member": NUMBER,
+                            "type": "review",
+                            "reference": "REVIEW-88121",
+                            "points": 50,
+                            "balance": {"available": 1290, "pending": 85},
+                        },
+                    )
+                ],
+            ),
+            **errors(*WRITE_ERRORS, conflicts=(("member_inactive", "Member 402519876543 is suspended."), IN_FLIGHT)),
+        },
+    )
+    @idempotent
+    def post(self, request):
+        data = s.EngagementSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        member = _member(self.partner, d["member"])
+        entry = services.points_engage(member=member, action=d["type"], reference=d["reference"])
+        member.refresh_from_db(fields=["points_available", "points_pending"])
+        return Response(
+            s.EngagementResultSerializer(
+                {
+                    "member": member.number,
+                    "type": d["type"],
+                    "reference": d["reference"],
+                    "points": entry.points if entry else 0,
+                    "balance": member,
+                }
+            ).data
+        )
