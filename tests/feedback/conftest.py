@@ -11,6 +11,7 @@ from feedback.models import Question, Survey
 class SurveyFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Survey
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Survey {n}")
     kind = Survey.Kind.NPS
