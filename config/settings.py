@@ -26,7 +26,7 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "modeltranslation",  # before admin, so translated fields get their admin widgets
-    "django.contrib.admin",
+    "config.apps.FidelisAdminConfig",  # django.contrib.admin with the dashboard site (config/admin.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -238,6 +238,8 @@ CELERY_BEAT_SCHEDULE = {
     "points-expire-due": {"task": "members.tasks.points_expire_due", "schedule": 60 * 60.0},
     "tiers-review": {"task": "members.tasks.tiers_review", "schedule": 24 * 60 * 60.0},
     "subscriptions-expire": {"task": "members.tasks.subscriptions_expire", "schedule": 60 * 60.0},
+    "webhooks-retry-due": {"task": "members.api.tasks.webhooks_retry_due", "schedule": 60.0},
+    "idempotency-purge": {"task": "members.api.tasks.idempotency_purge", "schedule": 60 * 60.0},
     "points-expiry-notify": {"task": "members.tasks.points_expiry_notify", "schedule": 24 * 60 * 60.0},
     "birthdays-award": {"task": "members.tasks.birthdays_award", "schedule": 24 * 60 * 60.0},
     "loyalty-types-recompute": {"task": "members.tasks.loyalty_types_recompute", "schedule": 24 * 60 * 60.0},
