@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from members import services
+from members.api.services import partner_key_demo
 from members.models import EarningRule, Member, MembershipPlan, Partner, Program, Tier
 
 DEMO_SLUG = "demo"
@@ -31,6 +32,8 @@ def seed() -> list[str]:
         lines.append(f"Created demo program '{program.name}' with {program.members.count()} members.")
     else:
         lines.append(f"Demo program '{program.name}' already present ({program.members.count()} members).")
+    # A fresh key each run (the previous demo key is revoked): only hashes are stored.
+    lines.append(partner_key_demo(partner=program.partners.order_by("pk").first()))
     return lines
 
 
