@@ -229,7 +229,7 @@ def _voucher_for_partner(code: str, partner: Partner, *, lock: bool) -> Voucher:
         code=voucher_code_normalize(code), program_id=partner.program_id
     )
     if lock:
-        qs = qs.select_for_update()
+        qs = qs.select_for_update(of=("self",))  # member is a nullable join: lock only the voucher
     voucher = qs.first()
     # A code of another program, or one not yet handed out, does not exist for this partner.
     if voucher is None or voucher.status == Voucher.Status.AVAILABLE or not partner.is_active:

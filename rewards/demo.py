@@ -1,0 +1,328 @@
+"""Demo data for rewards: a catalog of every kind, causes, imported gift cards, surprise rules,
+challenges with badges, and some redemptions, vouchers used at the till and a staff surprise."""
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from config.errors import DomainError
+from members.demo import demo_program
+from members.models import Program
+from rewards import services
+from rewards.models import Badge, Cause, Challenge, Reward, SurpriseRule
+
+# (kind, en, ro, it, ru, points, value, extra fields)
+CATALOG = [
+    (
+        Reward.Kind.PERCENT_DISCOUNT,
+        (
+            "10% off your next order",
+            "10% reducere la următoarea comandă",
+            "10% di sconto sul prossimo ordine",
+            "Скидка 10% на следующий заказ",
+        ),
+        500,
+        "5",
+        {"percent": Decimal("10"), "min_order_value": Decimal("30"), "is_featured": True, "category": "discounts"},
+    ),
+    (
+        Reward.Kind.FIXED_DISCOUNT,
+        ("5 EUR voucher", "Voucher de 5 EUR", "Buono da 5 EUR", "Купон на 5 EUR"),
+        500,
+        "5",
+        {"category": "discounts", "min_order_value": Decimal("20")},
+    ),
+    (
+        Reward.Kind.FIXED_DISCOUNT,
+        ("15 EUR voucher", "Voucher de 15 EUR", "Buono da 15 EUR", "Купон на 15 EUR"),
+        1400,
+        "15",
+        {"category": "discounts", "min_order_value": Decimal("60"), "limit_per_period": 1},
+    ),
+    (
+        Reward.Kind.FREE_SHIPPING,
+        ("Free shipping", "Livrare gratuită", "Spedizione gratuita", "Бесплатная доставка"),
+        250,
+        "4.99",
+        {"category": "shipping", "voucher_valid_days": 60},
+    ),
+    (
+        Reward.Kind.FREE_PRODUCT,
+        ("A coffee on us", "O cafea din partea noastră", "Un caffè offerto da noi", "Кофе за наш счёт"),
+        150,
+        "3",
+        {"category": "coffee", "limit_per_period": 1, "limit_period": Reward.Period.WEEK, "voucher_valid_days": 7},
+    ),
+    (
+        Reward.Kind.FREE_PRODUCT,
+        ("Canvas tote bag", "Geantă de pânză", "Borsa di tela", "Холщовая сумка"),
+        800,
+        "8",
+        {"category": "gifts", "stock": 50, "limit_per_member": 1},
+    ),
+    (
+        Reward.Kind.EXCLUSIVE,
+        (
+            "Early access: summer collection",
+            "Acces anticipat: colecția de vară",
+            "Accesso anticipato: collezione estiva",
+            "Ранний доступ: летняя коллекция",
+        ),
+        300,
+        "0",
+        {"category": "exclusive", "is_featured": True, "limit_per_member": 1},
+    ),
+    (
+        Reward.Kind.EXCLUSIVE,
+        (
+            "Limited-edition sneakers",
+            "Adidași ediție limitată",
+            "Sneakers in edizione limitata",
+            "Кроссовки ограниченной серии",
+        ),
+        3000,
+        "60",
+        {"category": "exclusive", "members_only": True, "stock": 5, "limit_per_member": 1},
+    ),
+    (
+        Reward.Kind.EXPERIENCE,
+        (
+            "Coffee tasting workshop",
+            "Atelier de degustare a cafelei",
+            "Laboratorio di degustazione del caffè",
+            "Мастер-класс по дегустации кофе",
+        ),
+        1200,
+        "25",
+        {"category": "events", "stock": 12, "limit_per_member": 1, "event_place": "Downtown Store, 1st floor"},
+    ),
+]
+GIFT_CARD = (
+    "Partner gift card 20 EUR",
+    "Card cadou partener 20 EUR",
+    "Carta regalo partner 20 EUR",
+    "Подарочная карта партнёра 20 EUR",
+)
+CAUSES = [
+    ("Food Bank", "Banca de alimente", "Banco alimentare", "Продовольственный банк", 100, "1"),
+    ("Clean Seas", "Mări curate", "Mari puliti", "Чистые моря", 500, "5"),
+]
+
+
+def seed() -> list[str]:
+    program = demo_program()
+    if program is None:
+        return ["Rewards: no demo program, nothing to add."]
+    if program.rewards.exists():
+        return [f"Rewards catalog already present ({program.rewards.count()} rewards)."]
+    now = timezone.now()
+    rewards = _catalog(program, now)
+    badges, challenges = _challenges(program, now)
+    rules = _rules(program, rewards)
+    counts = _activity(program, rewards)
+    return [
+        f"Rewards: {len(rewards)} rewards of every kind, {program.causes.count()} causes, {len(rules)} surprise rules, "
+        f"{len(challenges)} challenges, {len(badges)} badges.",
+        f"Rewards: {counts['redeemed']} redemptions, {counts['consumed']} vouchers used, "
+        f"{counts['surprises']} staff surprises.",
+    ]
+
+
+def _translated(field: str, texts: tuple[str, ...]) -> dict[str, str]:
+    return {f"{field}_{lang}": text for lang, text in zip(("en", "ro", "it", "ru"), texts, strict=True)}
+
+
+def _catalog(program: Program, now) -> dict[str, Reward]:
+    rewards = {}
+    gold_and_up = list(program.tiers.filter(level__gte=2))
+    for kind, titles, points, value, extra in CATALOG:
+        extra = dict(extra)
+        if kind == Reward.Kind.EXPERIENCE:
+            extra["event_at"] = (now + timedelta(days=21)).replace(hour=18, minute=0, second=0, microsecond=0)
+        reward = Reward.objects.create(
+            program=program,
+            kind=kind,
+            points_cost=points,
+            value=Decimal(value),
+            description_en=f"{titles[0]}. Redeem it with your stars and show the code at the till or online.",
+            **_translated("title", titles),
+            **extra,
+        )
+        if titles[0].startswith("Early access"):
+            reward.tiers.set(gold_and_up)
+        rewards[titles[0]] = reward
+    for en, ro, it, ru, points, value in CAUSES:
+        cause = Cause.objects.create(
+            program=program,
+            **_translated("name", (en, ro, it, ru)),
+            description_en=f"Every donation goes in full to {en}.",
+        )
+        rewards[en] = Reward.objects.create(
+            program=program,
+            kind=Reward.Kind.CHARITY,
+            cause=cause,
+            points_cost=points,
+            value=Decimal(value),
+            category="charity",
+            **_translated(
+                "title",
+                (
+                    f"Donate {value} EUR to {en}",
+                    f"Donează {value} EUR pentru {ro}",
+                    f"Dona {value} EUR a {it}",
+                    f"Пожертвовать {value} EUR: {ru}",
+                ),
+            ),
+        )
+    gift_card = Reward.objects.create(
+        program=program,
+        kind=Reward.Kind.FIXED_DISCOUNT,
+        points_cost=1800,
+        value=Decimal("20"),
+        category="gift-cards",
+        voucher_valid_days=365,
+        **_translated("title", GIFT_CARD),
+    )
+    rng = random.Random(7)
+    codes = ["code", *(f"PGC-{rng.randrange(10**8):08d}" for _ in range(25))]
+    services.voucher_codes_import(reward=gift_card, file=codes)
+    rewards[GIFT_CARD[0]] = gift_card
+    return rewards
+
+
+def _challenges(program: Program, now) -> tuple[list[Badge], list[Challenge]]:
+    regular = Badge.objects.create(
+        program=program,
+        icon="☕",
+        **_translated("name", ("Regular", "Client fidel", "Cliente abituale", "Завсегдатай")),
+    )
+    explorer = Badge.objects.create(
+        program=program, icon="🧭", **_translated("name", ("Explorer", "Explorator", "Esploratore", "Исследователь"))
+    )
+    critic = Badge.objects.create(
+        program=program, icon="✍️", **_translated("name", ("Critic", "Critic", "Critico", "Критик"))
+    )
+    start = now - timedelta(days=20)
+    challenges = [
+        Challenge.objects.create(
+            program=program,
+            metric=Challenge.Metric.PURCHASES,
+            target=Decimal(3),
+            starts_at=start,
+            ends_at=start + timedelta(days=45),
+            points=150,
+            badge=regular,
+            description_en="Shop three times before the challenge ends.",
+            **_translated("title", ("Three visits", "Trei vizite", "Tre visite", "Три визита")),
+        ),
+        Challenge.objects.create(
+            program=program,
+            metric=Challenge.Metric.CATEGORIES,
+            target=Decimal(4),
+            starts_at=start,
+            ends_at=start + timedelta(days=60),
+            points=0,
+            badge=explorer,
+            description_en="Buy from four different departments.",
+            **_translated(
+                "title",
+                ("Explore four departments", "Explorează patru raioane", "Esplora quattro reparti", "Четыре отдела"),
+            ),
+        ),
+        Challenge.objects.create(
+            program=program,
+            metric=Challenge.Metric.REVIEWS,
+            target=Decimal(2),
+            starts_at=start,
+            ends_at=start + timedelta(days=90),
+            points=100,
+            badge=critic,
+            description_en="Review two products you bought.",
+            **_translated(
+                "title", ("Review two products", "Recenzează două produse", "Recensisci due prodotti", "Два отзыва")
+            ),
+        ),
+    ]
+    # The purchases of the last weeks happened before the challenges existed: count them as the
+    # purchase handler would have.
+    for member in program.members.all():
+        for purchase in member.purchases.filter(occurred_at__gte=start).order_by("occurred_at"):
+            services.challenge_progress_on_purchase(purchase=purchase)
+    return [regular, explorer, critic], challenges
+
+
+def _rules(program: Program, rewards: dict[str, Reward]) -> list[SurpriseRule]:
+    specs = [
+        (
+            "10th purchase: a coffee on us",
+            SurpriseRule.Trigger.NTH_PURCHASE,
+            10,
+            "A coffee on us",
+            False,
+            "Ten visits! The next coffee is on us.",
+        ),
+        (
+            "Welcome back after 90 days",
+            SurpriseRule.Trigger.COMEBACK,
+            90,
+            "5 EUR voucher",
+            True,
+            "We missed you! Here are 5 EUR for your next order.",
+        ),
+        (
+            "Membership anniversary",
+            SurpriseRule.Trigger.ANNIVERSARY,
+            1,
+            "Free shipping",
+            True,
+            "Happy anniversary! Free shipping on us.",
+        ),
+    ]
+    return [
+        SurpriseRule.objects.create(
+            program=program,
+            name=name,
+            trigger=trigger,
+            n=n,
+            reward=rewards[reward],
+            repeatable=repeat,
+            message_en=message,
+        )
+        for name, trigger, n, reward, repeat, message in specs
+    ]
+
+
+def _activity(program: Program, rewards: dict[str, Reward]) -> dict[str, int]:
+    rng = random.Random(11)
+    partners = list(program.partners.all())
+    counts = {"redeemed": 0, "consumed": 0, "surprises": 0}
+    choices = [r for r in rewards.values() if r.kind != Reward.Kind.EXPERIENCE or r.stock]
+    for member in program.members.filter(points_available__gte=150).order_by("id"):
+        for reward in rng.sample(choices, k=3):
+            try:
+                redemption = services.reward_redeem(member=member, reward=reward)
+            except DomainError:
+                continue  # not enough stars left, tier, limit: the catalog shows why
+            counts["redeemed"] += 1
+            voucher = getattr(redemption, "voucher", None)
+            if voucher is not None and rng.random() < 0.4:
+                services.voucher_consume(
+                    code=voucher.code,
+                    partner=rng.choice(partners),
+                    order_reference=f"DEMO-ORDER-{redemption.pk}",
+                    order_total=max(reward.min_order_value, Decimal("45.00")),
+                )
+                counts["consumed"] += 1
+    staff = get_user_model().objects.filter(is_superuser=True).order_by("id").first()
+    for member in program.members.order_by("-points_lifetime")[:3]:
+        services.surprise_grant(
+            member=member,
+            reward=rewards["Canvas tote bag"],
+            message="Thank you for being one of our best customers this year!",
+            created_by=staff,
+        )
+        counts["surprises"] += 1
+    return counts
