@@ -1,5 +1,6 @@
 """Reads for campaigns: segment audiences as one SQL query, personalization context, results and lift."""
 
+import functools
 import hashlib
 import math
 from collections.abc import Iterable
@@ -259,7 +260,9 @@ def capped_members(*, member_ids: Iterable[int], campaign: Campaign, now: dateti
 
 
 def personalization(*, member: Member, grant: OfferGrant | None, now: datetime) -> dict:
-    progress = tier_progress(member=member, now=now)
+    """Template variables. Tier progress costs queries, so it is a callable the template engine only
+    calls when the message uses it."""
+    progress = functools.cache(lambda: tier_progress(member=member, now=now))
     offer = grant.offer if grant else None
     return {
         "name": member.first_name or member.full_name,
@@ -267,10 +270,10 @@ def personalization(*, member: Member, grant: OfferGrant | None, now: datetime) 
         "balance": member.points_available,
         "points_name": member.program.points_name,
         "tier": member.tier.name if member.tier else "",
-        "next_tier": progress.next.name if progress.next else "",
-        "points_to_next_tier": progress.needed.normalize() if progress.next else 0,
-        "offer": (offer.title if offer else ""),
-        "offer_details": (offer.description if offer else ""),
+        "next_tier": lambda: progress().next.name if progress().next else "",
+        "points_to_next_tier": lambda: progress().needed.normalize() if progress().next else 0,
+        "offer": offer.title if offer else "",
+        "offer_details": offer.description if offer else "",
         "code": grant.code if grant else "",
         "expiry": timezone.localdate(grant.valid_until) if grant else None,
     }

@@ -11,16 +11,26 @@ import logging
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from email.utils import make_msgid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Max, Min, Q
-from django.template import Context, Engine
+from django.db.models import Max, Min, Q, QuerySet
+from django.template import Context, Engine, Template
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from campaigns.models import Campaign, Delivery, Offer, OfferGrant, RewardInterest, Segment, SegmentMember
+from campaigns.models import (
+    Campaign,
+    Delivery,
+    Offer,
+    OfferGrant,
+    RewardInterest,
+    Segment,
+    SegmentMember,
+    Variant,
+)
 from campaigns.selectors import (
     assignment,
     birthday_q,
@@ -33,7 +43,7 @@ from campaigns.selectors import (
 from config.errors import DomainError
 from members import services as member_services
 from members.earning import lines_from_items
-from members.links import unsubscribe_headers, unsubscribe_url
+from members.links import unsubscribe_headers
 from members.models import LedgerEntry, Member, Purchase
 from members.selectors import add_months
 from members.sms import send_sms
@@ -236,14 +246,9 @@ def campaign_chunk(*, campaign: Campaign, occurrence: str, low: int, high: int) 
     deliveries_queue(
         campaign=campaign, rows=[(row, _occurrence(campaign, row, occurrence, today)) for row in rows], now=now
     )
-    due = Delivery.objects.filter(
-        Q(send_after__isnull=True) | Q(send_after__lte=now),
-        campaign=campaign,
-        member_id__gte=low,
-        member_id__lt=high,
-        status=Delivery.Status.QUEUED,
+    return deliveries_send_batch(
+        deliveries=Delivery.objects.filter(campaign=campaign, member_id__gte=low, member_id__lt=high), now=now
     )
-    return sum(delivery_send(delivery_id=i) for i in due.order_by("pk").values_list("pk", flat=True))
 
 
 def deliveries_queue(
@@ -282,7 +287,9 @@ def deliveries_queue(
 
 
 def _skip(delivery: Delivery, reason: str) -> None:
-    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SKIPPED, reason=reason)
+    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.QUEUED).update(
+        status=Delivery.Status.SKIPPED, reason=reason
+    )
 
 
 def _budget_left(campaign: Campaign, offer: Offer) -> bool:
@@ -295,34 +302,32 @@ def _budget_left(campaign: Campaign, offer: Offer) -> bool:
     return True
 
 
-def _claim(delivery_id: int, now: datetime) -> tuple[Delivery, OfferGrant | None] | None:
-    """queued -> sending in one transaction, with the offer grant. None when nothing is to be sent now."""
+def _claim(delivery: Delivery, now: datetime) -> tuple[bool, OfferGrant | None]:
+    """queued -> sending in one transaction, together with the offer grant. (False, None): not to send now."""
+    campaign, member = delivery.campaign, delivery.member
+    if member.status != Member.Status.ACTIVE:
+        _skip(delivery, Delivery.Reason.INACTIVE)
+        return False, None
+    if delivery.channel == Delivery.Channel.SMS:
+        wake = quiet_until(campaign=campaign, member=member, now=now)
+        if wake is not None:
+            Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.QUEUED).update(
+                send_after=wake, reason=Delivery.Reason.QUIET_HOURS
+            )
+            return False, None
     with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update()
-            .select_related("campaign__offer", "member__program", "member__tier", "variant")
-            .filter(pk=delivery_id, status=Delivery.Status.QUEUED)
-            .first()
-        )
-        if delivery is None or (delivery.send_after and delivery.send_after > now):
-            return None
-        campaign, member = delivery.campaign, delivery.member
-        if campaign.status == Campaign.Status.PAUSED:
-            return None
-        if member.status != Member.Status.ACTIVE:
-            _skip(delivery, Delivery.Reason.INACTIVE)
-            return None
-        if delivery.channel == Delivery.Channel.SMS:
-            wake = quiet_until(campaign=campaign, member=member, now=now)
-            if wake is not None:
-                Delivery.objects.filter(pk=delivery.pk).update(send_after=wake, reason=Delivery.Reason.QUIET_HOURS)
-                return None
-        grant = None
         if campaign.offer_id:
             Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
             if not _budget_left(campaign, campaign.offer):
                 _skip(delivery, Delivery.Reason.BUDGET)
-                return None
+                return False, None
+        claimed = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.QUEUED).update(
+            status=Delivery.Status.SENDING, sent_at=now
+        )
+        if not claimed:
+            return False, None
+        grant = None
+        if campaign.offer_id:
             grant = OfferGrant.objects.create(
                 offer=campaign.offer,
                 campaign=campaign,
@@ -331,54 +336,69 @@ def _claim(delivery_id: int, now: datetime) -> tuple[Delivery, OfferGrant | None
                 code=member_services.new_code(10),
                 valid_until=now + timedelta(days=campaign.offer.valid_days),
             )
-        delivery.status = Delivery.Status.SENDING
-        delivery.sent_at = now
-        delivery.save(update_fields=["status", "sent_at"])
-    return delivery, grant
+    return True, grant
 
 
-def _render(text: str, context: dict) -> str:
-    return _engine.from_string(text).render(Context(context, autoescape=False))
+class _Renderer:
+    """Compiles each variant's template once per batch and language (thousands of messages share them)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, Template] = {}
+
+    def __call__(self, variant: Variant, field: str, context: dict) -> str:
+        key = (variant.pk, translation.get_language(), field)
+        if key not in self._cache:
+            self._cache[key] = _engine.from_string(getattr(variant, field))
+        return self._cache[key].render(Context(context, autoescape=False))
 
 
-def _send_email(delivery: Delivery, context: dict) -> str:
+def _send_email(delivery: Delivery, context: dict, render: _Renderer) -> str:
     member, variant = delivery.member, delivery.variant
-    subject = " ".join(_render(variant.subject, context).split())
-    body = _render(variant.body, context)
-    page = {**context, "body": body, "subject": subject, "unsubscribe_url": unsubscribe_url(member, "email")}
-    message_id = make_msgid(domain=settings.SITE_URL.split("//")[-1].split(":")[0] or "fidelis")
+    subject = " ".join(render(variant, "subject", context).split())
+    headers = unsubscribe_headers(member)
+    page = {**context, "body": render(variant, "body", context), "subject": subject}
+    page["unsubscribe_url"] = headers["List-Unsubscribe"].strip("<>")
+    message_id = make_msgid(domain=urlsplit(settings.SITE_URL).hostname or "fidelis")
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string("campaigns/email.txt", page),
         to=[member.email],
-        headers={**unsubscribe_headers(member), "Message-ID": message_id},
+        headers={**headers, "Message-ID": message_id},
     )
     message.attach_alternative(render_to_string("campaigns/email.html", page), "text/html")
     message.send()
     return message_id
 
 
-def delivery_send(*, delivery_id: int) -> bool:
-    """Send one queued delivery, at most once. True when it went out."""
-    now = timezone.now()
-    claimed = _claim(delivery_id, now)
-    if claimed is None:
-        return False
-    delivery, grant = claimed
-    member = delivery.member
-    try:
-        with translation.override(member.language):
-            context = personalization(member=member, grant=grant, now=now)
-            if delivery.channel == Delivery.Channel.EMAIL:
-                provider_id = _send_email(delivery, context)
-            else:
-                provider_id = send_sms(to=member.phone, body=_render(delivery.variant.sms_body, context))
-    except Exception as exc:
-        logger.exception("delivery %s failed", delivery.pk)
-        Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.FAILED, error=str(exc)[:255])
-        return False
-    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SENT, provider_id=provider_id[:200])
-    return True
+def deliveries_send_batch(*, deliveries: QuerySet[Delivery], now: datetime | None = None) -> int:
+    """Send the queued, due deliveries among these, each at most once. Returns how many went out."""
+    now = now or timezone.now()
+    due = (
+        deliveries.filter(Q(send_after__isnull=True) | Q(send_after__lte=now), status=Delivery.Status.QUEUED)
+        .exclude(campaign__status=Campaign.Status.PAUSED)
+        .select_related("campaign__offer", "member__program", "member__tier", "variant")
+        .order_by("pk")
+    )
+    render, sent = _Renderer(), 0
+    for delivery in due:
+        claimed, grant = _claim(delivery, now)
+        if not claimed:
+            continue
+        member = delivery.member
+        try:
+            with translation.override(member.language):
+                context = personalization(member=member, grant=grant, now=now)
+                if delivery.channel == Delivery.Channel.EMAIL:
+                    provider_id = _send_email(delivery, context, render)
+                else:
+                    provider_id = send_sms(to=member.phone, body=render(delivery.variant, "sms_body", context))
+        except Exception as exc:
+            logger.exception("delivery %s failed", delivery.pk)
+            Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.FAILED, error=str(exc)[:255])
+            continue
+        Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SENT, provider_id=provider_id[:200])
+        sent += 1
+    return sent
 
 
 def deliveries_send_due(*, now: datetime | None = None) -> int:
@@ -394,7 +414,7 @@ def deliveries_send_due(*, now: datetime | None = None) -> int:
         )
         if not ids:
             return sent
-        sent += sum(delivery_send(delivery_id=i) for i in ids)
+        sent += deliveries_send_batch(deliveries=Delivery.objects.filter(pk__in=ids), now=now)
         last = ids[-1]
 
 
@@ -483,31 +503,29 @@ def _extra_multiplier_points(purchase: Purchase, offer: Offer) -> int:
 
 @transaction.atomic
 def offers_apply_to_purchase(*, purchase: Purchase) -> list[OfferGrant]:
-    """Bonus-on-next-purchase and points-multiplier offers the member holds are paid out on a purchase
-    made while they are valid. A grant is used once (row lock + status)."""
+    """Pay out the offers the member holds on a purchase made while they are valid: a bonus once (row lock
+    + status), a multiplier on every purchase of its period (the purchase.recorded handler runs once per
+    purchase, so none is paid twice)."""
     used = []
     grants = (
         OfferGrant.objects.select_for_update()
-        .select_related("offer", "campaign")
+        .select_related("offer")
         .filter(
+            Q(offer__kind=Offer.Kind.BONUS, status=OfferGrant.Status.ISSUED) | Q(offer__kind=Offer.Kind.MULTIPLIER),
             member_id=purchase.member_id,
-            status=OfferGrant.Status.ISSUED,
             valid_until__gt=purchase.occurred_at,
             created_at__lte=purchase.occurred_at,
-            offer__kind__in=[Offer.Kind.BONUS, Offer.Kind.MULTIPLIER],
         )
         .order_by("pk")
     )
     for grant in grants:
         offer = grant.offer
         if offer.kind == Offer.Kind.BONUS:
-            if purchase.amount < offer.min_amount:
-                continue
-            points = offer.points
+            points = offer.points if purchase.amount >= offer.min_amount else 0
         else:
             points = _extra_multiplier_points(purchase, offer)
-            if points <= 0:
-                continue
+        if points <= 0:
+            continue
         member_services.points_grant(
             member=purchase.member,
             points=points,
@@ -515,8 +533,8 @@ def offers_apply_to_purchase(*, purchase: Purchase) -> list[OfferGrant]:
             reason=f"Campaign offer: {offer.title}",
             reference=f"campaigns.offergrant:{grant.pk}",
         )
-        grant.status, grant.points = OfferGrant.Status.REDEEMED, points
-        grant.reference, grant.redeemed_at = f"purchase:{purchase.pk}", timezone.now()
+        grant.status, grant.points = OfferGrant.Status.REDEEMED, grant.points + points
+        grant.reference, grant.redeemed_at = f"purchase:{purchase.pk}", grant.redeemed_at or timezone.now()
         grant.save(update_fields=["status", "points", "reference", "redeemed_at"])
         used.append(grant)
     return used

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from campaigns import services
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Delivery
 
 
 @shared_task
@@ -24,7 +24,7 @@ def campaign_chunk(self, campaign_id: int, occurrence: str, low: int, high: int)
 
 @shared_task
 def deliveries_send(delivery_ids: list[int]) -> int:
-    return sum(services.delivery_send(delivery_id=i) for i in delivery_ids)
+    return services.deliveries_send_batch(deliveries=Delivery.objects.filter(pk__in=delivery_ids))
 
 
 @shared_task
