@@ -1,2 +1,11 @@
+from django.urls import path
+
+from rewards import views
+
 app_name = "rewards"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.catalog, name="catalog"),
+    path("<int:pk>/redeem/", views.redeem, name="redeem"),
+    path("vouchers/", views.vouchers, name="vouchers"),
+    path("vouchers/<int:pk>/", views.voucher, name="voucher"),
+]

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 
 from members import auth, services
 from members.models import Program, Tier
@@ -16,6 +17,15 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """A request leaves its language active in the thread; translated model fields (reward titles)
+    written by the next test would then land in that language's column."""
+    translation.activate("en")
+    yield
+    translation.activate("en")
 
 
 @pytest.fixture

@@ -1,0 +1,126 @@
+"""Rewards member pages: the catalog with reasons, redemption with a confirmation step, my vouchers
+with server-side QR codes, and the rewards panel of the dashboard (featured rewards, challenges, badges)."""
+
+import segno
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from config.errors import DomainError
+from members.models import Member
+from members.views import DashboardPanel, dashboard_panel, member_required
+from rewards import selectors, services
+from rewards.models import Reward, Voucher
+
+FEATURED_ON_DASHBOARD = 3
+VOUCHERS_PER_PAGE = 20
+
+
+def voucher_qr_svg(voucher: Voucher) -> SafeString:
+    """The voucher code as an inline SVG QR code (drawn on the server: no script, no CDN).
+
+    The QR holds the bare code, which is what a partner's scanner sends to the validate API."""
+    label = escape(_("QR code of voucher %(code)s") % {"code": services.voucher_code_display(voucher.code)})
+    svg = segno.make(voucher.code, error="m").svg_inline(scale=4, border=2, omitsize=True)
+    return mark_safe(svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1))  # noqa: S308 - segno output, escaped label
+
+
+def _voucher_rows(vouchers) -> list[dict]:
+    return [
+        {
+            "voucher": v,
+            "code": services.voucher_code_display(v.code),
+            "qr": voucher_qr_svg(v) if v.status == Voucher.Status.ISSUED else "",
+        }
+        for v in vouchers
+    ]
+
+
+@member_required
+def catalog(request: HttpRequest) -> HttpResponse:
+    member = request.member
+    offers = selectors.rewards_for_member(member=member)
+    return render(
+        request,
+        "rewards/catalog.html",
+        {
+            "member": member,
+            "available": [o for o in offers if o.can_redeem],
+            "unavailable": [o for o in offers if not o.can_redeem],
+        },
+    )
+
+
+def _offer(member: Member, pk: int) -> selectors.RewardOffer:
+    """The member's view of one reward of their own program; anything else is a 404."""
+    for offer in selectors.rewards_for_member(member=member):
+        if offer.reward.pk == pk:
+            return offer
+    raise Http404("No such reward.")
+
+
+@member_required
+def redeem(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the confirmation step (cost, balance after). POST: spend the points."""
+    member = request.member
+    if request.method == "POST":
+        reward = selectors.reward_get(program=member.program, pk=pk)
+        if reward is None:
+            raise Http404("No such reward.")
+        try:
+            redemption = services.reward_redeem(member=member, reward=reward)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("rewards:catalog")
+        if reward.issues_voucher:
+            messages.success(request, _("Done! Here is your voucher."))
+            return redirect("rewards:voucher", pk=redemption.voucher.pk)
+        messages.success(
+            request, _("Thank you! Your donation of %(points)s points is recorded.") % {"points": reward.points_cost}
+        )
+        return redirect("rewards:vouchers")
+    offer = _offer(member, pk)
+    return render(
+        request,
+        "rewards/redeem.html",
+        {"member": member, "offer": offer, "balance_after": member.points_available - offer.reward.points_cost},
+    )
+
+
+@member_required
+def vouchers(request: HttpRequest) -> HttpResponse:
+    member = request.member
+    page = Paginator(selectors.member_vouchers(member=member), VOUCHERS_PER_PAGE).get_page(request.GET.get("page"))
+    donations = selectors.member_redemptions(member=member).filter(reward__kind=Reward.Kind.CHARITY)[:20]
+    return render(
+        request,
+        "rewards/vouchers.html",
+        {"member": member, "page": page, "rows": _voucher_rows(page.object_list), "donations": donations},
+    )
+
+
+@member_required
+def voucher(request: HttpRequest, pk: int) -> HttpResponse:
+    found = selectors.member_vouchers(member=request.member).filter(pk=pk).first()
+    if found is None:  # someone else's voucher looks exactly like no voucher
+        raise Http404("No such voucher.")
+    return render(request, "rewards/voucher.html", {"member": request.member, "row": _voucher_rows([found])[0]})
+
+
+@dashboard_panel
+def rewards_panel(member: Member) -> DashboardPanel:
+    offers = selectors.rewards_for_member(member=member)
+    featured = sorted(offers, key=lambda o: (not o.reward.is_featured, not o.can_redeem, o.reward.points_cost))
+    challenges = [s for s in selectors.member_challenges(member=member) if s.completed_at is None]
+    return DashboardPanel(
+        "rewards/_dashboard_panel.html",
+        {
+            "featured": featured[:FEATURED_ON_DASHBOARD],
+            "challenges": challenges,
+            "badges": list(selectors.member_badges(member=member)),
+        },
+    )
