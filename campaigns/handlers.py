@@ -1,7 +1,7 @@
 """Journeys and offers react to domain events (each (event, handler) runs once; see members.events)."""
 
 from campaigns import services
-from campaigns.models import Campaign
+from campaigns.models import Campaign, OfferGrant
 from members.events import handles
 from members.models import Event, Purchase
 
@@ -59,6 +59,14 @@ def reward_viewed(event: Event) -> None:
         services.reward_interest_record(
             member=event.member, reward_id=int(event.payload["reward"]), points_needed=int(event.payload["points"])
         )
+
+
+@handles("voucher.consumed")
+def voucher_consumed(event: Event) -> None:
+    """A reward voucher handed out by a campaign was used: the campaign's offer counts as redeemed."""
+    code = event.payload.get("voucher")
+    if code and OfferGrant.objects.filter(code=code, status=OfferGrant.Status.ISSUED).exists():
+        services.offer_grant_redeem(code=code, reference=f"order:{event.payload.get('order_reference', '')}")
 
 
 @handles("points.earned")

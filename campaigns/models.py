@@ -113,8 +113,13 @@ class Offer(models.Model):
     kind = models.CharField(max_length=14, choices=Kind.choices)
     title = models.CharField(max_length=160, help_text=_("What the member reads, e.g. '25% off shoes this week'."))
     description = models.TextField(blank=True)
-    reward_id = models.PositiveIntegerField(
-        null=True, blank=True, help_text=_("Catalog reward (rewards app) granted free.")
+    reward = models.ForeignKey(
+        "rewards.Reward",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Catalog reward granted free."),
     )
     multiplier = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("2"))
     category = models.CharField(max_length=60, blank=True, help_text=_("Multiplier or discount: one category."))
@@ -290,7 +295,7 @@ class OfferGrant(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="grants")
     delivery = models.OneToOneField(Delivery, on_delete=models.CASCADE, related_name="grant")
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="offer_grants")
-    code = models.CharField(max_length=16, unique=True)
+    code = models.CharField(max_length=64, unique=True, help_text=_("Ours, or the reward's voucher code."))
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED)
     valid_until = models.DateTimeField()
     points = models.PositiveIntegerField(default=0, help_text=_("Bonus points granted on redemption."))

@@ -47,6 +47,7 @@ from members.links import unsubscribe_headers
 from members.models import LedgerEntry, Member, Purchase
 from members.selectors import add_months
 from members.sms import send_sms
+from rewards import services as rewards_services
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,8 @@ def _validate(campaign: Campaign) -> None:
         errors["channel_email"] = ["Choose at least one channel."]
     if campaign.offer_id and campaign.offer.program_id != campaign.program_id:
         errors["offer"] = ["The offer belongs to another program."]
+    if campaign.offer_id and campaign.offer.kind == Offer.Kind.REWARD and not campaign.offer.reward_id:
+        errors["offer"] = ["Choose the catalog reward this offer grants."]
     if campaign.segment_id and campaign.segment.program_id not in (None, campaign.program_id):
         errors["segment"] = ["The segment belongs to another program."]
     if errors:
@@ -326,17 +329,30 @@ def _claim(delivery: Delivery, now: datetime) -> tuple[bool, OfferGrant | None]:
         )
         if not claimed:
             return False, None
-        grant = None
-        if campaign.offer_id:
-            grant = OfferGrant.objects.create(
-                offer=campaign.offer,
-                campaign=campaign,
-                delivery=delivery,
-                member=member,
-                code=member_services.new_code(10),
-                valid_until=now + timedelta(days=campaign.offer.valid_days),
-            )
+        grant = _grant_issue(delivery, now) if campaign.offer_id else None
     return True, grant
+
+
+def _grant_issue(delivery: Delivery, now: datetime) -> OfferGrant:
+    """The member's copy of the offer. A catalog reward is granted through rewards (a free redemption with
+    its own voucher), and its voucher code is the one the message shows."""
+    offer, member = delivery.campaign.offer, delivery.member
+    code, reference, valid_until = member_services.new_code(10), "", now + timedelta(days=offer.valid_days)
+    if offer.kind == Offer.Kind.REWARD:
+        redemption = rewards_services.surprise_grant(member=member, reward=offer.reward, message=offer.title)
+        voucher = getattr(redemption, "voucher", None)
+        reference = f"rewards.redemption:{redemption.pk}"
+        if voucher is not None:
+            code, valid_until = voucher.code, voucher.expires_at or valid_until
+    return OfferGrant.objects.create(
+        offer=offer,
+        campaign=delivery.campaign,
+        delivery=delivery,
+        member=member,
+        code=code,
+        reference=reference,
+        valid_until=valid_until,
+    )
 
 
 class _Renderer:
@@ -479,8 +495,8 @@ def reward_interest_check(*, member: Member) -> list[int]:
 
 @transaction.atomic
 def offer_grant_redeem(*, code: str, reference: str) -> OfferGrant:
-    """A personal voucher (discount, free shipping, gift) was used at checkout."""
-    grant = OfferGrant.objects.select_for_update().select_related("offer").filter(code=code.strip().upper()).first()
+    """A personal voucher (discount, free shipping, gift, a reward's voucher) was used at checkout."""
+    grant = OfferGrant.objects.select_for_update().select_related("offer").filter(code__iexact=code.strip()).first()
     if grant is None:
         raise DomainError("unknown_code", "This code does not exist.", fields={"code": ["Unknown code."]}, status=404)
     if grant.status == OfferGrant.Status.REDEEMED:

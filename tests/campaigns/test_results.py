@@ -186,3 +186,40 @@ def test_points_multiplier_pays_extra_on_the_category_while_valid(program, partn
     # Double points on shoes: 60 extra on the first basket, 60 on the second (2 x 30), none after the period.
     assert [b.points for b in bonuses] == [60, 60]
     assert OfferGrant.objects.get(member=member).points == 120
+
+
+def test_a_free_catalog_reward_is_granted_through_rewards_and_its_voucher_counts_as_redeemed(
+    program, partner, consenting, on_commit
+):
+    from rewards import services as rewards_services
+    from rewards.models import Redemption
+    from tests.rewards.conftest import RewardFactory
+
+    member = consenting()
+    reward = RewardFactory(program=program, title="Free coffee")
+    offer = OfferFactory(program=program, kind=Offer.Kind.REWARD, reward=reward, title="A coffee on us")
+    campaign = CampaignFactory(program=program, offer=offer)
+    with on_commit():
+        services.campaign_launch(campaign=campaign)
+    redemption = Redemption.objects.get(member=member, reward=reward)
+    assert redemption.points == 0
+    grant = OfferGrant.objects.get(member=member)
+    assert grant.code == redemption.voucher.code
+    assert grant.reference == f"rewards.redemption:{redemption.pk}"
+    campaign_email = next(m for m in mail.outbox if "A coffee on us" in m.body)
+    assert grant.code in campaign_email.body
+
+    with on_commit():
+        rewards_services.voucher_consume(
+            code=grant.code, partner=partner, order_reference="o-1", order_total=Decimal("20")
+        )
+    grant.refresh_from_db()
+    assert (grant.status, grant.reference) == (OfferGrant.Status.REDEEMED, "order:o-1")
+    assert campaign_results(campaign=campaign)[0].redeemed == 1
+
+
+def test_a_reward_offer_without_a_reward_cannot_launch(program):
+    offer = OfferFactory(program=program, kind=Offer.Kind.REWARD)
+    with pytest.raises(DomainError) as err:
+        services.campaign_launch(campaign=CampaignFactory(program=program, offer=offer))
+    assert "offer" in err.value.fields
