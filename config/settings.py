@@ -179,6 +179,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MemberStatusEnum": "members.models.Member.Status",
         "PointsStatusEnum": ["pending", "available", "none"],
+        "LedgerKindEnum": "members.models.LedgerEntry.Kind",
+        "RewardKindEnum": "rewards.models.Reward.Kind",
     },
 }
 
