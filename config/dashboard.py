@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django import forms
@@ -139,8 +140,9 @@ class Table:
     note: str = ""
 
     @property
-    def cells(self) -> list[list[str]]:
-        return [[text(value) for value in row] for row in self.rows]
+    def cells(self) -> list[list[tuple[str, bool]]]:
+        """(text, is a number) per cell: numbers are right-aligned on the page."""
+        return [[(text(v), v is None or isinstance(v, int | float | Decimal)) for v in row] for row in self.rows]
 
 
 @dataclass
@@ -507,11 +509,14 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 48, 12, 28
 
 
 def _nice_top(value: float) -> float:
-    """The smallest 1-2-2.5-5 x 10^n at or above value: a round top for the y axis."""
-    if value <= 0:
-        return 1
-    power = 10 ** math.floor(math.log10(value))
-    return next(f * power for f in (1, 2, 2.5, 5, 10) if value <= f * power)
+    """A round top for a y axis of four steps: 4 x the smallest round step (1, 1.5, 2, 2.5, 3, 4, 5, 6,
+    8 x 10^n, at least 1: the charts count members and points) that reaches value."""
+    quarter = value / 4
+    if quarter <= 1:
+        return 4
+    power = 10 ** math.floor(math.log10(quarter))
+    step = next(f * power for f in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if quarter <= f * power)
+    return step * 4
 
 
 def _fmt(value: float) -> str:
