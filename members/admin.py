@@ -1,0 +1,630 @@
+"""Admin for programs, tiers, partners, earning rules, plans and members.
+
+Declarative; every write that touches members or points goes through members.services.
+Large tables (members, ledger, purchases, events) use list_select_related and no full counts.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.paginator import Paginator
+from django.forms.models import BaseInlineFormSet
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportMixin
+from import_export.formats import base_formats
+
+from config.errors import DomainError
+from members import selectors, services
+from members.admin_forms import (
+    AdjustPointsForm,
+    AssignTierForm,
+    EarningRuleForm,
+    MemberAdminForm,
+    RefundForm,
+    SimulatorForm,
+)
+from members.earning import earn_quote
+from members.loyalty import loyalty_signals
+from members.models import (
+    EarningRule,
+    Event,
+    LedgerEntry,
+    Member,
+    MembershipPlan,
+    Partner,
+    Program,
+    Purchase,
+    Subscription,
+    Tier,
+    TierChange,
+)
+from members.resources import MemberResource
+
+LEDGER_PAGE_SIZE = 25
+
+
+# --- program configuration ---------------------------------------------------------------------
+
+
+class TierInline(admin.TabularInline):
+    model = Tier
+    extra = 0
+    fields = ("level", "name", "metric", "window", "threshold", "earn_multiplier", "invitation_only")
+    ordering = ("level",)
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "slug",
+        "currency",
+        "points_name",
+        "earn_rate",
+        "pending_days",
+        "expiry_policy",
+        "is_default",
+    )
+    list_filter = ("expiry_policy", "referral_mode")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [TierInline]
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "is_default", "currency", "points_name")}),
+        (_("Earning"), {"fields": ("earn_rate", "rounding", "welcome_bonus", "pending_days")}),
+        (_("Expiry"), {"fields": ("expiry_policy", "expiry_months", "expiry_notice_days")}),
+        (
+            _("Referrals"),
+            {
+                "fields": (
+                    "referral_mode",
+                    "referral_referrer_points",
+                    "referral_referee_points",
+                    "referral_steps",
+                    "referral_min_purchase",
+                )
+            },
+        ),
+        (_("Paying with points and tiers"), {"fields": ("burn_rate", "burn_min_order", "tier_notice_days")}),
+    )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # members and the ledger hang on a program; deactivate its rules instead
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = ("name", "program", "level", "metric", "window", "threshold", "earn_multiplier", "invitation_only")
+    list_filter = ("program", "metric", "window", "invitation_only")
+    list_select_related = ("program",)
+    search_fields = ("name", "program__name")
+    ordering = ("program", "level")
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ("name", "program", "earn_multiplier", "is_active", "created_at")
+    list_filter = ("program", "is_active")
+    list_select_related = ("program",)
+    search_fields = ("name",)
+
+
+@admin.register(EarningRule)
+class EarningRuleAdmin(admin.ModelAdmin):
+    form = EarningRuleForm
+    list_display = (
+        "name",
+        "program",
+        "kind",
+        "target",
+        "multiplier",
+        "points",
+        "priority",
+        "stackable",
+        "is_active",
+        "starts_at",
+        "ends_at",
+    )
+    list_filter = ("program", "kind", "is_active", "stackable", "action")
+    list_select_related = ("program", "partner")
+    list_editable = ("is_active",)
+    search_fields = ("name", "category", "sku")
+    autocomplete_fields = ("partner",)
+    change_list_template = "admin/members/earningrule/change_list.html"
+    fieldsets = (
+        (None, {"fields": ("program", "name", "kind", "is_active")}),
+        (_("What it matches"), {"fields": ("category", "sku", "partner", "action", "min_amount")}),
+        (_("What it gives"), {"fields": ("multiplier", "points", "daily_cap", "lifetime_cap")}),
+        (_("When"), {"fields": ("starts_at", "ends_at", "weekdays")}),
+        (_("Combining with other rules"), {"fields": ("priority", "stackable")}),
+    )
+
+    @admin.display(description=_("Applies to"))
+    def target(self, rule: EarningRule) -> str:
+        return rule.sku or rule.category or (rule.partner.name if rule.partner else "") or rule.action or "-"
+
+    def get_urls(self):
+        return [
+            path("simulate/", self.admin_site.admin_view(self.simulate_view), name="members_earningrule_simulate"),
+            *super().get_urls(),
+        ]
+
+    def simulate_view(self, request):
+        """Pick a program, a member or a tier, a partner and a basket: see what it would earn. Writes nothing."""
+        form = SimulatorForm(request.POST or None)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            member = data.get("member_obj")
+            kwargs = {
+                "partner": data.get("partner"),
+                "amount": data["amount"],
+                "items": data["items"],
+                "paid_with_points": data.get("paid_with_points") or 0,
+            }
+            at = data.get("at") or timezone.now()
+            if member is not None:
+                result = services.purchase_quote(member=member, at=at, **kwargs)
+            else:
+                result = earn_quote(program=data["program"], tier=data.get("tier"), at=at, **kwargs)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Earning simulator"),
+            "opts": self.model._meta,
+            "form": form,
+            "result": result,
+        }
+        return TemplateResponse(request, "admin/members/simulator.html", context)
+
+
+@admin.register(MembershipPlan)
+class MembershipPlanAdmin(admin.ModelAdmin):
+    list_display = ("name", "program", "fee", "duration_days", "recurring", "earn_multiplier", "is_active")
+    list_filter = ("program", "recurring", "is_active")
+    list_select_related = ("program",)
+    search_fields = ("name",)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    """Subscriptions start from a member (action "subscribe") or the API; here they are followed and cancelled."""
+
+    list_display = ("member", "plan", "status", "started_at", "expires_at", "paid_by", "cancelled_at")
+    list_filter = ("status", "plan__program", "plan")
+    list_select_related = ("member", "plan")
+    search_fields = ("=member__number", "member__email")
+    show_full_result_count = False
+    actions = ["cancel"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("Cancel (perks last until the end of the paid period)"), permissions=["view"])
+    def cancel(self, request, queryset):
+        done = 0
+        for sub in queryset.filter(status=Subscription.Status.ACTIVE):
+            services.plan_cancel(subscription=sub)
+            done += 1
+        self.message_user(request, _("%(n)d memberships cancelled.") % {"n": done}, messages.SUCCESS)
+
+
+# --- members ------------------------------------------------------------------------------------
+
+
+def action_form(model_admin, request, queryset, form_class, title: str, **form_kwargs):
+    """An action's intermediate page: the bound, valid form once submitted, else the page to show."""
+    form = form_class(request.POST if "apply" in request.POST else None, **form_kwargs)
+    if "apply" in request.POST and form.is_valid():
+        return form
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "opts": model_admin.model._meta,
+        "form": form,
+        "queryset": queryset,
+        "action": request.POST.get("action"),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return render(request, "admin/members/action_form.html", context)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class LedgerPageFormSet(BaseInlineFormSet):
+    """Shows one page of the member's ledger, newest first (`?ledger_page=N`)."""
+
+    page_number = 1
+
+    def get_queryset(self):
+        if not hasattr(self, "_page"):
+            paginator = Paginator(super().get_queryset().order_by("-created_at", "-id"), LEDGER_PAGE_SIZE)
+            self._page = paginator.get_page(self.page_number)
+        return list(self._page.object_list)
+
+    @property
+    def page(self):
+        self.get_queryset()
+        return self._page
+
+
+class LedgerInline(ReadOnlyInline):
+    model = LedgerEntry
+    formset = LedgerPageFormSet
+    template = "admin/members/ledger_inline.html"
+    fields = ("created_at", "kind", "points", "amount", "partner", "reason", "reference", "why", "created_by")
+    readonly_fields = fields
+    verbose_name_plural = _("Ledger (newest first)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("partner", "created_by")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.page_number = request.GET.get("ledger_page") or 1
+        return formset
+
+    @admin.display(description=_("Breakdown"))
+    def why(self, entry: LedgerEntry) -> str:
+        rows = [r for r in entry.breakdown if r.get("label")]
+        return "; ".join(f"{r['label']}: {r['points']:+d}" for r in rows) or "-"
+
+
+class TierChangeInline(ReadOnlyInline):
+    model = TierChange
+    fk_name = "member"
+    fields = ("created_at", "from_tier", "to_tier", "reason", "note", "created_by")
+    readonly_fields = fields
+    max_num = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("from_tier", "to_tier", "created_by")
+
+
+class SubscriptionInline(ReadOnlyInline):
+    model = Subscription
+    fields = ("plan", "status", "started_at", "expires_at", "paid_by", "cancelled_at")
+    readonly_fields = fields
+
+
+class ConsentFilter(admin.SimpleListFilter):
+    title = _("marketing consent")
+    parameter_name = "consent"
+
+    def lookups(self, request, model_admin):
+        return [("email", _("Email")), ("sms", _("SMS")), ("none", _("None"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "email":
+            return queryset.filter(consent_email=True)
+        if self.value() == "sms":
+            return queryset.filter(consent_sms=True)
+        if self.value() == "none":
+            return queryset.filter(consent_email=False, consent_sms=False)
+        return queryset
+
+
+@admin.register(Member)
+class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
+    form = MemberAdminForm
+    resource_classes = [MemberResource]
+    import_formats = [base_formats.CSV]
+    export_formats = [base_formats.CSV]
+    list_display = (
+        "number",
+        "full_name",
+        "email",
+        "program",
+        "tier",
+        "status",
+        "points_available",
+        "points_pending",
+        "loyalty_type",
+        "enrolled_at",
+    )
+    list_filter = ("program", "tier", "status", "loyalty_type", ConsentFilter)
+    list_select_related = ("program", "tier")
+    search_fields = ("=number", "email", "phone", "first_name", "last_name", "=external_id")
+    show_full_result_count = False
+    list_per_page = 50
+    autocomplete_fields = ("referred_by",)
+    inlines = [LedgerInline, TierChangeInline, SubscriptionInline]
+    actions = ["adjust_points", "suspend", "reactivate", "assign_tier", "gdpr_export"]
+    readonly_fields = (
+        "number",
+        "balance",
+        "tier_status",
+        "loyalty",
+        "referral_code",
+        "referred_by",
+        "status",
+        "enrolled_at",
+        "last_activity_at",
+        "last_purchase_at",
+        "consent_email_at",
+        "consent_sms_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("program", "number", "status", "balance", "tier_status", "loyalty")}),
+        (
+            _("Profile"),
+            {"fields": ("email", "first_name", "last_name", "phone", "birth_date", "language", "external_id")},
+        ),
+        (_("Consent"), {"fields": (("consent_email", "consent_email_at"), ("consent_sms", "consent_sms_at"))}),
+        (_("Referral"), {"fields": ("referral_code", "referred_by")}),
+        (_("Activity"), {"fields": ("enrolled_at", "last_activity_at", "last_purchase_at")}),
+    )
+    add_fieldsets = (
+        (None, {"fields": ("program",)}),
+        (
+            _("Profile"),
+            {"fields": ("email", "first_name", "last_name", "phone", "birth_date", "language", "external_id")},
+        ),
+        (_("Consent"), {"fields": ("consent_email", "consent_sms")}),
+        (_("Referral"), {"fields": ("referral_code_used",)}),
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("program", *self.readonly_fields) if obj else ()
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else []
+
+    def get_search_results(self, request, queryset, search_term):
+        # A card number or an email is matched exactly first: the common case at a till or on the phone.
+        term = search_term.strip()
+        if term.isdigit() and len(term) == 12:
+            return queryset.filter(number=term), False
+        if "@" in term and " " not in term:
+            return queryset.filter(email=services.normalize_email(term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # members are anonymized (GDPR erasure), never deleted: the ledger keeps its amounts
+
+    def save_model(self, request, obj, form, change):
+        profile = {name: form.cleaned_data[name] for name in services.PROFILE_FIELDS if name in form.cleaned_data}
+        if change:
+            changed = {name: value for name, value in profile.items() if name in form.changed_data}
+            for channel in ("consent_email", "consent_sms"):
+                if channel in form.changed_data:
+                    changed[channel] = form.cleaned_data[channel]
+            member = services.member_update(member=obj, **changed)
+        else:
+            member = services.member_enroll(
+                program=form.cleaned_data["program"],
+                consent_email=form.cleaned_data["consent_email"],
+                consent_sms=form.cleaned_data["consent_sms"],
+                referral_code=form.cleaned_data.get("referral_code_used", ""),
+                **profile,
+            )
+        obj.pk, obj.number = member.pk, member.number
+
+    @admin.display(description=_("Balance"))
+    def balance(self, member: Member) -> str:
+        parts = [
+            _("%(n)d available") % {"n": member.points_available},
+            _("%(n)d pending") % {"n": member.points_pending},
+            _("%(n)d earned in total") % {"n": member.points_lifetime},
+        ]
+        if member.points_debt:
+            parts.append(_("%(n)d owed from refunds") % {"n": member.points_debt})
+        expiring = selectors.points_expiring(member=member, days=member.program.expiry_notice_days)
+        if expiring:
+            parts.append(
+                _("%(n)d expiring within %(d)d days") % {"n": expiring, "d": member.program.expiry_notice_days}
+            )
+        return f"{member.program.points_name.capitalize()}: {' · '.join(str(p) for p in parts)}"
+
+    @admin.display(description=_("Tier"))
+    def tier_status(self, member: Member) -> str:
+        progress = selectors.tier_progress(member=member)
+        current = member.tier.name if member.tier else _("none")
+        text = str(current)
+        if member.tier_floor_id and member.tier_floor_until:
+            text += " " + str(
+                _("(kept at least at %(tier)s until %(date)s)")
+                % {"tier": member.tier_floor.name, "date": member.tier_floor_until}
+            )
+        if member.tier_downgrade_warned_at:
+            text += " " + str(_("(downgrade warned on %(date)s)") % {"date": member.tier_downgrade_warned_at.date()})
+        if progress.next is None:
+            return text + " " + str(_("- top tier"))
+        return (
+            text
+            + " "
+            + str(
+                _("- %(needed)s %(metric)s more to %(next)s (%(percent)d%%)")
+                % {
+                    "needed": f"{progress.needed.normalize():f}",
+                    "metric": progress.next.get_metric_display().lower(),
+                    "next": progress.next.name,
+                    "percent": progress.percent,
+                }
+            )
+        )
+
+    @admin.display(description=_("Loyalty type"))
+    def loyalty(self, member: Member) -> str:
+        s = loyalty_signals(members=[member])[member.pk]
+        return format_html(
+            "<strong>{}</strong> &mdash; {}",
+            member.get_loyalty_type_display(),
+            _(
+                "12 months: %(n)d purchases, %(d)d%% discounted, spend %(spend)s; "
+                "%(r)d%% of points redeemed; %(ref)d referrals; NPS %(nps)s"
+            )
+            % {
+                "n": s.purchases,
+                "d": round(s.discount_share * 100),
+                "spend": s.spend,
+                "r": round(s.redemption_share * 100),
+                "ref": s.referrals,
+                "nps": "-" if s.nps is None else s.nps,
+            },
+        )
+
+    # --- actions (each calls a service; domain refusals become messages) ---
+
+    def _each(self, request, queryset, call, done_message) -> None:
+        done, refused = 0, []
+        for member in queryset:
+            try:
+                call(member)
+                done += 1
+            except DomainError as exc:
+                refused.append(f"{member.number}: {exc.message}")
+        if done:
+            self.message_user(request, done_message % {"n": done}, messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
+
+    @admin.action(description=_("Adjust points (with a reason)"), permissions=["change"])
+    def adjust_points(self, request, queryset):
+        form = action_form(self, request, queryset, AdjustPointsForm, _("Adjust points"))
+        if not isinstance(form, AdjustPointsForm):
+            return form
+        points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
+        self._each(
+            request,
+            queryset,
+            lambda m: services.points_adjust(member=m, points=points, reason=reason, created_by=request.user),
+            _("Points adjusted for %(n)d members."),
+        )
+        return None
+
+    @admin.action(description=_("Suspend"), permissions=["change"])
+    def suspend(self, request, queryset):
+        self._each(
+            request,
+            queryset.filter(status=Member.Status.ACTIVE),
+            lambda m: services.member_set_status(member=m, status=Member.Status.SUSPENDED),
+            _("%(n)d members suspended."),
+        )
+
+    @admin.action(description=_("Reactivate"), permissions=["change"])
+    def reactivate(self, request, queryset):
+        self._each(
+            request,
+            queryset.filter(status=Member.Status.SUSPENDED),
+            lambda m: services.member_set_status(member=m, status=Member.Status.ACTIVE),
+            _("%(n)d members reactivated."),
+        )
+
+    @admin.action(description=_("Assign a tier (optionally as a floor until a date)"), permissions=["change"])
+    def assign_tier(self, request, queryset):
+        programs = set(queryset.values_list("program_id", flat=True))
+        if len(programs) != 1:
+            self.message_user(request, _("Select members of one program."), messages.ERROR)
+            return None
+        form = action_form(self, request, queryset, AssignTierForm, _("Assign a tier"), program_id=programs.pop())
+        if not isinstance(form, AssignTierForm):
+            return form
+        data = form.cleaned_data
+        self._each(
+            request,
+            queryset,
+            lambda m: services.tier_assign(
+                member=m, tier=data["tier"], until=data["until"], note=data["note"], created_by=request.user
+            ),
+            _("Tier assigned to %(n)d members."),
+        )
+        return None
+
+    @admin.action(description=_("GDPR export (JSON)"), permissions=["view"])
+    def gdpr_export(self, request, queryset):
+        members = list(queryset.select_related("program", "tier")[:2])
+        if len(members) != 1:
+            self.message_user(request, _("Select exactly one member to export."), messages.ERROR)
+            return None
+        response = JsonResponse(selectors.member_export(member=members[0]), json_dumps_params={"indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="member-{members[0].number}.json"'
+        return response
+
+
+# --- what happened: ledger, purchases, events (read-only) -------------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "member", "kind", "points", "amount", "partner", "reason", "reference")
+    list_filter = ("kind", "program")
+    list_select_related = ("member", "partner")
+    search_fields = ("=member__number", "reference", "=purchase__external_id")
+
+
+@admin.register(Purchase)
+class PurchaseAdmin(ReadOnlyAdmin):
+    list_display = ("occurred_at", "external_id", "member", "partner", "amount", "refunded_amount", "points")
+    list_filter = ("program", "partner")
+    list_select_related = ("member", "partner")
+    search_fields = ("=external_id", "=member__number")
+    actions = ["refund"]
+
+    @admin.action(description=_("Refund (takes back the points in proportion)"), permissions=["view"])
+    def refund(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Refund one purchase at a time."), messages.ERROR)
+            return None
+        purchase = queryset.select_related("member").get()
+        form = action_form(self, request, queryset, RefundForm, _("Refund purchase"))
+        if not isinstance(form, RefundForm):
+            return form
+        try:
+            entry = services.purchase_reverse(
+                purchase=purchase,
+                amount=form.cleaned_data["amount"],
+                reason=form.cleaned_data["reason"],
+                created_by=request.user,
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return None
+        taken = -entry.points if entry else 0
+        self.message_user(request, _("Refund recorded; %(n)d points taken back.") % {"n": taken}, messages.SUCCESS)
+        return None
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("id", "type", "member", "occurred_at", "dispatched_at")
+    list_filter = ("type", "program", ("dispatched_at", admin.EmptyFieldListFilter))
+    list_select_related = ("member",)
+    search_fields = ("=member__number", "=type")
+    readonly_fields = ("payload",)

@@ -1,0 +1,204 @@
+"""Forms of the members admin: checks that give staff a field error instead of a refusal later."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members import services
+from members.models import EarningRule, Member, Partner, Program, Tier
+
+NEEDS = {
+    EarningRule.Kind.CATEGORY: ("category",),
+    EarningRule.Kind.SKU: ("sku",),
+    EarningRule.Kind.EXCLUSION: ("category", "sku"),
+    EarningRule.Kind.ENGAGEMENT: ("action",),
+}
+
+
+class EarningRuleForm(forms.ModelForm):
+    class Meta:
+        model = EarningRule
+        fields = [
+            "program",
+            "name",
+            "kind",
+            "is_active",
+            "category",
+            "sku",
+            "partner",
+            "action",
+            "min_amount",
+            "multiplier",
+            "points",
+            "daily_cap",
+            "lifetime_cap",
+            "starts_at",
+            "ends_at",
+            "weekdays",
+            "priority",
+            "stackable",
+        ]
+
+    def clean_weekdays(self) -> str:
+        value = self.cleaned_data["weekdays"].replace(" ", "")
+        if value and not all(part in "1234567" and len(part) == 1 for part in value.split(",")):
+            raise forms.ValidationError(_("ISO weekdays 1 (Monday) to 7 (Sunday), separated by commas."))
+        return value
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        needed = NEEDS.get(kind)
+        if needed and not any(data.get(name) for name in needed):
+            self.add_error(needed[0], _("This kind of rule needs a %(what)s.") % {"what": " or ".join(needed)})
+        if kind == EarningRule.Kind.PARTNER and not data.get("partner"):
+            self.add_error("partner", _("Pick the partner whose purchases earn more."))
+        if kind in (EarningRule.Kind.BONUS, EarningRule.Kind.ENGAGEMENT) and not data.get("points"):
+            self.add_error("points", _("How many points does it give?"))
+        if data.get("multiplier") is not None and data["multiplier"] < 0:
+            self.add_error("multiplier", _("A multiplier cannot be negative."))
+        partner, program = data.get("partner"), data.get("program")
+        if partner and program and partner.program_id != program.pk:
+            self.add_error("partner", _("This partner belongs to another program."))
+        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
+            self.add_error("ends_at", _("The end must be after the start."))
+        return data
+
+
+class MemberAdminForm(forms.ModelForm):
+    referral_code_used = forms.CharField(label=_("Referred by (their referral code)"), required=False, max_length=12)
+
+    class Meta:
+        model = Member
+        fields = [
+            "program",
+            "email",
+            "first_name",
+            "last_name",
+            "phone",
+            "birth_date",
+            "language",
+            "external_id",
+            "consent_email",
+            "consent_sms",
+        ]
+
+    def clean_email(self) -> str:
+        return services.normalize_email(self.cleaned_data["email"])
+
+    def clean(self):
+        data = super().clean()
+        program = data.get("program") or (self.instance.program if self.instance.pk else None)
+        code = (data.get("referral_code_used") or "").strip().upper()
+        if code and program and not Member.objects.filter(program=program, referral_code=code).exists():
+            self.add_error("referral_code_used", _("No member of this program has this code."))
+        data["referral_code_used"] = code
+        return data
+
+
+class AdjustPointsForm(forms.Form):
+    points = forms.IntegerField(
+        label=_("Points"), help_text=_("Positive to add, negative to remove."), min_value=-(10**7), max_value=10**7
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=255, help_text=_("Required; kept in the ledger."))
+
+    def clean_points(self) -> int:
+        if self.cleaned_data["points"] == 0:
+            raise forms.ValidationError(_("An adjustment must change the balance."))
+        return self.cleaned_data["points"]
+
+
+class AssignTierForm(forms.Form):
+    tier = forms.ModelChoiceField(label=_("Tier"), queryset=Tier.objects.none())
+    until = forms.DateField(
+        label=_("Keep at least this tier until"),
+        required=False,
+        help_text=_("Empty: the tier is reviewed like any other."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    note = forms.CharField(label=_("Note"), max_length=255, required=False)
+
+    def __init__(self, *args, program_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tier"].queryset = Tier.objects.filter(program_id=program_id).order_by("level")
+
+    def clean_until(self):
+        until = self.cleaned_data["until"]
+        if until and until < timezone.localdate():
+            raise forms.ValidationError(_("The date is in the past."))
+        return until
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Refunded amount"), required=False, min_value=Decimal("0.01"), help_text=_("Empty: the rest of it.")
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=255, initial=_("Refund"))
+
+
+class SimulatorForm(forms.Form):
+    program = forms.ModelChoiceField(label=_("Program"), queryset=Program.objects.all())
+    member = forms.CharField(
+        label=_("Member number"), required=False, help_text=_("Uses the member's tier and paid plan.")
+    )
+    tier = forms.ModelChoiceField(
+        label=_("or tier"), queryset=Tier.objects.select_related("program").order_by("program", "level"), required=False
+    )
+    partner = forms.ModelChoiceField(
+        label=_("Partner"), queryset=Partner.objects.select_related("program"), required=False
+    )
+    amount = forms.DecimalField(label=_("Order total"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2)
+    paid_with_points = forms.DecimalField(
+        label=_("Part paid with points"), required=False, min_value=0, max_digits=12, decimal_places=2
+    )
+    at = forms.DateTimeField(
+        label=_("When"),
+        required=False,
+        help_text=_("Empty: now. Promotions and weekday rules depend on it."),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    basket = forms.CharField(
+        label=_("Basket"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 60}),
+        help_text=_("One line per item: sku, category, quantity, unit price. E.g. SKU-1, coffee, 2, 4.50"),
+    )
+
+    def clean_basket(self) -> list[dict]:
+        items = []
+        for number, line in enumerate(self.cleaned_data["basket"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = [p.strip() for p in line.split(",")]
+            try:
+                sku, category, quantity, price = parts
+                items.append(
+                    {"sku": sku, "category": category, "quantity": int(quantity), "unit_price": str(Decimal(price))}
+                )
+            except (ValueError, InvalidOperation):
+                raise forms.ValidationError(
+                    _("Line %(n)d: expected sku, category, quantity, unit price.") % {"n": number}
+                ) from None
+        return items
+
+    def clean(self):
+        data = super().clean()
+        program = data.get("program")
+        if not program:
+            return data
+        data["items"] = data.get("basket") or []
+        if data.get("member"):
+            member = Member.objects.select_related("program", "tier").filter(
+                program=program, number=data["member"].strip()
+            )
+            data["member_obj"] = member.first()
+            if data["member_obj"] is None:
+                self.add_error("member", _("No member with this number in the program."))
+        for name in ("tier", "partner"):
+            if data.get(name) and data[name].program_id != program.pk:
+                self.add_error(name, _("It belongs to another program."))
+        if data.get("amount") and (data.get("paid_with_points") or 0) > data["amount"]:
+            self.add_error("paid_with_points", _("More than the order total."))
+        return data
