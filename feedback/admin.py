@@ -6,15 +6,19 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import linebreaksbr
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from config.errors import DomainError
 from feedback import selectors, services, tasks
-from feedback.models import Answer, Invitation, Question, Response, SlaPolicy, Survey, Ticket, TicketMessage
+from feedback.models import Answer, Invitation, Question, Response, SlaPolicy, Survey, Ticket
 from members.models import Member, Program, Tier
 
 
@@ -251,18 +255,6 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
-class TicketMessageInline(admin.TabularInline):
-    model = TicketMessage
-    extra = 0
-    fields = ("created_at", "kind", "author", "body")
-    readonly_fields = fields
-    can_delete = False
-    ordering = ("created_at", "id")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 class TicketAdminForm(forms.ModelForm):
     body = forms.CharField(label=_("Customer's message"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
     new_status = forms.ChoiceField(label=_("Move to"), required=False)
@@ -321,7 +313,6 @@ class TicketAdmin(admin.ModelAdmin):
     raw_id_fields = ("member",)
     show_full_result_count = False
     date_hierarchy = "created_at"
-    inlines = [TicketMessageInline]
     actions = ["assign_to_me", "mark_acknowledged", "mark_in_progress", "mark_resolved", "mark_closed"]
     timeline = (
         "status",
@@ -345,12 +336,34 @@ class TicketAdmin(admin.ModelAdmin):
             return [(None, {"fields": ("member", "subject", "body", "category", "priority", "assignee")})]
         return [
             (None, {"fields": ("member", "subject", "category", "priority", "assignee")}),
+            (_("Thread"), {"fields": ("thread",)}),
             (_("Answer"), {"fields": ("new_status", "reply", "note")}),
             (_("SLA and history"), {"fields": self.timeline}),
         ]
 
     def get_readonly_fields(self, request, obj=None):
-        return ("member", "subject", *self.timeline) if obj is not None else ()
+        return ("member", "subject", "thread", *self.timeline) if obj is not None else ()
+
+    @admin.display(description=_("Messages, notes and log"))
+    def thread(self, obj: Ticket):
+        """The whole conversation for the team, oldest first; written only by the ticket services."""
+        rows = obj.messages.select_related("author")
+        return format_html(
+            '<table style="width:100%">{}</table>',
+            format_html_join(
+                "",
+                '<tr><td style="white-space:nowrap">{}<br><strong>{}</strong><br>{}</td><td>{}</td></tr>',
+                (
+                    (
+                        date_format(localtime(m.created_at), "SHORT_DATETIME_FORMAT"),
+                        m.get_kind_display(),
+                        m.author or "",
+                        linebreaksbr(m.body),
+                    )
+                    for m in rows
+                ),
+            ),
+        )
 
     @admin.display(boolean=True, description=_("Overdue"))
     def overdue(self, obj: Ticket) -> bool:
@@ -391,9 +404,6 @@ class TicketAdmin(admin.ModelAdmin):
             ticket = obj
         # The admin's response and log entry need the saved row.
         obj.__dict__.update(Ticket.objects.get(pk=ticket.pk).__dict__)
-
-    def save_related(self, request, form, formsets, change):
-        """Messages are written by the services only; the inline is read-only."""
 
     def _bulk(self, request, queryset, apply) -> None:
         done = 0

@@ -1,0 +1,114 @@
+"""Admin: staff open and answer tickets, send surveys, and read the metrics with their CSV export."""
+
+import csv
+import io
+
+from django.core import mail
+from django.urls import reverse
+
+from feedback import services
+from feedback.models import Invitation, Ticket, TicketMessage
+from tests.conftest import MemberFactory, TierFactory
+from tests.feedback.conftest import SurveyFactory
+
+
+def test_staff_open_a_ticket_for_a_member(admin_client, member, on_commit):
+    with on_commit():
+        page = admin_client.post(
+            reverse("admin:feedback_ticket_add"),
+            {
+                "member": member.pk,
+                "subject": "Called the hotline",
+                "body": "Points missing from last visit.",
+                "category": "points",
+                "priority": "high",
+                "assignee": "",
+            },
+        )
+    assert page.status_code == 302, page.context["adminform"].form.errors if page.context else ""
+    ticket = Ticket.objects.get()
+    assert ticket.channel == Ticket.Channel.STAFF
+    assert ticket.priority == "high"
+    assert mail.outbox[0].to == [member.email]
+
+
+def test_staff_reply_note_and_move_a_ticket_from_its_page(admin_client, admin_user, member, on_commit):
+    ticket = services.ticket_open(member=member, subject="Lost card", body="Please help", channel="member_page")
+    mail.outbox.clear()
+    with on_commit():
+        page = admin_client.post(
+            reverse("admin:feedback_ticket_change", args=[ticket.pk]),
+            {
+                "category": "points",
+                "priority": "normal",
+                "assignee": admin_user.pk,
+                "new_status": "in_progress",
+                "reply": "A new card is on its way.",
+                "note": "Checked the CRM.",
+            },
+        )
+    assert page.status_code == 302, page.context["adminform"].form.errors if page.context else ""
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.assignee, ticket.category) == ("in_progress", admin_user, "points")
+    kinds = list(ticket.messages.values_list("kind", flat=True))
+    assert TicketMessage.Kind.REPLY in kinds and TicketMessage.Kind.NOTE in kinds
+    assert [m.to for m in mail.outbox] == [[member.email]]
+    detail = admin_client.get(reverse("admin:feedback_ticket_change", args=[ticket.pk])).content.decode()
+    assert "Checked the CRM." in detail
+
+
+def test_ticket_list_flags_overdue_and_actions_call_services(admin_client, member):
+    ticket = services.ticket_open(member=member, subject="Slow", body="Slow", channel="staff")
+    Ticket.objects.filter(pk=ticket.pk).update(due_at=ticket.created_at.replace(year=2000))
+    listing = admin_client.get(reverse("admin:feedback_ticket_changelist") + "?sla=overdue")
+    assert "Slow" in listing.content.decode()
+    admin_client.post(
+        reverse("admin:feedback_ticket_changelist"),
+        {"action": "mark_resolved", "_selected_action": [ticket.pk]},
+    )
+    ticket.refresh_from_db()
+    assert ticket.status == "resolved"
+
+
+def test_staff_send_a_survey_to_a_tier(admin_client, program):
+    gold = TierFactory(program=program, level=2)
+    survey = SurveyFactory(program=program)
+    inside = MemberFactory(program=program, consent_email=True)
+    from members import services as member_services
+
+    member_services.tier_assign(member=inside, tier=gold, until=None, created_by=None)
+    MemberFactory(program=program, consent_email=True)
+    page = admin_client.post(
+        reverse("admin:feedback_survey_send", args=[survey.pk]), {"tier": gold.pk, "loyalty_type": "", "numbers": ""}
+    )
+    assert page.status_code == 302
+    assert list(Invitation.objects.values_list("member_id", "status")) == [(inside.pk, "sent")]
+    assert admin_client.get(page.url).status_code == 200
+
+
+def test_sending_needs_a_choice_of_members(admin_client, program):
+    survey = SurveyFactory(program=program)
+    page = admin_client.post(reverse("admin:feedback_survey_send", args=[survey.pk]), {"numbers": ""})
+    assert page.status_code == 200
+    assert not Invitation.objects.exists()
+
+
+def test_metrics_page_shows_the_trend_and_exports_it_as_csv(admin_client, program, consenting_member, send):
+    survey = SurveyFactory(program=program)
+    invitation = send(survey, consenting_member)
+    services.response_score(invitation=invitation, scores={survey.questions.get(kind="score").pk: 10}, language="en")
+    page = admin_client.get(reverse("admin:feedback_metrics") + f"?program={program.pk}")
+    assert page.status_code == 200
+    assert "Trend by month" in page.content.decode()
+    export = admin_client.get(reverse("admin:feedback_metrics") + f"?program={program.pk}&export=csv")
+    rows = list(csv.DictReader(io.StringIO(export.content.decode())))
+    assert len(rows) == 12
+    assert rows[-1]["nps"] == "100.0" and rows[-1]["responses"] == "1" and rows[-1]["response_rate"] == "100.0"
+    assert rows[0]["nps"] == ""
+
+
+def test_admin_pages_render(admin_client, program, survey):
+    for name in ("survey", "invitation", "response", "ticket", "slapolicy"):
+        assert admin_client.get(reverse(f"admin:feedback_{name}_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:feedback_survey_change", args=[survey.pk])).status_code == 200
+    assert admin_client.get(reverse("admin:feedback_ticket_add")).status_code == 200
