@@ -293,6 +293,22 @@ class Lift:
     z: float
     p_value: float
 
+    @property
+    def difference_points(self) -> float:
+        return self.difference * 100
+
+    @property
+    def low_points(self) -> float:
+        return self.low * 100
+
+    @property
+    def high_points(self) -> float:
+        return self.high * 100
+
+    @property
+    def relative_percent(self) -> float | None:
+        return None if self.relative is None else self.relative * 100
+
 
 def two_proportion_lift(*, treated: int, treated_n: int, control: int, control_n: int, z_crit: float = 1.96) -> Lift:
     """Two-proportion z-test (pooled standard error) and a Wald interval on the difference (unpooled)."""
@@ -417,4 +433,14 @@ def offer_grant_open(*, member: Member, now: datetime | None = None) -> QuerySet
     now = now or timezone.now()
     return OfferGrant.objects.select_related("offer", "campaign").filter(
         member=member, status=OfferGrant.Status.ISSUED, valid_until__gt=now
+    )
+
+
+def delivery_counts(*, campaign: Campaign) -> list[dict]:
+    """Deliveries by status and reason (the admin shows why members were skipped)."""
+    return list(
+        Delivery.objects.filter(campaign=campaign)
+        .values("status", "reason")
+        .annotate(n=Count("pk"))
+        .order_by("status", "reason")
     )

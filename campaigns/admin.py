@@ -1,0 +1,251 @@
+"""Operators build segments from rules, attach offers, run campaigns and journeys, and read the results.
+Everything here calls campaigns.services / campaigns.selectors."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
+
+from campaigns import selectors, services
+from campaigns.models import Campaign, Delivery, Offer, OfferGrant, Segment, SegmentRule, Variant
+from config.errors import DomainError
+from members.admin import ReadOnlyAdmin
+
+SAMPLE_SIZE = 20
+
+
+class SegmentRuleInline(admin.TabularInline):
+    model = SegmentRule
+    extra = 1
+    fields = (
+        "group",
+        "kind",
+        "negate",
+        "values",
+        "tier",
+        "program",
+        "partner",
+        "plan",
+        "minimum",
+        "maximum",
+        "days",
+        "date_from",
+        "date_to",
+    )
+    autocomplete_fields = ("tier", "program", "partner", "plan")
+
+
+class CsvImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"), help_text=_("One member per line: a 'number' or 'email' column, or a single bare column.")
+    )
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    list_display = ("name", "program", "kind", "combine", "created_at")
+    list_filter = ("kind", "program")
+    search_fields = ("name",)
+    autocomplete_fields = ("program",)
+    readonly_fields = ("live_count", "sample", "frozen_from")
+    fields = ("name", "program", "kind", "combine", "description", "frozen_from", "live_count", "sample")
+    inlines = [SegmentRuleInline]
+    actions = ["freeze", "import_csv"]
+
+    def get_inlines(self, request, obj):
+        return [] if obj is not None and obj.kind == Segment.Kind.STATIC else self.inlines
+
+    @admin.display(description=_("members now"))
+    def live_count(self, obj: Segment) -> int | str:
+        if obj.pk is None:
+            return _("Save the rules to see the count.")
+        return selectors.segment_members(segment=obj).count()
+
+    @admin.display(description=_("sample"))
+    def sample(self, obj: Segment) -> str:
+        if obj.pk is None:
+            return "-"
+        members = selectors.segment_members(segment=obj).select_related("tier").order_by("-pk")[:SAMPLE_SIZE]
+        return render_to_string("campaigns/admin/segment_sample.html", {"members": members})
+
+    @admin.action(description=_("Freeze into a static list"))
+    def freeze(self, request, queryset):
+        for segment in queryset:
+            frozen = services.segment_freeze(segment=segment)
+            self.message_user(
+                request,
+                _("Frozen '%(name)s': %(count)d members.") % {"name": frozen.name, "count": frozen.entries.count()},
+            )
+
+    @admin.action(description=_("Import a member list (CSV) into a static segment"))
+    def import_csv(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose exactly one static segment."), messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse("admin:campaigns_segment_import", args=[queryset.get().pk]))
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/import/", self.admin_site.admin_view(self.import_view), name="campaigns_segment_import"),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest, pk: int):
+        segment = get_object_or_404(Segment, pk=pk)
+        form = CsvImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                data = form.cleaned_data["file"].read().decode("utf-8-sig")
+                added, unknown = services.segment_import_csv(segment=segment, data=data)
+            except UnicodeDecodeError:
+                form.add_error("file", _("The file must be UTF-8 text."))
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, _("Added %(added)d members.") % {"added": added})
+                if unknown:
+                    shown = ", ".join(unknown[:20]) + ("..." if len(unknown) > 20 else "")
+                    self.message_user(
+                        request,
+                        _("%(count)d lines matched no member: %(values)s") % {"count": len(unknown), "values": shown},
+                        messages.WARNING,
+                    )
+                return HttpResponseRedirect(reverse("admin:campaigns_segment_change", args=[segment.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": segment,
+            "title": _("Import a member list"),
+            "form": form,
+        }
+        return TemplateResponse(request, "campaigns/admin/segment_import.html", context)
+
+
+@admin.register(Offer)
+class OfferAdmin(TranslationAdmin):
+    list_display = ("name", "program", "kind", "title", "valid_days")
+    list_filter = ("kind", "program")
+    search_fields = ("name", "title")
+    autocomplete_fields = ("program", "reward")
+    fieldsets = (
+        (None, {"fields": ("program", "name", "kind", "title", "description", "valid_days")}),
+        (
+            _("Details by kind"),
+            {
+                "fields": ("reward", "multiplier", "category", "points", "min_amount", "discount_percent"),
+                "description": _(
+                    "Reward: the catalog reward. Multiplier: multiplier and optional category. Bonus: points and "
+                    "minimum amount. Discount: percent and optional category. Free shipping and gift: the title "
+                    "says what the code gives."
+                ),
+            },
+        ),
+    )
+
+
+class VariantInline(TranslationStackedInline):
+    model = Variant
+    extra = 0
+    fields = ("name", "weight", "subject", "body", "sms_body")
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ("name", "program", "trigger", "status", "segment", "offer", "next_run_at", "sent", "redeemed")
+    list_filter = ("status", "trigger", "program")
+    search_fields = ("name",)
+    autocomplete_fields = ("program", "segment", "offer")
+    readonly_fields = ("status", "launched_at", "next_run_at", "results")
+    inlines = [VariantInline]
+    actions = ["launch", "pause"]
+    fieldsets = (
+        (None, {"fields": ("program", "name", "segment", "offer", "status", "launched_at")}),
+        (_("Trigger (journeys)"), {"fields": ("trigger", "trigger_days")}),
+        (
+            _("Channels and schedule"),
+            {"fields": ("channel_email", "channel_sms", "send_at", "recurrence", "next_run_at")},
+        ),
+        (
+            _("Limits"),
+            {"fields": ("cap_messages", "cap_days", "quiet_start", "quiet_end", "budget_offers", "budget_points")},
+        ),
+        (_("A/B test and results"), {"fields": ("holdout_percent", "attribution_days", "results")}),
+    )
+
+    def get_queryset(self, request):
+        return selectors.campaigns_summary()
+
+    @admin.display(description=_("sent"), ordering="sent")
+    def sent(self, obj: Campaign) -> int:
+        return obj.sent
+
+    @admin.display(description=_("redeemed"), ordering="redeemed")
+    def redeemed(self, obj: Campaign) -> int:
+        return obj.redeemed
+
+    @admin.display(description=_("results per variant and holdout"))
+    def results(self, obj: Campaign) -> str:
+        if obj.pk is None:
+            return "-"
+        return render_to_string(
+            "campaigns/admin/results.html",
+            {
+                "groups": selectors.campaign_results(campaign=obj),
+                "statuses": selectors.delivery_counts(campaign=obj),
+                "campaign": obj,
+                "deliveries_url": reverse("admin:campaigns_delivery_changelist") + f"?campaign__id__exact={obj.pk}",
+            },
+        )
+
+    def _each(self, request, queryset, service, done: str) -> None:
+        for campaign in queryset:
+            try:
+                service(campaign=campaign)
+            except DomainError as exc:
+                details = "; ".join(f"{k}: {' '.join(v)}" for k, v in (exc.fields or {}).items())
+                self.message_user(request, f"{campaign}: {exc.message} {details}".strip(), messages.ERROR)
+            else:
+                self.message_user(request, format_html(done, name=campaign.name))
+
+    @admin.action(description=_("Launch (journeys start listening; broadcasts send now or at their time)"))
+    def launch(self, request, queryset):
+        self._each(request, queryset, services.campaign_launch, "'{name}' launched.")
+
+    @admin.action(description=_("Pause"))
+    def pause(self, request, queryset):
+        self._each(request, queryset, services.campaign_pause, "'{name}' paused.")
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "campaign",
+        "member",
+        "occurrence",
+        "variant",
+        "holdout",
+        "channel",
+        "status",
+        "reason",
+        "sent_at",
+        "provider_id",
+    )
+    list_filter = ("status", "reason", "channel", "holdout", "campaign__program")
+    list_select_related = ("campaign", "member", "variant")
+    search_fields = ("=member__number", "member__email", "campaign__name", "=provider_id")
+    raw_id_fields = ("campaign",)
+
+
+@admin.register(OfferGrant)
+class OfferGrantAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "code", "offer", "campaign", "member", "status", "valid_until", "points", "reference")
+    list_filter = ("status", "offer__kind")
+    list_select_related = ("offer", "campaign", "member")
+    search_fields = ("=code", "=member__number", "member__email")
