@@ -252,4 +252,7 @@ CELERY_BEAT_SCHEDULE = {
     "rewards-burn-holds-lapse": {"task": "rewards.tasks.burn_holds_lapse", "schedule": 60.0},
     "rewards-vouchers-expire": {"task": "rewards.tasks.vouchers_expire", "schedule": 60 * 60.0},
     "rewards-surprises-anniversaries": {"task": "rewards.tasks.surprises_anniversaries", "schedule": 24 * 60 * 60.0},
+    "campaigns-run-due": {"task": "campaigns.tasks.campaigns_run_due", "schedule": 60.0},
+    "campaigns-deliveries-send-due": {"task": "campaigns.tasks.deliveries_send_due", "schedule": 5 * 60.0},
+    "campaigns-journeys-daily": {"task": "campaigns.tasks.journeys_daily", "schedule": 24 * 60 * 60.0},
 }
