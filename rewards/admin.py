@@ -7,6 +7,7 @@ import io
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -34,6 +35,8 @@ from rewards.models import (
 
 
 class VoucherInline(admin.TabularInline):
+    """The latest vouchers of a reward; all of them are searchable under Vouchers."""
+
     model = Voucher
     fk_name = "reward"
     fields = ("code", "status", "member", "issued_at", "expires_at", "consumed_at", "consumed_by", "order_reference")
@@ -53,6 +56,7 @@ class CauseAdmin(TranslationAdmin):
     list_display = ("name", "program", "is_active", "donations", "donated_points", "donated_value")
     list_filter = ("program", "is_active")
     search_fields = ("name",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         return selectors.charity_totals(super().get_queryset(request).select_related("program"))
@@ -137,6 +141,13 @@ class RewardAdmin(TranslationAdmin):
 
     def get_queryset(self, request):
         return selectors.rewards_with_counts(super().get_queryset(request))
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, VoucherInline) and obj is not None and obj.pk:
+            # A reward can hold thousands of imported codes: show the latest ones (search the rest).
+            kwargs["queryset"] = inline.get_queryset(request).filter(pk__in=selectors.latest_voucher_ids(reward=obj))
+        return kwargs
 
     @admin.display(description=_("redeemed"), ordering="redeemed")
     def redeemed(self, obj: Reward) -> int:

@@ -240,6 +240,10 @@ def member_badges(*, member: Member) -> QuerySet[MemberBadge]:
     return MemberBadge.objects.filter(member=member).select_related("badge").order_by("-awarded_at")
 
 
+def latest_voucher_ids(*, reward: Reward, limit: int = 50) -> list[int]:
+    return list(Voucher.objects.filter(reward=reward).order_by("-id").values_list("id", flat=True)[:limit])
+
+
 def partner_vouchers(*, partner: Partner) -> QuerySet[Voucher]:
     """Vouchers issued through or consumed by this partner (what the API lets it see)."""
     return (

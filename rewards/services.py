@@ -630,12 +630,12 @@ def surprises_on_purchase(*, purchase: Purchase) -> list[Redemption]:
     """Evaluate the purchase-time rules: Nth purchase, comeback after N days, the anniversary year."""
     member = purchase.member
     rules = SurpriseRule.objects.filter(program_id=member.program_id, is_active=True).select_related("reward")
+    earlier = Purchase.objects.filter(member=member).filter(
+        Q(occurred_at__lt=purchase.occurred_at) | Q(occurred_at=purchase.occurred_at, pk__lt=purchase.pk)
+    )
     fired = []
     for rule in rules:
         occasion = None
-        earlier = Purchase.objects.filter(member=member).filter(
-            Q(occurred_at__lt=purchase.occurred_at) | Q(occurred_at=purchase.occurred_at, pk__lt=purchase.pk)
-        )
         if rule.trigger == SurpriseRule.Trigger.NTH_PURCHASE:
             if earlier.count() + 1 == rule.n:
                 occasion = f"purchase:{purchase.pk}"
