@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member, Partner, Program, Tier
@@ -106,7 +106,24 @@ class Reward(models.Model):
         indexes = [models.Index(fields=["program", "is_active", "kind"])]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(kind="charity") | Q(cause__isnull=False), name="reward_charity_has_cause"
+                condition=~Q(kind="charity") | Q(cause__isnull=False),
+                name="reward_charity_has_cause",
+                violation_error_message=_("A charity donation needs a cause."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="percent_discount") | Q(percent__gt=0),
+                name="reward_percent_discount_has_percent",
+                violation_error_message=_("A percentage discount needs its percentage."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="experience") | Q(event_at__isnull=False),
+                name="reward_experience_has_date",
+                violation_error_message=_("An experience or event needs its date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True) | Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
+                name="reward_window_valid",
+                violation_error_message=_("The offer must end after it starts."),
             ),
         ]
 
@@ -316,8 +333,16 @@ class Challenge(models.Model):
         ordering = ["program", "ends_at"]
         indexes = [models.Index(fields=["program", "metric", "is_active"])]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="challenge_period_valid"),
-            models.CheckConstraint(condition=Q(points__gt=0) | Q(badge__isnull=False), name="challenge_has_a_prize"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="challenge_period_valid",
+                violation_error_message=_("The challenge must end after it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(points__gt=0) | Q(badge__isnull=False),
+                name="challenge_has_a_prize",
+                violation_error_message=_("Give points, a badge, or both."),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -104,13 +104,8 @@ def _issue_voucher(redemption: Redemption, reward: Reward, now: datetime) -> Vou
         "expires_at": expires_at,
     }
     if reward.code_source == Reward.CodeSource.IMPORTED:
-        # SKIP LOCKED: concurrent redemptions each take a different code instead of queueing.
-        voucher = (
-            reward.vouchers.select_for_update(skip_locked=True)
-            .filter(status=Voucher.Status.AVAILABLE)
-            .order_by("id")
-            .first()
-        )
+        # Callers hold the reward row lock, so two redemptions never pick the same code.
+        voucher = reward.vouchers.select_for_update().filter(status=Voucher.Status.AVAILABLE).order_by("id").first()
         if voucher is None:
             raise refusal("out_of_stock", _("This reward is out of stock."))
         for name, value in fields.items():
@@ -156,15 +151,15 @@ def reward_redeem(*, member: Member, reward: Reward, partner: Partner | None = N
     now = timezone.now()
     reward = _lock_reward(reward)
     member = Member.objects.select_related("program").get(pk=member.pk)
-    refusal = redeem_refusal(
+    refused = redeem_refusal(
         member=member,
         reward=reward,
         now=now,
         plan_active=members_services.active_plan(member, now) is not None,
         usage=reward_usage(member=member, rewards=[reward], now=now).get(reward.pk, RewardUsage()),
     )
-    if refusal is not None:
-        raise refusal
+    if refused is not None:
+        raise refused
     _take_unit(reward)
     redemption = Redemption.objects.create(
         program_id=member.program_id,

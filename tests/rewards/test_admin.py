@@ -140,3 +140,25 @@ def test_search_vouchers_and_redemptions_by_code_as_printed(admin_client, catalo
     assert list(found.context["cl"].result_list) == [voucher]
     by_member = admin_client.get(reverse("admin:rewards_redemption_changelist"), {"q": member.number})
     assert len(by_member.context["cl"].result_list) == 3
+
+
+def test_an_incomplete_reward_is_refused_with_a_message_not_an_error(admin_client, program):
+    response = admin_client.post(
+        reverse("admin:rewards_reward_add"),
+        {
+            "program": program.pk,
+            "kind": Reward.Kind.CHARITY,
+            "title_en": "Donate",
+            "points_cost": 100,
+            "value": "1",
+            "min_order_value": "0",
+            "limit_period": "month",
+            "code_source": "generated",
+            "voucher_valid_days": 30,
+            "vouchers-TOTAL_FORMS": 0,
+            "vouchers-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 200
+    assert "A charity donation needs a cause." in response.content.decode()
+    assert not Reward.objects.filter(title_en="Donate").exists()
