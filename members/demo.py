@@ -1,7 +1,7 @@
 """Demo data for members: a program with tiers, partners, rules, a paid plan and a year of history."""
 
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from members import services
 from members.api.services import partner_key_demo
+from members.loyalty import loyalty_types_recompute
 from members.models import EarningRule, Member, MembershipPlan, Partner, Program, Tier
 
 DEMO_SLUG = "demo"
@@ -193,6 +194,7 @@ def _members(program: Program) -> None:
             first_name=first,
             last_name=last,
             phone=f"+4072{i:07d}",
+            birth_date=date(1960 + rng.randrange(45), rng.randint(1, 12), rng.randint(1, 28)),
             language=["en", "ro", "it", "ru"][i % 4],
             consent_email=rng.random() < 0.8,
             consent_sms=rng.random() < 0.4,
@@ -202,6 +204,7 @@ def _members(program: Program) -> None:
     for member in members:
         # Spend varies a lot, like real customers: a few whales, many occasional shoppers.
         visits = rng.choice([0, 1, 2, 3, 5, 8, 13, 21])
+        bargain_hunter = rng.random() < 0.2
         for v in range(visits):
             days_ago = rng.randint(0, 360)
             basket = [
@@ -214,7 +217,8 @@ def _members(program: Program) -> None:
                 for _ in range(rng.randint(1, 4))
             ]
             amount = sum(Decimal(item["unit_price"]) * item["quantity"] for item in basket)
-            services.purchase_record(
+            discounted = rng.random() < (0.7 if bargain_hunter else 0.1)
+            purchase, _ = services.purchase_record(
                 member=member,
                 partner=rng.choice(partners),
                 external_id=f"DEMO-{member.number}-{v}",
@@ -222,6 +226,20 @@ def _members(program: Program) -> None:
                 currency="EUR",
                 occurred_at=now - timedelta(days=days_ago, hours=rng.randint(0, 12)),
                 items=basket,
-                discount_amount=amount * Decimal("0.1") if rng.random() < 0.3 else Decimal("0"),
+                discount_amount=(amount * Decimal("0.1")).quantize(Decimal("0.01")) if discounted else Decimal("0"),
             )
+            if rng.random() < 0.05:
+                services.purchase_reverse(purchase=purchase, amount=(amount / 2).quantize(Decimal("0.01")))
     services.points_release_pending()
+    for member in members[::4]:
+        services.points_engage(member=member, action=EarningRule.Action.REVIEW, reference="demo-review")
+    for member in members:
+        member.refresh_from_db(fields=["points_available"])
+        if member.points_available >= 300 and rng.random() < 0.5:
+            services.points_spend(member=member, points=member.points_available * 3 // 4, reason="Demo voucher")
+    plan = program.plans.first()
+    for member in members[1::9]:
+        services.plan_subscribe(member=member, plan=plan, paid_by="demo")
+    for member in members[2::11]:
+        services.member_nps_set(member=member, score=rng.choice([6, 8, 9, 10]))
+    loyalty_types_recompute()
