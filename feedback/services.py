@@ -222,7 +222,7 @@ def invitation_send(*, invitation: Invitation, now: datetime | None = None) -> b
     now = now or timezone.now()
     # The member row lock serialises sends to one member, so two surveys cannot both pass the quarantine.
     member = lock_members(invitation.member_id)[invitation.member_id]
-    invitation = Invitation.objects.select_for_update().select_related("survey").get(pk=invitation.pk)
+    invitation = Invitation.objects.select_for_update(of=("self",)).select_related("survey").get(pk=invitation.pk)
     if invitation.status != Invitation.Status.SCHEDULED:
         return False
     reason = _skip_reason(invitation, member, now)
@@ -552,7 +552,7 @@ TRANSITIONS: dict[str, set[str]] = {
 
 @transaction.atomic
 def ticket_transition(*, ticket: Ticket, status: str, by=None) -> Ticket:
-    ticket = Ticket.objects.select_for_update().select_related("member__program").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("member__program").get(pk=ticket.pk)
     if status == ticket.status:
         return ticket
     if status not in TRANSITIONS.get(ticket.status, set()):
@@ -683,7 +683,7 @@ def _team_leads() -> list[str]:
 def ticket_escalate(*, ticket: Ticket, now: datetime | None = None) -> bool:
     """An overdue open ticket: tell the assignee and team leads, give the customer a new date."""
     now = now or timezone.now()
-    ticket = Ticket.objects.select_for_update().select_related("member", "assignee").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("member", "assignee").get(pk=ticket.pk)
     if not ticket.is_open or ticket.due_at > now:
         return False
     overdue_since = ticket.due_at
