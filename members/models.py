@@ -614,3 +614,20 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} -> {self.endpoint_id}"
+
+
+class MetricSnapshot(models.Model):
+    """A program's figures for one closed calendar month (members.metrics.metric_snapshots_refresh,
+    daily): the dashboard's 12-month charts read these rows instead of a year of purchases and ledger."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text=_("First day of the month."))
+    data = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["program", "-month"]
+        constraints = [models.UniqueConstraint(fields=["program", "month"], name="metric_snapshot_once")]
+
+    def __str__(self) -> str:
+        return f"{self.program_id} {self.month:%Y-%m}"
