@@ -298,13 +298,20 @@ class TierChangeInline(ReadOnlyInline):
     max_num = 0
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("from_tier", "to_tier", "created_by")
+        return super().get_queryset(request).select_related("from_tier__program", "to_tier__program", "created_by")
 
 
 class SubscriptionInline(ReadOnlyInline):
     model = Subscription
     fields = ("plan", "status", "started_at", "expires_at", "paid_by", "cancelled_at")
     readonly_fields = fields
+
+
+class TierFilter(admin.RelatedFieldListFilter):
+    """Tier choices with their program in one query (a tier's name shows its program)."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(t.pk, str(t)) for t in Tier.objects.select_related("program").order_by("program__name", "level")]
 
 
 class ConsentFilter(admin.SimpleListFilter):
@@ -342,8 +349,8 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
         "loyalty_type",
         "enrolled_at",
     )
-    list_filter = ("program", "tier", "status", "loyalty_type", ConsentFilter)
-    list_select_related = ("program", "tier")
+    list_filter = ("program", ("tier", TierFilter), "status", "loyalty_type", ConsentFilter)
+    list_select_related = ("program", "tier__program")
     search_fields = ("=number", "email", "phone", "first_name", "last_name", "=external_id")
     show_full_result_count = False
     list_per_page = 50
