@@ -59,6 +59,7 @@ class SurveyAdmin(TranslationAdmin):
     list_select_related = ("program",)
     inlines = [QuestionInline]
     actions = ["send_to_members"]
+    change_list_template = "feedback/admin/survey_changelist.html"
     fieldsets = [
         (None, {"fields": ("program", "name", "kind", "is_active", "title", "intro", "thanks")}),
         (_("Trigger"), {"fields": ("trigger", "channel", "delay_hours", "every_months", "min_tier", "min_spend")}),

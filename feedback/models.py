@@ -1,6 +1,7 @@
 """Surveys (NPS, CSAT, CES, CLI), invitations through signed links, responses, and tickets with SLAs."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -73,6 +74,12 @@ class Survey(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.trigger == self.Trigger.RELATIONSHIP and self.min_tier_id is None and self.min_spend is None:
+            raise ValidationError(
+                _("A relationship survey needs a minimum tier or a minimum spend (who is high-value).")
+            )
 
 
 class Question(models.Model):

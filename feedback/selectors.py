@@ -143,21 +143,13 @@ def _finish(row: dict) -> dict:
     return row
 
 
-def _completed(start: datetime | None, end: datetime | None) -> Q:
-    q = Q(completed_at__isnull=False)
+def _between(field: str, start: datetime | None, end: datetime | None) -> Q:
+    """field set, and within [start, end) where given."""
+    q = Q(**{f"{field}__isnull": False})
     if start is not None:
-        q &= Q(completed_at__gte=start)
+        q &= Q(**{f"{field}__gte": start})
     if end is not None:
-        q &= Q(completed_at__lt=end)
-    return q
-
-
-def _sent(start: datetime | None, end: datetime | None) -> Q:
-    q = Q(sent_at__isnull=False)
-    if start is not None:
-        q &= Q(sent_at__gte=start)
-    if end is not None:
-        q &= Q(sent_at__lt=end)
+        q &= Q(**{f"{field}__lt": end})
     return q
 
 
@@ -176,10 +168,10 @@ def feedback_scores(
     sent."""
     breakdown = {"program": program, "tier": tier, "loyalty_type": loyalty_type, "partner": partner}
     responses = Response.objects.filter(
-        _completed(start, end), _filters("invitation__", member_ids=member_ids, **breakdown)
+        _between("completed_at", start, end), _filters("invitation__", member_ids=member_ids, **breakdown)
     ).aggregate(**_score_aggregates())
     invitations = Invitation.objects.filter(
-        _sent(start, end), _filters("", member_ids=member_ids, **breakdown)
+        _between("sent_at", start, end), _filters("", member_ids=member_ids, **breakdown)
     ).aggregate(**_invitation_aggregates())
     return _finish({**responses, **invitations})
 
@@ -197,14 +189,14 @@ def feedback_scores_by(
     base = {"tier": None, "loyalty_type": None, "partner": None, "program": program, "member_ids": member_ids}
     rows: dict = {}
     for row in (
-        Response.objects.filter(_completed(start, end), _filters("invitation__", **base))
+        Response.objects.filter(_between("completed_at", start, end), _filters("invitation__", **base))
         .values(key=F(response_path))
         .annotate(**_score_aggregates())
         .order_by()
     ):
         rows[row["key"]] = row
     for row in (
-        Invitation.objects.filter(_sent(start, end), _filters("", **base))
+        Invitation.objects.filter(_between("sent_at", start, end), _filters("", **base))
         .values(key=F(invitation_path))
         .annotate(**_invitation_aggregates())
         .order_by()
@@ -230,7 +222,7 @@ def feedback_trend(
     base = {"tier": None, "loyalty_type": None, "partner": None, "program": program, "member_ids": member_ids}
     by_month: dict = {}
     for row in (
-        Response.objects.filter(_completed(first, None), _filters("invitation__", **base))
+        Response.objects.filter(_between("completed_at", first, None), _filters("invitation__", **base))
         .annotate(month=TruncMonth("completed_at"))
         .values("month")
         .annotate(**_score_aggregates())
@@ -238,7 +230,7 @@ def feedback_trend(
     ):
         by_month[row["month"].date() if isinstance(row["month"], datetime) else row["month"]] = row
     for row in (
-        Invitation.objects.filter(_sent(first, None), _filters("", **base))
+        Invitation.objects.filter(_between("sent_at", first, None), _filters("", **base))
         .annotate(month=TruncMonth("sent_at"))
         .values("month")
         .annotate(**_invitation_aggregates())
@@ -306,7 +298,7 @@ def detractors_contacted(
     *, program: Program | None = None, start: datetime | None = None, end: datetime | None = None
 ) -> dict:
     """Closing the loop: NPS detractors answered in [start, end) and how many staff replied to within 48 h."""
-    detractors = Response.objects.filter(_completed(start, end), category=Response.Category.DETRACTOR)
+    detractors = Response.objects.filter(_between("completed_at", start, end), category=Response.Category.DETRACTOR)
     if program is not None:
         detractors = detractors.filter(survey__program=program)
     row = detractors.aggregate(

@@ -32,21 +32,22 @@ def tickets_escalate_overdue() -> int:
     return services.tickets_escalate_overdue()
 
 
+def _email_with_retry(task, send) -> None:
+    try:
+        send()
+    except OSError as exc:  # mail server unreachable: try again later
+        raise task.retry(exc=exc) from exc
+
+
 @shared_task(bind=True, max_retries=5, default_retry_delay=60)
 def ticket_confirmation_send(self, ticket_id: int) -> None:
     ticket = Ticket.objects.select_related("member").filter(pk=ticket_id).first()
     if ticket is not None:
-        try:
-            services.ticket_confirmation_email(ticket=ticket)
-        except OSError as exc:
-            raise self.retry(exc=exc) from exc
+        _email_with_retry(self, lambda: services.ticket_confirmation_email(ticket=ticket))
 
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=60)
 def ticket_reply_send(self, message_id: int) -> None:
     message = TicketMessage.objects.select_related("ticket__member").filter(pk=message_id).first()
     if message is not None:
-        try:
-            services.ticket_reply_email(message=message)
-        except OSError as exc:
-            raise self.retry(exc=exc) from exc
+        _email_with_retry(self, lambda: services.ticket_reply_email(message=message))

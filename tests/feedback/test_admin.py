@@ -110,5 +110,33 @@ def test_metrics_page_shows_the_trend_and_exports_it_as_csv(admin_client, progra
 def test_admin_pages_render(admin_client, program, survey):
     for name in ("survey", "invitation", "response", "ticket", "slapolicy"):
         assert admin_client.get(reverse(f"admin:feedback_{name}_changelist")).status_code == 200
+    assert (
+        reverse("admin:feedback_metrics")
+        in admin_client.get(reverse("admin:feedback_survey_changelist")).content.decode()
+    )
     assert admin_client.get(reverse("admin:feedback_survey_change", args=[survey.pk])).status_code == 200
     assert admin_client.get(reverse("admin:feedback_ticket_add")).status_code == 200
+
+
+def test_a_relationship_survey_must_say_who_is_high_value(admin_client, program):
+    page = admin_client.post(
+        reverse("admin:feedback_survey_add"),
+        {
+            "program": program.pk,
+            "name": "Relationship",
+            "kind": "nps",
+            "is_active": "on",
+            "title_en": "Recommend us?",
+            "trigger": "relationship",
+            "channel": "email",
+            "delay_hours": 0,
+            "every_months": 6,
+            "quarantine_days": 30,
+            "reminder_days": 3,
+            "expiry_days": 14,
+            "questions-TOTAL_FORMS": "0",
+            "questions-INITIAL_FORMS": "0",
+        },
+    )
+    assert page.status_code == 200
+    assert "minimum tier or a minimum spend" in page.content.decode()
