@@ -5,6 +5,6 @@ from feedback import views
 app_name = "feedback"
 urlpatterns = [
     path("s/<str:token>/", views.answer, name="answer"),
-    path("tickets/", views.tickets, name="tickets"),
+    path("", views.tickets, name="tickets"),
     path("tickets/<int:pk>/", views.ticket, name="ticket"),
 ]

@@ -2,8 +2,6 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.formats import date_format
@@ -15,6 +13,8 @@ from config.errors import DomainError
 from feedback import selectors, services
 from feedback.forms import FollowUpForm, MessageForm, ScoreForm, TicketForm, add_domain_errors
 from feedback.models import Ticket
+from members.models import Member
+from members.views import DashboardPanel, dashboard_panel, member_required
 
 
 def _answer_language(request, invitation) -> str:
@@ -66,16 +66,9 @@ def answer(request, token: str):
     )
 
 
-def _member(request):
-    member = getattr(request.user, "member", None)
-    if member is None:
-        raise Http404(_("No loyalty membership is linked to this account."))
-    return member
-
-
-@login_required
+@member_required
 def tickets(request):
-    member = _member(request)
+    member = request.member
     form = TicketForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -103,9 +96,9 @@ def _date(value) -> str:
     return date_format(localtime(value), "DATETIME_FORMAT")
 
 
-@login_required
+@member_required
 def ticket(request, pk: int):
-    member = _member(request)
+    member = request.member
     ticket = get_object_or_404(selectors.member_tickets(member=member), pk=pk)
     form = MessageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -121,3 +114,15 @@ def ticket(request, pk: int):
         "feedback/ticket.html",
         {"ticket": ticket, "thread": selectors.ticket_public_messages(ticket=ticket), "form": form},
     )
+
+
+OPEN_ON_DASHBOARD = 3
+
+
+@dashboard_panel
+def tickets_panel(member: Member) -> DashboardPanel | None:
+    """The member's open tickets on their dashboard, so a reply from the team is not missed."""
+    open_tickets = list(
+        selectors.member_tickets(member=member).filter(status__in=Ticket.OPEN_STATUSES)[:OPEN_ON_DASHBOARD]
+    )
+    return DashboardPanel("feedback/_dashboard_panel.html", {"tickets": open_tickets})

@@ -165,4 +165,11 @@ def test_members_only_see_their_own_tickets(client, signed_in, program):
 def test_ticket_pages_need_a_member(client, db):
     assert client.get(reverse("feedback:tickets")).status_code == 302
     client.force_login(get_user_model().objects.create_user("staffonly", "s@example.com", "pw"))
-    assert client.get(reverse("feedback:tickets")).status_code == 404
+    assert client.get(reverse("feedback:tickets")).status_code == 403
+
+
+def test_the_dashboard_shows_open_tickets(client, signed_in):
+    ticket = services.ticket_open(member=signed_in, subject="Wrong size", body="Sent an M", channel="member_page")
+    page = client.get(reverse("members:home")).content.decode()
+    assert "Wrong size" in page
+    assert reverse("feedback:ticket", args=[ticket.pk]) in page
