@@ -199,3 +199,23 @@ def member_account_delete(*, member: Member) -> Member:
     member = services.member_anonymize(member=member)
     event_record(type="member.erased", program=member.program, member=member, payload={"member": member.number})
     return member
+
+
+# --- demo ----------------------------------------------------------------------------------------
+
+DEMO_MEMBER_EMAIL = "ana@example.com"
+DEMO_MEMBER_PASSWORD = "fidelis-member"  # noqa: S105 - demo only, printed for the newcomer
+
+
+def demo_member_login(*, program: Program) -> str:
+    """Give the demo program's first member a password so the member pages can be tried at once."""
+    member = Member.objects.select_related("user").filter(program=program, email=DEMO_MEMBER_EMAIL).first()
+    if member is None or member.status != Member.Status.ACTIVE:
+        return "Member login: no demo member."
+    user = _account_for(member)
+    if not user.has_usable_password():
+        user.set_password(DEMO_MEMBER_PASSWORD)
+        user.save(update_fields=["password"])
+    elif not user.check_password(DEMO_MEMBER_PASSWORD):
+        return f"Member login: {DEMO_MEMBER_EMAIL} (password changed since the demo set {DEMO_MEMBER_PASSWORD})"
+    return f"Member login: {DEMO_MEMBER_EMAIL} / {DEMO_MEMBER_PASSWORD}  ({settings.SITE_URL}/)"

@@ -193,3 +193,15 @@ def test_referral_rewards_reach_both_members(program):
     friend = signup(program, email="friend@example.com", referral_code=referrer.referral_code)
     buy(friend, 30)
     assert LedgerEntry.objects.filter(member=referrer, kind="referral").get().points == 150
+
+
+def test_demo_member_gets_a_password_once(client, program):
+    assert auth.demo_member_login(program=program) == "Member login: no demo member."
+    signup(program, email=auth.DEMO_MEMBER_EMAIL)
+    line = auth.demo_member_login(program=program)
+    assert line.startswith(f"Member login: {auth.DEMO_MEMBER_EMAIL} / {auth.DEMO_MEMBER_PASSWORD}")
+    assert auth.demo_member_login(program=program) == line  # idempotent
+    response = client.post(
+        reverse("members:signin"), {"email": auth.DEMO_MEMBER_EMAIL, "password": auth.DEMO_MEMBER_PASSWORD}
+    )
+    assert response.status_code == 302 and response.url == "/"
