@@ -27,6 +27,7 @@ from members.admin_forms import (
     MemberAdminForm,
     RefundForm,
     SimulatorForm,
+    SubscribeForm,
 )
 from members.earning import earn_quote
 from members.loyalty import loyalty_signals
@@ -356,7 +357,7 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
     list_per_page = 50
     autocomplete_fields = ("referred_by",)
     inlines = [LedgerInline, TierChangeInline, SubscriptionInline]
-    actions = ["adjust_points", "suspend", "reactivate", "assign_tier", "gdpr_export"]
+    actions = ["adjust_points", "suspend", "reactivate", "assign_tier", "subscribe", "gdpr_export"]
     readonly_fields = (
         "number",
         "balance",
@@ -558,6 +559,24 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
                 member=m, tier=data["tier"], until=data["until"], note=data["note"], created_by=request.user
             ),
             _("Tier assigned to %(n)d members."),
+        )
+        return None
+
+    @admin.action(description=_("Subscribe to a paid plan (payment taken by staff)"), permissions=["change"])
+    def subscribe(self, request, queryset):
+        programs = set(queryset.values_list("program_id", flat=True))
+        if len(programs) != 1:
+            self.message_user(request, _("Select members of one program."), messages.ERROR)
+            return None
+        form = action_form(self, request, queryset, SubscribeForm, _("Subscribe to a plan"), program_id=programs.pop())
+        if not isinstance(form, SubscribeForm):
+            return form
+        plan = form.cleaned_data["plan"]
+        self._each(
+            request,
+            queryset,
+            lambda m: services.plan_subscribe(member=m, plan=plan, paid_by=f"staff:{request.user.username}"),
+            _("%(n)d members subscribed."),
         )
         return None
 

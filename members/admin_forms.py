@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members import services
-from members.models import EarningRule, Member, Partner, Program, Tier
+from members.models import EarningRule, Member, MembershipPlan, Partner, Program, Tier
 
 NEEDS = {
     EarningRule.Kind.CATEGORY: ("category",),
@@ -129,6 +129,14 @@ class AssignTierForm(forms.Form):
         if until and until < timezone.localdate():
             raise forms.ValidationError(_("The date is in the past."))
         return until
+
+
+class SubscribeForm(forms.Form):
+    plan = forms.ModelChoiceField(label=_("Plan"), queryset=MembershipPlan.objects.none())
+
+    def __init__(self, *args, program_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].queryset = MembershipPlan.objects.filter(program_id=program_id, is_active=True)
 
 
 class RefundForm(forms.Form):

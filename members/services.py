@@ -590,7 +590,7 @@ def purchase_record(
     _require_active(member)
     if member.referral_rewarded_at is not None:
         referrer_id = None  # a concurrent purchase qualified the referral while we waited for the lock
-    existing = Purchase.objects.filter(partner=partner, external_id=external_id).first()
+    existing = Purchase.objects.filter(program_id=member.program_id, partner=partner, external_id=external_id).first()
     if existing is not None:
         if existing.member_id != member.pk or existing.amount != amount:
             raise Conflict(

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members import services
-from members.models import EarningRule, Event, LedgerEntry, Member, Purchase, TierChange
+from members.models import EarningRule, Event, LedgerEntry, Member, MembershipPlan, Purchase, Subscription, TierChange
 from members.resources import MemberResource
 from tests.conftest import MemberFactory, PartnerFactory, TierFactory
 
@@ -291,3 +291,13 @@ def test_every_admin_page_loads(admin_client, member):
     ):
         assert admin_client.get(reverse(f"admin:members_{name}_changelist")).status_code == 200, name
     assert admin_client.get(reverse("admin:members_program_change", args=[member.program_id])).status_code == 200
+
+
+def test_subscribe_action(admin_client, admin_user, program):
+    plan = MembershipPlan.objects.create(program=program, name="Plus", fee=Decimal("49"))
+    member = MemberFactory(program=program)
+    run_action(admin_client, "subscribe", [member], apply="1", plan=plan.pk)
+    sub = Subscription.objects.get(member=member)
+    assert (sub.plan, sub.status, sub.paid_by) == (plan, Subscription.Status.ACTIVE, f"staff:{admin_user.username}")
+    run_action(admin_client, "subscribe", [member], apply="1", plan=plan.pk)  # refused: already subscribed
+    assert Subscription.objects.filter(member=member).count() == 1
