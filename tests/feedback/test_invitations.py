@@ -162,3 +162,16 @@ def test_answering_earns_survey_points_and_reports_the_nps_to_the_member(program
     consenting_member.refresh_from_db()
     assert consenting_member.last_nps == 9
     assert consenting_member.points_available == 25
+
+
+def test_invitations_of_a_switched_off_survey_or_an_inactive_member_are_skipped(program, consenting_member, send):
+    survey = SurveyFactory(program=program)
+    invitation = services.invitation_schedule(survey=survey, member=consenting_member, trigger="manual", reference="x")
+    survey.is_active = False
+    survey.save()
+    services.invitation_send(invitation=invitation)
+    invitation.refresh_from_db()
+    assert invitation.skip_reason == Invitation.Skip.SURVEY_OFF
+    member_services.member_set_status(member=consenting_member, status="suspended")
+    other = send(SurveyFactory(program=program), consenting_member, reference="y")
+    assert other.skip_reason == Invitation.Skip.INACTIVE
