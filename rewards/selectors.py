@@ -136,7 +136,7 @@ def catalog(*, program: Program) -> QuerySet[Reward]:
         Reward.objects.filter(program=program, is_active=True)
         .select_related("cause")
         .prefetch_related("tiers")
-        .annotate(codes_left=Count("vouchers", filter=Q(vouchers__status=Voucher.Status.AVAILABLE)))
+        .annotate(codes_left=_codes_left_annotation())
     )
 
 
@@ -261,6 +261,17 @@ def burn_hold_get(*, token: str, partner: Partner | None) -> BurnHold | None:
     return BurnHold.objects.select_related("member").filter(token=token, partner=partner).first()
 
 
+def _codes_left_annotation() -> Coalesce:
+    """Imported codes not yet handed out, per reward (a subquery on the (reward, status) index)."""
+    codes = (
+        Voucher.objects.filter(reward=OuterRef("pk"), status=Voucher.Status.AVAILABLE)
+        .values("reward")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(codes, output_field=IntegerField()), 0)
+
+
 def rewards_with_counts(queryset: QuerySet[Reward] | None = None) -> QuerySet[Reward]:
     """For admin: redemptions (not cancelled) and imported codes left, per reward."""
     qs = queryset if queryset is not None else Reward.objects.all()
@@ -270,15 +281,18 @@ def rewards_with_counts(queryset: QuerySet[Reward] | None = None) -> QuerySet[Re
         .annotate(n=Count("id"))
         .values("n")
     )
-    codes = (
-        Voucher.objects.filter(reward=OuterRef("pk"), status=Voucher.Status.AVAILABLE)
-        .values("reward")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
     return qs.annotate(
-        redeemed=Coalesce(Subquery(redeemed, output_field=IntegerField()), 0),
-        codes_left=Coalesce(Subquery(codes, output_field=IntegerField()), 0),
+        redeemed=Coalesce(Subquery(redeemed, output_field=IntegerField()), 0), codes_left=_codes_left_annotation()
+    )
+
+
+def voucher_liability(*, program: Program, now: datetime | None = None) -> Decimal:
+    """Currency value the program still owes: vouchers issued, not used, not expired."""
+    now = now or timezone.now()
+    return (
+        Voucher.objects.filter(program=program, status=Voucher.Status.ISSUED)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .aggregate(v=Coalesce(Sum("redemption__value"), Value(Decimal(0)), output_field=DecimalField()))["v"]
     )
 
 

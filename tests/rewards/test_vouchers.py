@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from config.errors import DomainError
 from members.models import Event, LedgerEntry
-from rewards import services
+from rewards import selectors, services
 from rewards.models import Redemption, Voucher
 from tests.conftest import PartnerFactory
 from tests.rewards.conftest import RewardFactory, assert_ledger_consistent, fresh, give
@@ -154,3 +154,17 @@ def test_generated_codes_are_unique_at_100k_and_the_database_refuses_a_repeat(re
     Voucher.objects.create(program=reward.program, reward=reward, member=member, code=codes[0])
     with pytest.raises(IntegrityError), transaction.atomic():
         Voucher.objects.create(program=reward.program, reward=reward, member=member, code=codes[0])
+
+
+def test_liability_counts_issued_unexpired_vouchers_at_their_redemption_value(clock, member, program, partner):
+    give(member, 5000)
+    reward = RewardFactory(program=program, points_cost=100, value=Decimal("7.50"), voucher_valid_days=10)
+    kept, used, cancelled = (services.reward_redeem(member=member, reward=reward) for _ in range(3))
+    services.voucher_consume(code=used.voucher.code, partner=partner, order_reference="O", order_total=Decimal(50))
+    services.redemption_cancel(redemption=cancelled)
+    reward.value = Decimal("99")  # a later price change does not rewrite what was promised
+    reward.save()
+    assert selectors.voucher_liability(program=program) == Decimal("7.50")
+    clock.shift(timedelta(days=10))
+    assert selectors.voucher_liability(program=program) == Decimal("0")
+    assert kept.voucher.status == Voucher.Status.ISSUED
