@@ -1,9 +1,12 @@
 """The partner API, version 1: each app contributes its resources."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from config.api import not_found
 
 urlpatterns = [
     path("", include("members.api.urls")),
     path("", include("rewards.api.urls")),
     path("", include("feedback.api.urls")),
+    re_path(r"", not_found),
 ]
