@@ -26,9 +26,9 @@ import django
 
 django.setup()
 
-from django.db import connection, models, transaction  # noqa: E402
+from django.db import connection, models, transaction
 
-from members.models import LedgerEntry, Member, Partner, PointLot, Program, Purchase, Tier  # noqa: E402
+from members.models import LedgerEntry, Member, Partner, PointLot, Program, Purchase, Tier
 
 SLUG = "bench"
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

@@ -60,7 +60,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "config.urls"
+ROOT_URLCONF = env.str("ROOT_URLCONF", default="config.urls")
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
@@ -255,4 +255,5 @@ CELERY_BEAT_SCHEDULE = {
     "campaigns-run-due": {"task": "campaigns.tasks.campaigns_run_due", "schedule": 60.0},
     "campaigns-deliveries-send-due": {"task": "campaigns.tasks.deliveries_send_due", "schedule": 5 * 60.0},
     "campaigns-journeys-daily": {"task": "campaigns.tasks.journeys_daily", "schedule": 24 * 60 * 60.0},
+    "metric-snapshots-refresh": {"task": "members.tasks.metric_snapshots_refresh", "schedule": 24 * 60 * 60.0},
 }

@@ -1,0 +1,405 @@
+"""`make bench`: Fidelis under load on this machine, next to its baselines, as one table.
+
+Needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); seeds bench data if absent (bench/seed.py).
+The app runs under gunicorn; load comes from wrk (Debian package) in a separate process over
+loopback; the raw-SQL baseline is pgbench running the very statements the earn endpoint issued
+(captured from the query log, parameterized); the framework floor is a bare Django view served
+by the same gunicorn settings. Everything is bounded in time. Results go to bench/RESULTS.md.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from members.api.services import partner_key_create
+from members.models import Member, Partner, Program
+
+PORT = 8190
+# 2 cores shared by gunicorn, PostgreSQL and the load generator: requests are short and spend
+# about half their time waiting on PostgreSQL, so 4 sync workers (2 per core) keep both cores
+# busy without the context-switch cost that more processes or threads showed (see RESULTS.md).
+GUNICORN = ["--workers", "4", "--worker-class", "sync", "--backlog", "256", "--keep-alive", "5"]
+DURATION = 12  # seconds per load run
+
+
+def sh(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+class Server:
+    def __init__(self, env: dict):
+        self.env = env
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{PORT}",
+                "--pythonpath",
+                str(ROOT / "bench"),
+                *GUNICORN,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.3)
+        raise SystemExit("gunicorn did not come up")
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
+def wrk(script: str, connections: int, env: dict, path: str = "/") -> dict:
+    out = sh(
+        [
+            "wrk",
+            "-t",
+            str(min(connections, 2)),
+            "-c",
+            str(connections),
+            "-d",
+            f"{DURATION}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(ROOT / "bench" / script),
+            f"http://127.0.0.1:{PORT}{path}",
+        ],
+        env={**os.environ, **env},
+        timeout=DURATION + 60,
+    ).stdout
+    result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+# --- the raw-SQL baseline ---------------------------------------------------------------------
+
+
+def capture_earn(key: str, member: Member) -> list[str]:
+    """The statements one earn request issues (after a warm-up request), as executed."""
+    client = Client()
+
+    def post(external_id: str) -> None:
+        body = json.dumps({"member": member.number, "external_id": external_id, "amount": "42.50", "currency": "EUR"})
+        response = client.post(
+            "/api/v1/transactions",
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Api-Key {key}",
+            HTTP_IDEMPOTENCY_KEY=external_id,
+        )
+        assert response.status_code == 201, response.content
+
+    post(f"capture-warm-{time.time_ns()}")
+    with CaptureQueriesContext(connection) as captured:
+        post(f"capture-{time.time_ns()}")
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def to_pgbench(statements: list[str], member: Member, first_member_id: int, n_members: int) -> str:
+    """Parameterize the captured statements: a random member, unique keys, and the ids that
+    INSERT ... RETURNING produced fed to later statements through pgbench's \\gset."""
+    lines = [
+        f"\\set mid random({first_member_id}, {first_member_id + n_members - 1})",
+        "\\set uniq random(1, 1000000000000)",
+    ]
+    inserted = [re.match(r'INSERT INTO "(\w+)"', sql).group(1) for sql in statements if " RETURNING " in sql]
+    returned: dict[str, str] = {}  # literal id -> pgbench variable
+    with connection.cursor() as cursor:
+        for i, sql in enumerate(statements):
+            if " RETURNING " not in sql:
+                continue
+            table = re.match(r'INSERT INTO "(\w+)"', sql).group(1)
+            if inserted.count(table) == 1:  # its id can be found again; ids of repeated inserts are never reused
+                cursor.execute(f'SELECT max(id) FROM "{table}"')
+                returned[str(cursor.fetchone()[0])] = f"r{i}_id"
+    for i, sql in enumerate(statements):
+        sql = sql.replace(f"'{member.number}'", "(SELECT number FROM members_member WHERE id = :mid)")
+        sql = re.sub(rf"\b{member.pk}\b", ":mid", sql)
+        sql = re.sub(r"'capture-\d+'", "'raw-' || :client_id || '-' || :uniq", sql)
+        for value, var in returned.items():
+            sql = re.sub(rf"\b{value}\b", f":{var}", sql)
+        lines.append(sql + (f" \\gset r{i}_" if " RETURNING " in sql else ";"))
+    return "\n".join(lines) + "\n"
+
+
+def raw_copy_create() -> str:
+    """The raw replay writes the captured literals (balances included) into random members, so it
+    runs on a throwaway copy of the bench database, never on the data the app is measured on."""
+    name = f"{settings.DATABASES['default']['NAME']}_raw"
+    connection.close()
+    admin = ["psql", *_pg_args(), "-d", "postgres", "-q", "-c"]
+    sh([*admin, f'DROP DATABASE IF EXISTS "{name}"'])
+    sh([*admin, f'CREATE DATABASE "{name}" TEMPLATE "{settings.DATABASES["default"]["NAME"]}"'], timeout=600)
+    return name
+
+
+def raw_copy_drop(name: str) -> None:
+    sh(["psql", *_pg_args(), "-d", "postgres", "-q", "-c", f'DROP DATABASE IF EXISTS "{name}"'])
+
+
+def _pg_args() -> list[str]:
+    db = settings.DATABASES["default"]
+    return ["-h", db["HOST"] or "127.0.0.1", "-p", str(db["PORT"] or 5432), "-U", db["USER"]]
+
+
+def pgbench(script: str, clients: int, database: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "earn.sql"
+        path.write_text(script)
+        out = sh(
+            [
+                "pgbench",
+                "-n",
+                *_pg_args(),
+                "-c",
+                str(clients),
+                "-j",
+                "2",
+                "-T",
+                str(DURATION),
+                "-f",
+                str(path),
+                "-l",
+                "--log-prefix",
+                str(Path(tmp) / "log"),
+                database,
+            ],
+            timeout=DURATION + 60,
+        ).stdout
+        latencies = sorted(
+            int(line.split()[2]) / 1000 for f in Path(tmp).glob("log*") for line in f.read_text().splitlines()
+        )
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    return {"rps": tps, "p50_ms": statistics.median(latencies), "p99_ms": latencies[int(len(latencies) * 0.99)]}
+
+
+# --- in-process timings (periodic jobs, admin pages, selectors) -------------------------------
+
+
+def timed(fn, repeat: int = 1) -> float:
+    """Best of `repeat` wall-clock runs, in seconds."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def admin_timings(program: Program) -> list[tuple[str, float]]:
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(user)
+    member = Member.objects.filter(program=program).order_by("-points_lifetime").first()
+
+    def get(path: str):
+        def run():
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+
+        return run
+
+    pages = [
+        ("admin: member changelist", "/admin/members/member/"),
+        ("admin: member search", f"/admin/members/member/?q={member.last_name}"),
+        ("admin: member detail + ledger", f"/admin/members/member/{member.pk}/change/"),
+        ("admin: dashboard", f"/admin/?program={program.pk}"),
+    ]
+    return [(name, timed(get(path), repeat=3)) for name, path in pages]
+
+
+def job_timings() -> list[tuple[str, float]]:
+    from members import services
+
+    return [
+        ("job: release pending points", timed(services.points_release_pending)),
+        ("job: expire due lots", timed(services.points_expire_due)),
+        ("job: tier review", timed(services.tiers_review)),
+    ]
+
+
+def selector_timings(program: Program) -> list[tuple[str, float]]:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from members import metrics
+
+    end = timezone.now()
+    start = end - timedelta(days=365)
+    rows = []
+    for name in ("retention_rate", "customer_lifetime_value"):
+        fn = getattr(metrics, name, None)
+        if fn is not None:
+            rows.append((f"selector: {name}", timed(lambda fn=fn: fn(program=program, start=start, end=end), repeat=2)))
+    try:
+        from feedback import selectors as feedback_selectors
+
+        nps = getattr(feedback_selectors, "nps", None)
+        if nps is not None:
+            rows.append(("selector: nps", timed(lambda: nps(program=program, start=start, end=end), repeat=2)))
+    except ImportError:
+        pass
+    return rows
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        "?",
+    )
+    mem = (
+        int(next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")))
+        // 2**20
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg = cursor.fetchone()[0]
+    return f"{os.cpu_count()} cores ({cpu}), {mem} GiB, PostgreSQL {pg}, Python {platform.python_version()}"
+
+
+def main() -> None:
+    global DURATION
+    parser = argparse.ArgumentParser(description="Benchmark Fidelis against its baselines.")
+    parser.add_argument("--members", type=int, default=100_000, help="bench data size when seeding")
+    parser.add_argument("--seconds", type=int, default=DURATION, help="duration of each load run")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    args = parser.parse_args()
+    DURATION = args.seconds
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        sys.exit("make bench needs DATABASE_URL=postgres://... and REDIS_URL=redis://...")
+    if not shutil.which("wrk") or not shutil.which("pgbench"):
+        sys.exit("make bench needs wrk and pgbench: apt-get install -y wrk postgresql-client")
+    if not Program.objects.filter(slug="bench").exists():
+        sh([sys.executable, str(ROOT / "bench" / "seed.py"), "--members", str(args.members)], timeout=1800)
+    program = Program.objects.get(slug="bench")
+    partner = Partner.objects.filter(program=program).order_by("pk").first()
+    _, key = partner_key_create(partner=partner, name=f"bench {datetime.now(UTC):%Y-%m-%d %H:%M}")
+    ids = list(Member.objects.filter(program=program).order_by("pk").values_list("pk", flat=True))
+    members_file = Path(tempfile.mkstemp(prefix="bench-members-")[1])
+    members_file.write_text("\n".join(Member.objects.filter(program=program).values_list("number", flat=True)) + "\n")
+    probe = Member.objects.get(pk=ids[len(ids) // 2 + 7])
+    raw_script = to_pgbench(capture_earn(key, probe), probe, ids[0], len(ids))
+    statements = raw_script.count(";\n") + raw_script.count("\\gset")
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-" + "x" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "ROOT_URLCONF": "floor",
+        "LOG_LEVEL": "WARNING",
+        "API_THROTTLE_RATE": "100000000/min",
+    }
+    load_env = {"BENCH_KEY": key, "BENCH_MEMBERS": str(members_file)}
+    rows: list[tuple[str, str, str, str]] = []
+    raw_db = raw_copy_create()
+    with Server(env):
+        # API and raw runs alternate, so drift in the machine's load touches both alike.
+        for clients in (8, 32):
+            api = wrk("earn.lua", clients, load_env)
+            raw = pgbench(raw_script, clients, raw_db)
+            rows.append(
+                (
+                    f"earn POST /transactions, {clients} clients",
+                    _fmt(api),
+                    _fmt(raw, "raw SQL"),
+                    f"{api['rps'] / raw['rps']:.2f} x raw",
+                )
+            )
+        floor = wrk("get.lua", 8, {**load_env, "BENCH_PATH": "/bench/floor"})
+        read = wrk("get.lua", 8, {**load_env, "BENCH_PATH": "/api/v1/members/{member}/balance"})
+        rows.append(
+            (
+                "balance GET /members/{n}/balance, 8 clients",
+                _fmt(read),
+                _fmt(floor, "floor"),
+                f"{read['rps'] / floor['rps']:.2f} x floor",
+            )
+        )
+    raw_copy_drop(raw_db)
+    for name, seconds in job_timings() + admin_timings(program) + selector_timings(program):
+        rows.append((name, f"{seconds * 1000:,.0f} ms", "", ""))
+    members_file.unlink()
+
+    table = _table(rows)
+    print(table)
+    print(f"\nraw-SQL baseline: the {statements} statements one earn request issued, replayed by pgbench")
+    if not args.no_write:
+        (ROOT / "bench" / "RESULTS.md").write_text(
+            f"# Benchmark results\n\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.\n"
+            f"Data: {len(ids):,} members, bench/seed.py. gunicorn {' '.join(GUNICORN)}; load: wrk, {DURATION} s per run.\n\n"
+            f"{table}\n\nRaw-SQL baseline: the {statements} statements one earn request issued (query log), replayed by pgbench.\n"
+        )
+
+
+def _fmt(result: dict, label: str = "") -> str:
+    prefix = f"{label}: " if label else ""
+    errors = f", {result['non2xx'] + result['errors']} errors" if result.get("non2xx") or result.get("errors") else ""
+    return f"{prefix}{result['rps']:,.0f} req/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms{errors}"
+
+
+def _table(rows: list[tuple[str, str, str, str]]) -> str:
+    header = ("measure", "Fidelis", "baseline", "ratio")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    lines = [
+        "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
+    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
