@@ -178,16 +178,17 @@ class RewardAdmin(TranslationAdmin):
     def grant_surprise(self, request, queryset):
         return self._one(request, queryset, "rewards_grant")
 
-    def _page(self, request, reward: Reward, form, title: str, template: str, **extra):
+    def _page(self, request, reward: Reward, form, *, title: str, intro: str, submit_label: str):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": reward,
             "title": title,
+            "intro": intro,
+            "submit_label": submit_label,
             "form": form,
-            **extra,
         }
-        return TemplateResponse(request, template, context)
+        return TemplateResponse(request, "admin/rewards/reward_form_page.html", context)
 
     def import_codes_view(self, request: HttpRequest, pk: int):
         reward = get_object_or_404(Reward, pk=pk)
@@ -209,14 +210,26 @@ class RewardAdmin(TranslationAdmin):
                 )
                 return HttpResponseRedirect(reverse("admin:rewards_reward_change", args=[reward.pk]))
         return self._page(
-            request, reward, form, _("Import voucher codes for %s") % reward, "admin/rewards/import_codes.html"
+            request,
+            reward,
+            form,
+            title=_("Import voucher codes for %s") % reward,
+            intro=_(
+                "Upload a CSV of codes made elsewhere (for example a partner's gift cards): one code per line in the "
+                "first column, a 'code' header line is allowed. Spaces and dashes are ignored and letters made upper "
+                "case; codes already known are skipped. Each redemption of this reward then hands out the next unused "
+                "code, and the reward is out of stock when none are left."
+            ),
+            submit_label=_("Import"),
         )
 
     def grant_view(self, request: HttpRequest, pk: int):
         reward = get_object_or_404(Reward.objects.select_related("program"), pk=pk)
         if not self.has_change_permission(request, reward):
             return HttpResponseRedirect(reverse("admin:rewards_reward_changelist"))
-        form = SurpriseGrantForm(request.POST or None, program=reward.program)
+        # ?numbers=... lets another page (e.g. a members list action) hand over its selection.
+        initial = {"numbers": "\n".join(request.GET.get("numbers", "").split(","))}
+        form = SurpriseGrantForm(request.POST or None, program=reward.program, initial=initial)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             members = selectors.members_for_grant(
@@ -238,7 +251,19 @@ class RewardAdmin(TranslationAdmin):
             for code, count in result.refused.items():
                 self.message_user(request, _("Not granted to %(n)s: %(code)s") % {"n": count, "code": code})
             return HttpResponseRedirect(reverse("admin:rewards_redemption_changelist") + f"?reward__id__exact={pk}")
-        return self._page(request, reward, form, _("Grant %s as a surprise") % reward, "admin/rewards/grant.html")
+        return self._page(
+            request,
+            reward,
+            form,
+            title=_("Grant %s as a surprise") % reward,
+            intro=_(
+                "The members get this reward for free (it normally costs %(cost)s points), with your message. Each is "
+                "emailed and sees it with their rewards. Stock still applies: when it runs out, the remaining members "
+                "are skipped and counted."
+            )
+            % {"cost": reward.points_cost},
+            submit_label=_("Grant"),
+        )
 
 
 @admin.register(Redemption)

@@ -162,3 +162,10 @@ def test_an_incomplete_reward_is_refused_with_a_message_not_an_error(admin_clien
     assert response.status_code == 200
     assert "A charity donation needs a cause." in response.content.decode()
     assert not Reward.objects.filter(title_en="Donate").exists()
+
+
+def test_grant_form_can_be_prefilled_with_member_numbers(admin_client, catalog, program):
+    a, b = MemberFactory(program=program), MemberFactory(program=program)
+    url = reverse("admin:rewards_grant", args=[catalog["mug"].pk])
+    response = admin_client.get(url, {"numbers": f"{a.number},{b.number}"})
+    assert response.context["form"].initial["numbers"] == f"{a.number}\n{b.number}"
