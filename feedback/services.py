@@ -155,9 +155,14 @@ def surveys_relationship_schedule(*, now: datetime | None = None) -> int:
             )
             high_value |= Q(pk__in=spenders)
         recently = Invitation.objects.filter(survey=survey, send_at__gte=add_months(now, -survey.every_months))
+        # Members this survey could not reach today wait for a later run instead of collecting a skipped
+        # invitation every day: those in quarantine, and those without consent for the channel.
+        quarantined = Invitation.objects.filter(sent_at__gte=now - timedelta(days=survey.quarantine_days))
+        consent = {"consent_sms": True} if survey.channel == Survey.Channel.SMS else {"consent_email": True}
         member_ids = (
-            Member.objects.filter(high_value, program_id=survey.program_id, status=Member.Status.ACTIVE)
+            Member.objects.filter(high_value, program_id=survey.program_id, status=Member.Status.ACTIVE, **consent)
             .exclude(pk__in=recently.values("member_id"))
+            .exclude(pk__in=quarantined.values("member_id"))
             .values_list("pk", flat=True)
         )
         scheduled += invitations_schedule_many(

@@ -37,8 +37,8 @@ def answer(request, token: str):
     answers = selectors.answers_by_question(response=response)
     # A member who gave the score and left comes back to the follow-up questions (resumed answer).
     step = "follow" if response and response.score is not None and request.GET.get("step") != "score" else "score"
-    if request.method == "POST":
-        step = request.POST.get("step", "score")
+    if request.method == "POST" and request.POST.get("step") == "score":
+        step = "score"
     if step == "score":
         form = ScoreForm(
             request.POST or None, survey=survey, questions=selectors.score_questions(survey=survey), answers=answers

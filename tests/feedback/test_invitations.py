@@ -92,7 +92,7 @@ def test_a_resolved_ticket_schedules_the_ticket_survey(program, consenting_membe
     assert invitation.send_at > timezone.now() + timedelta(minutes=59)
 
 
-def test_relationship_nps_invites_high_value_members_every_n_months(program):
+def test_relationship_nps_invites_reachable_high_value_members_every_n_months(program, send):
     gold = TierFactory(program=program, level=2)
     vip = MemberFactory(program=program, consent_email=True)
     member_services.tier_assign(member=vip, tier=gold, until=None, created_by=None)
@@ -101,6 +101,8 @@ def test_relationship_nps_invites_high_value_members_every_n_months(program):
         member=spender, partner=None, external_id="big", amount=Decimal("900"), currency="EUR"
     )
     MemberFactory(program=program, consent_email=True)  # neither: never invited
+    unreachable = MemberFactory(program=program, consent_email=False)
+    member_services.tier_assign(member=unreachable, tier=gold, until=None, created_by=None)
     survey = SurveyFactory(
         program=program, trigger=Survey.Trigger.RELATIONSHIP, min_tier=gold, min_spend=Decimal("500"), every_months=6
     )
@@ -109,7 +111,10 @@ def test_relationship_nps_invites_high_value_members_every_n_months(program):
     with time_machine.travel("2026-05-10 06:00Z", tick=False):
         assert services.surveys_relationship_schedule() == 0
     with time_machine.travel("2026-07-11 06:00Z", tick=False):
-        assert services.surveys_relationship_schedule() == 2
+        send(SurveyFactory(program=program), vip, reference="other survey")  # quarantines the VIP
+        assert services.surveys_relationship_schedule() == 1
+    with time_machine.travel("2026-08-11 06:00Z", tick=False):
+        assert services.surveys_relationship_schedule() == 1
     assert set(Invitation.objects.filter(survey=survey).values_list("member_id", flat=True)) == {vip.pk, spender.pk}
 
 

@@ -173,3 +173,11 @@ def test_the_dashboard_shows_open_tickets(client, signed_in):
     page = client.get(reverse("members:home")).content.decode()
     assert "Wrong size" in page
     assert reverse("feedback:ticket", args=[ticket.pk]) in page
+
+
+def test_follow_up_answers_before_a_score_ask_for_the_score(client, survey, consenting_member, send):
+    invitation = send(survey, consenting_member)
+    page = client.post(_url(invitation), {"step": "follow", _comment_field(survey): "Skipping ahead"})
+    assert page.status_code == 200
+    assert 'name="step" value="score"' in page.content.decode()
+    assert not Response.objects.exists()
