@@ -193,65 +193,66 @@ def _catalog(program: Program, now) -> dict[str, Reward]:
     return rewards
 
 
+# (badge icon, badge names, challenge titles, description, metric, target, days, points)
+CHALLENGES = [
+    (
+        "☕",
+        ("Regular", "Client fidel", "Cliente abituale", "Завсегдатай"),
+        ("Three visits", "Trei vizite", "Tre visite", "Три визита"),
+        "Shop three times before the challenge ends.",
+        Challenge.Metric.PURCHASES,
+        3,
+        45,
+        150,
+    ),
+    (
+        "🧭",
+        ("Explorer", "Explorator", "Esploratore", "Исследователь"),
+        ("Explore four departments", "Explorează patru raioane", "Esplora quattro reparti", "Четыре отдела"),
+        "Buy from four different departments.",
+        Challenge.Metric.CATEGORIES,
+        4,
+        60,
+        0,
+    ),
+    (
+        "✍️",
+        ("Critic", "Critic", "Critico", "Критик"),
+        ("Review two products", "Recenzează două produse", "Recensisci due prodotti", "Два отзыва"),
+        "Review two products you bought.",
+        Challenge.Metric.REVIEWS,
+        2,
+        90,
+        100,
+    ),
+]
+
+
 def _challenges(program: Program, now) -> tuple[list[Badge], list[Challenge]]:
-    regular = Badge.objects.create(
-        program=program,
-        icon="☕",
-        **_translated("name", ("Regular", "Client fidel", "Cliente abituale", "Завсегдатай")),
-    )
-    explorer = Badge.objects.create(
-        program=program, icon="🧭", **_translated("name", ("Explorer", "Explorator", "Esploratore", "Исследователь"))
-    )
-    critic = Badge.objects.create(
-        program=program, icon="✍️", **_translated("name", ("Critic", "Critic", "Critico", "Критик"))
-    )
     start = now - timedelta(days=20)
-    challenges = [
-        Challenge.objects.create(
-            program=program,
-            metric=Challenge.Metric.PURCHASES,
-            target=Decimal(3),
-            starts_at=start,
-            ends_at=start + timedelta(days=45),
-            points=150,
-            badge=regular,
-            description_en="Shop three times before the challenge ends.",
-            **_translated("title", ("Three visits", "Trei vizite", "Tre visite", "Три визита")),
-        ),
-        Challenge.objects.create(
-            program=program,
-            metric=Challenge.Metric.CATEGORIES,
-            target=Decimal(4),
-            starts_at=start,
-            ends_at=start + timedelta(days=60),
-            points=0,
-            badge=explorer,
-            description_en="Buy from four different departments.",
-            **_translated(
-                "title",
-                ("Explore four departments", "Explorează patru raioane", "Esplora quattro reparti", "Четыре отдела"),
-            ),
-        ),
-        Challenge.objects.create(
-            program=program,
-            metric=Challenge.Metric.REVIEWS,
-            target=Decimal(2),
-            starts_at=start,
-            ends_at=start + timedelta(days=90),
-            points=100,
-            badge=critic,
-            description_en="Review two products you bought.",
-            **_translated(
-                "title", ("Review two products", "Recenzează două produse", "Recensisci due prodotti", "Два отзыва")
-            ),
-        ),
-    ]
+    badges, challenges = [], []
+    for icon, badge_names, titles, description, metric, target, days, points in CHALLENGES:
+        badge = Badge.objects.create(program=program, icon=icon, **_translated("name", badge_names))
+        badges.append(badge)
+        challenges.append(
+            Challenge.objects.create(
+                program=program,
+                metric=metric,
+                target=Decimal(target),
+                starts_at=start,
+                ends_at=start + timedelta(days=days),
+                points=points,
+                badge=badge,
+                description_en=description,
+                **_translated("title", titles),
+            )
+        )
     # The purchases of the last weeks happened before the challenges existed: count them as the
     # purchase handler would have.
     for member in program.members.all():
         for purchase in member.purchases.filter(occurred_at__gte=start).order_by("occurred_at"):
             services.challenge_progress_on_purchase(purchase=purchase)
-    return [regular, explorer, critic], challenges
+    return badges, challenges
 
 
 def _rules(program: Program, rewards: dict[str, Reward]) -> list[SurpriseRule]:
