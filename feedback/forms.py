@@ -16,7 +16,17 @@ def field_name(question: Question) -> str:
 class ScoreForm(forms.Form):
     """One radio scale per score question; the scale is the survey kind's."""
 
-    def __init__(self, *args, survey: Survey, questions: list[Question], answers: dict[int, Answer], **kwargs):
+    def __init__(
+        self,
+        *args,
+        survey: Survey,
+        questions: list[Question],
+        answers: dict[int, Answer],
+        clicked: str | None = None,
+        **kwargs,
+    ):
+        """`clicked` is the score the member clicked in the email (single-question surveys): preselected only,
+        the answer is stored when they submit."""
         super().__init__(*args, **kwargs)
         low, high = scoring.SCALES[survey.kind]
         self.questions = questions
@@ -27,7 +37,7 @@ class ScoreForm(forms.Form):
                 choices=[(n, str(n)) for n in range(low, high + 1)],
                 coerce=int,
                 widget=forms.RadioSelect(attrs={"class": "scale"}),
-                initial=previous.score if previous else None,
+                initial=previous.score if previous else (clicked if len(questions) == 1 else None),
             )
 
     def scores(self) -> dict[int, int]:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.template.loader import render_to_string
@@ -216,9 +216,16 @@ def _deliver_invitation(invitation: Invitation, member: Member, *, reminder: boo
         if invitation.channel == Survey.Channel.SMS:
             send_sms(to=member.phone, body=render_to_string("feedback/sms/invitation.txt", context).strip())
             return
+        # Single-question surveys put the scale in the email: one click opens the page with that score chosen.
+        score_questions = list(survey.questions.filter(kind=Question.Kind.SCORE)[:2])
+        low, high = scoring.SCALES[survey.kind]
+        context.update(question=score_questions[0] if len(score_questions) == 1 else None, scale=range(low, high + 1))
         subject = render_to_string("feedback/email/invitation_subject.txt", context).strip()
         body = render_to_string("feedback/email/invitation.txt", context)
-    EmailMessage(subject, body, to=[member.email], headers=unsubscribe_headers(member)).send()
+        html = render_to_string("feedback/email/invitation.html", context)
+    message = EmailMultiAlternatives(subject, body, to=[member.email], headers=unsubscribe_headers(member))
+    message.attach_alternative(html, "text/html")
+    message.send()
 
 
 @transaction.atomic

@@ -41,7 +41,11 @@ def answer(request, token: str):
         step = "score"
     if step == "score":
         form = ScoreForm(
-            request.POST or None, survey=survey, questions=selectors.score_questions(survey=survey), answers=answers
+            request.POST or None,
+            survey=survey,
+            questions=selectors.score_questions(survey=survey),
+            answers=answers,
+            clicked=request.GET.get("score"),
         )
     else:
         form = FollowUpForm(

@@ -181,3 +181,12 @@ def test_follow_up_answers_before_a_score_ask_for_the_score(client, survey, cons
     assert page.status_code == 200
     assert 'name="step" value="score"' in page.content.decode()
     assert not Response.objects.exists()
+
+
+def test_the_email_scale_preselects_the_clicked_score_without_storing_it(client, survey, consenting_member, send):
+    invitation = send(survey, consenting_member)
+    html = mail.outbox[0].alternatives[0][0]
+    assert f"{_url(invitation)}?score=7" in html
+    page = client.get(_url(invitation) + "?score=7").content.decode()
+    assert re.search(r'value="7"[^>]*checked', page)
+    assert not Response.objects.exists()
