@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django.utils import timezone
 
-from campaigns.models import Campaign, Delivery, OfferGrant, Segment, SegmentMember, SegmentRule, Variant
+from campaigns.models import Campaign, Delivery, Offer, OfferGrant, Segment, SegmentMember, SegmentRule, Variant
 from members.models import LedgerEntry, Member, PointLot, Purchase, Subscription
 from members.selectors import tier_progress
 
@@ -430,9 +430,14 @@ def campaigns_summary(*, program=None) -> QuerySet[Campaign]:
 
 
 def offer_grant_open(*, member: Member, now: datetime | None = None) -> QuerySet[OfferGrant]:
+    """Offers the member can still use, soonest to expire first. A multiplier stays usable for its whole
+    period even after it first paid out."""
     now = now or timezone.now()
-    return OfferGrant.objects.select_related("offer", "campaign").filter(
-        member=member, status=OfferGrant.Status.ISSUED, valid_until__gt=now
+    usable = Q(status=OfferGrant.Status.ISSUED) | Q(offer__kind=Offer.Kind.MULTIPLIER)
+    return (
+        OfferGrant.objects.select_related("offer")
+        .filter(usable, member=member, valid_until__gt=now)
+        .order_by("valid_until", "pk")
     )
 
 
@@ -444,3 +449,7 @@ def delivery_counts(*, campaign: Campaign) -> list[dict]:
         .annotate(n=Count("pk"))
         .order_by("status", "reason")
     )
+
+
+def offer_grants_used(*, member: Member, limit: int = 20) -> QuerySet[OfferGrant]:
+    return OfferGrant.objects.select_related("offer").filter(member=member, status=OfferGrant.Status.REDEEMED)[:limit]

@@ -1,2 +1,8 @@
+from django.urls import path
+
+from campaigns import views
+
 app_name = "campaigns"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.offers, name="offers"),
+]
