@@ -230,6 +230,16 @@ def member_export(*, member: Member) -> dict:
             "created_at", "from_tier__name", "to_tier__name", "reason"
         )
     ]
+    data["subscriptions"] = [
+        {k: _plain(v) for k, v in row.items()}
+        for row in member.subscriptions.order_by("started_at").values(
+            "plan__name", "status", "started_at", "expires_at", "cancelled_at"
+        )
+    ]
+    data["engagements"] = [
+        {k: _plain(v) for k, v in row.items()}
+        for row in member.engagements.order_by("created_at").values("created_at", "action", "reference")
+    ]
     data["referrals"] = list(member.referrals.values_list("number", flat=True))
     return data
 

@@ -9,6 +9,7 @@ from django.db.models import Sum
 
 from members import services
 from members.models import LedgerEntry, Member, PointLot
+from members.selectors import ledger_mismatches
 
 
 @pytest.fixture
@@ -16,6 +17,18 @@ def clock():
     """A travelling clock that starts on a Wednesday at noon UTC; `clock.shift(days=...)` moves it."""
     with time_machine.travel(datetime(2026, 3, 4, 12, 0, tzinfo=UTC), tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture(autouse=True)
+def _ledger_stays_exact(request):
+    """Every members test that touches the database ends with a clean `ledger_check`."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        yield
+        return
+    request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction") else "db")
+    yield
+    assert ledger_mismatches() == []
 
 
 def buy(member, amount, *, partner=None, external_id=None, items=None, **kwargs):

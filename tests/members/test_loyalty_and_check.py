@@ -90,3 +90,5 @@ def test_ledger_check_passes_and_fails_with_a_non_zero_exit(member, capsys):
         call_command("ledger_check")
     assert failed.value.returncode == 1
     assert f"member {member.number}" in capsys.readouterr().err
+    Member.objects.filter(pk=member.pk).update(points_available=10)
+    call_command("ledger_check")
