@@ -122,9 +122,16 @@ class SegmentAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "original": segment,
             "title": _("Import a member list"),
+            "intro": _(
+                "Upload a CSV with one member per line: a column named 'number' (the member number) or 'email', "
+                "or a single column of either without a header. Members already in the list are kept once; lines "
+                "that match no active member of the segment's program are listed after the import."
+            ),
+            "submit_label": _("Import"),
             "form": form,
         }
-        return TemplateResponse(request, "campaigns/admin/segment_import.html", context)
+        # The rewards admin's generic one-form page (breadcrumbs back to the object, the form, a submit).
+        return TemplateResponse(request, "admin/rewards/reward_form_page.html", context)
 
 
 @admin.register(Offer)
