@@ -91,6 +91,11 @@ class MemberAdminForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         program = data.get("program") or (self.instance.program if self.instance.pk else None)
+        others = Member.objects.filter(program=program).exclude(pk=self.instance.pk)
+        if program and data.get("email") and others.filter(email=data["email"]).exists():
+            self.add_error("email", _("Another member of this program uses this email."))
+        if program and data.get("external_id") and others.filter(external_id=data["external_id"]).exists():
+            self.add_error("external_id", _("Another member of this program uses this external id."))
         code = (data.get("referral_code_used") or "").strip().upper()
         if code and program and not Member.objects.filter(program=program, referral_code=code).exists():
             self.add_error("referral_code_used", _("No member of this program has this code."))

@@ -126,6 +126,9 @@ def test_adding_and_editing_a_member_goes_through_the_services(admin_client, pro
         "consent_email": "on",
         **{f"{prefix}-{k}": v for prefix in ("ledger", "tier_changes", "subscriptions") for k, v in _empty_formset()},
     }
+    taken = MemberFactory(program=program)
+    refused = admin_client.post(change_url(member), {**data, "email": taken.email.upper()})
+    assert "Another member of this program uses this email." in refused.content.decode()
     response = admin_client.post(change_url(member), data)
     assert response.status_code == 302, response.content
     member = fresh(member)
