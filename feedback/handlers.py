@@ -1,4 +1,4 @@
-"""Reactions to other apps' events: surveys after purchases and after resolved tickets."""
+"""Reactions to other apps' events: surveys after purchases and resolved tickets; erasure of a member's words."""
 
 from feedback import services
 from feedback.models import Survey
@@ -26,3 +26,9 @@ def survey_after_ticket(event: Event) -> None:
     services.surveys_schedule_after(
         trigger=Survey.Trigger.TICKET, member=event.member, reference=f"ticket:{event.payload['ticket']}"
     )
+
+
+@handles("member.erased")
+def erase_member_feedback(event: Event) -> None:
+    if event.member is not None:
+        services.member_feedback_erase(member=event.member)

@@ -736,3 +736,23 @@ def tickets_escalate_overdue(*, now: datetime | None = None) -> int:
         except Exception:
             logger.exception("ticket %s not escalated; retried on the next run", ticket_id)
     return escalated
+
+
+# --- erasure -------------------------------------------------------------------------------------
+
+ERASED_TEXT = "[erased]"
+
+
+@transaction.atomic
+def member_feedback_erase(*, member: Member) -> dict[str, int]:
+    """GDPR erasure: the member's own words go (comments, ticket messages and subjects); scores stay for the
+    metrics, as ledger amounts do. Scheduled invitations are cancelled."""
+    answers = Answer.objects.filter(response__member=member).exclude(text="").update(text=ERASED_TEXT)
+    messages = TicketMessage.objects.filter(ticket__member=member, kind=TicketMessage.Kind.CUSTOMER).update(
+        body=ERASED_TEXT
+    )
+    Ticket.objects.filter(member=member).update(subject=ERASED_TEXT)
+    cancelled = Invitation.objects.filter(member=member, status=Invitation.Status.SCHEDULED).update(
+        status=Invitation.Status.SKIPPED, skip_reason=Invitation.Skip.INACTIVE
+    )
+    return {"answers": answers, "messages": messages, "invitations": cancelled}

@@ -8,6 +8,7 @@ from django.core import mail
 
 from feedback import selectors, services
 from feedback.models import Ticket
+from members.auth import member_account_delete
 from tests.conftest import MemberFactory
 from tests.feedback.conftest import SurveyFactory
 
@@ -83,3 +84,20 @@ def test_a_ticket_from_a_survey_is_in_the_language_the_member_answered_in(progra
     assert response.ticket.language == "ru"
     assert response.ticket.messages.get().body.endswith("Плохо")
     assert response.ticket.due_at - response.ticket.created_at == timedelta(hours=24)
+
+
+def test_erasing_a_member_removes_their_words_but_keeps_scores(program, on_commit):
+    survey = SurveyFactory(program=program)
+    member = MemberFactory(program=program, consent_email=True)
+    response = _answer(survey, member, 1, "My neighbour Ion Popescu saw it")
+    scheduled = services.invitation_schedule(
+        survey=SurveyFactory(program=program), member=member, trigger="manual", reference="later"
+    )
+    with on_commit():
+        member_account_delete(member=member)
+    response.refresh_from_db()
+    assert response.score == 1
+    assert not response.answers.filter(text__contains="Popescu").exists()
+    assert not response.ticket.messages.filter(body__contains="Popescu").exists()
+    scheduled.refresh_from_db()
+    assert scheduled.status == "skipped"
