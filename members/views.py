@@ -57,11 +57,15 @@ def member_required(view: Callable) -> Callable:
         if member is None:
             # A staff account, or a member account that was erased or suspended.
             return render(request, "members/not_member.html", status=403)
-        request.member = member
-        request.user.member = member  # the nav reads it: no second query
+        _attach(request, member)
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _attach(request: HttpRequest, member: Member) -> None:
+    request.member = member
+    request.user.member = member  # the nav reads it: no second query
 
 
 def _domain_error_to_form(form, exc: DomainError) -> None:
@@ -93,9 +97,12 @@ def _signin(request: HttpRequest, user, member: Member, next_url: str = "") -> H
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    if auth.member_for_user(user=request.user) is not None:
-        return dashboard(request)
-    return render(request, "members/landing.html", {"program": auth.signup_program(slug=None)})
+    """The member's dashboard, or the landing page for everyone else."""
+    member = auth.member_for_user(user=request.user)
+    if member is None:
+        return render(request, "members/landing.html", {"program": auth.signup_program(slug=None)})
+    _attach(request, member)
+    return _dashboard(request)
 
 
 def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
@@ -214,8 +221,7 @@ def dashboard_panel(provider: Callable[[Member], DashboardPanel | None]) -> Call
     return provider
 
 
-@member_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def _dashboard(request: HttpRequest) -> HttpResponse:
     member = request.member
     panels = [panel for provider in _dashboard_panels if (panel := provider(member)) is not None]
     return render(
