@@ -116,32 +116,35 @@ class SurveyAdmin(TranslationAdmin):
 
     def metrics_view(self, request: HttpRequest):
         program = Program.objects.filter(pk=request.GET.get("program") or None).first()
-        trend = selectors.feedback_trend(program=program, months=12)
+        months = int(request.GET["months"]) if request.GET.get("months") in PERIODS else 12
+        trend = selectors.feedback_trend(program=program, months=months)
         if request.GET.get("export") == "csv":
             return _trend_csv(trend)
-        start = selectors.trend_start(months=12)
+        start = selectors.trend_start(months=months)
+        dimensions = [("tier", _("By tier")), ("loyalty_type", _("By loyalty type")), ("partner", _("By partner"))]
+        if program is None:
+            dimensions.insert(0, ("program", _("By program")))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": _("Feedback metrics"),
             "programs": Program.objects.all(),
             "program": program,
+            "months": months,
+            "periods": PERIODS,
             "trend": trend,
-            "max_responses": max([row["responses"] for row in trend] + [1]),
             "total": selectors.feedback_scores(program=program, start=start),
             "breakdowns": {
                 label: selectors.feedback_scores_by(dimension=dimension, program=program, start=start)
-                for dimension, label in [
-                    ("tier", _("By tier")),
-                    ("loyalty_type", _("By loyalty type")),
-                    ("partner", _("By partner")),
-                ]
+                for dimension, label in dimensions
             },
             "tickets": selectors.ticket_figures(program=program, start=start),
             "loop": selectors.detractors_contacted(program=program, start=start),
         }
         return TemplateResponse(request, "feedback/admin/metrics.html", context)
 
+
+PERIODS = {"3": 3, "6": 6, "12": 12, "24": 24}
 
 TREND_COLUMNS = [
     "month",

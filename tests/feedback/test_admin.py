@@ -105,6 +105,10 @@ def test_metrics_page_shows_the_trend_and_exports_it_as_csv(admin_client, progra
     assert len(rows) == 12
     assert rows[-1]["nps"] == "100.0" and rows[-1]["responses"] == "1" and rows[-1]["response_rate"] == "100.0"
     assert rows[0]["nps"] == ""
+    short = admin_client.get(reverse("admin:feedback_metrics") + "?months=3&export=csv")
+    assert len(list(csv.DictReader(io.StringIO(short.content.decode())))) == 3
+    everything = admin_client.get(reverse("admin:feedback_metrics") + "?months=6").content.decode()
+    assert "By program" in everything and program.name in everything
 
 
 def test_admin_pages_render(admin_client, program, survey):
