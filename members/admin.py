@@ -497,6 +497,14 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
 
     # --- actions (each calls a service; domain refusals become messages) ---
 
+    def _one_program(self, request, queryset) -> int | None:
+        """Tiers and plans belong to a program: such actions work on members of one program."""
+        programs = set(queryset.values_list("program_id", flat=True).distinct())
+        if len(programs) == 1:
+            return programs.pop()
+        self.message_user(request, _("Select members of one program."), messages.ERROR)
+        return None
+
     def _each(self, request, queryset, call, done_message) -> None:
         done, refused = 0, []
         for member in queryset:
@@ -544,11 +552,10 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Assign a tier (optionally as a floor until a date)"), permissions=["change"])
     def assign_tier(self, request, queryset):
-        programs = set(queryset.values_list("program_id", flat=True))
-        if len(programs) != 1:
-            self.message_user(request, _("Select members of one program."), messages.ERROR)
+        program_id = self._one_program(request, queryset)
+        if program_id is None:
             return None
-        form = action_form(self, request, queryset, AssignTierForm, _("Assign a tier"), program_id=programs.pop())
+        form = action_form(self, request, queryset, AssignTierForm, _("Assign a tier"), program_id=program_id)
         if not isinstance(form, AssignTierForm):
             return form
         data = form.cleaned_data
@@ -564,11 +571,10 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Subscribe to a paid plan (payment taken by staff)"), permissions=["change"])
     def subscribe(self, request, queryset):
-        programs = set(queryset.values_list("program_id", flat=True))
-        if len(programs) != 1:
-            self.message_user(request, _("Select members of one program."), messages.ERROR)
+        program_id = self._one_program(request, queryset)
+        if program_id is None:
             return None
-        form = action_form(self, request, queryset, SubscribeForm, _("Subscribe to a plan"), program_id=programs.pop())
+        form = action_form(self, request, queryset, SubscribeForm, _("Subscribe to a plan"), program_id=program_id)
         if not isinstance(form, SubscribeForm):
             return form
         plan = form.cleaned_data["plan"]

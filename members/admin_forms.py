@@ -72,18 +72,7 @@ class MemberAdminForm(forms.ModelForm):
 
     class Meta:
         model = Member
-        fields = [
-            "program",
-            "email",
-            "first_name",
-            "last_name",
-            "phone",
-            "birth_date",
-            "language",
-            "external_id",
-            "consent_email",
-            "consent_sms",
-        ]
+        fields = ["program", *services.PROFILE_FIELDS, "consent_email", "consent_sms"]
 
     def clean_email(self) -> str:
         return services.normalize_email(self.cleaned_data["email"])

@@ -13,7 +13,6 @@ from config.errors import DomainError
 from members import services
 from members.models import Member, Program
 
-IMPORTED = ("email", "first_name", "last_name", "phone", "birth_date", "language", "external_id")
 # Exported only: they come from the ledger and the services, never from a file.
 EXPORTED_ONLY = (
     "number",
@@ -58,13 +57,7 @@ class MemberResource(resources.ModelResource):
         fields = (
             "number",
             "program",
-            "email",
-            "first_name",
-            "last_name",
-            "phone",
-            "birth_date",
-            "language",
-            "external_id",
+            *services.PROFILE_FIELDS,
             "consent_email",
             "consent_sms",
             "referral_code",
@@ -105,7 +98,9 @@ class MemberResource(resources.ModelResource):
         super().import_field(field, instance, row, is_m2m, **kwargs)
 
     def do_instance_save(self, instance: Member, is_create: bool) -> None:
-        profile = {name: getattr(instance, name) or ("" if name != "birth_date" else None) for name in IMPORTED}
+        profile = {
+            name: getattr(instance, name) or ("" if name != "birth_date" else None) for name in services.PROFILE_FIELDS
+        }
         profile["language"] = profile["language"] or "en"
         try:
             if is_create:

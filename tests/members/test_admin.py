@@ -209,7 +209,7 @@ def test_export_csv(admin_client, program):
     assert response.status_code == 200
     body = response.content.decode()
     header = body.splitlines()[0]
-    assert header.startswith("number,program,email,first_name")
+    assert header.startswith("number,program,email,phone,first_name")
     assert f"{member.number},{program.slug},{member.email}" in body
     assert ",42," in body
 
