@@ -371,6 +371,22 @@ def table_loyalty(scope: Scope) -> Table:
     )
 
 
+def table_loyalty_monthly(scope: Scope) -> Table:
+    values = [value for value, _label in Member.LoyaltyType.choices]
+    rows = [
+        [month, *([None] * len(values) if counts is None else [counts.get(v, 0) for v in values])]
+        for month, counts in metrics.loyalty_distribution_monthly(scope=trend_scope(scope))
+    ]
+    return Table(
+        "loyalty-monthly",
+        _("Loyalty types at each month end"),
+        [_("Month"), *[label for _value, label in Member.LoyaltyType.choices]],
+        rows,
+        link=changelist("members.member", program__id__exact=scope.program.pk),
+        note=_("Types have no history: past months come from the monthly snapshot taken when the month closed."),
+    )
+
+
 def table_rewards(scope: Scope) -> Table:
     rows = redemptions_by_kind(scope=scope)
     link = changelist(
@@ -470,6 +486,7 @@ TABLES: dict[str, Callable[[Scope], Table]] = {
     "points-monthly": table_points_monthly,
     "tiers": table_tiers,
     "loyalty": table_loyalty,
+    "loyalty-monthly": table_loyalty_monthly,
     "rewards": table_rewards,
     "charity": table_charity,
     "feedback": table_feedback,

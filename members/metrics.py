@@ -5,16 +5,19 @@ partner and loyalty-type filters) and runs a fixed number of aggregate queries, 
 number of members. The definitions are the ones in README "Dashboard and metrics"; keep both in step.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, DecimalField, F, IntegerField, Max, Q, QuerySet, Sum, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from members.models import LedgerEntry, Member, Partner, Program, Purchase, Tier, TierChange
+from members.models import LedgerEntry, Member, MetricSnapshot, Partner, Program, Purchase, Tier, TierChange
+from members.selectors import add_months
 
 CENT = Decimal("0.01")
 ISSUED_KINDS = (
@@ -83,11 +86,39 @@ def _month_key(value: datetime | date) -> date:
     return value.replace(day=1)
 
 
+def _unfiltered(scope: Scope) -> bool:
+    return scope.tier is None and scope.partner is None and scope.loyalty_type is None
+
+
+def _by_month(scope: Scope, key: str, live: Callable[[Scope], dict[date, dict]]) -> dict[date, dict | None]:
+    """`key` figures per month of the period: from the monthly snapshots for closed months wholly
+    inside the period (unfiltered scopes only: snapshots hold whole-program figures), the rest
+    computed live from the first month without one."""
+    months = months_between(scope.start, scope.end)
+    rows: dict[date, dict | None] = {}
+    if _unfiltered(scope):
+        for snap in MetricSnapshot.objects.filter(program=scope.program, month__in=months):
+            inside = month_start(snap.month) >= scope.start and _next_month(snap.month) <= scope.end
+            if inside and key in snap.data:
+                rows[snap.month] = snap.data[key]
+    missing = [m for m in months if m not in rows]
+    if missing:
+        computed = live(replace(scope, start=max(scope.start, month_start(missing[0]))))
+        rows.update({m: computed.get(m) for m in missing})
+    return {m: rows[m] for m in months}
+
+
+def _next_month(day: date) -> datetime:
+    return month_start(add_months(month_start(day), 1).date())
+
+
 # --- the filtered sets every metric starts from ------------------------------------------------
 
 
-def _member_q(scope: Scope, prefix: str = "") -> Q:
-    q = Q(**{f"{prefix}program": scope.program})
+def _member_q(scope: Scope, prefix: str = "", *, program: bool = True) -> Q:
+    """The program, tier and loyalty-type filters on members (or on rows joined to a member through
+    `prefix`). Rows with their own program column pass program=False: no join unless a member filter needs it."""
+    q = Q(**{f"{prefix}program": scope.program}) if program else Q()
     if scope.tier is not None:
         q &= Q(**{f"{prefix}tier": scope.tier})
     if scope.loyalty_type is not None:
@@ -102,13 +133,18 @@ def scope_members(scope: Scope) -> QuerySet[Member]:
 
 def scope_purchases(scope: Scope) -> QuerySet[Purchase]:
     qs = Purchase.objects.filter(
-        _member_q(scope, "member__"), program=scope.program, occurred_at__gte=scope.start, occurred_at__lt=scope.end
+        _member_q(scope, "member__", program=False),
+        program=scope.program,
+        occurred_at__gte=scope.start,
+        occurred_at__lt=scope.end,
     )
     return qs.filter(partner=scope.partner) if scope.partner is not None else qs
 
 
 def scope_entries(scope: Scope, *, since_start: bool = True, by_partner: bool = True) -> QuerySet[LedgerEntry]:
-    qs = LedgerEntry.objects.filter(_member_q(scope, "member__"), program=scope.program, created_at__lt=scope.end)
+    qs = LedgerEntry.objects.filter(
+        _member_q(scope, "member__", program=False), program=scope.program, created_at__lt=scope.end
+    )
     if since_start:
         qs = qs.filter(created_at__gte=scope.start)
     return qs.filter(partner=scope.partner) if by_partner and scope.partner is not None else qs
@@ -188,28 +224,43 @@ def member_metrics(*, scope: Scope) -> MemberMetrics:
     )
 
 
+# The category of a one-category basket: its first item that has one.
+FIRST_CATEGORY = {
+    "postgresql": (
+        "(SELECT item ->> 'category' FROM jsonb_array_elements(CASE WHEN jsonb_typeof({t}.items) = 'array' "
+        "THEN {t}.items ELSE '[]'::jsonb END) AS item WHERE COALESCE(item ->> 'category', '') <> '' LIMIT 1)"
+    ),
+    "sqlite": (
+        "(SELECT json_extract(item.value, '$.category') FROM json_each(CASE WHEN json_type({t}.items) = 'array' "
+        "THEN {t}.items ELSE '[]' END) AS item WHERE item.type = 'object' "
+        "AND COALESCE(json_extract(item.value, '$.category'), '') <> '' LIMIT 1)"
+    ),
+}
+
+
 def _category_buyers(purchases: QuerySet[Purchase]) -> tuple[int, int]:
     """(members who bought two or more distinct product categories, members who bought exactly one)
-    across all their baskets of the period; items without a category are not counted."""
-    ids_sql, params = purchases.values("id").query.sql_with_params()
-    table = Purchase._meta.db_table
-    if connection.vendor == "postgresql":
-        per_member = (
-            f"SELECT p.member_id, COUNT(DISTINCT item ->> 'category') AS n FROM {table} p "  # noqa: S608 - no user input
-            "CROSS JOIN LATERAL jsonb_array_elements("
-            "CASE WHEN jsonb_typeof(p.items) = 'array' THEN p.items ELSE '[]'::jsonb END) AS item "
-            f"WHERE p.id IN ({ids_sql}) AND COALESCE(item ->> 'category', '') <> '' GROUP BY p.member_id"
+    across all their baskets of the period; items without a category are not counted.
+
+    Purchase.categories already counts a basket's distinct categories, so a member with a basket of
+    two or more is multi-category without reading items; only one-category baskets are opened (for
+    their single category) to find members who bought different categories on different days.
+    """
+    table = connection.ops.quote_name(Purchase._meta.db_table)
+    per_member = (
+        purchases.filter(categories__gte=1)
+        .annotate(first_category=RawSQL(FIRST_CATEGORY[connection.vendor].format(t=table), ()))  # noqa: S611 - constant SQL
+        .values("member")
+        .annotate(
+            widest=Max("categories"),
+            singles=Count("first_category", filter=Q(categories=1), distinct=True),
         )
-    else:
-        per_member = (
-            "SELECT p.member_id, COUNT(DISTINCT json_extract(item.value, '$.category')) AS n "  # noqa: S608
-            f"FROM {table} p, json_each(CASE WHEN json_type(p.items) = 'array' THEN p.items ELSE '[]' END) AS item "
-            f"WHERE p.id IN ({ids_sql}) AND item.type = 'object' "
-            "AND COALESCE(json_extract(item.value, '$.category'), '') <> '' GROUP BY p.member_id"
-        )
+        .order_by()
+    )
+    inner, params = per_member.query.sql_with_params()
     sql = (
-        "SELECT COALESCE(SUM(CASE WHEN n > 1 THEN 1 ELSE 0 END), 0), "  # noqa: S608 - built from the ORM above
-        f"COALESCE(SUM(CASE WHEN n = 1 THEN 1 ELSE 0 END), 0) FROM ({per_member}) AS per_member"
+        "SELECT COALESCE(SUM(CASE WHEN widest > 1 OR singles > 1 THEN 1 ELSE 0 END), 0), "  # noqa: S608 - ORM SQL
+        f"COALESCE(SUM(CASE WHEN widest = 1 AND singles = 1 THEN 1 ELSE 0 END), 0) FROM ({inner}) AS per_member"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -226,8 +277,7 @@ class MonthActivity:
     revenue: Decimal
 
 
-def monthly_activity(*, scope: Scope) -> list[MonthActivity]:
-    """Per calendar month of the period: members with a purchase, members enrolled, orders, net revenue."""
+def _live_activity(scope: Scope) -> dict[date, dict]:
     sales = {
         _month_key(row["month"]): row
         for row in scope_purchases(scope)
@@ -247,16 +297,23 @@ def monthly_activity(*, scope: Scope) -> list[MonthActivity]:
         .values("month")
         .annotate(n=Count("id"))
     }
-    empty = {"active": 0, "orders": 0, "revenue": Decimal(0)}
-    return [
-        MonthActivity(
-            month=m,
-            active=sales.get(m, empty)["active"],
-            new=enrolled.get(m, 0),
-            orders=sales.get(m, empty)["orders"],
-            revenue=Decimal(sales.get(m, empty)["revenue"] or 0).quantize(CENT),
-        )
+    return {
+        m: {
+            "active": sales[m]["active"] if m in sales else 0,
+            "new": enrolled.get(m, 0),
+            "orders": sales[m]["orders"] if m in sales else 0,
+            "revenue": str(Decimal(sales[m]["revenue"] if m in sales else 0).quantize(CENT)),
+        }
         for m in months_between(scope.start, scope.end)
+    }
+
+
+def monthly_activity(*, scope: Scope) -> list[MonthActivity]:
+    """Per calendar month of the period: members with a purchase, members enrolled, orders, net revenue."""
+    rows = _by_month(scope, "activity", _live_activity)
+    return [
+        MonthActivity(month=m, active=r["active"], new=r["new"], orders=r["orders"], revenue=Decimal(r["revenue"]))
+        for m, r in rows.items()
     ]
 
 
@@ -298,10 +355,17 @@ def _redeemed(row: dict) -> int:
 
 def points_metrics(*, scope: Scope) -> PointsMetrics:
     sums = scope_entries(scope).aggregate(**_points_sums())
-    # The liability is what members hold at the end of the period, wherever they earned it.
-    liability = scope_entries(scope, since_start=False, by_partner=False).aggregate(
-        s=Coalesce(Sum("points"), Value(0), output_field=IntegerField())
-    )["s"]
+    # The liability is what members hold at the end of the period, wherever they earned it. When
+    # nothing moved since (a period ending now), that is the sum of the cached balances: one row per
+    # member instead of every ledger entry.
+    if LedgerEntry.objects.filter(program=scope.program, created_at__gte=scope.end).exists():
+        liability = scope_entries(scope, since_start=False, by_partner=False).aggregate(
+            s=Coalesce(Sum("points"), Value(0), output_field=IntegerField())
+        )["s"]
+    else:
+        liability = scope_members(scope).aggregate(
+            s=Coalesce(Sum(F("points_available") + F("points_pending")), Value(0), output_field=IntegerField())
+        )["s"]
     redeemed, expired = _redeemed(sums), -sums["expired"]
     return PointsMetrics(
         issued=sums["issued"],
@@ -326,7 +390,7 @@ class MonthPoints:
     adjusted: int
 
 
-def monthly_points(*, scope: Scope) -> list[MonthPoints]:
+def _live_points(scope: Scope) -> dict[date, dict]:
     rows = {
         _month_key(row["month"]): row
         for row in scope_entries(scope)
@@ -335,16 +399,19 @@ def monthly_points(*, scope: Scope) -> list[MonthPoints]:
         .annotate(**_points_sums())
     }
     zero = dict.fromkeys(("issued", "spent", "returned", "expired", "adjusted", "reversed"), 0)
-    return [
-        MonthPoints(
-            month=m,
-            issued=rows.get(m, zero)["issued"],
-            redeemed=_redeemed(rows.get(m, zero)),
-            expired=-rows.get(m, zero)["expired"],
-            adjusted=rows.get(m, zero)["adjusted"],
-        )
+    return {
+        m: {
+            "issued": rows.get(m, zero)["issued"],
+            "redeemed": _redeemed(rows.get(m, zero)),
+            "expired": -rows.get(m, zero)["expired"],
+            "adjusted": rows.get(m, zero)["adjusted"],
+        }
         for m in months_between(scope.start, scope.end)
-    ]
+    }
+
+
+def monthly_points(*, scope: Scope) -> list[MonthPoints]:
+    return [MonthPoints(month=m, **r) for m, r in _by_month(scope, "points", _live_points).items()]
 
 
 # --- tiers -------------------------------------------------------------------------------------
@@ -355,28 +422,48 @@ def program_tiers(*, program: Program) -> list[Tier]:
 
 
 def tier_distribution(*, scope: Scope, at: datetime) -> dict[int | None, int]:
-    """Members per tier id (None: no tier) as it was at `at`, from the tier history.
+    """Members per tier id (None: no tier) as it was at `at`; tiers without members are left out.
 
-    Tier changes are only appended, so the highest id per member before `at` is its latest change.
-    The tier filter is ignored (it would leave a single bar); loyalty type applies.
+    When no tier changed since `at` (a period ending now), that is the members' tier. Before, it comes from the tier history: changes are only
+    appended, so the highest id per member before `at` is its latest change; members enrolled by
+    then without any change count as no tier. The tier filter is ignored (it would leave a single
+    bar); loyalty type applies.
     """
+    members = replace(scope, tier=None, end=at)
+    program_changes = TierChange.objects.filter(member__program=scope.program, created_at__gte=at)
+    if at >= timezone.now() or not program_changes.exists():
+        rows = scope_members(members).values("tier").annotate(n=Count("id")).values_list("tier", "n")
+        return {tier: n for tier, n in rows if n}
     latest = (
-        TierChange.objects.filter(_member_q(replace(scope, tier=None), "member__"), created_at__lt=at)
+        TierChange.objects.filter(_member_q(members, "member__"), created_at__lt=at)
         .values("member")
         .annotate(last=Max("id"))
         .values("last")
     )
-    return {
-        row["to_tier"]: row["n"]
-        for row in TierChange.objects.filter(id__in=latest).values("to_tier").annotate(n=Count("id"))
-    }
+    counts = dict(
+        TierChange.objects.filter(id__in=latest).values("to_tier").annotate(n=Count("id")).values_list("to_tier", "n")
+    )
+    without = scope_members(members).count() - sum(counts.values())
+    counts[None] = counts.get(None, 0) + max(without, 0)
+    return {tier: n for tier, n in counts.items() if n}
+
+
+def _tiers_json(counts: dict[int | None, int]) -> dict[str, int]:
+    return {"none" if tier is None else str(tier): n for tier, n in counts.items()}
+
+
+def _live_tiers(scope: Scope) -> dict[date, dict]:
+    months = months_between(scope.start, scope.end)
+    ends = [month_start(m) for m in months[1:]] + [scope.end]
+    return {m: _tiers_json(tier_distribution(scope=scope, at=end)) for m, end in zip(months, ends, strict=True)}
 
 
 def tier_distribution_monthly(*, scope: Scope) -> list[tuple[date, dict[int | None, int]]]:
     """The distribution at the end of each month of the period (at the period end for the last one)."""
-    months = months_between(scope.start, scope.end)
-    ends = [month_start(m) for m in months[1:]] + [scope.end]
-    return [(m, tier_distribution(scope=scope, at=end)) for m, end in zip(months, ends, strict=True)]
+    return [
+        (m, {None if key == "none" else int(key): n for key, n in counts.items()})
+        for m, counts in _by_month(scope, "tiers", _live_tiers).items()
+    ]
 
 
 @dataclass(frozen=True)
@@ -386,8 +473,7 @@ class MonthMovement:
     down: int
 
 
-def tier_movements_monthly(*, scope: Scope) -> list[MonthMovement]:
-    """Upgrades and downgrades per month, by tier level (enrollments are not movements)."""
+def _live_movements(scope: Scope) -> dict[date, dict]:
     rows = {
         _month_key(row["month"]): row
         for row in TierChange.objects.filter(
@@ -405,10 +491,15 @@ def tier_movements_monthly(*, scope: Scope) -> list[MonthMovement]:
             down=Count("id", filter=Q(to_level__lt=F("from_level"))),
         )
     }
-    return [
-        MonthMovement(month=m, up=rows[m]["up"] if m in rows else 0, down=rows[m]["down"] if m in rows else 0)
+    return {
+        m: {"up": rows[m]["up"] if m in rows else 0, "down": rows[m]["down"] if m in rows else 0}
         for m in months_between(scope.start, scope.end)
-    ]
+    }
+
+
+def tier_movements_monthly(*, scope: Scope) -> list[MonthMovement]:
+    """Upgrades and downgrades per month, by tier level (enrollments are not movements)."""
+    return [MonthMovement(month=m, **r) for m, r in _by_month(scope, "movements", _live_movements).items()]
 
 
 # --- loyalty types -----------------------------------------------------------------------------
@@ -438,3 +529,56 @@ def loyalty_reassigned_monthly(*, scope: Scope) -> list[tuple[date, dict[str, in
         (m, {t: rows.get(m, {}).get(t, 0) for t in Member.LoyaltyType.values})
         for m in months_between(scope.start, scope.end)
     ]
+
+
+def loyalty_distribution_monthly(*, scope: Scope) -> list[tuple[date, dict[str, int] | None]]:
+    """Members per loyalty type at each month end. Types have no history, so past months come only
+    from snapshots taken when the month closed (None without one); the current month is live."""
+
+    def live(sub: Scope) -> dict[date, dict]:
+        if sub.end < timezone.now():
+            return {}
+        return {months_between(sub.start, sub.end)[-1]: loyalty_distribution(scope=sub)}
+
+    return list(_by_month(replace(scope, loyalty_type=None), "loyalty", live).items())
+
+
+# --- monthly snapshots (the one write of this module: derived figures, never domain state) -----
+
+
+@transaction.atomic
+def metric_snapshot_month(*, program: Program, month: date, now: datetime | None = None) -> MetricSnapshot:
+    """Compute and store a closed month's whole-program figures (recomputing replaces them)."""
+    now = now or timezone.now()
+    month = month.replace(day=1)
+    scope = Scope(program=program, start=month_start(month), end=_next_month(month))
+    data = {
+        "activity": _live_activity(scope)[month],
+        "points": _live_points(scope)[month],
+        "tiers": _live_tiers(scope)[month],
+        "movements": _live_movements(scope)[month],
+    }
+    previous = MetricSnapshot.objects.filter(program=program, month=month).first()
+    if previous is not None and "loyalty" in previous.data:
+        data["loyalty"] = previous.data["loyalty"]
+    elif scope.end <= now < _next_month(scope.end.date()):
+        # Loyalty types are only known as they are now: record them while the month has just closed.
+        data["loyalty"] = loyalty_distribution(scope=scope)
+    snapshot, _ = MetricSnapshot.objects.update_or_create(
+        program=program, month=month, defaults={"data": data, "computed_at": now}
+    )
+    return snapshot
+
+
+def metric_snapshots_refresh(*, now: datetime | None = None, months: int = 2) -> int:
+    """Daily: recompute each program's last `months` closed months (refunds and back-dated purchases
+    still change the previous month); a program without snapshots gets its last 12. Returns rows."""
+    now = now or timezone.now()
+    this_month = timezone.localtime(now).date().replace(day=1)
+    written = 0
+    for program in Program.objects.order_by("pk"):
+        depth = months if MetricSnapshot.objects.filter(program=program).exists() else 12
+        for back in range(depth, 0, -1):
+            metric_snapshot_month(program=program, month=add_months(month_start(this_month), -back).date(), now=now)
+            written += 1
+    return written

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from members import events, loyalty, selectors, services
+from members import events, loyalty, metrics, selectors, services
 
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=30)
@@ -56,3 +56,8 @@ def birthdays_award() -> int:
 @shared_task
 def loyalty_types_recompute() -> dict:
     return loyalty.loyalty_types_recompute()
+
+
+@shared_task
+def metric_snapshots_refresh() -> int:
+    return metrics.metric_snapshots_refresh()

@@ -110,3 +110,16 @@ def test_monthly_activity_counts_buyers_new_members_orders_and_revenue(program, 
         (2, 3, 1, 3, Decimal("220.00")),
         (3, 3, 1, 4, Decimal("260.00")),
     ]
+
+
+def test_categories_bought_on_different_days_make_a_multi_category_buyer(program, scope_of):
+    a, b, c = (enroll(program, at(2026, 1, 5)) for _ in range(3))
+    buy(a, at(2026, 3, 2), "10", ["coffee"])
+    buy(a, at(2026, 3, 9), "10", ["books"])  # two one-category baskets, two categories
+    buy(b, at(2026, 3, 2), "10", ["coffee", "coffee"])
+    buy(b, at(2026, 3, 9), "10", ["coffee"])  # one category however many baskets
+    buy(c, at(2026, 3, 2), "10")  # no categories: neither
+
+    m = member_metrics(scope=scope_of(program, START, END))
+
+    assert (m.multi_category, m.single_category, m.upsell_ratio) == (1, 1, Decimal("1.00"))
