@@ -677,9 +677,27 @@ def ticket_customer_message(*, ticket: Ticket, member: Member, body: str) -> Tic
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     if not ticket.is_open:
         ticket = ticket_transition(ticket=ticket, status=Ticket.Status.REOPENED)
-    return TicketMessage.objects.create(
+    message = TicketMessage.objects.create(
         ticket=ticket, kind=TicketMessage.Kind.CUSTOMER, body=body, created_at=timezone.now()
     )
+    if ticket.assignee_id:
+        from feedback.tasks import ticket_assignee_notify
+
+        ticket_assignee_notify.delay_on_commit(message.pk)
+    return message
+
+
+def ticket_assignee_email(*, message: TicketMessage) -> None:
+    """Tell the assignee the customer wrote, so the answer does not wait for someone to look."""
+    ticket = message.ticket
+    if ticket.assignee is None or not ticket.assignee.email:
+        return
+    context = {"ticket": ticket, "message": message, "url": _admin_url(ticket)}
+    EmailMessage(
+        render_to_string("feedback/email/ticket_customer_wrote_subject.txt", context).strip(),
+        render_to_string("feedback/email/ticket_customer_wrote.txt", context),
+        to=[ticket.assignee.email],
+    ).send()
 
 
 def _team_leads() -> list[str]:

@@ -51,3 +51,10 @@ def ticket_reply_send(self, message_id: int) -> None:
     message = TicketMessage.objects.select_related("ticket__member").filter(pk=message_id).first()
     if message is not None:
         _email_with_retry(self, lambda: services.ticket_reply_email(message=message))
+
+
+@shared_task(bind=True, max_retries=5, default_retry_delay=60)
+def ticket_assignee_notify(self, message_id: int) -> None:
+    message = TicketMessage.objects.select_related("ticket__assignee").filter(pk=message_id).first()
+    if message is not None:
+        _email_with_retry(self, lambda: services.ticket_assignee_email(message=message))

@@ -155,3 +155,14 @@ def test_ticket_figures_give_open_overdue_and_median_times(member, staff):
 
 def test_no_tickets_give_no_medians(program):
     assert selectors.ticket_figures(program=program)["median_acknowledge"] is None
+
+
+def test_the_assignee_hears_when_the_customer_writes(member, staff, on_commit):
+    ticket = _open(member)
+    services.ticket_update(ticket=ticket, assignee=staff, by=staff)
+    mail.outbox.clear()
+    with on_commit():
+        services.ticket_customer_message(ticket=ticket, member=member, body="Any news?")
+    [notice] = mail.outbox
+    assert notice.to == [staff.email]
+    assert "Any news?" in notice.body and ticket.number in notice.subject
