@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from members import services
 from members.api.services import partner_key_demo
+from members.auth import demo_member_login
 from members.loyalty import loyalty_types_recompute
 from members.models import EarningRule, Member, MembershipPlan, Partner, Program, Tier
 
@@ -35,6 +36,7 @@ def seed() -> list[str]:
         lines.append(f"Demo program '{program.name}' already present ({program.members.count()} members).")
     # A fresh key each run (the previous demo key is revoked): only hashes are stored.
     lines.append(partner_key_demo(partner=program.partners.order_by("pk").first()))
+    lines.append(demo_member_login(program=program))  # member pages: a password for ana@example.com
     return lines
 
 
