@@ -532,22 +532,24 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
         )
         return None
 
-    @admin.action(description=_("Suspend"), permissions=["change"])
-    def suspend(self, request, queryset):
+    def _move_status(self, request, queryset, before: str, after: str, done_message) -> None:
         self._each(
             request,
-            queryset.filter(status=Member.Status.ACTIVE),
-            lambda m: services.member_set_status(member=m, status=Member.Status.SUSPENDED),
-            _("%(n)d members suspended."),
+            queryset.filter(status=before),
+            lambda m: services.member_set_status(member=m, status=after),
+            done_message,
+        )
+
+    @admin.action(description=_("Suspend"), permissions=["change"])
+    def suspend(self, request, queryset):
+        self._move_status(
+            request, queryset, Member.Status.ACTIVE, Member.Status.SUSPENDED, _("%(n)d members suspended.")
         )
 
     @admin.action(description=_("Reactivate"), permissions=["change"])
     def reactivate(self, request, queryset):
-        self._each(
-            request,
-            queryset.filter(status=Member.Status.SUSPENDED),
-            lambda m: services.member_set_status(member=m, status=Member.Status.ACTIVE),
-            _("%(n)d members reactivated."),
+        self._move_status(
+            request, queryset, Member.Status.SUSPENDED, Member.Status.ACTIVE, _("%(n)d members reactivated.")
         )
 
     @admin.action(description=_("Assign a tier (optionally as a floor until a date)"), permissions=["change"])

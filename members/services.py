@@ -968,6 +968,15 @@ def points_expire_due(*, now: datetime | None = None) -> int:
     return total
 
 
+def _expiring_event(program: Program, member_id: int, number: str, points: int, expires_at: datetime) -> Event:
+    return Event(
+        type="points.expiring",
+        program=program,
+        member_id=member_id,
+        payload={"member": number, "points": points, "expires_at": expires_at.isoformat()},
+    )
+
+
 def points_expiry_notify(*, now: datetime | None = None) -> int:
     """Daily: a `points.expiring` event for each member with points that expire within the
     program's notice period. Fixed expiry: once per lot (lots expiring together share one event).
@@ -993,16 +1002,7 @@ def points_expiry_notify(*, now: datetime | None = None) -> int:
                 )
                 events_record_bulk(
                     [
-                        Event(
-                            type="points.expiring",
-                            program=program,
-                            member_id=row["member_id"],
-                            payload={
-                                "member": row["member__number"],
-                                "points": row["points"],
-                                "expires_at": row["first"].isoformat(),
-                            },
-                        )
+                        _expiring_event(program, row["member_id"], row["member__number"], row["points"], row["first"])
                         for row in rows
                     ]
                 )
@@ -1030,15 +1030,12 @@ def points_expiry_notify(*, now: datetime | None = None) -> int:
                 last = rows[-1]["pk"]
                 events_record_bulk(
                     [
-                        Event(
-                            type="points.expiring",
-                            program=program,
-                            member_id=row["pk"],
-                            payload={
-                                "member": row["number"],
-                                "points": row["points_available"] + row["points_pending"],
-                                "expires_at": add_months(row["last_activity_at"], program.expiry_months).isoformat(),
-                            },
+                        _expiring_event(
+                            program,
+                            row["pk"],
+                            row["number"],
+                            row["points_available"] + row["points_pending"],
+                            add_months(row["last_activity_at"], program.expiry_months),
                         )
                         for row in rows
                     ]
