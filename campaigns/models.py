@@ -2,12 +2,18 @@
 
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.template import Engine, TemplateSyntaxError
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member, MembershipPlan, Partner, Program, Tier
+
+# Staff write message templates; they get the standard tags and filters, nothing else.
+MESSAGE_ENGINE = Engine(libraries={}, builtins=["django.template.defaultfilters", "django.template.defaulttags"])
 
 
 class Segment(models.Model):
@@ -84,6 +90,37 @@ class SegmentRule(models.Model):
 
     def __str__(self) -> str:
         return f"{'NOT ' if self.negate else ''}{self.get_kind_display()}"
+
+    def clean(self) -> None:
+        """Each kind needs its own parameters; a rule missing them would silently match the wrong members."""
+        K = self.Kind
+        needs = {
+            K.TIER: ("tier", self.tier_id),
+            K.PROGRAM: ("program", self.program_id),
+            K.PARTNER: ("partner", self.partner_id),
+            K.RECENCY: ("days", self.days is not None),
+            K.BIRTHDAY: ("days", self.days is not None),
+            K.EXPIRING: ("days", self.days is not None),
+            K.FREQUENCY: ("minimum", self.minimum is not None or self.maximum is not None),
+            K.MONETARY: ("minimum", self.minimum is not None or self.maximum is not None),
+            K.BALANCE: ("minimum", self.minimum is not None or self.maximum is not None),
+            K.ENROLLED: ("days", self.days is not None or self.date_from or self.date_to),
+        }
+        allowed = {
+            K.LOYALTY_TYPE: [v for v in Member.LoyaltyType.values if v],
+            K.NPS: ["promoter", "passive", "detractor"],
+            K.CONSENT: ["email", "sms"],
+            K.LANGUAGE: [code for code, _name in settings.LANGUAGES],
+        }
+        if self.kind in needs and not needs[self.kind][1]:
+            raise ValidationError({needs[self.kind][0]: _("This rule needs a value here.")})
+        if self.kind in allowed:
+            values = [v.strip() for v in self.values.split(",") if v.strip()]
+            wrong = [v for v in values if v not in allowed[self.kind]]
+            if not values or wrong:
+                raise ValidationError(
+                    {"values": _("Comma-separated, from: %(allowed)s.") % {"allowed": ", ".join(allowed[self.kind])}}
+                )
 
 
 class SegmentMember(models.Model):
@@ -228,6 +265,19 @@ class Variant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign} / {self.name}"
+
+    def clean(self) -> None:
+        """A template error found now is a form error; found at sending time it would fail every message."""
+        errors = {}
+        # The per-language columns (subject_en, body_ro, ...) are the ones the admin form edits.
+        names = [f"{base}_{code}" for base in ("subject", "body", "sms_body") for code, _name in settings.LANGUAGES]
+        for name in names:
+            try:
+                MESSAGE_ENGINE.from_string(getattr(self, name, None) or "")
+            except TemplateSyntaxError as exc:
+                errors[name] = str(exc)
+        if errors:
+            raise ValidationError(errors)
 
 
 class Delivery(models.Model):

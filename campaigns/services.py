@@ -17,11 +17,12 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Max, Min, Q, QuerySet
-from django.template import Context, Engine, Template
+from django.template import Context, Template
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from campaigns.models import (
+    MESSAGE_ENGINE,
     Campaign,
     Delivery,
     Offer,
@@ -52,7 +53,6 @@ from rewards import services as rewards_services
 logger = logging.getLogger(__name__)
 
 CHUNK = 1000
-_engine = Engine(libraries={}, builtins=["django.template.defaultfilters", "django.template.defaulttags"])
 _MEMBER_FIELDS = ("pk", "consent_email", "consent_sms", "phone", "birth_date", "last_purchase_at", "enrolled_at")
 
 
@@ -364,7 +364,7 @@ class _Renderer:
     def __call__(self, variant: Variant, field: str, context: dict) -> str:
         key = (variant.pk, translation.get_language(), field)
         if key not in self._cache:
-            self._cache[key] = _engine.from_string(getattr(variant, field))
+            self._cache[key] = MESSAGE_ENGINE.from_string(getattr(variant, field))
         return self._cache[key].render(Context(context, autoescape=False))
 
 

@@ -112,3 +112,48 @@ def test_offer_and_campaign_add_pages_render(admin_client):
         assert admin_client.get(url).status_code == 200
     for name in ("offer", "campaign", "segment"):
         assert admin_client.get(reverse(f"admin:campaigns_{name}_add")).status_code == 200
+
+
+def test_a_rule_without_its_value_is_a_form_error_and_nothing_is_stored(admin_client, program):
+    data = {
+        "name": "Broken",
+        "program": program.pk,
+        "kind": "dynamic",
+        "combine": "any",
+        "rules-TOTAL_FORMS": "2",
+        "rules-INITIAL_FORMS": "0",
+        "rules-0-group": "1",
+        "rules-0-kind": "tier",
+        "rules-1-group": "1",
+        "rules-1-kind": "nps",
+        "rules-1-values": "promoter, fans",
+    }
+    response = admin_client.post(reverse("admin:campaigns_segment_add"), data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "This rule needs a value here." in html
+    assert "promoter, passive, detractor" in html
+    assert not Segment.objects.filter(name="Broken").exists()
+
+
+def test_a_broken_message_template_is_a_form_error(admin_client, program):
+    campaign = CampaignFactory(program=program, variant=False)
+    url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    page = admin_client.get(url)
+    form = page.context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and not isinstance(v, list | dict)}
+    data.update(
+        {
+            "program": program.pk,
+            "variants-TOTAL_FORMS": "1",
+            "variants-INITIAL_FORMS": "0",
+            "variants-0-name": "A",
+            "variants-0-weight": "1",
+            "variants-0-subject_en": "Hi {% if name %}{{ name }}",
+            "variants-0-body_en": "Hello",
+        }
+    )
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "Unclosed tag" in response.content.decode()
+    assert not campaign.variants.exists()
