@@ -257,3 +257,18 @@ def test_pages_render_in_romanian(member_client, name):
     member_client.post(reverse("members:language"), {"language": "ro", "next": "/"})
     page = member_client.get(reverse(f"members:{name}"))
     assert page.status_code == 200 and 'lang="ro"' in page.text
+
+
+@pytest.mark.parametrize("name", ["membership", "profile", "profile_delete"])
+def test_other_pages_run_a_fixed_number_of_queries(member_client, member, plan, name, django_assert_max_num_queries):
+    for _ in range(5):
+        buy(member, 5)
+    with django_assert_max_num_queries(6):
+        assert member_client.get(reverse(f"members:{name}")).status_code == 200
+
+
+def test_nav_links_every_member_area(member_client):
+    text = member_client.get(reverse("members:history")).text
+    for path in ("/history/", "/rewards/", "/referrals/", "/membership/", "/campaigns/", "/feedback/", "/profile/"):
+        assert f'href="{path}"' in text
+    assert 'href="/history/" aria-current="page"' in text
