@@ -318,19 +318,19 @@ def _claim(delivery: Delivery, now: datetime) -> tuple[bool, OfferGrant | None]:
                 send_after=wake, reason=Delivery.Reason.QUIET_HOURS
             )
             return False, None
+    claim = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.QUEUED)
+    if not campaign.offer_id:
+        return bool(claim.update(status=Delivery.Status.SENDING, sent_at=now)), None
     with transaction.atomic():
-        if campaign.offer_id:
+        if campaign.budget_offers is not None or campaign.budget_points is not None:
+            # Only a budget needs the campaign row lock; without one, chunks send in parallel.
             Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
             if not _budget_left(campaign, campaign.offer):
                 _skip(delivery, Delivery.Reason.BUDGET)
                 return False, None
-        claimed = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.QUEUED).update(
-            status=Delivery.Status.SENDING, sent_at=now
-        )
-        if not claimed:
+        if not claim.update(status=Delivery.Status.SENDING, sent_at=now):
             return False, None
-        grant = _grant_issue(delivery, now) if campaign.offer_id else None
-    return True, grant
+        return True, _grant_issue(delivery, now)
 
 
 def _grant_issue(delivery: Delivery, now: datetime) -> OfferGrant:
