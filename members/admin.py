@@ -25,6 +25,7 @@ from members.admin_forms import (
     AssignTierForm,
     EarningRuleForm,
     MemberAdminForm,
+    ProgramForm,
     RefundForm,
     SimulatorForm,
     SubscribeForm,
@@ -61,6 +62,7 @@ class TierInline(admin.TabularInline):
 
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
+    form = ProgramForm
     list_display = (
         "name",
         "slug",

@@ -17,6 +17,55 @@ NEEDS = {
 }
 
 
+class ProgramForm(forms.ModelForm):
+    class Meta:
+        model = Program
+        fields = [
+            "name",
+            "slug",
+            "is_default",
+            "currency",
+            "points_name",
+            "earn_rate",
+            "rounding",
+            "welcome_bonus",
+            "pending_days",
+            "expiry_policy",
+            "expiry_months",
+            "expiry_notice_days",
+            "referral_mode",
+            "referral_referrer_points",
+            "referral_referee_points",
+            "referral_steps",
+            "referral_min_purchase",
+            "burn_rate",
+            "burn_min_order",
+            "tier_notice_days",
+        ]
+
+    def clean_referral_steps(self) -> list[list[int]]:
+        steps = self.cleaned_data["referral_steps"] or []
+        message = _("A list of [from_count, points] pairs, e.g. [[1, 100], [3, 200]].")
+        if not isinstance(steps, list):
+            raise forms.ValidationError(message)
+        for step in steps:
+            if not (
+                isinstance(step, list)
+                and len(step) == 2
+                and all(isinstance(n, int) and not isinstance(n, bool) for n in step)
+                and step[0] >= 1
+                and step[1] >= 0
+            ):
+                raise forms.ValidationError(message)
+        return sorted(steps)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("referral_mode") == Program.Referral.STEPPED and not data.get("referral_steps"):
+            self.add_error("referral_steps", _("Stepped referrals need at least one step."))
+        return data
+
+
 class EarningRuleForm(forms.ModelForm):
     class Meta:
         model = EarningRule

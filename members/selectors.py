@@ -84,16 +84,20 @@ def tier_metric(member: Member, tier: Tier, now: datetime) -> Decimal:
     return tier_metric_values(tier=tier, member_ids=[member.pk], now=now).get(member.pk, Decimal(0))
 
 
-def tiers_qualified(*, members: list[Member], now: datetime, previous_year: bool = False) -> dict[int, Tier | None]:
-    """The best tier each member qualifies for by its metric (invitation-only tiers excluded).
-    With previous_year, calendar-year tiers also count the last full year: a tier earned during a
-    year is kept through the next one. A constant number of queries per tier."""
+def tiers_qualified(
+    *, members: list[Member], now: datetime, previous_year: bool = False, min_level: int = 0
+) -> dict[int, Tier | None]:
+    """The best tier each member qualifies for by its metric (invitation-only tiers excluded), among
+    tiers of at least `min_level` (None if none). With previous_year, calendar-year tiers also count
+    the last full year: a tier earned during a year is kept through the next one. A constant number
+    of queries per tier."""
     best: dict[int, Tier | None] = {m.pk: None for m in members}
     by_program: dict[int, list[int]] = {}
     for m in members:
         by_program.setdefault(m.program_id, []).append(m.pk)
     for program_id, ids in by_program.items():
-        for tier in Tier.objects.filter(program_id=program_id, invitation_only=False).order_by("level"):
+        tiers = Tier.objects.filter(program_id=program_id, invitation_only=False, level__gte=min_level)
+        for tier in tiers.order_by("level"):
             values = tier_metric_values(tier=tier, member_ids=ids, now=now)
             if previous_year and tier.window == Tier.Window.CALENDAR_YEAR:
                 year_start = window_start(tier.window, now)
@@ -110,8 +114,8 @@ def tiers_qualified(*, members: list[Member], now: datetime, previous_year: bool
     return best
 
 
-def tier_qualified(member: Member, now: datetime, *, previous_year: bool = False) -> Tier | None:
-    return tiers_qualified(members=[member], now=now, previous_year=previous_year)[member.pk]
+def tier_qualified(member: Member, now: datetime, *, min_level: int = 0) -> Tier | None:
+    return tiers_qualified(members=[member], now=now, min_level=min_level)[member.pk]
 
 
 def member_list(*, program: Program | None = None) -> QuerySet[Member]:

@@ -1112,8 +1112,9 @@ def tier_evaluate(*, member: Member, now: datetime | None = None) -> Tier | None
     """Upgrade at once when the (locked) member qualifies for a higher tier; called on every
     qualifying event (purchase, points earned, referral)."""
     now = now or timezone.now()
-    qualified = tier_qualified(member, now)
     current_level = member.tier.level if member.tier else -1
+    # Only the current tier and those above matter here (the hot path of every purchase).
+    qualified = tier_qualified(member, now, min_level=max(current_level, 0))
     if qualified is not None and qualified.level > current_level:
         _tier_set(member, qualified, TierChange.Reason.UPGRADE)
     elif member.tier_downgrade_warned_at and qualified and qualified.level >= current_level:

@@ -304,3 +304,18 @@ def test_subscribe_action(admin_client, admin_user, program):
     assert (sub.plan, sub.status, sub.paid_by) == (plan, Subscription.Status.ACTIVE, f"staff:{admin_user.username}")
     run_action(admin_client, "subscribe", [member], apply="1", plan=plan.pk)  # refused: already subscribed
     assert Subscription.objects.filter(member=member).count() == 1
+
+
+def test_program_form_checks_referral_steps(admin_client, program):
+    url = reverse("admin:members_program_change", args=[program.pk])
+    page = admin_client.get(url)
+    data = {k: v for k, v in page.context["adminform"].form.initial.items() if v is not None}
+    data.update(
+        {"referral_mode": "stepped", "referral_steps": "[[1]]", "tiers-TOTAL_FORMS": "0", "tiers-INITIAL_FORMS": "0"}
+    )
+    refused = admin_client.post(url, data)
+    assert "A list of [from_count, points] pairs" in refused.content.decode()
+    data["referral_steps"] = "[[3, 200], [1, 100]]"
+    assert admin_client.post(url, data).status_code == 302
+    program.refresh_from_db()
+    assert program.referral_steps == [[1, 100], [3, 200]]
