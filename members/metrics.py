@@ -185,18 +185,30 @@ def member_metrics(*, scope: Scope) -> MemberMetrics:
         enrolled=Count("id"), new=Count("id", filter=Q(enrolled_at__gte=scope.start))
     )
     purchases = scope_purchases(scope)
-    sales = purchases.aggregate(
-        orders=Count("id"),
-        active=Count("member", distinct=True),
-        revenue=Coalesce(Sum(F("amount") - F("refunded_amount")), Value(Decimal(0)), output_field=DecimalField()),
+    # One pass over both periods' purchases, one row per buyer, counted four ways.
+    in_period = Q(occurred_at__gte=scope.start)
+    buyers = (
+        scope_purchases(replace(scope, start=scope.previous.start))
+        .values("member")
+        .annotate(
+            now=Count("id", filter=in_period),
+            before=Count("id", filter=~in_period),
+            spent=Sum(F("amount") - F("refunded_amount"), filter=in_period),
+        )
+        .order_by()
+        .aggregate(
+            active=Count("member", filter=Q(now__gt=0)),
+            previous_active=Count("member", filter=Q(before__gt=0)),
+            retained=Count("member", filter=Q(now__gt=0, before__gt=0)),
+            repeaters=Count("member", filter=Q(now__gte=2)),
+            orders=Coalesce(Sum("now"), Value(0)),
+            revenue=Coalesce(Sum("spent"), Value(Decimal(0)), output_field=DecimalField()),
+        )
     )
-    previous = scope_purchases(scope.previous)
-    previous_active = previous.aggregate(n=Count("member", distinct=True))["n"]
-    retained = purchases.filter(member__in=previous.values("member")).aggregate(n=Count("member", distinct=True))["n"]
-    repeaters = purchases.values("member").annotate(n=Count("id")).filter(n__gte=2).count()
     multi, single = _category_buyers(purchases)
 
-    active, orders, revenue = sales["active"], sales["orders"], sales["revenue"]
+    active, orders, revenue = buyers["active"], buyers["orders"], Decimal(buyers["revenue"])
+    previous_active, retained, repeaters = buyers["previous_active"], buyers["retained"], buyers["repeaters"]
     churned = previous_active - retained
     # Expected number of periods a customer stays: the inverse of the per-period churn rate
     # (S / churned). CLV multiplies the exact values, so rounding happens once.
