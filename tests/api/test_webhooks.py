@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
@@ -183,3 +184,26 @@ def test_staff_resend_a_delivery_from_admin(admin_client, api, partner, member, 
     assert len(delivery.log) == 2
     assert len(receiver.requests) == 2
     assert admin_client.get(f"/admin/members/webhookdelivery/{delivery.pk}/change/").status_code == 200
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_with_a_broker_a_worker_delivers_right_after_the_purchase(celery_worker, receiver_factory):
+    from tests.api.conftest import client_for
+    from tests.conftest import MemberFactory, PartnerFactory
+
+    partner = PartnerFactory()
+    member = MemberFactory(program=partner.program)
+    receiver = receiver_factory([200])
+    _endpoint(partner, receiver.url)
+    response = client_for(partner).post("/api/v1/transactions", purchase_body(member), format="json")
+    assert response.status_code == 201
+    # The worker dispatches the event and sends the delivery; wait (bounded) for it to arrive.
+    deadline = time.monotonic() + 30
+    while not receiver.requests and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(receiver.requests) == 1
+    assert json.loads(receiver.requests[0][1])["data"]["purchase"] == response.json()["id"]
+    while WebhookDelivery.objects.filter(status="succeeded").count() < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert WebhookDelivery.objects.get().status == "succeeded"
