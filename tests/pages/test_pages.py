@@ -272,3 +272,12 @@ def test_nav_links_every_member_area(member_client):
     for path in ("/history/", "/rewards/", "/referrals/", "/membership/", "/campaigns/", "/feedback/", "/profile/"):
         assert f'href="{path}"' in text
     assert 'href="/history/" aria-current="page"' in text
+
+
+def test_dates_and_numbers_follow_the_language(member_client, member, partner):
+    buy(member, "1234.50", partner=partner, external_id="BIG")
+    member_client.post(reverse("members:language"), {"language": "ro", "next": "/"})
+    text = member_client.get(reverse("members:history")).text
+    assert "1234,50 EUR" in text and "+1.234" in text  # decimal comma, dot for thousands
+    assert timezone.localdate().strftime("%d.%m.%Y") in text
+    assert "Cumpărătură" in text and "Istoricul punctelor" in text
