@@ -544,9 +544,27 @@ def purchase_quote(
     )
 
 
+# Tills and e-shops clocks drift a little; a purchase further in the future is a mistake.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
 def _validate_purchase(
-    member: Member, partner: Partner | None, amount: Decimal, currency: str, paid_with_points: Decimal
+    member: Member,
+    partner: Partner | None,
+    amount: Decimal,
+    currency: str,
+    paid_with_points: Decimal,
+    discount_amount: Decimal = Decimal("0"),
+    occurred_at: datetime | None = None,
 ) -> None:
+    if occurred_at is not None and occurred_at > timezone.now() + CLOCK_SKEW:
+        raise DomainError(
+            "invalid_date", "The purchase date is in the future.", fields={"occurred_at": ["In the future."]}
+        )
+    if discount_amount < 0:
+        raise DomainError(
+            "invalid_amount", "The discount cannot be negative.", fields={"discount_amount": ["Must be zero or more."]}
+        )
     if amount <= 0:
         raise DomainError(
             "invalid_amount", "The amount must be positive.", fields={"amount": ["Must be greater than zero."]}
@@ -583,7 +601,7 @@ def purchase_record(
 ) -> tuple[Purchase, bool]:
     """Record a purchase and earn its points. The same (partner, external_id) never earns twice:
     a repeat returns the first purchase and False."""
-    _validate_purchase(member, partner, amount, currency, paid_with_points)
+    _validate_purchase(member, partner, amount, currency, paid_with_points, discount_amount, occurred_at)
     referrer_id = member.referred_by_id if member.referral_rewarded_at is None else None
     locked = lock_members(*[i for i in (member.pk, referrer_id) if i])
     member = locked[member.pk]

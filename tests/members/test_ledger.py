@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from config.errors import DomainError
 from members import services
@@ -234,3 +235,35 @@ def test_birthday_award_once_a_year_and_on_28_february_for_leap_day(program, clo
     assert fresh(leap).points_available == 100
     assert fresh(other).points_available == 100
     assert services.birthdays_award(today=date(2028, 2, 28)) == 0  # leap year: the 29th is the day
+
+
+def test_purchase_refusals_store_nothing(member, partner, clock):
+    for kwargs, code in [
+        ({"amount": 0}, "invalid_amount"),
+        ({"amount": 10, "paid_with_points": Decimal("11")}, "invalid_amount"),
+        ({"amount": 10, "discount_amount": Decimal("-1")}, "invalid_amount"),
+        ({"amount": 10, "occurred_at": timezone.now() + timedelta(hours=1)}, "invalid_date"),
+        ({"amount": 10, "currency": "USD"}, "currency_mismatch"),
+    ]:
+        with pytest.raises(DomainError) as refused:
+            services.purchase_record(
+                member=member,
+                partner=partner,
+                external_id="R-1",
+                **{"currency": "EUR", **kwargs, "amount": Decimal(str(kwargs["amount"]))},
+            )
+        assert refused.value.code == code
+    assert not member.purchases.exists() and not member.ledger.exists()
+
+
+def test_the_same_purchase_never_earns_twice(member, partner):
+    first = buy(member, 10, partner=partner, external_id="SAME")
+    again, created = services.purchase_record(
+        member=member, partner=partner, external_id="SAME", amount=Decimal("10"), currency="EUR"
+    )
+    assert (again, created) == (first, False)
+    assert assert_ledger_consistent(member).points_available == 10
+    other = MemberFactory(program=member.program)
+    with pytest.raises(DomainError) as refused:
+        buy(other, 10, partner=partner, external_id="SAME")
+    assert refused.value.code == "duplicate_external_id"
