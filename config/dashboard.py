@@ -179,8 +179,12 @@ def trend_scope(scope: Scope) -> Scope:
 def changelist(model: str, **params) -> str | None:
     """The admin changelist of `app.model` with filters, or None when that model has no admin."""
     app_label, model_name = model.split(".")
+    return admin_url(f"admin:{app_label}_{model_name}_changelist", **params)
+
+
+def admin_url(name: str, **params) -> str | None:
     try:
-        url = reverse(f"admin:{app_label}_{model_name}_changelist")
+        url = reverse(name)
     except NoReverseMatch:
         return None
     query = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in params.items() if v is not None}
@@ -257,17 +261,7 @@ def table_points(scope: Scope) -> Table:
 def table_activity(scope: Scope) -> Table:
     trend = trend_scope(scope)
     activity = metrics.monthly_activity(scope=trend)
-    nps = {
-        row["month"]: row["nps"]
-        for row in feedback_trend(
-            program=scope.program,
-            months=len(activity),
-            now=scope.end - timedelta(microseconds=1),
-            member_ids=None
-            if scope.tier is None and scope.loyalty_type is None
-            else metrics.scope_members(scope).values("id"),
-        )
-    }
+    nps = {row["month"]: row["nps"] for row in _feedback_trend(scope)}
     rows = [[a.month, a.active, a.new, a.orders, a.revenue, nps.get(a.month)] for a in activity]
     months = [text(a.month) for a in activity]
     chart = line_chart(
@@ -456,6 +450,30 @@ def table_feedback(scope: Scope) -> Table:
     )
 
 
+def _feedback_trend(scope: Scope) -> list[dict]:
+    """feedback.selectors.feedback_trend over the chart months; tier and loyalty type through member ids."""
+    trend = trend_scope(scope)
+    return feedback_trend(
+        program=scope.program,
+        months=len(months_between(trend.start, trend.end)),
+        now=scope.end - timedelta(microseconds=1),
+        member_ids=None
+        if scope.tier is None and scope.loyalty_type is None
+        else metrics.scope_members(scope).values("id"),
+    )
+
+
+def table_feedback_monthly(scope: Scope) -> Table:
+    rows = _feedback_trend(scope)
+    return Table(
+        "feedback-monthly",
+        _("NPS, CSAT, CES and CLI by month"),
+        [_("Month"), _("NPS"), _("NPS answers"), _("CSAT (%)"), _("CES"), _("CLI"), _("Response rate (%)")],
+        [[r["month"], r["nps"], r["nps_responses"], r["csat"], r["ces"], r["cli"], r["response_rate"]] for r in rows],
+        link=admin_url("admin:feedback_metrics", program=scope.program.pk),
+    )
+
+
 def table_campaigns(scope: Scope) -> Table:
     rows = campaign_metrics(scope=scope)
     return Table(
@@ -490,6 +508,7 @@ TABLES: dict[str, Callable[[Scope], Table]] = {
     "rewards": table_rewards,
     "charity": table_charity,
     "feedback": table_feedback,
+    "feedback-monthly": table_feedback_monthly,
     "campaigns": table_campaigns,
 }
 
