@@ -6,9 +6,10 @@ import pytest
 from django.core.cache import cache
 from django.utils import translation
 
-from members import auth, services
+from members import auth
 from members.models import Program, Tier
 from tests.conftest import PartnerFactory, ProgramFactory
+from tests.members.conftest import buy  # noqa: F401 - shared with the page tests
 
 
 @pytest.fixture(autouse=True)
@@ -69,16 +70,3 @@ def member(program):
 def member_client(client, member):
     client.force_login(member.user)
     return client
-
-
-def buy(member, amount, *, partner=None, external_id=None, **kwargs):
-    buy.counter = getattr(buy, "counter", 0) + 1
-    purchase, _ = services.purchase_record(
-        member=member,
-        partner=partner,
-        external_id=external_id or f"R-{buy.counter}",
-        amount=Decimal(str(amount)),
-        currency=member.program.currency,
-        **kwargs,
-    )
-    return purchase
