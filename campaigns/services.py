@@ -20,6 +20,7 @@ from django.db.models import Max, Min, Q, QuerySet
 from django.template import Context, Template
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from campaigns.models import (
     MESSAGE_ENGINE,
@@ -44,7 +45,7 @@ from campaigns.selectors import (
 from config.errors import DomainError
 from members import services as member_services
 from members.earning import lines_from_items
-from members.links import unsubscribe_headers
+from members.links import unsubscribe_headers, unsubscribe_url
 from members.models import LedgerEntry, Member, Purchase
 from members.selectors import add_months
 from members.sms import send_sms
@@ -386,6 +387,14 @@ def _send_email(delivery: Delivery, context: dict, render: _Renderer) -> str:
     return message_id
 
 
+def _send_sms(delivery: Delivery, context: dict, render: _Renderer) -> str:
+    """Marketing SMS carry their own opt-out link (SMS consent is withdrawn separately from email)."""
+    member = delivery.member
+    body = render(delivery.variant, "sms_body", context).strip()
+    stop = _("Stop: %(url)s") % {"url": unsubscribe_url(member, "sms")}
+    return send_sms(to=member.phone, body=f"{body}\n{stop}")
+
+
 def deliveries_send_batch(*, deliveries: QuerySet[Delivery], now: datetime | None = None) -> int:
     """Send the queued, due deliveries among these, each at most once. Returns how many went out."""
     now = now or timezone.now()
@@ -407,7 +416,7 @@ def deliveries_send_batch(*, deliveries: QuerySet[Delivery], now: datetime | Non
                 if delivery.channel == Delivery.Channel.EMAIL:
                     provider_id = _send_email(delivery, context, render)
                 else:
-                    provider_id = send_sms(to=member.phone, body=render(delivery.variant, "sms_body", context))
+                    provider_id = _send_sms(delivery, context, render)
         except Exception as exc:
             logger.exception("delivery %s failed", delivery.pk)
             Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.FAILED, error=str(exc)[:255])

@@ -121,7 +121,10 @@ def test_consent_decides_the_channel_and_no_consent_is_skipped(program, consenti
     sms = Delivery.objects.get(member=by_sms)
     assert (sms.channel, sms.status) == (Delivery.Channel.SMS, Delivery.Status.SENT)
     assert sms.provider_id.startswith("console-")
-    assert ConsoleSmsBackend.sent == [("+40700000001", "Hi Ana:  code ")]
+    [(to, body)] = ConsoleSmsBackend.sent
+    assert to == "+40700000001"
+    assert body.startswith("Hi Ana:  code\nStop: http")
+    assert "/unsubscribe/" in body
     skipped = Delivery.objects.get(member=nothing)
     assert (skipped.status, skipped.reason) == (Delivery.Status.SKIPPED, Delivery.Reason.NO_CONSENT)
     assert [m.to for m in mail.outbox] == [[by_email.email]]
