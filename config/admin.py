@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.dashboard import TABLES, DashboardForm, dashboard_build, text
+from members.models import Program
 
 ANALYST_GROUP = "analyst"
 DASHBOARD_PERMISSION = "members.view_member"
@@ -33,7 +34,7 @@ class FidelisAdminSite(admin.AdminSite):
 
     def index(self, request: HttpRequest, extra_context=None):
         context = {**(extra_context or {})}
-        if request.user.has_perm(DASHBOARD_PERMISSION):
+        if request.user.has_perm(DASHBOARD_PERMISSION) and Program.objects.exists():
             form = DashboardForm(request.GET)
             context["dashboard_form"] = form
             if form.is_valid():

@@ -206,3 +206,12 @@ def test_the_dashboard_runs_the_same_queries_for_3_or_30_members(client, demo, s
         client.get(url)
 
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_a_fresh_install_without_programs_shows_the_plain_index(client, superuser):
+    client.force_login(superuser)
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 200
+    assert "dashboard_form" not in response.context and page_tables(response) == {}
