@@ -548,9 +548,10 @@ def loyalty_distribution_monthly(*, scope: Scope) -> list[tuple[date, dict[str, 
     from snapshots taken when the month closed (None without one); the current month is live."""
 
     def live(sub: Scope) -> dict[date, dict]:
-        if sub.end < timezone.now():
+        last = months_between(sub.start, sub.end)[-1]
+        if last != timezone.localdate().replace(day=1):
             return {}
-        return {months_between(sub.start, sub.end)[-1]: loyalty_distribution(scope=sub)}
+        return {last: loyalty_distribution(scope=sub)}
 
     return list(_by_month(replace(scope, loyalty_type=None), "loyalty", live).items())
 
