@@ -326,7 +326,7 @@ def _history(surveys: list[Survey], members: list[Member], rng: random.Random, s
                 Answer.objects.create(response=response, question=text_question, text=comment)
             response.ticket = _ticket(
                 member,
-                f"{survey.kind.upper()} {score:g}: {survey.name}",
+                services.follow_up_subject(survey, score),
                 comment,
                 Ticket.Category.SURVEY,
                 Ticket.Priority.HIGH,

@@ -403,6 +403,10 @@ def response_finish(*, invitation: Invitation, answers: dict[int, str], language
     return response
 
 
+def follow_up_subject(survey: Survey, score: Decimal) -> str:
+    return f"{survey.kind.upper()} {score:g}: {survey.name}"
+
+
 def _complete(response: Response, now: datetime) -> None:
     survey, member = response.survey, response.member
     response.completed_at = now
@@ -418,7 +422,7 @@ def _complete(response: Response, now: datetime) -> None:
         )
         response.ticket = ticket_open(
             member=member,
-            subject=f"{survey.get_kind_display().split(':')[0]} {response.score:g}: {survey.name}",
+            subject=follow_up_subject(survey, response.score),
             body=comments or "(no comment)",
             category=Ticket.Category.SURVEY,
             priority=Ticket.Priority.HIGH,
@@ -748,11 +752,11 @@ def tickets_escalate_overdue(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     escalated = 0
     overdue = Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES, due_at__lte=now).order_by("pk")
-    for ticket_id in overdue.values_list("pk", flat=True).iterator(chunk_size=CHUNK):
+    for ticket in overdue.only("pk").iterator(chunk_size=CHUNK):
         try:
-            escalated += ticket_escalate(ticket=Ticket(pk=ticket_id), now=now)
+            escalated += ticket_escalate(ticket=ticket, now=now)
         except Exception:
-            logger.exception("ticket %s not escalated; retried on the next run", ticket_id)
+            logger.exception("ticket %s not escalated; retried on the next run", ticket.pk)
     return escalated
 
 
