@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from config.admin import analyst_group_sync
 from config.dashboard import TABLES
 from members.models import Member
 from tests.conftest import PartnerFactory, ProgramFactory, TierFactory
@@ -215,3 +216,14 @@ def test_a_fresh_install_without_programs_shows_the_plain_index(client, superuse
 
     assert response.status_code == 200
     assert "dashboard_form" not in response.context and page_tables(response) == {}
+
+
+def test_models_added_later_are_granted_to_the_analyst_after_migrate(analyst):
+    group = Group.objects.get(name="analyst")
+    group.permissions.remove(Permission.objects.get(codename="view_campaign"))
+    assert not User.objects.get(pk=analyst.pk).has_perm("campaigns.view_campaign")
+
+    analyst_group_sync()
+
+    assert User.objects.get(pk=analyst.pk).has_perm("campaigns.view_campaign")
+    assert not group.permissions.exclude(codename__startswith="view_").exists()
