@@ -443,12 +443,16 @@ def offer_grant_open(*, member: Member, now: datetime | None = None) -> QuerySet
 
 def delivery_counts(*, campaign: Campaign) -> list[dict]:
     """Deliveries by status and reason (the admin shows why members were skipped)."""
-    return list(
+    rows = list(
         Delivery.objects.filter(campaign=campaign)
         .values("status", "reason")
         .annotate(n=Count("pk"))
         .order_by("status", "reason")
     )
+    for row in rows:
+        row["status_label"] = Delivery.Status(row["status"]).label
+        row["reason_label"] = Delivery.Reason(row["reason"]).label if row["reason"] else ""
+    return rows
 
 
 def offer_grants_used(*, member: Member, limit: int = 20) -> QuerySet[OfferGrant]:

@@ -86,6 +86,7 @@ def test_launch_an_ab_test_with_holdout_and_read_results(admin_client, program, 
     page = admin_client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
     assert "Holdout" in page and "Lift vs holdout" in page
     assert "42.00 EUR" in page
+    assert "Skipped, holdout (control group):" in page
 
     listing = admin_client.get(changelist).content.decode()
     assert campaign.name in listing
