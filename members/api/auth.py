@@ -14,7 +14,7 @@ KEYWORD = "Api-Key"
 
 
 class PartnerKeyAuthentication(authentication.BaseAuthentication):
-    """request.user is the partner, request.auth the KeyGrant."""
+    """request.user and request.auth are the KeyGrant (its partner: `request.auth.partner`)."""
 
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -26,7 +26,7 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
         grant = api_key_grant(key=key.strip())
         if grant is None:
             raise exceptions.AuthenticationFailed("The API key is not valid (unknown, revoked or expired).")
-        return grant.partner, grant
+        return grant, grant
 
     def authenticate_header(self, request) -> str:
         # Makes DRF answer 401 (not 403) when the header is missing or wrong.

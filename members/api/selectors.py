@@ -31,6 +31,10 @@ class KeyGrant:
     rate_limit: str
     expiry_date: datetime | None
 
+    # request.user is the grant: Django and DRF code that asks request.user.is_authenticated works.
+    is_authenticated = True
+    is_anonymous = False
+
     @property
     def program_id(self) -> int:
         return self.partner.program_id

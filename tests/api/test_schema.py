@@ -3,6 +3,8 @@ every status, content type, header and body as documented."""
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode, checks
 
@@ -26,7 +28,19 @@ CHECKS = [
 
 
 @pytest.fixture
-def key(db):
+def _keep_test_connection():
+    """Calls go straight to the WSGI app, not through Django's test client, so Django would close the
+    database connection after each request (in a test transaction autocommit looks "changed"),
+    losing the test's transaction on PostgreSQL. The test client avoids that the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def key(db, _keep_test_connection):
     """A partner with the member of the schema's examples, points, and a reward, so examples succeed."""
     partner = PartnerFactory()
     Program.objects.filter(pk=partner.program_id).update(burn_min_order=0)

@@ -33,6 +33,10 @@ def _member_requests(number: str) -> list[tuple[str, str, dict | None]]:
             {"member": number, "external_id": "X", "amount": "10.00", "currency": "EUR"},
         ),
         ("post", "/api/v1/events", {"member": number, "type": "review", "reference": "r"}),
+        ("get", f"/api/v1/rewards?member={number}", None),
+        ("post", "/api/v1/redemptions", {"member": number, "reward": 1}),
+        ("post", "/api/v1/burn/quote", {"member": number, "order_total": "50.00"}),
+        ("post", "/api/v1/tickets", {"member": number, "subject": "s", "body": "b"}),
     ]
 
 
