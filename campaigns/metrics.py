@@ -4,11 +4,11 @@ lift of each campaign (buyers among treated members against the holdout group)."
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from campaigns.models import Campaign, Delivery, OfferGrant
 from campaigns.selectors import campaign_results, two_proportion_lift
-from members.metrics import Scope, rounded
+from members.metrics import Scope, member_filter, rounded
 
 
 @dataclass(frozen=True)
@@ -23,22 +23,16 @@ class CampaignRow:
     lift_relative: Decimal | None  # (treated - holdout) / holdout, %
 
 
-def _member_q(scope: Scope) -> Q:
-    q = Q(member__program=scope.program)
-    if scope.tier is not None:
-        q &= Q(member__tier=scope.tier)
-    if scope.loyalty_type is not None:
-        q &= Q(member__loyalty_type=scope.loyalty_type)
-    return q
-
-
 def campaign_metrics(*, scope: Scope) -> list[CampaignRow]:
     """Campaigns that sent or had an offer redeemed in the period, newest first. Sent and redeemed
     follow the scope's filters; the lift is the campaign's own experiment (all its members and its
     attribution window), which a filter would bias, so it is never filtered."""
     sent = dict(
         Delivery.objects.filter(
-            _member_q(scope), status=Delivery.Status.SENT, sent_at__gte=scope.start, sent_at__lt=scope.end
+            member_filter(scope, "member__"),
+            status=Delivery.Status.SENT,
+            sent_at__gte=scope.start,
+            sent_at__lt=scope.end,
         )
         .values_list("campaign")
         .annotate(n=Count("id"))
@@ -46,7 +40,7 @@ def campaign_metrics(*, scope: Scope) -> list[CampaignRow]:
     )
     redeemed = dict(
         OfferGrant.objects.filter(
-            _member_q(scope),
+            member_filter(scope, "member__"),
             status=OfferGrant.Status.REDEEMED,
             redeemed_at__gte=scope.start,
             redeemed_at__lt=scope.end,

@@ -1,7 +1,7 @@
 """The program dashboard on the admin index: a filter form, KPI cards, and tables with their charts.
 
 Every number comes from the apps' metric selectors (members/metrics.py, rewards/metrics.py,
-feedback/selectors.py, campaigns/selectors.py). Each table is built on its own, so the CSV export
+feedback/selectors.py, campaigns/metrics.py). Each table is built on its own, so the CSV export
 of one table runs only that table's queries, and the page and the CSV share the same rows.
 Charts are plain SVG geometry computed here and drawn by templates/admin/dashboard/chart.html,
 so they need no JavaScript and every chart has its table next to it.

@@ -115,7 +115,7 @@ def _next_month(day: date) -> datetime:
 # --- the filtered sets every metric starts from ------------------------------------------------
 
 
-def _member_q(scope: Scope, prefix: str = "", *, program: bool = True) -> Q:
+def member_filter(scope: Scope, prefix: str = "", *, program: bool = True) -> Q:
     """The program, tier and loyalty-type filters on members (or on rows joined to a member through
     `prefix`). Rows with their own program column pass program=False: no join unless a member filter needs it."""
     q = Q(**{f"{prefix}program": scope.program}) if program else Q()
@@ -128,12 +128,12 @@ def _member_q(scope: Scope, prefix: str = "", *, program: bool = True) -> Q:
 
 def scope_members(scope: Scope) -> QuerySet[Member]:
     """Members enrolled before the end of the period (tier and loyalty type as they are now)."""
-    return Member.objects.filter(_member_q(scope), enrolled_at__lt=scope.end)
+    return Member.objects.filter(member_filter(scope), enrolled_at__lt=scope.end)
 
 
 def scope_purchases(scope: Scope) -> QuerySet[Purchase]:
     qs = Purchase.objects.filter(
-        _member_q(scope, "member__", program=False),
+        member_filter(scope, "member__", program=False),
         program=scope.program,
         occurred_at__gte=scope.start,
         occurred_at__lt=scope.end,
@@ -143,7 +143,7 @@ def scope_purchases(scope: Scope) -> QuerySet[Purchase]:
 
 def scope_entries(scope: Scope, *, since_start: bool = True, by_partner: bool = True) -> QuerySet[LedgerEntry]:
     qs = LedgerEntry.objects.filter(
-        _member_q(scope, "member__", program=False), program=scope.program, created_at__lt=scope.end
+        member_filter(scope, "member__", program=False), program=scope.program, created_at__lt=scope.end
     )
     if since_start:
         qs = qs.filter(created_at__gte=scope.start)
@@ -447,7 +447,7 @@ def tier_distribution(*, scope: Scope, at: datetime) -> dict[int | None, int]:
         rows = scope_members(members).values("tier").annotate(n=Count("id")).values_list("tier", "n")
         return {tier: n for tier, n in rows if n}
     latest = (
-        TierChange.objects.filter(_member_q(members, "member__"), created_at__lt=at)
+        TierChange.objects.filter(member_filter(members, "member__"), created_at__lt=at)
         .values("member")
         .annotate(last=Max("id"))
         .values("last")
@@ -489,7 +489,7 @@ def _live_movements(scope: Scope) -> dict[date, dict]:
     rows = {
         _month_key(row["month"]): row
         for row in TierChange.objects.filter(
-            _member_q(replace(scope, tier=None), "member__"), created_at__gte=scope.start, created_at__lt=scope.end
+            member_filter(replace(scope, tier=None), "member__"), created_at__gte=scope.start, created_at__lt=scope.end
         )
         .exclude(reason=TierChange.Reason.ENROLL)
         .annotate(

@@ -10,21 +10,18 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, IntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from members.metrics import CENT, Scope
+from members.metrics import CENT, Scope, member_filter
 from rewards.models import Cause, Redemption, Reward
 
 
 def scope_redemptions(scope: Scope) -> QuerySet[Redemption]:
     qs = Redemption.objects.filter(
+        member_filter(scope, "member__", program=False),
         program=scope.program,
         status=Redemption.Status.COMPLETED,
         created_at__gte=scope.start,
         created_at__lt=scope.end,
     )
-    if scope.tier is not None:
-        qs = qs.filter(member__tier=scope.tier)
-    if scope.loyalty_type is not None:
-        qs = qs.filter(member__loyalty_type=scope.loyalty_type)
     return qs.filter(partner=scope.partner) if scope.partner is not None else qs
 
 
