@@ -281,3 +281,10 @@ def test_dates_and_numbers_follow_the_language(member_client, member, partner):
     assert "1234,50 EUR" in text and "+1.234" in text  # decimal comma, dot for thousands
     assert timezone.localdate().strftime("%d.%m.%Y") in text
     assert "Cumpărătură" in text and "Istoricul punctelor" in text
+
+
+def test_not_found_page_uses_the_member_layout(member_client, settings):
+    settings.DEBUG = False
+    response = member_client.get(reverse("rewards:voucher", args=[999999]))
+    assert response.status_code == 404
+    assert "We could not find this page" in response.text and 'class="site-nav"' in response.text
