@@ -44,6 +44,8 @@ from members.models import LedgerEntry, Member, MembershipPlan, Subscription
 
 HISTORY_PAGE_SIZE = 25
 DASHBOARD_ENTRIES = 5
+# Subscription.paid_by for plans joined on the member page: the fee itself is taken by staff.
+PAID_BY_MEMBER_PAGE = "member page; fee collected by staff"
 
 
 def member_required(view: Callable) -> Callable:
@@ -70,17 +72,16 @@ def _attach(request: HttpRequest, member: Member) -> None:
 
 def _domain_error_to_form(form, exc: DomainError) -> None:
     """Show a refusal on the form, in the member's language where we know the code."""
-    known = {
-        "email_taken": ("email", _("This email is already registered. Sign in instead.")),
-        "invalid_referral_code": ("referral_code", _("This referral code does not exist.")),
-        "weak_password": ("password", None),
-    }
-    field, message = known.get(exc.code, (None, None))
-    if exc.code == "weak_password":
+    if exc.code == "weak_password":  # Django's validators, already in the member's language
         for text in exc.fields.get("password", [exc.message]):
             form.add_error("password", text)
         return
-    form.add_error(field if field in form.fields else None, message or exc.message)
+    known = {
+        "email_taken": ("email", _("This email is already registered. Sign in instead.")),
+        "invalid_referral_code": ("referral_code", _("This referral code does not exist.")),
+    }
+    field, message = known.get(exc.code, (None, exc.message))
+    form.add_error(field if field in form.fields else None, message)
 
 
 def _signin(request: HttpRequest, user, member: Member, next_url: str = "") -> HttpResponse:
@@ -482,8 +483,6 @@ def profile_delete(request: HttpRequest) -> HttpResponse:
 
 
 # --- reads only the pages need ---------------------------------------------------------------
-
-PAID_BY_MEMBER_PAGE = "member page; fee collected by staff"
 
 
 @dataclass(frozen=True)
