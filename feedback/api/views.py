@@ -3,13 +3,11 @@
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from config.errors import NotFound
 from feedback import services
 from feedback.api import serializers as s
 from feedback.models import Ticket
 from members.api.base import PartnerAPIView, idempotent
 from members.api.docs import IDEMPOTENCY_KEY, IN_FLIGHT, WRITE_ERRORS, errors
-from members.api.selectors import member_for_partner
 
 
 class TicketsView(PartnerAPIView):
@@ -68,8 +66,6 @@ class TicketsView(PartnerAPIView):
         data = s.TicketOpenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        member = member_for_partner(partner=self.partner, number=fields.pop("member"))
-        if member is None:
-            raise NotFound("Member not found.")
+        member = self.member_or_404(fields.pop("member"))
         ticket = services.ticket_open(member=member, partner=self.partner, channel=Ticket.Channel.API, **fields)
         return Response(s.TicketSerializer(ticket).data, status=201)

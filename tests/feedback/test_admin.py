@@ -2,9 +2,11 @@
 
 import csv
 import io
+from datetime import timedelta
 
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from feedback import services
 from feedback.models import Invitation, Ticket, TicketMessage
@@ -78,12 +80,19 @@ def test_staff_send_a_survey_to_a_tier(admin_client, program):
 
     member_services.tier_assign(member=inside, tier=gold, until=None, created_by=None)
     MemberFactory(program=program, consent_email=True)
+    later = timezone.now() + timedelta(days=2)
+    services.invitation_schedule(
+        survey=survey, member=inside, trigger="manual", reference="another wave", send_at=later
+    )
     page = admin_client.post(
         reverse("admin:feedback_survey_send", args=[survey.pk]), {"tier": gold.pk, "loyalty_type": "", "numbers": ""}
     )
     assert page.status_code == 302
-    assert list(Invitation.objects.values_list("member_id", "status")) == [(inside.pk, "sent")]
-    assert admin_client.get(page.url).status_code == 200
+    wave = Invitation.objects.exclude(reference="another wave")
+    assert list(wave.values_list("member_id", "status")) == [(inside.pk, "sent")]
+    listing = admin_client.get(page.url)
+    assert listing.status_code == 200
+    assert listing.context["cl"].result_count == 1
 
 
 def test_sending_needs_a_choice_of_members(admin_client, program):
