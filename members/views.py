@@ -269,15 +269,7 @@ class _Echo:
 def _csv_cell(value) -> str:
     """Text from partners' systems could start a spreadsheet formula; a leading quote disarms it."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @member_required
