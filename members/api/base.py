@@ -13,9 +13,11 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.errors import NotFound
 from members.api import services
 from members.api.auth import HasPartnerKey, PartnerKeyAuthentication, PartnerThrottle
-from members.models import Partner
+from members.api.selectors import member_for_partner
+from members.models import Member, Partner
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
@@ -35,6 +37,13 @@ class PartnerAPIView(APIView):
     @property
     def partner(self) -> Partner:
         return self.request.auth.partner
+
+    def member_or_404(self, number: str) -> Member:
+        """A member of the partner's program; any other number is simply not found."""
+        member = member_for_partner(partner=self.partner, number=number)
+        if member is None:
+            raise NotFound("Member not found.")
+        return member
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

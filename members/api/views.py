@@ -59,13 +59,6 @@ PURCHASE_REQUEST = {
 MEMBER_PARAM = OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH, description="Membership number.")
 
 
-def _member(partner, number: str) -> Member:
-    member = api_selectors.member_for_partner(partner=partner, number=number)
-    if member is None:
-        raise NotFound("Member not found.")
-    return member
-
-
 def _availability(member: Member, points: int, occurred_at) -> tuple[str, object]:
     available_at = occurred_at + timedelta(days=member.program.pending_days)
     if not points:
@@ -190,7 +183,7 @@ class MemberView(PartnerAPIView):
         },
     )
     def get(self, request, number: str):
-        return Response(s.MemberSerializer(_member(self.partner, number)).data)
+        return Response(s.MemberSerializer(self.member_or_404(number)).data)
 
     @extend_schema(
         tags=["members"],
@@ -219,7 +212,7 @@ class MemberView(PartnerAPIView):
         },
     )
     def patch(self, request, number: str):
-        member = _member(self.partner, number)
+        member = self.member_or_404(number)
         data = s.MemberUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         member = services.member_update(member=member, **data.validated_data)
@@ -262,7 +255,7 @@ class BalanceView(PartnerAPIView):
         },
     )
     def get(self, request, number: str):
-        member = _member(self.partner, number)
+        member = self.member_or_404(number)
         progress = selectors.tier_progress(member=member)
         nxt = progress.next
         return Response(
@@ -352,7 +345,7 @@ class MemberEntriesView(PartnerAPIView):
         },
     )
     def get(self, request, number: str):
-        member = _member(self.partner, number)
+        member = self.member_or_404(number)
         query = s.EntryFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         q = query.validated_data
@@ -428,7 +421,7 @@ class PurchasesView(PartnerAPIView):
         data = s.PurchaseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        member = _member(self.partner, fields.pop("member"))
+        member = self.member_or_404(fields.pop("member"))
         purchase, created = services.purchase_record(member=member, partner=self.partner, **fields)
         return Response(s.PurchaseResultSerializer(_purchase_data(purchase)).data, status=201 if created else 200)
 
@@ -471,7 +464,7 @@ class SimulateView(PartnerAPIView):
         data = s.PurchaseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
-        member = _member(self.partner, d["member"])
+        member = self.member_or_404(d["member"])
         if d["currency"].upper() != member.program.currency:
             raise DomainError(
                 "currency_mismatch",
@@ -613,7 +606,7 @@ class EngagementView(PartnerAPIView):
         data = s.EngagementSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
-        member = _member(self.partner, d["member"])
+        member = self.member_or_404(d["member"])
         entry = services.points_engage(member=member, action=d["type"], reference=d["reference"])
         member.refresh_from_db(fields=["points_available", "points_pending"])
         return Response(

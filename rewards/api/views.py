@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from config.errors import NotFound
 from members.api.base import PartnerAPIView, idempotent
 from members.api.docs import IDEMPOTENCY_KEY, IN_FLIGHT, READ_ERRORS, WRITE_ERRORS, errors
-from members.api.selectors import member_for_partner
 from members.models import Member
 from rewards import selectors, services
 from rewards.api import serializers as s
@@ -61,13 +60,6 @@ VOUCHER_REFUSALS = (
     ("voucher_expired", "This voucher has expired."),
     ("voucher_cancelled", "This voucher was cancelled."),
 )
-
-
-def _member(partner, number: str) -> Member:
-    member = member_for_partner(partner=partner, number=number)
-    if member is None:
-        raise NotFound("Member not found.")
-    return member
 
 
 def _fresh_balance(member: Member) -> Member:
@@ -124,7 +116,7 @@ class RewardsView(PartnerAPIView):
     def get(self, request):
         query = s.RewardsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        member = _member(self.partner, query.validated_data["member"])
+        member = self.member_or_404(query.validated_data["member"])
         return Response(s.RewardOfferSerializer(selectors.rewards_for_member(member=member), many=True).data)
 
 
@@ -154,7 +146,7 @@ class RedemptionsView(PartnerAPIView):
     def post(self, request):
         data = s.RedeemSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        member = _member(self.partner, data.validated_data["member"])
+        member = self.member_or_404(data.validated_data["member"])
         reward = selectors.reward_get(program=member.program, pk=data.validated_data["reward"])
         if reward is None:
             raise NotFound("Reward not found.", code="reward_not_found")
@@ -322,7 +314,7 @@ class BurnQuoteView(PartnerAPIView):
         data = s.BurnQuoteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        member = _member(self.partner, fields.pop("member"))
+        member = self.member_or_404(fields.pop("member"))
         hold = services.burn_quote(member=member, partner=self.partner, **fields)
         _fresh_balance(hold.member)
         return Response(s.BurnHoldSerializer(hold).data, status=201)
