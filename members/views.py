@@ -497,7 +497,9 @@ def _referrals_of(member: Member) -> list[Referral]:
     return [
         Referral(
             # First name and an initial: enough to recognise a friend, no more.
-            name=f"{r.first_name} {r.last_name[:1]}.".strip(" .") if r.status != Member.Status.ANONYMIZED else "—",
+            name=(r.first_name + (f" {r.last_name[:1]}." if r.last_name else ""))
+            if r.status != Member.Status.ANONYMIZED
+            else "—",
             enrolled_at=r.enrolled_at,
             qualified_at=r.referral_rewarded_at,
             points=earned.get(f"members.member:{r.pk}", 0),

@@ -131,9 +131,9 @@ def test_referrals_page_lists_link_code_friends_and_earnings(member_client, memb
     text = page.text
     assert f"/signup/{program.slug}/?ref={member.referral_code}" in text
     assert "https://wa.me/?text=" in text and "https://t.me/share/url?url=" in text and "mailto:?subject=" in text
-    assert "Bob S" in text and "Stone" not in text  # an initial, not the full name
+    assert "Bob S." in text and "Stone" not in text  # an initial, not the full name
     earned = {r.name: r.points for r in page.context["referrals"]}
-    assert earned == {"Bob S": 150, "Cy": 0}
+    assert earned == {"Bob S.": 150, "Cy": 0}
 
 
 def test_referrals_page_queries_are_constant(member_client, member, program, django_assert_max_num_queries):
