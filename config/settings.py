@@ -249,6 +249,7 @@ CELERY_BEAT_SCHEDULE = {
     "feedback-invitations-remind": {"task": "feedback.tasks.invitations_remind_due", "schedule": 60 * 60.0},
     "feedback-relationship-surveys": {"task": "feedback.tasks.surveys_relationship_schedule", "schedule": 24 * 60 * 60.0},
     "feedback-tickets-escalate": {"task": "feedback.tasks.tickets_escalate_overdue", "schedule": 15 * 60.0},
+    "feedback-ticket-emails-retry": {"task": "feedback.tasks.ticket_emails_retry", "schedule": 10 * 60.0},
     "rewards-burn-holds-lapse": {"task": "rewards.tasks.burn_holds_lapse", "schedule": 60.0},
     "rewards-vouchers-expire": {"task": "rewards.tasks.vouchers_expire", "schedule": 60 * 60.0},
     "rewards-surprises-anniversaries": {"task": "rewards.tasks.surprises_anniversaries", "schedule": 24 * 60 * 60.0},

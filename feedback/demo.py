@@ -363,6 +363,7 @@ def _ticket(
         created_at=opened_at,
         acknowledge_due_at=opened_at + timedelta(hours=ack_hours),
         due_at=due,
+        confirmed_at=opened_at,
     )
     TicketMessage.objects.create(ticket=ticket, kind=TicketMessage.Kind.CUSTOMER, body=body, created_at=opened_at)
     updates: dict = {}
@@ -376,6 +377,7 @@ def _ticket(
             author=staff,
             body="Thank you for telling us. We are sorry; here is what we are doing about it.",
             created_at=updates["first_contact_at"],
+            emailed_at=updates["first_contact_at"],
         )
     if status in ("resolved", "closed"):
         updates["resolved_at"] = opened_at + contacted_after + timedelta(hours=6) if contacted_after else due

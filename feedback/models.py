@@ -276,6 +276,7 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     escalations = models.PositiveSmallIntegerField(default=0)
+    confirmed_at = models.DateTimeField(null=True, blank=True, help_text=_("When the confirmation email went out."))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -339,6 +340,7 @@ class TicketMessage(models.Model):
     )
     body = models.TextField()
     created_at = models.DateTimeField()
+    emailed_at = models.DateTimeField(null=True, blank=True, help_text=_("Replies: when the email went out."))
 
     PUBLIC_KINDS = (Kind.CUSTOMER, Kind.REPLY)
 

@@ -551,8 +551,11 @@ def _email_customer(ticket: Ticket, template: str, context: dict) -> None:
 
 
 def ticket_confirmation_email(*, ticket: Ticket) -> None:
-    """The automatic acknowledgement: sent at once, with the target resolution date."""
+    """The automatic acknowledgement: sent at once, with the target resolution date; once."""
+    if ticket.confirmed_at is not None:
+        return
     _email_customer(ticket, "ticket_confirmation", {"url": settings.SITE_URL + reverse("feedback:tickets")})
+    Ticket.objects.filter(pk=ticket.pk).update(confirmed_at=timezone.now())
 
 
 # Which statuses a ticket may move to from each status.
@@ -663,11 +666,42 @@ def ticket_reply(*, ticket: Ticket, author, body: str, internal: bool = False) -
 
 
 def ticket_reply_email(*, message: TicketMessage) -> None:
+    if message.emailed_at is not None:
+        return
     _email_customer(
         message.ticket,
         "ticket_reply",
         {"message": message, "url": settings.SITE_URL + reverse("feedback:ticket", args=[message.ticket_id])},
     )
+    TicketMessage.objects.filter(pk=message.pk).update(emailed_at=timezone.now())
+
+
+# Confirmations and replies whose email failed (mail server down) are sent again by a periodic job,
+# from this age on, and given up after the second: a week-old "we received your message" helps nobody.
+EMAIL_RETRY_AFTER = timedelta(minutes=10)
+EMAIL_GIVE_UP_AFTER = timedelta(days=2)
+
+
+def ticket_emails_retry(*, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    window = (now - EMAIL_GIVE_UP_AFTER, now - EMAIL_RETRY_AFTER)
+    pending = [
+        (ticket_confirmation_email, {"ticket": t})
+        for t in Ticket.objects.filter(confirmed_at__isnull=True, created_at__range=window).select_related("member")
+    ] + [
+        (ticket_reply_email, {"message": m})
+        for m in TicketMessage.objects.filter(
+            kind=TicketMessage.Kind.REPLY, emailed_at__isnull=True, created_at__range=window
+        ).select_related("ticket__member", "author")
+    ]
+    sent = 0
+    for send, kwargs in pending:
+        try:
+            send(**kwargs)
+            sent += 1
+        except OSError:
+            logger.warning("ticket email still not sent; next run retries", exc_info=True)
+    return sent
 
 
 @transaction.atomic

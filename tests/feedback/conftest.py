@@ -3,6 +3,7 @@
 import factory
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.mail.backends.base import BaseEmailBackend
 
 from feedback import services
 from feedback.models import Question, Survey
@@ -77,3 +78,20 @@ def send():
         return invitation
 
     return _send
+
+
+class DownMailBackend(BaseEmailBackend):
+    """A mail server that refuses connections."""
+
+    def send_messages(self, email_messages):
+        raise ConnectionRefusedError("mail server down")
+
+
+@pytest.fixture
+def mail_down(settings):
+    settings.EMAIL_BACKEND = "tests.feedback.conftest.DownMailBackend"
+
+    def restore():
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+    return restore

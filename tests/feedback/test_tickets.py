@@ -9,7 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from config.errors import DomainError
-from feedback import selectors, services
+from feedback import selectors, services, tasks
 from feedback.models import SlaPolicy, Ticket, TicketMessage
 from tests.conftest import PartnerFactory
 
@@ -166,3 +166,21 @@ def test_the_assignee_hears_when_the_customer_writes(member, staff, on_commit):
     [notice] = mail.outbox
     assert notice.to == [staff.email]
     assert "Any news?" in notice.body and ticket.number in notice.subject
+
+
+def test_with_the_mail_server_down_the_ticket_is_kept_and_its_emails_go_out_later(member, staff, mail_down, on_commit):
+    with time_machine.travel("2026-03-02 09:00Z", tick=False), on_commit():
+        ticket = _open(member)
+        services.ticket_reply(ticket=ticket, author=staff, body="We are on it.")
+    ticket.refresh_from_db()
+    assert ticket.confirmed_at is None
+    assert not mail.outbox
+    mail_down()  # the server is back
+    with time_machine.travel("2026-03-02 09:05Z", tick=False):
+        assert services.ticket_emails_retry() == 0  # too early: the task may still be retrying
+    with time_machine.travel("2026-03-02 09:11Z", tick=False):
+        assert tasks.ticket_emails_retry.delay().get() == 2
+        assert services.ticket_emails_retry() == 0
+    assert sorted(m.subject.split(" (")[0] for m in mail.outbox) == ["Re: Broken zip", "We received your message"]
+    ticket.refresh_from_db()
+    assert ticket.confirmed_at is not None
