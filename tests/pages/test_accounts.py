@@ -9,7 +9,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from members import auth, links
+from members import auth, links, services
 from members.models import LedgerEntry, Member
 from tests.conftest import MemberFactory, ProgramFactory
 from tests.pages.conftest import buy, signup
@@ -205,3 +205,21 @@ def test_demo_member_gets_a_password_once(client, program):
         reverse("members:signin"), {"email": auth.DEMO_MEMBER_EMAIL, "password": auth.DEMO_MEMBER_PASSWORD}
     )
     assert response.status_code == 302 and response.url == "/"
+
+
+def test_sms_unsubscribe_link_only_stops_sms(client, program):
+    member = signup(program, email="sms@example.com", consent_email=True, consent_sms=True)
+    page = client.get(_path(links.unsubscribe_url(member, "sms")))
+    assert "by SMS" in page.text
+    client.post(_path(links.unsubscribe_url(member, "sms")))
+    member.refresh_from_db()
+    assert not member.consent_sms and member.consent_email
+
+
+def test_a_suspended_member_cannot_use_a_link_or_the_pages(client, member):
+    client.post(reverse("members:signin"), {"email": member.email})
+    path = _path(_link_from_mail(mail.outbox[0]))
+    services.member_set_status(member=member, status=Member.Status.SUSPENDED)
+    assert client.post(path).status_code == 400
+    client.force_login(member.user)
+    assert client.get(reverse("members:history")).status_code == 403
