@@ -14,8 +14,9 @@ def campaign_fan_out(campaign_id: int, occurrence: str) -> int:
     return len(services.campaign_fan_out(campaign=campaign, occurrence=occurrence))
 
 
-@shared_task(bind=True, max_retries=5, default_retry_delay=30, acks_late=True)
-def campaign_chunk(self, campaign_id: int, occurrence: str, low: int, high: int) -> int:
+@shared_task
+def campaign_chunk(campaign_id: int, occurrence: str, low: int, high: int) -> int:
+    """Safe to run again (late acks redeliver it after a worker crash): rows are unique, sends are claimed."""
     campaign = Campaign.objects.select_related("segment", "offer").filter(pk=campaign_id).first()
     if campaign is None:
         return 0
