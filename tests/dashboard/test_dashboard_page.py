@@ -6,15 +6,18 @@ from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from config.admin import analyst_group_sync
 from config.dashboard import TABLES
+from feedback import services as feedback_services
 from members.models import Member
 from tests.conftest import PartnerFactory, ProgramFactory, TierFactory
 from tests.dashboard.conftest import at, buy, enroll
+from tests.feedback.conftest import SurveyFactory
 
 
 class Tables(HTMLParser):
@@ -228,3 +231,39 @@ def test_models_added_later_are_granted_to_the_analyst_after_migrate(analyst):
 
     assert User.objects.get(pk=analyst.pk).has_perm("campaigns.view_campaign")
     assert not group.permissions.exclude(codename__startswith="view_").exists()
+
+
+def test_feedback_figures_on_the_dashboard(client, demo, superuser):
+    """Four NPS answers in March: 10 and 9 (promoters), 7 (passive), 3 (detractor, opens a ticket).
+    NPS = (2 - 1) / 4 = 25; every invitation answered; nobody called the detractor back yet."""
+    survey = SurveyFactory(program=demo)
+    score_question = survey.questions.get(kind="score")
+    comment_question = survey.questions.get(kind="text")
+    for score in (10, 9, 7, 3):
+        with time_machine.travel(at(2026, 3, 20), tick=False):
+            member = enroll(demo, at(2026, 3, 20), consent_email=True)
+            invitation = feedback_services.invitation_schedule(
+                survey=survey, member=member, trigger=survey.trigger, reference=f"test:{score}"
+            )
+            feedback_services.invitation_send(invitation=invitation)
+            feedback_services.response_score(invitation=invitation, scores={score_question.pk: score}, language="en")
+            if score <= 6:
+                feedback_services.response_finish(
+                    invitation=invitation, answers={comment_question.pk: "Slow checkout"}, language="en"
+                )
+    client.force_login(superuser)
+
+    tables = page_tables(client.get(f"/admin/?program={demo.pk}&{QUERY}"))
+
+    figures = {row[0]: row[2] for row in tables["feedback"][1:]}
+    assert (figures["nps"], figures["nps_responses"], figures["response_rate"]) == ("25.0", "4", "100.0")
+    assert (figures["tickets_open"], figures["tickets_opened"]) == ("1", "1")
+    assert (figures["detractors"], figures["detractors_contacted"], figures["detractors_contacted_share"]) == (
+        "1",
+        "0",
+        "0.0",
+    )
+    assert figures["csat"] == "\u2014"  # no CSAT survey: no ratio, not zero
+    march = next(row for row in tables["feedback-monthly"] if row[0] == "2026-03")
+    assert march[1:3] == ["25.0", "4"]
+    assert next(row for row in tables["activity"] if row[0] == "2026-03")[5] == "25.0"
