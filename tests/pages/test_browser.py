@@ -198,3 +198,11 @@ def test_main_pages_pass_axe_core(page, demo):
         page.goto(path)
         problems[path] = _axe_violations(page)
     assert {path: found for path, found in problems.items() if found} == {}
+
+
+def test_landing_call_to_action_is_legible(page, demo):
+    """axe cannot judge text on the hero's gradient, so check the button's own colours."""
+    page.goto("/")
+    join = page.get_by_role("link", name="Join now")
+    colors = join.evaluate("el => [getComputedStyle(el).color, getComputedStyle(el).backgroundColor]")
+    assert colors[0] != colors[1]
