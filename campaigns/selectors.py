@@ -342,10 +342,6 @@ class GroupResult:
     spend: Decimal
     lift: Lift | None = None
 
-    @property
-    def conversion(self) -> float:
-        return self.buyers / self.members if self.members else 0.0
-
 
 def _window_purchases(campaign: Campaign) -> QuerySet[Purchase]:
     return Purchase.objects.filter(
