@@ -8,6 +8,7 @@ import csv
 
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
@@ -15,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.dashboard import TABLES, DashboardForm, dashboard_build, text
+from members import metrics, tasks
 from members.models import Program
 
 ANALYST_GROUP = "analyst"
@@ -38,7 +40,9 @@ class FidelisAdminSite(admin.AdminSite):
             form = DashboardForm(request.GET)
             context["dashboard_form"] = form
             if form.is_valid():
-                context["dashboard"] = dashboard_build(scope=form.scope(timezone.now()))
+                scope = form.scope(timezone.now())
+                _snapshots_ensure(scope.program)
+                context["dashboard"] = dashboard_build(scope=scope)
                 context["dashboard_query"] = request.GET.urlencode()
         return super().index(request, context)
 
@@ -59,6 +63,13 @@ class FidelisAdminSite(admin.AdminSite):
         writer.writerow([str(c) for c in table.columns])
         writer.writerows([[_csv_cell(v) for v in row] for row in table.rows])
         return response
+
+
+def _snapshots_ensure(program: Program) -> None:
+    """Until the daily job has run (a fresh install, or data loaded in bulk), the first dashboard
+    view queues it, once an hour at most: later views read closed months from the snapshots."""
+    if metrics.snapshot_missing(program=program) and cache.add(f"metric-snapshots-queued:{program.pk}", 1, 3600):
+        tasks.metric_snapshots_refresh.delay_on_commit()
 
 
 def _csv_cell(value) -> str:

@@ -583,6 +583,12 @@ def metric_snapshot_month(*, program: Program, month: date, now: datetime | None
     return snapshot
 
 
+def snapshot_missing(*, program: Program, now: datetime | None = None) -> bool:
+    """True when the program's last closed month has no snapshot (new install, beat not running)."""
+    last_month = add_months(month_start(timezone.localtime(now or timezone.now()).date()), -1).date()
+    return not MetricSnapshot.objects.filter(program=program, month=last_month).exists()
+
+
 def metric_snapshots_refresh(*, now: datetime | None = None, months: int = 2) -> int:
     """Daily: recompute each program's last `months` closed months (refunds and back-dated purchases
     still change the previous month); a program without snapshots gets its last 12. Returns rows."""

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.contrib.auth.models import User
+from django.core.cache import cache
 
 from members import metrics, tasks
 from members.models import Member, MetricSnapshot
@@ -91,3 +93,18 @@ def test_a_snapshot_of_a_quiet_month_is_all_zeros(program):
     assert snapshot.data["points"] == {"issued": 0, "redeemed": 0, "expired": 0, "adjusted": 0}
     assert (snapshot.data["tiers"], snapshot.data["movements"]) == ({}, {"up": 0, "down": 0})
     assert Decimal(snapshot.data["activity"]["revenue"]) == 0
+
+
+def test_the_first_dashboard_view_queues_the_snapshots_once(client, history, django_capture_on_commit_callbacks):
+    program = history[0]
+    cache.clear()  # other tests' views of a program with the same id may have set the once-an-hour mark
+    client.force_login(User.objects.create_superuser("boss", "boss@example.com", "pw"))
+
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        assert client.get(f"/admin/?program={program.pk}").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True) as again:
+        client.get(f"/admin/?program={program.pk}")
+
+    assert (len(queued), len(again)) == (1, 0)
+    assert MetricSnapshot.objects.filter(program=program).count() == 12
+    assert not metrics.snapshot_missing(program=program)
