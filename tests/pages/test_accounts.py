@@ -223,3 +223,11 @@ def test_a_suspended_member_cannot_use_a_link_or_the_pages(client, member):
     assert client.post(path).status_code == 400
     client.force_login(member.user)
     assert client.get(reverse("members:history")).status_code == 403
+
+
+def test_password_guessing_is_cut_off_per_address(client, program):
+    signup(program, email="guess@example.com", password="correct horse battery")
+    for i in range(auth.PASSWORD_TRIES_PER_WINDOW):
+        client.post(reverse("members:signin"), {"email": "guess@example.com", "password": f"wrong guess {i}"})
+    right = client.post(reverse("members:signin"), {"email": "guess@example.com", "password": "correct horse battery"})
+    assert right.status_code == 200 and "do not match" in right.text  # even the right one waits for the window
