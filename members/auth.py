@@ -115,10 +115,13 @@ def signin_link_send(*, email: str) -> int:
 
 
 def password_signin_user(*, email: str, password: str):
-    """The member user whose email and password match, or None."""
+    """The member user whose email and password match, or None. Refuses once the address has
+    used up its attempts for the window."""
     email = services.normalize_email(email)
-    if not password or not _within_limit("password", email, PASSWORD_TRIES_PER_WINDOW):
+    if not password:
         return None
+    if not _within_limit("password", email, PASSWORD_TRIES_PER_WINDOW):
+        raise DomainError("too_many_attempts", "Too many password attempts; use a sign-in link.", status=429)
     candidates = User.objects.filter(member__email=email, member__status=Member.Status.ACTIVE, is_active=True).order_by(
         "pk"
     )

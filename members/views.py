@@ -144,12 +144,19 @@ def signin(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             email, password = form.cleaned_data["email"], form.cleaned_data["password"]
             if password:
-                user = auth.password_signin_user(email=email, password=password)
-                if user is not None:
-                    return _signin(request, user, user.member, next_url)
-                form.add_error(
-                    "password", _("This email and password do not match. Leave the password empty to get a link.")
-                )
+                try:
+                    user = auth.password_signin_user(email=email, password=password)
+                except DomainError:  # attempts used up for this address
+                    form.add_error(
+                        "password", _("Too many attempts. Leave the password empty to get a link, or try later.")
+                    )
+                else:
+                    if user is not None:
+                        return _signin(request, user, user.member, next_url)
+                    form.add_error(
+                        "password",
+                        _("This email and password do not match. Leave the password empty to get a link."),
+                    )
             else:
                 auth.signin_link_send(email=email)
                 return redirect("members:signin_sent")
