@@ -353,6 +353,10 @@ def table_loyalty(scope: Scope) -> Table:
     chart = donut_chart(
         [(str(labels[value]), n) for value, n in counts.items()],
         center=str(total),
+        links=[
+            changelist("members.member", program__id__exact=scope.program.pk, loyalty_type__exact=value)
+            for value in counts
+        ],
     )
     return Table(
         "loyalty",
@@ -682,8 +686,10 @@ def stacked_chart(labels: list[str], series: list[dict]) -> dict:
     return chart
 
 
-def donut_chart(slices: list[tuple[str, int]], center: str = "") -> dict:
-    """A ring of arcs drawn as dashed circle strokes, starting at 12 o'clock, clockwise."""
+def donut_chart(slices: list[tuple[str, int]], center: str = "", links: list[str | None] | None = None) -> dict:
+    """A ring of arcs drawn as dashed circle strokes, starting at 12 o'clock, clockwise; with
+    `links`, each arc and legend entry opens its own list."""
+    links = links or [None] * len(slices)
     radius = 70
     circumference = 2 * math.pi * radius
     total = sum(n for _label, n in slices)
@@ -699,6 +705,7 @@ def donut_chart(slices: list[tuple[str, int]], center: str = "") -> dict:
                     "offset": round(circumference / 4 - done, 2),
                     "color": color,
                     "title": f"{label}: {count}",
+                    "link": links[n],
                 }
             )
             done += length
@@ -709,5 +716,9 @@ def donut_chart(slices: list[tuple[str, int]], center: str = "") -> dict:
         "radius": radius,
         "arcs": arcs,
         "center": center,
-        "legend": [{"name": label, "color": PALETTE[n % len(PALETTE)]} for n, (label, _c) in enumerate(slices)],
+        "linked": any(links),
+        "legend": [
+            {"name": label, "color": PALETTE[n % len(PALETTE)], "link": links[n]}
+            for n, (label, _c) in enumerate(slices)
+        ],
     }

@@ -35,6 +35,9 @@ def test_donut_arcs_cover_the_ring_in_proportion_and_skip_empty_slices():
     assert chart["arcs"][0]["offset"] == pytest.approx(circumference / 4, abs=0.01)  # starts at 12 o'clock
     assert [item["name"] for item in chart["legend"]] == ["a", "b", "c"]  # the legend lists every type
     assert donut_chart([("a", 0)])["arcs"] == []
+    linked = donut_chart([("a", 1), ("b", 0)], links=["/a", "/b"])
+    assert [arc["link"] for arc in linked["arcs"]] == ["/a"] and linked["linked"]
+    assert [item["link"] for item in linked["legend"]] == ["/a", "/b"]
 
 
 def test_a_line_breaks_where_a_month_has_no_value_and_nps_uses_its_own_scale():

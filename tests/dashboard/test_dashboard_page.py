@@ -162,7 +162,8 @@ def test_every_link_on_the_dashboard_opens(client, demo, superuser):
     for filters in (f"partner={partner.pk}", f"tier={tier.pk}&loyalty_type=advocate", "loyalty_type=unknown"):
         dashboard = client.get(f"/admin/?program={demo.pk}&{filters}&{QUERY}").context["dashboard"]
         links |= {t.link for t in dashboard.tables if t.link} | {c.link for c in dashboard.cards if c.link}
-    assert len(links) > len(TABLES)
+        links |= {item["link"] for t in dashboard.tables if t.chart for item in t.chart["legend"] if item.get("link")}
+    assert len(links) > len(TABLES) + len(Member.LoyaltyType.choices)
     for link in links:
         assert client.get(link).status_code == 200, link
 
