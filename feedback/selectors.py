@@ -59,6 +59,17 @@ def members_to_survey(
     )
 
 
+def follow_ups_for(*, survey: Survey, score: Decimal | None) -> list[Question]:
+    """Follow-up questions that apply to the score (all of them with no bounds)."""
+    if score is None:
+        return []
+    return [
+        q
+        for q in survey.questions.exclude(kind=Question.Kind.SCORE)
+        if (q.min_score is None or score >= q.min_score) and (q.max_score is None or score <= q.max_score)
+    ]
+
+
 # --- member tickets ----------------------------------------------------------------------------
 
 

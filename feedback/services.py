@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from config.errors import Conflict, DomainError, NotFound
-from feedback import scoring
+from feedback import scoring, selectors
 from feedback.models import Answer, Invitation, Question, Response, SlaPolicy, Survey, Ticket, TicketMessage
 from members.events import event_record
 from members.links import unsubscribe_headers
@@ -326,17 +326,6 @@ def invitation_open(*, token: str, now: datetime | None = None) -> Invitation:
     return invitation
 
 
-def follow_ups_for(survey: Survey, score: Decimal | None) -> list[Question]:
-    """Follow-up questions that apply to the score (all of them with no bounds)."""
-    if score is None:
-        return []
-    return [
-        q
-        for q in survey.questions.exclude(kind=Question.Kind.SCORE)
-        if (q.min_score is None or score >= q.min_score) and (q.max_score is None or score <= q.max_score)
-    ]
-
-
 def _response_for(invitation: Invitation, language: str, now: datetime) -> Response:
     response, _ = Response.objects.select_for_update().get_or_create(
         invitation=invitation,
@@ -374,7 +363,7 @@ def response_score(*, invitation: Invitation, scores: dict[int, int], language: 
     response.category = scoring.nps_category(int(response.score)) if survey.kind == Survey.Kind.NPS else ""
     response.language = language
     response.save(update_fields=["score", "category", "language"])
-    if not follow_ups_for(survey, response.score):
+    if not selectors.follow_ups_for(survey=survey, score=response.score):
         _complete(response, now)
     return response
 
@@ -387,7 +376,7 @@ def response_finish(*, invitation: Invitation, answers: dict[int, str], language
     if response.score is None:
         raise DomainError("score_missing", "Please give a score first.")
     errors = {}
-    for question in follow_ups_for(invitation.survey, response.score):
+    for question in selectors.follow_ups_for(survey=invitation.survey, score=response.score):
         value = (answers.get(question.pk) or "").strip()
         if question.kind == Question.Kind.CHOICE and value and value not in question.options:
             errors[f"q{question.pk}"] = ["Choose one of the options."]

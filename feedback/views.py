@@ -49,7 +49,9 @@ def answer(request, token: str):
         )
     else:
         form = FollowUpForm(
-            request.POST or None, questions=services.follow_ups_for(survey, response.score), answers=answers
+            request.POST or None,
+            questions=selectors.follow_ups_for(survey=survey, score=response.score),
+            answers=answers,
         )
     if request.method == "POST" and form.is_valid():
         try:
