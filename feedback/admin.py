@@ -162,14 +162,17 @@ TREND_COLUMNS = [
 ]
 
 
-def _trend_csv(trend: list[dict]) -> HttpResponse:
+def _csv(filename: str, header: list[str], rows) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="feedback-trend.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
-    writer.writerow(TREND_COLUMNS)
-    for row in trend:
-        writer.writerow(["" if row[c] is None else row[c] for c in TREND_COLUMNS])
+    writer.writerow(header)
+    writer.writerows(["" if value is None else value for value in row] for row in rows)
     return response
+
+
+def _trend_csv(trend: list[dict]) -> HttpResponse:
+    return _csv("feedback-trend.csv", TREND_COLUMNS, ([row[c] for c in TREND_COLUMNS] for row in trend))
 
 
 @admin.register(Invitation)
@@ -181,6 +184,7 @@ class InvitationAdmin(admin.ModelAdmin):
         "channel",
         "status",
         "skip_reason",
+        "language",
         "send_at",
         "sent_at",
         "reminded_at",
@@ -224,6 +228,11 @@ class ResponseAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
     readonly_fields = [f.name for f in Response._meta.fields]
     inlines = [AnswerInline]
+    actions = ["export_csv"]
+
+    @admin.action(description=_("Export the selected answers as CSV"))
+    def export_csv(self, request, queryset):
+        return _csv("feedback-answers.csv", selectors.RESPONSE_COLUMNS, selectors.response_rows(responses=queryset))
 
     def has_add_permission(self, request):
         return False

@@ -70,6 +70,20 @@ def follow_ups_for(*, survey: Survey, score: Decimal | None) -> list[Question]:
     ]
 
 
+RESPONSE_COLUMNS = ["survey", "kind", "member", "score", "category", "language", "completed_at", "comments"]
+
+
+def response_rows(*, responses: QuerySet[Response]) -> list[list]:
+    """Answers for a spreadsheet: one row per response, the follow-up texts joined (two queries in all)."""
+    rows = []
+    for r in responses.select_related("survey", "member").prefetch_related("answers__question").order_by("pk"):
+        comments = " | ".join(f"{a.question.text}: {a.text}" for a in r.answers.all() if a.text)
+        rows.append(
+            [r.survey.name, r.survey.kind, r.member.number, r.score, r.category, r.language, r.completed_at, comments]
+        )
+    return rows
+
+
 # --- member tickets ----------------------------------------------------------------------------
 
 

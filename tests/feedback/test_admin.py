@@ -153,3 +153,19 @@ def test_a_relationship_survey_must_say_who_is_high_value(admin_client, program)
     )
     assert page.status_code == 200
     assert "minimum tier or a minimum spend" in page.content.decode()
+
+
+def test_selected_answers_export_as_csv_with_their_comments(admin_client, program, consenting_member, send):
+    survey = SurveyFactory(program=program)
+    invitation = send(survey, consenting_member)
+    services.response_score(invitation=invitation, scores={survey.questions.get(kind="score").pk: 4}, language="en")
+    services.response_finish(
+        invitation=invitation, answers={survey.questions.get(kind="text").pk: "Too slow"}, language="en"
+    )
+    response = admin_client.post(
+        reverse("admin:feedback_response_changelist"),
+        {"action": "export_csv", "_selected_action": [invitation.response.pk]},
+    )
+    [row] = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert (row["member"], row["score"], row["category"]) == (consenting_member.number, "4.00", "detractor")
+    assert row["comments"] == "What went wrong?: Too slow"
