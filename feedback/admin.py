@@ -317,7 +317,7 @@ class TicketAdmin(admin.ModelAdmin):
     list_filter = (OverdueFilter, "status", "priority", "category", "channel", "assignee", "program")
     search_fields = ("subject", "member__number", "member__email", "external_id")
     list_select_related = ("member", "assignee")
-    raw_id_fields = ("member",)
+    autocomplete_fields = ("member", "assignee")
     show_full_result_count = False
     date_hierarchy = "created_at"
     actions = ["assign_to_me", "mark_acknowledged", "mark_in_progress", "mark_resolved", "mark_closed"]
