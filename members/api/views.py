@@ -56,6 +56,21 @@ PURCHASE_REQUEST = {
         {"sku": "MUG-01", "category": "home", "quantity": 2, "unit_price": "36.00"},
     ],
 }
+PURCHASE_RESULT = {
+    "id": 5121,
+    "external_id": "ORD-2026-000123",
+    "member": NUMBER,
+    "amount": "84.50",
+    "currency": "EUR",
+    "occurred_at": "2026-11-20T17:42:00Z",
+    "points": 136,
+    "status": "pending",
+    "available_at": "2026-12-04T17:42:00Z",
+    "breakdown": BREAKDOWN_EXAMPLE,
+    "refunded_amount": "0.00",
+    "points_reversed": 0,
+    "balance": BALANCE_SHORT,
+}
 MEMBER_PARAM = OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH, description="Membership number.")
 
 
@@ -386,25 +401,15 @@ class PurchasesView(PartnerAPIView):
                 examples=[
                     OpenApiExample(
                         "earned",
-                        value={
-                            "id": 5121,
-                            "external_id": "ORD-2026-000123",
-                            "member": NUMBER,
-                            "amount": "84.50",
-                            "currency": "EUR",
-                            "occurred_at": "2026-11-20T17:42:00Z",
-                            "points": 136,
-                            "status": "pending",
-                            "available_at": "2026-12-04T17:42:00Z",
-                            "breakdown": BREAKDOWN_EXAMPLE,
-                            "refunded_amount": "0.00",
-                            "points_reversed": 0,
-                            "balance": BALANCE_SHORT,
-                        },
+                        value=PURCHASE_RESULT,
                     )
                 ],
             ),
-            200: OpenApiResponse(s.PurchaseResultSerializer, description="Already recorded (same external_id)."),
+            200: OpenApiResponse(
+                s.PurchaseResultSerializer,
+                description="Already recorded (same external_id): the first transaction, as it stands now.",
+                examples=[OpenApiExample("already recorded", value=PURCHASE_RESULT)],
+            ),
             **errors(
                 *WRITE_ERRORS,
                 conflicts=(
