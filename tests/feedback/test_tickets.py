@@ -11,6 +11,7 @@ from django.utils import timezone
 from config.errors import DomainError
 from feedback import selectors, services, tasks
 from feedback.models import SlaPolicy, Ticket, TicketMessage
+from members import services as member_services
 from tests.conftest import PartnerFactory
 
 
@@ -184,3 +185,14 @@ def test_with_the_mail_server_down_the_ticket_is_kept_and_its_emails_go_out_late
     assert sorted(m.subject.split(" (")[0] for m in mail.outbox) == ["Re: Broken zip", "We received your message"]
     ticket.refresh_from_db()
     assert ticket.confirmed_at is not None
+
+
+def test_tickets_are_refused_for_erased_members_and_partners_of_other_programs(member):
+    with pytest.raises(DomainError) as exc:
+        _open(member, channel=Ticket.Channel.API, partner=PartnerFactory(), external_id="X-1")
+    assert exc.value.code == "invalid_partner"
+    erased = member_services.member_anonymize(member=member)
+    with pytest.raises(DomainError) as exc:
+        _open(erased)
+    assert exc.value.code == "member_inactive"
+    assert not Ticket.objects.exists()
