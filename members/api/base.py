@@ -13,7 +13,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import NotFound
+from config.errors import Conflict, NotFound
 from members.api import services
 from members.api.auth import HasPartnerKey, PartnerKeyAuthentication, PartnerThrottle
 from members.api.selectors import member_for_partner
@@ -21,6 +21,7 @@ from members.models import Member, Partner
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
+IN_FLIGHT_RETRY_SECONDS = 1
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -70,7 +71,13 @@ def idempotent(handler):
         if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
             raise exceptions.ValidationError({IDEMPOTENCY_HEADER: [f"1 to {MAX_IDEMPOTENCY_KEY} characters."]})
         fingerprint = services.request_fingerprint(method=request.method, path=request.path, body=request.body)
-        record = services.idempotency_claim(partner=view.partner, key=key, request_hash=fingerprint)
+        try:
+            record = services.idempotency_claim(partner=view.partner, key=key, request_hash=fingerprint)
+        except Conflict as exc:
+            # The first request is still running: tell the client when to look again.
+            response = view.handle_exception(exc)
+            response["Retry-After"] = str(IN_FLIGHT_RETRY_SECONDS)
+            return response
         if record.status_code is not None:
             return _replay(record)
         try:

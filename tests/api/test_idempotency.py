@@ -74,6 +74,7 @@ def test_a_retry_while_the_first_is_in_flight_is_409(api, partner, member):
     response = api.post("/api/v1/transactions", body, format="json", HTTP_IDEMPOTENCY_KEY="busy")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "idempotency_key_in_use"
+    assert response["Retry-After"] == "1"
     assert not Purchase.objects.exists()
 
 
