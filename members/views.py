@@ -261,10 +261,16 @@ def history(request: HttpRequest) -> HttpResponse:
     page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    today = timezone.localdate()
+    periods = [
+        (_("Last 30 days"), today - timedelta(days=30)),
+        (_("Last 90 days"), today - timedelta(days=90)),
+        (_("This year"), today.replace(month=1, day=1)),
+    ]
     return render(
         request,
         "members/history.html",
-        {"member": request.member, "form": form, "page": page, "query": query.urlencode()},
+        {"member": request.member, "form": form, "page": page, "query": query.urlencode(), "periods": periods},
     )
 
 

@@ -78,6 +78,8 @@ def test_history_lists_every_entry_with_why_and_filters(member_client, member, p
     assert "3 movements" in text
     redeemed = member_client.get(reverse("members:history"), {"kind": "redeem"})
     assert list(redeemed.context["page"].object_list.values_list("kind", flat=True)) == ["redeem"]
+    last_30 = (timezone.localdate() - timedelta(days=30)).isoformat()
+    assert f'href="?since={last_30}&amp;kind=redeem"' in redeemed.text  # quick periods keep the kind
     tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
     later = member_client.get(reverse("members:history"), {"since": tomorrow})
     assert later.context["page"].paginator.count == 0 and "No point movements yet." in later.text
