@@ -28,6 +28,7 @@ from members.selectors import add_months
 from rewards.metrics import charity_by_cause, redemptions_by_kind
 
 PALETTE = ["#2563eb", "#16a34a", "#dc2626", "#f59e0b", "#7c3aed", "#0891b2", "#db2777", "#6b7280"]
+MAX_DAYS = 3660  # a custom period spans at most about ten years
 UNKNOWN_TYPE = "unknown"  # the form's value for members whose loyalty type is not known yet ("")
 
 
@@ -110,6 +111,9 @@ class DashboardForm(forms.Form):
                 self.add_error("start", _("A custom period needs both dates."))
             elif data["start"] > data["end"]:
                 self.add_error("end", _("The end is before the start."))
+            elif data["start"].year < 2000 or data["end"].year > 2100 or (data["end"] - data["start"]).days > MAX_DAYS:
+                # The comparison period runs as long again before the start: keep both inside real dates.
+                self.add_error("start", _("Choose dates between 2000 and 2100, at most ten years apart."))
         return data
 
     def scope(self, now: datetime) -> Scope:
