@@ -311,6 +311,109 @@ def seed(n_members: int, rng: random.Random) -> dict:
             PointLot, ["id", "member_id", "entry_id", "points", "remaining", "pending", "available_at", "expires_at"]
         ).copy(tuple(lot) for lot in lots)
         reset_sequences(Member, Purchase, LedgerEntry, PointLot)
+    counts.update(seed_extras(program, n_members, member_id_first=ids.member, rng=rng, now=now))
+    return counts
+
+
+def seed_extras(program: Program, n_members: int, *, member_id_first: int, rng: random.Random, now: datetime) -> dict:
+    """50 rewards, 20 campaigns on a segment, 50k completed NPS answers (the other apps' volumes)."""
+    from campaigns.models import Campaign, Segment
+    from feedback.models import Answer, Invitation, Question, Response, Survey
+    from rewards.models import Reward
+
+    kinds = [Reward.Kind.FIXED_DISCOUNT, Reward.Kind.FREE_SHIPPING, Reward.Kind.FREE_PRODUCT, Reward.Kind.EXCLUSIVE]
+    Reward.objects.bulk_create(
+        [
+            Reward(
+                program=program,
+                kind=kinds[i % len(kinds)],
+                title=f"Bench reward {i}",
+                points_cost=100 * (1 + i % 20),
+                value=Decimal(1 + i % 20),
+                stock=None if i % 3 else 1000,
+                is_active=True,
+                is_featured=i < 5,
+            )
+            for i in range(50)
+        ]
+    )
+    segment = Segment.objects.create(program=program, name="Everyone (bench)")
+    Campaign.objects.bulk_create(
+        [Campaign(program=program, name=f"Bench campaign {i}", segment=segment) for i in range(20)]
+    )
+
+    survey = Survey.objects.create(program=program, name="Bench NPS", kind=Survey.Kind.NPS, title="How likely...")
+    question = Question.objects.create(survey=survey, position=0, kind=Question.Kind.SCORE, text="How likely...")
+    n = min(50_000, n_members)
+    first_inv, first_resp = next_id(Invitation), next_id(Response)
+    members = rng.sample(range(member_id_first, member_id_first + n_members), n)
+    sent = [now - timedelta(days=rng.randint(1, 365), seconds=rng.randint(0, 86400)) for _ in range(n)]
+    scores = [rng.choice([0, 3, 5, 6, 7, 8, 8, 9, 9, 10, 10]) for _ in range(n)]
+    counts = {}
+    with transaction.atomic():
+        counts["invitations"] = Table(
+            Invitation,
+            [
+                "id",
+                "survey_id",
+                "member_id",
+                "trigger",
+                "reference",
+                "channel",
+                "status",
+                "language",
+                "nonce",
+                "send_at",
+                "sent_at",
+            ],
+        ).copy(
+            (
+                first_inv + i,
+                survey.pk,
+                members[i],
+                "manual",
+                f"bench:{i}",
+                "email",
+                "answered",
+                "en",
+                f"n{i}",
+                sent[i],
+                sent[i],
+            )
+            for i in range(n)
+        )
+        counts["survey responses"] = Table(
+            Response,
+            [
+                "id",
+                "invitation_id",
+                "survey_id",
+                "member_id",
+                "language",
+                "score",
+                "category",
+                "started_at",
+                "completed_at",
+            ],
+        ).copy(
+            (
+                first_resp + i,
+                first_inv + i,
+                survey.pk,
+                members[i],
+                "en",
+                scores[i],
+                "promoter" if scores[i] >= 9 else "passive" if scores[i] >= 7 else "detractor",
+                sent[i] + timedelta(hours=2),
+                sent[i] + timedelta(hours=2, minutes=3),
+            )
+            for i in range(n)
+        )
+        Table(Answer, ["response_id", "question_id", "score"]).copy(
+            (first_resp + i, question.pk, scores[i]) for i in range(n)
+        )
+        reset_sequences(Invitation, Response, Answer)
+    counts["rewards"], counts["campaigns"] = 50, 20
     return counts
 
 
