@@ -623,6 +623,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "program")
     list_select_related = ("member", "partner")
     search_fields = ("=member__number", "reference", "=purchase__external_id")
+    ordering = ("-id",)  # the primary key index: newest first without sorting a million rows
 
 
 @admin.register(Purchase)
@@ -631,6 +632,7 @@ class PurchaseAdmin(ReadOnlyAdmin):
     list_filter = ("program", "partner")
     list_select_related = ("member", "partner")
     search_fields = ("=external_id", "=member__number")
+    ordering = ("-id",)
     actions = ["refund"]
 
     @admin.action(description=_("Refund (takes back the points in proportion)"), permissions=["view"])
@@ -663,4 +665,5 @@ class EventAdmin(ReadOnlyAdmin):
     list_filter = ("type", "program", ("dispatched_at", admin.EmptyFieldListFilter))
     list_select_related = ("member",)
     search_fields = ("=member__number", "=type")
+    ordering = ("-id",)
     readonly_fields = ("payload",)
