@@ -340,7 +340,9 @@ def _grant_issue(delivery: Delivery, now: datetime) -> OfferGrant:
     offer, member = delivery.campaign.offer, delivery.member
     code, reference, valid_until = member_services.new_code(10), "", now + timedelta(days=offer.valid_days)
     if offer.kind == Offer.Kind.REWARD:
-        redemption = rewards_services.surprise_grant(member=member, reward=offer.reward, message=offer.title)
+        redemption = rewards_services.surprise_grant(
+            member=member, reward=offer.reward, message=offer.title, notify=False
+        )
         voucher = getattr(redemption, "voucher", None)
         reference = f"rewards.redemption:{redemption.pk}"
         if voucher is not None:

@@ -13,7 +13,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -190,7 +203,12 @@ def member_redemptions(*, member: Member) -> QuerySet[Redemption]:
 
 def member_vouchers(*, member: Member, status: str | None = None) -> QuerySet[Voucher]:
     """The member's vouchers, usable ones first, newest first."""
-    qs = Voucher.objects.filter(member=member).select_related("reward", "redemption").order_by("status", "-issued_at")
+    usable_first = Case(When(status=Voucher.Status.ISSUED, then=0), default=1)
+    qs = (
+        Voucher.objects.filter(member=member)
+        .select_related("reward", "redemption")
+        .order_by(usable_first, "-issued_at")
+    )
     return qs.filter(status=status) if status else qs
 
 

@@ -493,6 +493,7 @@ def _grant(
     rule: SurpriseRule | None = None,
     occasion: str = "",
     created_by=None,
+    notify: bool = True,
 ) -> Redemption:
     if reward.program_id != member.program_id:
         raise NotFound(_("Reward not found."), code="reward_not_found")
@@ -518,7 +519,8 @@ def _grant(
     )
     voucher = _issue_voucher(redemption, reward, now)
     _redemption_event(redemption, voucher)
-    transaction.on_commit(lambda: _notify(redemption.pk))
+    if notify:
+        transaction.on_commit(lambda: _notify(redemption.pk))
     return redemption
 
 
@@ -558,10 +560,27 @@ def surprise_email_send(*, redemption_id: int) -> bool:
 
 
 @transaction.atomic
-def surprise_grant(*, member: Member, reward: Reward, message: str, created_by=None) -> Redemption:
-    """Staff give a reward for free, with a message; the member is emailed and sees it on their pages."""
+def surprise_grant(*, member: Member, reward: Reward, message: str, created_by=None, notify: bool = True) -> Redemption:
+    """Staff give a reward for free, with a message; the member sees it on their pages and is emailed,
+    unless the caller sends its own message (a campaign offer: notify=False, so one email, not two)."""
     return _grant(
-        member=member, reward=reward, message=message, source=Redemption.Source.SURPRISE, created_by=created_by
+        member=member,
+        reward=reward,
+        message=message,
+        source=Redemption.Source.SURPRISE,
+        created_by=created_by,
+        notify=notify,
+    )
+
+
+def reward_viewed(*, member: Member, reward: Reward) -> None:
+    """A member looked at a reward they cannot afford yet: the abandoned-redemption journey waits for
+    them to earn enough."""
+    event_record(
+        type="reward.viewed",
+        program=member.program,
+        member=member,
+        payload={"reward": reward.pk, "points": reward.points_cost},
     )
 
 

@@ -84,6 +84,8 @@ def redeem(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect("rewards:vouchers")
     offer = _offer(member, pk)
+    if offer.reason == "insufficient_points":
+        services.reward_viewed(member=member, reward=offer.reward)
     return render(
         request,
         "rewards/redeem.html",

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from members import services
-from members.models import MembershipPlan, Tier
+from members.models import Event, MembershipPlan, Tier
 from rewards.models import Redemption, Reward, Voucher
 from tests.conftest import ProgramFactory
 from tests.pages.conftest import buy, signup
@@ -67,6 +67,13 @@ def test_redeem_asks_for_confirmation_then_issues_a_voucher_with_a_qr_code(membe
     assert member.points_available == 50
     listing = member_client.get(reverse("rewards:vouchers"))
     assert "Free coffee" in listing.text and listing.context["rows"][0]["voucher"] == voucher
+
+
+def test_viewing_a_reward_out_of_reach_is_recorded_for_the_abandoned_redemption_journey(member_client, member, rewards):
+    member_client.get(reverse("rewards:redeem", args=[rewards["bag"].pk]))  # 1000 points, member has 200
+    member_client.get(reverse("rewards:redeem", args=[rewards["coffee"].pk]))  # affordable: nothing recorded
+    viewed = Event.objects.filter(member=member, type="reward.viewed")
+    assert [e.payload for e in viewed] == [{"reward": rewards["bag"].pk, "points": 1000}]
 
 
 def test_redeem_refusal_is_shown_not_a_500(member_client, member, rewards):
