@@ -247,7 +247,10 @@ CELERY_BEAT_SCHEDULE = {
     "loyalty-types-recompute": {"task": "members.tasks.loyalty_types_recompute", "schedule": 24 * 60 * 60.0},
     "feedback-invitations-send": {"task": "feedback.tasks.invitations_send_due", "schedule": 5 * 60.0},
     "feedback-invitations-remind": {"task": "feedback.tasks.invitations_remind_due", "schedule": 60 * 60.0},
-    "feedback-relationship-surveys": {"task": "feedback.tasks.surveys_relationship_schedule", "schedule": 24 * 60 * 60.0},
+    "feedback-relationship-surveys": {
+        "task": "feedback.tasks.surveys_relationship_schedule",
+        "schedule": 24 * 60 * 60.0,
+    },
     "feedback-tickets-escalate": {"task": "feedback.tasks.tickets_escalate_overdue", "schedule": 15 * 60.0},
     "feedback-ticket-emails-retry": {"task": "feedback.tasks.ticket_emails_retry", "schedule": 10 * 60.0},
     "rewards-burn-holds-lapse": {"task": "rewards.tasks.burn_holds_lapse", "schedule": 60.0},
