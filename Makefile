@@ -30,7 +30,7 @@ run: $(VENV)/.installed .env
 test: $(VENV)/.installed .env
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed .env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run

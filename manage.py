@@ -5,8 +5,14 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 - load the settings now to report a bad environment plainly
+    except ImproperlyConfigured as exc:
+        sys.exit(f"Configuration error: {exc} (see .env.example; `make run` creates .env for development)")
     execute_from_command_line(sys.argv)
 
 

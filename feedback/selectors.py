@@ -87,6 +87,17 @@ def response_rows(*, responses: QuerySet[Response]) -> list[list]:
 # --- member tickets ----------------------------------------------------------------------------
 
 
+def member_pending_surveys(*, member: Member, now: datetime | None = None) -> QuerySet[Invitation]:
+    """Surveys sent to the member and not yet answered, whose link still works (partial answers included)."""
+    now = now or timezone.now()
+    return (
+        Invitation.objects.filter(member=member, status=Invitation.Status.SENT)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .select_related("survey")
+        .order_by("-sent_at")
+    )
+
+
 def member_tickets(*, member: Member) -> QuerySet[Ticket]:
     return Ticket.objects.filter(member=member).order_by("-created_at")
 

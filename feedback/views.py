@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
@@ -95,7 +96,19 @@ def tickets(request):
                 % {"date": _date(ticket.due_at)},
             )
             return redirect("feedback:ticket", pk=ticket.pk)
-    return render(request, "feedback/tickets.html", {"form": form, "tickets": selectors.member_tickets(member=member)})
+    return render(
+        request,
+        "feedback/tickets.html",
+        {"form": form, "tickets": selectors.member_tickets(member=member), "surveys": _pending_surveys(member)},
+    )
+
+
+def _pending_surveys(member: Member) -> list[dict]:
+    """Each unanswered survey with the member's own signed link (the same one the invitation carried)."""
+    return [
+        {"invitation": invitation, "url": reverse("feedback:answer", args=[services.invitation_token(invitation)])}
+        for invitation in selectors.member_pending_surveys(member=member)[:OPEN_ON_DASHBOARD]
+    ]
 
 
 def _date(value) -> str:
@@ -131,4 +144,6 @@ def tickets_panel(member: Member) -> DashboardPanel | None:
     open_tickets = list(
         selectors.member_tickets(member=member).filter(status__in=Ticket.OPEN_STATUSES)[:OPEN_ON_DASHBOARD]
     )
-    return DashboardPanel("feedback/_dashboard_panel.html", {"tickets": open_tickets})
+    return DashboardPanel(
+        "feedback/_dashboard_panel.html", {"tickets": open_tickets, "surveys": _pending_surveys(member)}
+    )

@@ -190,3 +190,24 @@ def test_the_email_scale_preselects_the_clicked_score_without_storing_it(client,
     page = client.get(_url(invitation) + "?score=7").content.decode()
     assert re.search(r'value="7"[^>]*checked', page)
     assert not Response.objects.exists()
+
+
+def test_pending_surveys_are_listed_with_their_link_until_answered_or_expired(client, signed_in, survey, send):
+    signed_in.consent_email = True
+    signed_in.save(update_fields=["consent_email"])
+    invitation = send(survey, signed_in)
+    link = _url(invitation)
+    assert link in client.get(reverse("feedback:tickets")).content.decode()
+    assert link in client.get(reverse("members:home")).content.decode()
+    assert client.get(link).status_code == 200  # the listed link is the member's working survey link
+
+    client.post(link, {"step": "score", _score_field(survey): "9"})
+    assert link not in client.get(reverse("feedback:tickets")).content.decode()
+
+
+def test_expired_surveys_are_not_listed(client, signed_in, survey, send):
+    signed_in.consent_email = True
+    signed_in.save(update_fields=["consent_email"])
+    invitation = send(survey, signed_in)
+    Invitation.objects.filter(pk=invitation.pk).update(expires_at=invitation.sent_at)
+    assert survey.title not in client.get(reverse("feedback:tickets")).content.decode()
