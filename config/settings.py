@@ -188,7 +188,7 @@ SPECTACULAR_SETTINGS = {
 # Without REDIS_URL the product needs no broker: tasks run eagerly in the calling process and
 # `celery beat` (started by `make run`) executes the periodic tasks itself over an in-memory
 # transport. With REDIS_URL, tasks go to Redis and a worker runs them.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -43,7 +43,7 @@ def test_defaults_for_a_newcomer_are_sqlite_eager_celery_and_console_email():
     assert values["db"] == "django.db.backends.sqlite3"
     assert values["db_name"] == str(ROOT / "db.sqlite3")
     assert values["eager"] is True
-    assert values["broker"] == "memory://"
+    assert values["broker"] == "memory://localhost/"
     assert values["cache"].endswith("LocMemCache")
     assert values["email"] == "django.core.mail.backends.console.EmailBackend"
     assert values["languages"] == ["en", "ro", "it", "ru"]
