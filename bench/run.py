@@ -44,6 +44,7 @@ PORT = 8190
 # busy without the context-switch cost that more processes or threads showed (see RESULTS.md).
 GUNICORN = ["--workers", "4", "--worker-class", "sync", "--backlog", "256", "--keep-alive", "5"]
 DURATION = 12  # seconds per load run
+ANALYSIS = "## Targets and what limits each figure\n"
 
 
 def sh(cmd: list[str], **kw) -> subprocess.CompletedProcess:
@@ -374,10 +375,14 @@ def main() -> None:
     print(table)
     print(f"\nraw-SQL baseline: the {statements} statements one earn request issued, replayed by pgbench")
     if not args.no_write:
-        (ROOT / "bench" / "RESULTS.md").write_text(
+        results = ROOT / "bench" / "RESULTS.md"
+        # The hand-written analysis below the table (profiles, what limits each figure) is kept.
+        notes = results.read_text().partition(ANALYSIS)[2] if results.exists() else ""
+        results.write_text(
             f"# Benchmark results\n\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.\n"
             f"Data: {len(ids):,} members, bench/seed.py. gunicorn {' '.join(GUNICORN)}; load: wrk, {DURATION} s per run.\n\n"
             f"{table}\n\nRaw-SQL baseline: the {statements} statements one earn request issued (query log), replayed by pgbench.\n"
+            f"\n{ANALYSIS}{notes}"
         )
 
 
