@@ -1,6 +1,7 @@
 """Reads for members: querysets with their joins, progress, expiry, exports, the ledger check."""
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -97,8 +98,13 @@ def tiers_qualified(
         by_program.setdefault(m.program_id, []).append(m.pk)
     for program_id, ids in by_program.items():
         tiers = Tier.objects.filter(program_id=program_id, invitation_only=False, level__gte=min_level)
+        # Tiers usually share one metric and window: their values are computed once.
+        computed: dict[tuple[str, str], dict[int, Decimal]] = {}
         for tier in tiers.order_by("level"):
-            values = tier_metric_values(tier=tier, member_ids=ids, now=now)
+            key = (tier.metric, tier.window)
+            if key not in computed:
+                computed[key] = tier_metric_values(tier=tier, member_ids=ids, now=now)
+            values = computed[key]
             if previous_year and tier.window == Tier.Window.CALENDAR_YEAR:
                 year_start = window_start(tier.window, now)
                 last_year = tier_metric_values(
@@ -170,22 +176,26 @@ def tier_progress(*, member: Member, now: datetime | None = None) -> TierProgres
     return TierProgress(member.tier, nxt, nxt.metric, value, needed, percent)
 
 
-def points_expiring(*, member: Member, days: int, now: datetime | None = None) -> int:
-    """Points that will expire within `days` unless spent."""
+def points_expiring_within(*, member: Member, days: Sequence[int], now: datetime | None = None) -> dict[int, int]:
+    """Points that will expire within each number of days unless spent (one query for all windows)."""
     now = now or timezone.now()
     program = member.program
     if program.expiry_policy == Program.Expiry.FIXED:
-        return PointLot.objects.filter(
-            member=member, remaining__gt=0, expires_at__lte=now + timedelta(days=days)
-        ).aggregate(s=Coalesce(Sum("remaining"), 0))["s"]
+        sums = PointLot.objects.filter(member=member, remaining__gt=0).aggregate(
+            **{str(d): Coalesce(Sum("remaining", filter=Q(expires_at__lte=now + timedelta(days=d))), 0) for d in days}
+        )
+        return {d: sums[str(d)] for d in days}
     inactive_by = (
         add_months(member.last_activity_at, program.expiry_months)
         if program.expiry_policy == Program.Expiry.INACTIVITY and member.last_activity_at
         else None
     )
-    if inactive_by and inactive_by <= now + timedelta(days=days):
-        return member.points_balance
-    return 0
+    return {d: member.points_balance if inactive_by and inactive_by <= now + timedelta(days=d) else 0 for d in days}
+
+
+def points_expiring(*, member: Member, days: int, now: datetime | None = None) -> int:
+    """Points that will expire within `days` unless spent."""
+    return points_expiring_within(member=member, days=[days], now=now)[days]
 
 
 def member_export(*, member: Member) -> dict:

@@ -293,8 +293,8 @@ class BalanceView(PartnerAPIView):
                     if nxt
                     else None,
                     "expiring": {
-                        f"within_{days}_days": selectors.points_expiring(member=member, days=days)
-                        for days in (30, 60, 90)
+                        f"within_{days}_days": points
+                        for days, points in selectors.points_expiring_within(member=member, days=(30, 60, 90)).items()
                     },
                 }
             ).data

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from config.errors import DomainError
-from members import services
+from members import selectors, services
 from members.models import EarningRule, Event, LedgerEntry, Member, Program
 from tests.conftest import MemberFactory
 
@@ -79,6 +79,23 @@ def test_fixed_expiry_is_fifo_across_lots(program, clock):
     clock.shift(timedelta(days=100))
     assert services.points_expire_due() == 80
     assert assert_ledger_consistent(member).points_available == 0
+
+
+def test_points_expiring_within_several_windows_in_one_read(program, clock, django_assert_num_queries):
+    program.expiry_policy = Program.Expiry.FIXED
+    program.expiry_months = 12
+    program.save()
+    member = MemberFactory(program=program)
+    for points, days_later in ((100, 0), (40, 35), (7, 35)):  # earned on days 0, 35 and 70
+        clock.shift(timedelta(days=days_later))
+        services.points_grant(member=member, points=points, reason="lot")
+    clock.shift(timedelta(days=365 - 70 - 10))  # day 355: the lots expire in 10, 45 and 80 days
+    member = fresh(member)
+    assert member.program.expiry_policy == Program.Expiry.FIXED  # program loaded before counting
+    with django_assert_num_queries(1):
+        windows = selectors.points_expiring_within(member=member, days=(30, 60, 90))
+    assert windows == {30: 100, 60: 140, 90: 147}
+    assert selectors.points_expiring(member=member, days=60) == 140
 
 
 def test_inactivity_expiry_takes_everything_after_months_without_activity(program, clock):
