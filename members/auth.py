@@ -23,7 +23,6 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from config.errors import DomainError
 from members import services
-from members.events import event_record
 from members.models import Member, Program
 
 User = get_user_model()
@@ -199,9 +198,7 @@ def member_password_set(*, member: Member, password: str) -> None:
 @transaction.atomic
 def member_account_delete(*, member: Member) -> Member:
     """The member's own erasure request, carried out at once: personal data goes, the ledger stays."""
-    member = services.member_anonymize(member=member)
-    event_record(type="member.erased", program=member.program, member=member, payload={"member": member.number})
-    return member
+    return services.member_anonymize(member=member)
 
 
 # --- demo ----------------------------------------------------------------------------------------

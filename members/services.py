@@ -271,7 +271,8 @@ def member_set_status(*, member: Member, status: str) -> Member:
 
 @transaction.atomic
 def member_anonymize(*, member: Member) -> Member:
-    """GDPR erasure: personal data goes, ledger amounts stay (they are the program's accounts)."""
+    """GDPR erasure, from staff or the member's own request: personal data goes, ledger amounts stay
+    (they are the program's accounts)."""
     member = _lock(member)
     member.email = f"erased-{member.pk}@invalid"
     member.phone = member.first_name = member.last_name = member.external_id = ""
@@ -298,6 +299,8 @@ def member_anonymize(*, member: Member) -> Member:
         user.username = f"erased-{member.pk}"
         user.set_unusable_password()
         user.save()
+    # Other apps erase what they hold of the member's own words (survey comments, ticket texts).
+    event_record(type="member.erased", program=member.program, member=member, payload={"member": member.number})
     return member
 
 

@@ -3,11 +3,13 @@
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 import time_machine
 from django.core import mail
 
 from feedback import selectors, services
 from feedback.models import Ticket
+from members import services as member_services
 from members.auth import member_account_delete
 from tests.conftest import MemberFactory
 from tests.feedback.conftest import SurveyFactory
@@ -86,7 +88,12 @@ def test_a_ticket_from_a_survey_is_in_the_language_the_member_answered_in(progra
     assert response.ticket.due_at - response.ticket.created_at == timedelta(hours=24)
 
 
-def test_erasing_a_member_removes_their_words_but_keeps_scores(program, on_commit):
+@pytest.mark.parametrize(
+    "erase",
+    [member_account_delete, member_services.member_anonymize],
+    ids=["member's own request", "staff erasure in admin"],
+)
+def test_erasing_a_member_removes_their_words_but_keeps_scores(program, on_commit, erase):
     survey = SurveyFactory(program=program)
     member = MemberFactory(program=program, consent_email=True)
     response = _answer(survey, member, 1, "My neighbour Ion Popescu saw it")
@@ -94,7 +101,7 @@ def test_erasing_a_member_removes_their_words_but_keeps_scores(program, on_commi
         survey=SurveyFactory(program=program), member=member, trigger="manual", reference="later"
     )
     with on_commit():
-        member_account_delete(member=member)
+        erase(member=member)
     response.refresh_from_db()
     assert response.score == 1
     assert not response.answers.filter(text__contains="Popescu").exists()
