@@ -10,7 +10,7 @@ from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from members.models import LedgerEntry, Member, PointLot, Program, Purchase, Tier
+from members.models import LedgerEntry, Member, MembershipPlan, PointLot, Program, Purchase, Subscription, Tier
 
 CREDIT_KINDS = {
     LedgerEntry.Kind.EARN,
@@ -309,3 +309,53 @@ def spend_in_period(*, member: Member, since: datetime) -> Decimal:
     return Purchase.objects.filter(member=member, occurred_at__gte=since).aggregate(
         s=Coalesce(Sum(F("amount") - F("refunded_amount")), Decimal(0))
     )["s"]
+
+
+# --- member pages -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Referral:
+    name: str
+    enrolled_at: datetime
+    qualified_at: datetime | None
+    points: int
+
+
+def member_referrals(*, member: Member) -> list[Referral]:
+    """Who joined with the member's code, and the points the member earned for each (two queries)."""
+    earned = dict(
+        LedgerEntry.objects.filter(
+            member=member, kind=LedgerEntry.Kind.REFERRAL, reference__startswith="members.member:"
+        )
+        .values_list("reference")
+        .annotate(points=Sum("points"))
+    )
+    return [
+        Referral(
+            # First name and an initial: enough to recognise a friend, no more.
+            name=(r.first_name + (f" {r.last_name[:1]}." if r.last_name else ""))
+            if r.status != Member.Status.ANONYMIZED
+            else "—",
+            enrolled_at=r.enrolled_at,
+            qualified_at=r.referral_rewarded_at,
+            points=earned.get(f"members.member:{r.pk}", 0),
+        )
+        for r in member.referrals.only(
+            "first_name", "last_name", "status", "enrolled_at", "referral_rewarded_at", "referred_by_id"
+        ).order_by("-enrolled_at")
+    ]
+
+
+def plans_available(*, member: Member) -> QuerySet[MembershipPlan]:
+    return MembershipPlan.objects.filter(program_id=member.program_id, is_active=True).order_by("fee")
+
+
+def subscription_live(*, member: Member) -> Subscription | None:
+    """The member's active or cancelled-but-running subscription."""
+    return (
+        Subscription.objects.select_related("plan")
+        .filter(member=member)
+        .exclude(status=Subscription.Status.EXPIRED)
+        .first()
+    )

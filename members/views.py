@@ -17,7 +17,6 @@ from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -40,7 +39,7 @@ from members.forms import (
     SigninForm,
     SignupForm,
 )
-from members.models import LedgerEntry, Member, MembershipPlan, Subscription
+from members.models import LedgerEntry, Member
 
 HISTORY_PAGE_SIZE = 25
 DASHBOARD_ENTRIES = 5
@@ -338,7 +337,7 @@ def referrals(request: HttpRequest) -> HttpResponse:
         {
             "member": member,
             "link": link,
-            "referrals": _referrals_of(member),
+            "referrals": selectors.member_referrals(member=member),
             "first_reward": services.referral_points_for(member.program, 1),
             "share_text": _("Join %(program)s with my link and get a welcome gift: %(link)s")
             % {"program": member.program.name, "link": link},
@@ -352,7 +351,11 @@ def membership(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "members/membership.html",
-        {"member": member, "plans": _plans_of(member), "subscription": _subscription_of(member)},
+        {
+            "member": member,
+            "plans": selectors.plans_available(member=member),
+            "subscription": selectors.subscription_live(member=member),
+        },
     )
 
 
@@ -360,7 +363,7 @@ def membership(request: HttpRequest) -> HttpResponse:
 @member_required
 def membership_subscribe(request: HttpRequest, plan_id: int) -> HttpResponse:
     member = request.member
-    plan = get_object_or_404(_plans_of(member), pk=plan_id)
+    plan = get_object_or_404(selectors.plans_available(member=member), pk=plan_id)
     try:
         services.plan_subscribe(member=member, plan=plan, paid_by=PAID_BY_MEMBER_PAGE)
     except DomainError:
@@ -376,7 +379,7 @@ def membership_subscribe(request: HttpRequest, plan_id: int) -> HttpResponse:
 @require_POST
 @member_required
 def membership_cancel(request: HttpRequest) -> HttpResponse:
-    subscription = _subscription_of(request.member)
+    subscription = selectors.subscription_live(member=request.member)
     if subscription is None:
         raise Http404("No membership plan.")
     try:
@@ -485,52 +488,3 @@ def profile_delete(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("Your account is deleted. Thank you for having been with us."))
         return redirect("members:home")
     return render(request, "members/profile_delete.html", {"member": request.member, "form": form})
-
-
-# --- reads only the pages need ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Referral:
-    name: str
-    enrolled_at: datetime
-    qualified_at: datetime | None
-    points: int
-
-
-def _referrals_of(member: Member) -> list[Referral]:
-    """Who joined with the member's code, and the points the member earned for each (two queries)."""
-    earned = dict(
-        LedgerEntry.objects.filter(
-            member=member, kind=LedgerEntry.Kind.REFERRAL, reference__startswith="members.member:"
-        )
-        .values_list("reference")
-        .annotate(points=Sum("points"))
-    )
-    return [
-        Referral(
-            # First name and an initial: enough to recognise a friend, no more.
-            name=(r.first_name + (f" {r.last_name[:1]}." if r.last_name else ""))
-            if r.status != Member.Status.ANONYMIZED
-            else "—",
-            enrolled_at=r.enrolled_at,
-            qualified_at=r.referral_rewarded_at,
-            points=earned.get(f"members.member:{r.pk}", 0),
-        )
-        for r in member.referrals.only(
-            "first_name", "last_name", "status", "enrolled_at", "referral_rewarded_at", "referred_by_id"
-        ).order_by("-enrolled_at")
-    ]
-
-
-def _plans_of(member: Member):
-    return MembershipPlan.objects.filter(program_id=member.program_id, is_active=True).order_by("fee")
-
-
-def _subscription_of(member: Member) -> Subscription | None:
-    return (
-        Subscription.objects.select_related("plan")
-        .filter(member=member)
-        .exclude(status=Subscription.Status.EXPIRED)
-        .first()
-    )
