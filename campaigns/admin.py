@@ -130,8 +130,7 @@ class SegmentAdmin(admin.ModelAdmin):
             "submit_label": _("Import"),
             "form": form,
         }
-        # The rewards admin's generic one-form page (breadcrumbs back to the object, the form, a submit).
-        return TemplateResponse(request, "admin/rewards/reward_form_page.html", context)
+        return TemplateResponse(request, "admin/form_page.html", context)
 
 
 @admin.register(Offer)

@@ -111,8 +111,15 @@ class SurveyAdmin(TranslationAdmin):
             "original": survey,
             "form": form,
             "title": _("Send “%(survey)s”") % {"survey": survey},
+            "intro": _(
+                "The survey goes out now by %(channel)s. Members invited to any survey in the last %(days)s days, "
+                "and members without consent for the channel, are skipped; each skip is recorded with its reason "
+                "under Invitations."
+            )
+            % {"channel": survey.get_channel_display(), "days": survey.quarantine_days},
+            "submit_label": _("Send"),
         }
-        return TemplateResponse(request, "feedback/admin/send.html", context)
+        return TemplateResponse(request, "admin/form_page.html", context)
 
     def metrics_view(self, request: HttpRequest):
         program = Program.objects.filter(pk=request.GET.get("program") or None).first()

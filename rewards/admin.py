@@ -188,7 +188,7 @@ class RewardAdmin(TranslationAdmin):
             "submit_label": submit_label,
             "form": form,
         }
-        return TemplateResponse(request, "admin/rewards/reward_form_page.html", context)
+        return TemplateResponse(request, "admin/form_page.html", context)
 
     def import_codes_view(self, request: HttpRequest, pk: int):
         reward = get_object_or_404(Reward, pk=pk)
