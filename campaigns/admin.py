@@ -3,6 +3,7 @@ Everything here calls campaigns.services / campaigns.selectors."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -74,7 +75,7 @@ class SegmentAdmin(admin.ModelAdmin):
         members = selectors.segment_members(segment=obj).select_related("tier").order_by("-pk")[:SAMPLE_SIZE]
         return render_to_string("campaigns/admin/segment_sample.html", {"members": members})
 
-    @admin.action(description=_("Freeze into a static list"))
+    @admin.action(description=_("Freeze into a static list"), permissions=["change"])
     def freeze(self, request, queryset):
         for segment in queryset:
             frozen = services.segment_freeze(segment=segment)
@@ -83,7 +84,7 @@ class SegmentAdmin(admin.ModelAdmin):
                 _("Frozen '%(name)s': %(count)d members.") % {"name": frozen.name, "count": frozen.entries.count()},
             )
 
-    @admin.action(description=_("Import a member list (CSV) into a static segment"))
+    @admin.action(description=_("Import a member list (CSV) into a static segment"), permissions=["change"])
     def import_csv(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, _("Choose exactly one static segment."), messages.WARNING)
@@ -98,6 +99,8 @@ class SegmentAdmin(admin.ModelAdmin):
 
     def import_view(self, request: HttpRequest, pk: int):
         segment = get_object_or_404(Segment, pk=pk)
+        if not self.has_change_permission(request, segment):
+            raise PermissionDenied
         form = CsvImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -212,18 +215,20 @@ class CampaignAdmin(admin.ModelAdmin):
     def _each(self, request, queryset, service, done: str) -> None:
         for campaign in queryset:
             try:
-                service(campaign=campaign)
+                service(campaign=campaign, by=request.user)
             except DomainError as exc:
                 details = "; ".join(f"{k}: {' '.join(v)}" for k, v in (exc.fields or {}).items())
                 self.message_user(request, f"{campaign}: {exc.message} {details}".strip(), messages.ERROR)
             else:
                 self.message_user(request, format_html(done, name=campaign.name))
 
-    @admin.action(description=_("Launch (journeys start listening; broadcasts send now or at their time)"))
+    @admin.action(
+        description=_("Launch (journeys start listening; broadcasts send now or at their time)"), permissions=["change"]
+    )
     def launch(self, request, queryset):
         self._each(request, queryset, services.campaign_launch, "'{name}' launched.")
 
-    @admin.action(description=_("Pause"))
+    @admin.action(description=_("Pause"), permissions=["change"])
     def pause(self, request, queryset):
         self._each(request, queryset, services.campaign_pause, "'{name}' paused.")
 

@@ -139,9 +139,10 @@ def _next_run(campaign: Campaign, after: datetime) -> datetime | None:
 
 
 @transaction.atomic
-def campaign_launch(*, campaign: Campaign) -> Campaign:
+def campaign_launch(*, campaign: Campaign, by=None) -> Campaign:
     """Start a campaign: journeys become active; broadcasts go now or wait for their time."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    before = campaign.status
     if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.PAUSED):
         raise DomainError("already_launched", "The campaign is already running.", status=409)
     _validate(campaign)
@@ -155,18 +156,27 @@ def campaign_launch(*, campaign: Campaign) -> Campaign:
     campaign.save(update_fields=["status", "launched_at", "next_run_at"])
     if campaign.next_run_at and campaign.next_run_at <= now:
         _start_run(campaign, now)
+    if by is not None:
+        member_services.audit_record(
+            actor=by, action="campaign.launch", target=campaign, changes={"status": [before, campaign.status]}
+        )
     return campaign
 
 
 @transaction.atomic
-def campaign_pause(*, campaign: Campaign) -> Campaign:
+def campaign_pause(*, campaign: Campaign, by=None) -> Campaign:
     """Stop further runs and unsent messages; deliveries already sent stay."""
     updated = Campaign.objects.filter(
         pk=campaign.pk, status__in=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.ACTIVE]
     ).update(status=Campaign.Status.PAUSED)
     if not updated:
         raise DomainError("not_running", "The campaign is not running.", status=409)
+    before = campaign.status
     campaign.refresh_from_db()
+    if by is not None:
+        member_services.audit_record(
+            actor=by, action="campaign.pause", target=campaign, changes={"status": [before, campaign.status]}
+        )
     return campaign
 
 

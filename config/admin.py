@@ -1,13 +1,17 @@
 """The Fidelis admin site: the index is the program dashboard, each of its tables also as CSV.
 
 The dashboard is read-only; it needs the view permission on members (superusers and the
-"analyst" group have it).
+"analyst", "program manager" and "support agent" groups have it, see config/roles.py). Exports
+need members.export_member (analysts, superusers).
+
+Every ModelAdmin registered on this site is audited: its add/change/delete logging also appends to
+the audit trail (members.AuditEntry) with the changed fields' before/after (AuditedAdminMixin).
 """
 
 import csv
 
 from django.contrib import admin
-from django.contrib.auth.models import Group, Permission
+from django.contrib.admin.models import LogEntry
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,17 +20,91 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.dashboard import TABLES, DashboardForm, dashboard_build, text
-from members import metrics, tasks
+from members import metrics, services, tasks
 from members.models import Program
 
-ANALYST_GROUP = "analyst"
 DASHBOARD_PERMISSION = "members.view_member"
+EXPORT_PERMISSION = "members.export_member"
+
+
+def _form_changes(form, formsets, add: bool) -> dict:
+    """{field: [before, after]} of a saved admin form, and of its inline rows as "model pk": {...}."""
+    model = form._meta.model
+    pairs = {
+        name: [None if add else form.initial.get(name), form.cleaned_data.get(name)]
+        for name in form.changed_data
+        if name in form.cleaned_data
+    }
+    changes = services.audit_changes(model, pairs)
+    for formset in formsets or []:
+        inline_model = formset.model
+        for inline_form in formset.forms:
+            key = f"{inline_model._meta.model_name} {inline_form.instance.pk or 'new'}"
+            if formset.can_delete and formset._should_delete_form(inline_form):
+                changes[key] = "deleted"
+            elif inline_form.has_changed():
+                changes[key] = services.audit_changes(
+                    inline_model,
+                    {
+                        name: [inline_form.initial.get(name), inline_form.cleaned_data.get(name)]
+                        for name in inline_form.changed_data
+                        if name in inline_form.cleaned_data
+                    },
+                )
+    return changes
+
+
+def _row_values(obj) -> dict:
+    return services.audit_changes(
+        type(obj), {f.name: [getattr(obj, f.attname), None] for f in obj._meta.concrete_fields if not f.primary_key}
+    )
+
+
+class AuditedAdminMixin:
+    """The admin's own logging (LogEntry) is where every add/change/delete through the admin passes,
+    for every model: each one also goes to the audit trail, with before/after of the changed fields.
+    Added to every ModelAdmin by FidelisAdminSite.register, so no app has to remember it."""
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # Called right before log_addition/log_change, while the form still knows the old values.
+        request._audit_changes = _form_changes(form, formsets, add)
+        return super().construct_change_message(request, form, formsets, add)
+
+    def log_addition(self, request, obj, message):
+        entry = super().log_addition(request, obj, message)
+        services.audit_record(
+            actor=request.user, action="admin.add", target=obj, changes=getattr(request, "_audit_changes", {})
+        )
+        request._audit_changes = {}
+        return entry
+
+    def log_change(self, request, obj, message):
+        entry = super().log_change(request, obj, message)
+        services.audit_record(
+            actor=request.user, action="admin.change", target=obj, changes=getattr(request, "_audit_changes", {})
+        )
+        request._audit_changes = {}
+        return entry
+
+    def log_deletions(self, request, queryset):
+        entries = super().log_deletions(request, queryset)
+        for obj in queryset:
+            services.audit_record(actor=request.user, action="admin.delete", target=obj, changes=_row_values(obj))
+        return entries
 
 
 class FidelisAdminSite(admin.AdminSite):
     site_header = _("Fidelis loyalty back-office")
     site_title = _("Fidelis admin")
     index_title = _("Program dashboard")
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, AuditedAdminMixin):
+            admin_class = type(
+                admin_class.__name__, (AuditedAdminMixin, admin_class), {"__module__": admin_class.__module__}
+            )
+        return super().register(model_or_iterable, admin_class, **options)
 
     def get_urls(self):
         return [
@@ -44,10 +122,11 @@ class FidelisAdminSite(admin.AdminSite):
                 _snapshots_ensure(scope.program)
                 context["dashboard"] = dashboard_build(scope=scope)
                 context["dashboard_query"] = request.GET.urlencode()
+                context["dashboard_can_export"] = request.user.has_perm(EXPORT_PERMISSION)
         return super().index(request, context)
 
     def dashboard_csv(self, request: HttpRequest, key: str) -> HttpResponse:
-        if not request.user.has_perm(DASHBOARD_PERMISSION):
+        if not request.user.has_perm(EXPORT_PERMISSION):
             raise PermissionDenied
         if key not in TABLES:
             raise Http404
@@ -80,8 +159,21 @@ def _csv_cell(value) -> str:
     return cell
 
 
-def analyst_group_sync(**kwargs) -> None:
-    """After every migrate, give the analyst group the view permission of models added since."""
-    group = Group.objects.filter(name=ANALYST_GROUP).first()
-    if group is not None:
-        group.permissions.add(*Permission.objects.filter(codename__startswith="view_"))
+@admin.register(LogEntry)
+class LogEntryAdmin(admin.ModelAdmin):
+    """Django's admin log, read-only (auditors, superusers). The audit trail has the before/after."""
+
+    list_display = ("action_time", "user", "content_type", "object_id", "action_flag", "change_message")
+    list_filter = ("action_flag", "content_type")
+    list_select_related = ("user", "content_type")
+    search_fields = ("=object_id",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

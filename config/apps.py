@@ -9,6 +9,7 @@ class FidelisAdminConfig(AdminConfig):
 
     def ready(self) -> None:
         super().ready()
-        from config.admin import analyst_group_sync
+        from config.roles import staff_groups_sync
 
-        post_migrate.connect(analyst_group_sync, dispatch_uid="fidelis-analyst-group-sync")
+        # Models added by later migrations reach the staff groups (config/roles.py) after every migrate.
+        post_migrate.connect(staff_groups_sync, dispatch_uid="fidelis-staff-groups-sync")

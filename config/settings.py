@@ -153,6 +153,11 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 
+# --- Staff ---
+# Largest manual points adjustment (up or down) a staff user without members.adjust_points_unlimited
+# may make at once; a program's own "adjust limit" wins over it.
+POINTS_ADJUST_LIMIT = env.int("POINTS_ADJUST_LIMIT", default=1000)
+
 # --- REST API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

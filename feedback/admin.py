@@ -4,6 +4,7 @@ import csv
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import linebreaksbr
@@ -73,7 +74,7 @@ class SurveyAdmin(TranslationAdmin):
             *super().get_urls(),
         ]
 
-    @admin.action(description=_("Send to members now…"))
+    @admin.action(description=_("Send to members now…"), permissions=["change"])
     def send_to_members(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, _("Choose exactly one survey."), messages.WARNING)
@@ -83,7 +84,7 @@ class SurveyAdmin(TranslationAdmin):
     def send_view(self, request: HttpRequest, pk: int):
         survey = get_object_or_404(Survey.objects.select_related("program"), pk=pk)
         if not self.has_change_permission(request, survey):
-            return HttpResponseRedirect(reverse("admin:feedback_survey_changelist"))
+            raise PermissionDenied
         form = SendForm(request.POST or None, program=survey.program)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -429,7 +430,7 @@ class TicketAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{ticket.number}: {exc.message}", messages.WARNING)
         self.message_user(request, _("%(count)d tickets updated.") % {"count": done}, messages.SUCCESS)
 
-    @admin.action(description=_("Assign to me"))
+    @admin.action(description=_("Assign to me"), permissions=["change"])
     def assign_to_me(self, request, queryset):
         self._bulk(
             request, queryset, lambda t: services.ticket_update(ticket=t, assignee=request.user, by=request.user)
@@ -438,18 +439,18 @@ class TicketAdmin(admin.ModelAdmin):
     def _move(self, request, queryset, status):
         self._bulk(request, queryset, lambda t: services.ticket_transition(ticket=t, status=status, by=request.user))
 
-    @admin.action(description=_("Mark acknowledged"))
+    @admin.action(description=_("Mark acknowledged"), permissions=["change"])
     def mark_acknowledged(self, request, queryset):
         self._move(request, queryset, Ticket.Status.ACKNOWLEDGED)
 
-    @admin.action(description=_("Mark in progress"))
+    @admin.action(description=_("Mark in progress"), permissions=["change"])
     def mark_in_progress(self, request, queryset):
         self._move(request, queryset, Ticket.Status.IN_PROGRESS)
 
-    @admin.action(description=_("Mark resolved"))
+    @admin.action(description=_("Mark resolved"), permissions=["change"])
     def mark_resolved(self, request, queryset):
         self._move(request, queryset, Ticket.Status.RESOLVED)
 
-    @admin.action(description=_("Close"))
+    @admin.action(description=_("Close"), permissions=["change"])
     def mark_closed(self, request, queryset):
         self._move(request, queryset, Ticket.Status.CLOSED)

@@ -28,7 +28,7 @@ from members.events import event_record
 from members.links import unsubscribe_headers
 from members.models import Member, Partner, Purchase
 from members.selectors import add_months
-from members.services import lock_members, member_nps_set, points_engage
+from members.services import audit_record, lock_members, member_nps_set, points_engage
 from members.sms import send_sms
 
 logger = logging.getLogger(__name__)
@@ -571,7 +571,7 @@ def ticket_transition(*, ticket: Ticket, status: str, by=None) -> Ticket:
             status=409,
         )
     now = timezone.now()
-    previous = ticket.get_status_display()
+    previous, before = ticket.get_status_display(), ticket.status
     ticket.status = status
     fields = ["status"]
     if ticket.acknowledged_at is None and status != Ticket.Status.REOPENED:
@@ -590,6 +590,8 @@ def ticket_transition(*, ticket: Ticket, status: str, by=None) -> Ticket:
         fields += ["resolved_at", "closed_at", "due_at"]
     ticket.save(update_fields=fields)
     _log(ticket, f"Status: {previous} -> {ticket.get_status_display()}", now, author=by)
+    if by is not None:
+        audit_record(actor=by, action="ticket.transition", target=ticket, changes={"status": [before, status]})
     if status == Ticket.Status.RESOLVED:
         event_record(
             type="ticket.resolved",
@@ -607,6 +609,7 @@ def ticket_update(*, ticket: Ticket, by=None, **fields) -> Ticket:
     if unknown:
         raise DomainError("not_writable", f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    before = {"category": ticket.category, "priority": ticket.priority, "assignee": ticket.assignee_id}
     now = timezone.now()
     changed = []
     if "category" in fields and fields["category"] != ticket.category:
@@ -622,6 +625,14 @@ def ticket_update(*, ticket: Ticket, by=None, **fields) -> Ticket:
         _log(ticket, f"Assigned to {ticket.assignee or 'nobody'}", now, author=by)
     if changed:
         ticket.save(update_fields=changed)
+        if by is not None:
+            after = {"category": ticket.category, "priority": ticket.priority, "assignee": ticket.assignee_id}
+            audit_record(
+                actor=by,
+                action="ticket.update",
+                target=ticket,
+                changes={k: [before[k], after[k]] for k in before if before[k] != after[k]},
+            )
     return ticket
 
 
@@ -635,6 +646,8 @@ def ticket_reply(*, ticket: Ticket, author, body: str, internal: bool = False) -
     now = timezone.now()
     kind = TicketMessage.Kind.NOTE if internal else TicketMessage.Kind.REPLY
     message = TicketMessage.objects.create(ticket=ticket, kind=kind, author=author, body=body, created_at=now)
+    # The text stays with the ticket (erased with the member); the trail only says a reply was written.
+    audit_record(actor=author, action=f"ticket.{kind}", target=ticket, changes={"message": [None, message.pk]})
     if not internal:
         fields = []
         if ticket.first_contact_at is None:

@@ -33,6 +33,7 @@ from members.admin_forms import (
 from members.earning import earn_quote
 from members.loyalty import loyalty_signals
 from members.models import (
+    AuditEntry,
     EarningRule,
     Event,
     LedgerEntry,
@@ -94,6 +95,7 @@ class ProgramAdmin(admin.ModelAdmin):
             },
         ),
         (_("Paying with points and tiers"), {"fields": ("burn_rate", "burn_min_order", "tier_notice_days")}),
+        (_("Staff"), {"fields": ("adjust_limit",)}),
     )
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -213,7 +215,10 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description=_("Cancel (perks last until the end of the paid period)"), permissions=["view"])
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.has_perm("members.change_subscription")
+
+    @admin.action(description=_("Cancel (perks last until the end of the paid period)"), permissions=["cancel"])
     def cancel(self, request, queryset):
         done = 0
         for sub in queryset.filter(status=Subscription.Status.ACTIVE):
@@ -415,6 +420,15 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # members are anonymized (GDPR erasure), never deleted: the ledger keeps its amounts
 
+    def has_import_permission(self, request) -> bool:
+        return request.user.has_perm("members.add_member")
+
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("members.export_member")
+
+    def has_adjust_points_permission(self, request) -> bool:
+        return request.user.has_perm("members.adjust_points")
+
     def save_model(self, request, obj, form, change):
         profile = {name: form.cleaned_data[name] for name in services.PROFILE_FIELDS if name in form.cleaned_data}
         if change:
@@ -520,9 +534,15 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
         for line in refused:
             self.message_user(request, line, messages.ERROR)
 
-    @admin.action(description=_("Adjust points (with a reason)"), permissions=["change"])
+    @admin.action(description=_("Adjust points (with a reason)"), permissions=["adjust_points"])
     def adjust_points(self, request, queryset):
-        form = action_form(self, request, queryset, AdjustPointsForm, _("Adjust points"))
+        # The form refuses what the service would (over the limit): nothing is stored, the page says why.
+        limits = {
+            services.points_adjust_limit(program=program, user=request.user)
+            for program in Program.objects.filter(pk__in=queryset.values("program_id"))
+        }
+        limit = None if limits == {None} else min(x for x in limits if x is not None)
+        form = action_form(self, request, queryset, AdjustPointsForm, _("Adjust points"), limit=limit)
         if not isinstance(form, AdjustPointsForm):
             return form
         points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
@@ -635,7 +655,10 @@ class PurchaseAdmin(ReadOnlyAdmin):
     ordering = ("-id",)
     actions = ["refund"]
 
-    @admin.action(description=_("Refund (takes back the points in proportion)"), permissions=["view"])
+    def has_refund_permission(self, request) -> bool:
+        return request.user.has_perm("members.change_purchase")
+
+    @admin.action(description=_("Refund (takes back the points in proportion)"), permissions=["refund"])
     def refund(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, _("Refund one purchase at a time."), messages.ERROR)
@@ -667,3 +690,16 @@ class EventAdmin(ReadOnlyAdmin):
     search_fields = ("=member__number", "=type")
     ordering = ("-id",)
     readonly_fields = ("payload",)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The audit trail: read-only for whoever may view it (auditors, superusers); nobody, not even a
+    superuser, may add, change or delete a line (and PostgreSQL refuses UPDATE/DELETE underneath)."""
+
+    list_display = ("at", "actor", "action", "target_type", "target_repr", "reason")
+    list_filter = ("action", "target_type")
+    list_select_related = ("actor", "target_type")
+    search_fields = ("=target_id", "target_repr", "=action")
+    ordering = ("-id",)
+    readonly_fields = ("at", "actor", "action", "target_type", "target_id", "target_repr", "changes", "reason")

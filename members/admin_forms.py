@@ -41,6 +41,7 @@ class ProgramForm(forms.ModelForm):
             "burn_rate",
             "burn_min_order",
             "tier_notice_days",
+            "adjust_limit",
         ]
 
     def clean_referral_steps(self) -> list[list[int]]:
@@ -147,10 +148,30 @@ class AdjustPointsForm(forms.Form):
     )
     reason = forms.CharField(label=_("Reason"), max_length=255, help_text=_("Required; kept in the ledger."))
 
+    def __init__(self, *args, limit: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit = limit
+        if limit is not None:
+            self.fields["points"].help_text = _(
+                "Positive to add, negative to remove; at most %(limit)d either way."
+            ) % {"limit": limit}
+
     def clean_points(self) -> int:
-        if self.cleaned_data["points"] == 0:
+        points = self.cleaned_data["points"]
+        if points == 0:
             raise forms.ValidationError(_("An adjustment must change the balance."))
-        return self.cleaned_data["points"]
+        if self.limit is not None and abs(points) > self.limit:
+            raise forms.ValidationError(
+                _("You may adjust at most %(limit)d points at once; ask a program manager for more.")
+                % {"limit": self.limit}
+            )
+        return points
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Say why: the reason is kept in the ledger and the audit trail."))
+        return reason
 
 
 class AssignTierForm(forms.Form):

@@ -3,9 +3,11 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 
@@ -71,6 +73,14 @@ class Program(models.Model):
     burn_min_order = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     tier_notice_days = models.PositiveIntegerField(
         default=30, help_text=_("Warn members this long before a downgrade.")
+    )
+    adjust_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "Largest manual adjustment (up or down, in points) staff without the unlimited permission may make "
+            "at once. Empty: the POINTS_ADJUST_LIMIT setting."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -228,6 +238,11 @@ class Member(models.Model):
             models.CheckConstraint(condition=Q(points_available__gte=0), name="member_available_not_negative"),
             models.CheckConstraint(condition=Q(points_pending__gte=0), name="member_pending_not_negative"),
             models.CheckConstraint(condition=Q(points_debt__gte=0), name="member_debt_not_negative"),
+        ]
+        permissions = [
+            ("adjust_points", "Can adjust points up to the program's limit"),
+            ("adjust_points_unlimited", "Can adjust points beyond the program's limit"),
+            ("export_member", "Can export members as CSV"),
         ]
         indexes = [
             models.Index(fields=["program", "status"]),
@@ -631,3 +646,36 @@ class MetricSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.program_id} {self.month:%Y-%m}"
+
+
+class AuditEntry(models.Model):
+    """Who changed what, when and why: every admin add/change/delete and every staff service
+    (adjustments, tier assignments, grants, cancellations, campaign launches, ticket handling).
+
+    Append-only: written only by members.services.audit_record, no admin write permission for anyone,
+    and on PostgreSQL a trigger refuses UPDATE and DELETE. It holds no personal data, so GDPR erasure
+    never has to touch it: a member is named by number, and free-text values of models that describe a
+    person are recorded as changed without their content (members.services.audit_changes)."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,  # staff accounts are deactivated, not deleted, once they acted
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=60, db_index=True, help_text=_("admin.add, points.adjust, ..."))
+    target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True, help_text=_("{field: [before, after]}"))
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_repr}"

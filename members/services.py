@@ -10,9 +10,11 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, Sum
 from django.utils import timezone
 
@@ -20,6 +22,7 @@ from config.errors import Conflict, DomainError, NotFound
 from members.earning import Quote, earn_quote
 from members.events import event_record, events_record_bulk
 from members.models import (
+    AuditEntry,
     EarningRule,
     EngagementAction,
     Event,
@@ -304,6 +307,92 @@ def member_anonymize(*, member: Member) -> Member:
     return member
 
 
+# --- the audit trail -------------------------------------------------------------------------
+
+NOT_RECORDED = "(not recorded: personal data)"
+# Field kinds whose values say nothing about a person: kept even for models that describe one.
+_NEUTRAL_FIELDS = (
+    models.BooleanField,
+    models.IntegerField,
+    models.DecimalField,
+    models.FloatField,
+    models.ForeignKey,
+    models.ManyToManyField,
+    models.DateTimeField,
+)
+
+
+def _describes_person(model) -> bool:
+    """A member, a user account, or a row about one (a ticket, a response, a ticket's message)."""
+    if model is Member or model is get_user_model():
+        return True
+    parents = [f.related_model for f in model._meta.concrete_fields if f.many_to_one]
+    return Member in parents or any(
+        f.many_to_one and f.related_model is Member for p in parents if p is not None for f in p._meta.concrete_fields
+    )
+
+
+def _audit_value(value):
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, (list, tuple, set, models.QuerySet)):
+        return [_audit_value(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _audit_value(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def audit_changes(model, pairs: dict) -> dict:
+    """{field: [before, after]} as JSON, without personal data: for models that describe a person,
+    free text and plain dates (names, email, phone, birth date, messages) are recorded as changed,
+    never copied, so erasing a member leaves nothing of them in the append-only trail."""
+    person = _describes_person(model)
+    result = {}
+    for name, (before, after) in pairs.items():
+        try:
+            field = model._meta.get_field(name)
+        except Exception:  # a computed or inline key: recorded as given
+            field = None
+        neutral = field is None or field.choices or isinstance(field, _NEUTRAL_FIELDS)
+        if person and not neutral:
+            result[name] = [NOT_RECORDED, NOT_RECORDED]
+        else:
+            result[name] = [_audit_value(before), _audit_value(after)]
+    return result
+
+
+def audit_repr(obj: models.Model) -> str:
+    """How the trail names a row: a member by number, other rows about a person by number or id."""
+    if isinstance(obj, Member):
+        return f"member {obj.number}"
+    if _describes_person(type(obj)):
+        return f"{obj._meta.verbose_name} {getattr(obj, 'number', '') or obj.pk}"
+    return str(obj)[:200]
+
+
+def audit_record(
+    *, actor, action: str, target: models.Model | None = None, changes=None, reason: str = ""
+) -> AuditEntry:
+    """Append one line to the audit trail. Called by the admin (every add/change/delete) and by every
+    service staff run, inside their transaction: the line exists exactly when the change does.
+    `changes` is stored as given: callers pass counts, ids and states, or go through audit_changes."""
+    return AuditEntry.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action,
+        target_type=ContentType.objects.get_for_model(target, for_concrete_model=False) if target is not None else None,
+        target_id=str(target.pk) if target is not None else "",
+        target_repr=audit_repr(target) if target is not None else "",
+        changes=_audit_value(changes or {}),
+        reason=str(reason or ""),
+    )
+
+
 # --- the ledger ------------------------------------------------------------------------------
 
 
@@ -480,35 +569,60 @@ def points_refund(*, member: Member, points: int, reason: str, reference: str = 
     )
 
 
+def points_adjust_limit(*, program: Program, user) -> int | None:
+    """The largest adjustment `user` may make at once in `program`; None: no limit."""
+    if user is not None and user.has_perm("members.adjust_points_unlimited"):
+        return None
+    return program.adjust_limit if program.adjust_limit is not None else settings.POINTS_ADJUST_LIMIT
+
+
 @transaction.atomic
 def points_adjust(*, member: Member, points: int, reason: str, created_by) -> LedgerEntry:
-    """A staff correction, up or down, always with a reason."""
+    """A staff correction, up or down, always with a reason, within the staff user's limit."""
     if not reason.strip():
         raise DomainError("reason_required", "An adjustment needs a reason.", fields={"reason": ["Required."]})
     if points == 0:
         raise DomainError("invalid_points", "An adjustment must change the balance.")
+    limit = points_adjust_limit(program=member.program, user=created_by)
+    if limit is not None and abs(points) > limit:
+        raise DomainError(
+            "over_adjust_limit",
+            f"Adjustments are limited to {limit} points at once; ask a program manager for more.",
+            fields={"points": [f"At most {limit} up or down."]},
+            status=403,
+        )
     member = _lock(member)
+    before = member.points_available
     now = timezone.now()
     if points > 0:
-        return _credit(
+        entry = _credit(
             member, kind=LedgerEntry.Kind.ADJUST, points=points, now=now, reason=reason, created_by=created_by
         )
-    if member.points_available < -points:
-        raise DomainError(
-            "insufficient_points", f"Only {member.points_available} points are available to remove.", status=409
+    else:
+        if member.points_available < -points:
+            raise DomainError(
+                "insufficient_points", f"Only {member.points_available} points are available to remove.", status=409
+            )
+        _, detail = _consume(member, -points)
+        member.save(update_fields=["points_available", "points_pending"])
+        entry = LedgerEntry.objects.create(
+            program_id=member.program_id,
+            member=member,
+            kind=LedgerEntry.Kind.ADJUST,
+            points=points,
+            reason=reason,
+            breakdown=detail,
+            created_by=created_by,
+            created_at=now,
         )
-    _, detail = _consume(member, -points)
-    member.save(update_fields=["points_available", "points_pending"])
-    return LedgerEntry.objects.create(
-        program_id=member.program_id,
-        member=member,
-        kind=LedgerEntry.Kind.ADJUST,
-        points=points,
+    audit_record(
+        actor=created_by,
+        action="points.adjust",
+        target=member,
+        changes={"points_available": [before, member.points_available], "ledger_entry": [None, entry.pk]},
         reason=reason,
-        breakdown=detail,
-        created_by=created_by,
-        created_at=now,
     )
+    return entry
 
 
 # --- purchases -------------------------------------------------------------------------------
@@ -1155,11 +1269,20 @@ def tier_assign(*, member: Member, tier: Tier, until: date | None, created_by, n
             "invalid_date", "The floor date is in the past.", fields={"until": ["Must be in the future."]}
         )
     member = _lock(member)
+    before = {"tier": member.tier_id, "tier_floor": member.tier_floor_id, "tier_floor_until": member.tier_floor_until}
     member.tier_floor = tier if until else None
     member.tier_floor_until = until
     member.save(update_fields=["tier_floor", "tier_floor_until"])
     if member.tier_id != tier.pk:
         _tier_set(member, tier, TierChange.Reason.MANUAL, note=note, created_by=created_by)
+    after = {"tier": member.tier_id, "tier_floor": member.tier_floor_id, "tier_floor_until": member.tier_floor_until}
+    audit_record(
+        actor=created_by,
+        action="tier.assign",
+        target=member,
+        changes={name: [before[name], after[name]] for name in before},
+        reason=note,
+    )
     return member
 
 

@@ -7,6 +7,7 @@ import io
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponseRedirect
@@ -170,11 +171,11 @@ class RewardAdmin(TranslationAdmin):
             return None
         return HttpResponseRedirect(reverse(f"admin:{url_name}", args=[queryset.get().pk]))
 
-    @admin.action(description=_("Import voucher codes (CSV)"))
+    @admin.action(description=_("Import voucher codes (CSV)"), permissions=["change"])
     def import_codes(self, request, queryset):
         return self._one(request, queryset, "rewards_import")
 
-    @admin.action(description=_("Grant as a surprise to members"))
+    @admin.action(description=_("Grant as a surprise to members"), permissions=["change"])
     def grant_surprise(self, request, queryset):
         return self._one(request, queryset, "rewards_grant")
 
@@ -193,7 +194,7 @@ class RewardAdmin(TranslationAdmin):
     def import_codes_view(self, request: HttpRequest, pk: int):
         reward = get_object_or_404(Reward, pk=pk)
         if not self.has_change_permission(request, reward):
-            return HttpResponseRedirect(reverse("admin:rewards_reward_changelist"))
+            raise PermissionDenied
         form = CodeImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             text = io.TextIOWrapper(form.cleaned_data["file"].file, encoding="utf-8-sig", errors="replace")
@@ -226,7 +227,7 @@ class RewardAdmin(TranslationAdmin):
     def grant_view(self, request: HttpRequest, pk: int):
         reward = get_object_or_404(Reward.objects.select_related("program"), pk=pk)
         if not self.has_change_permission(request, reward):
-            return HttpResponseRedirect(reverse("admin:rewards_reward_changelist"))
+            raise PermissionDenied
         # ?numbers=... lets another page (e.g. a members list action) hand over its selection.
         initial = {"numbers": "\n".join(request.GET.get("numbers", "").split(","))}
         form = SurpriseGrantForm(request.POST or None, program=reward.program, initial=initial)
@@ -284,7 +285,7 @@ class RedemptionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description=_("Cancel and return the points"))
+    @admin.action(description=_("Cancel and return the points"), permissions=["change"])
     def cancel_redemptions(self, request, queryset):
         done = 0
         for redemption in queryset.select_related("reward"):

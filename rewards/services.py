@@ -213,6 +213,18 @@ def redemption_cancel(*, redemption: Redemption, reason: str = "", created_by=No
             reference=f"rewards.redemption:{redemption.pk}",
             created_by=created_by,
         )
+    if created_by is not None:
+        members_services.audit_record(
+            actor=created_by,
+            action="redemption.cancel",
+            target=redemption,
+            changes={
+                "status": [Redemption.Status.COMPLETED, Redemption.Status.CANCELLED],
+                "voucher": [voucher.status if voucher else None, Voucher.Status.CANCELLED if voucher else None],
+                "points_returned": [0, redemption.points],
+            },
+            reason=str(reason),
+        )
     return redemption
 
 
@@ -519,6 +531,18 @@ def _grant(
     )
     voucher = _issue_voucher(redemption, reward, now)
     _redemption_event(redemption, voucher)
+    if created_by is not None:
+        # The message is addressed to the member (it may name them): the trail keeps which reward, to whom.
+        members_services.audit_record(
+            actor=created_by,
+            action=f"reward.grant.{source}",
+            target=redemption,
+            changes={
+                "reward": [None, reward.pk],
+                "member": [None, member.number],
+                "voucher": [None, voucher and voucher.pk],
+            },
+        )
     if notify:
         transaction.on_commit(lambda: _notify(redemption.pk))
     return redemption

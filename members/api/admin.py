@@ -47,7 +47,7 @@ class PartnerAPIKeyAdmin(APIKeyModelAdmin):
             return
         super().save_model(request, obj, form, change)
 
-    @admin.action(description=_("Revoke selected keys (cannot be undone)"))
+    @admin.action(description=_("Revoke selected keys (cannot be undone)"), permissions=["change"])
     def revoke(self, request, queryset):
         keys = list(queryset.filter(revoked=False))
         for api_key in keys:
@@ -146,7 +146,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.action(description=_("Send again"))
+    @admin.action(description=_("Send again"), permissions=["change"])
     def resend(self, request, queryset):
         deliveries = list(queryset)
         for delivery in deliveries:
