@@ -1,8 +1,8 @@
 """The Fidelis admin site: the index is the program dashboard, each of its tables also as CSV.
 
-The dashboard is read-only; it needs the view permission on members (superusers and the
-"analyst", "program manager" and "support agent" groups have it, see config/roles.py). Exports
-need members.export_member (analysts, superusers).
+The dashboard is read-only; it needs members.view_dashboard (superusers, the "analyst" and
+"program manager" groups, see config/roles.py). Its CSV exports need members.export_member
+(analysts, superusers).
 
 Every ModelAdmin registered on this site is audited: its add/change/delete logging also appends to
 the audit trail (members.AuditEntry) with the changed fields' before/after (AuditedAdminMixin).
@@ -11,7 +11,6 @@ the audit trail (members.AuditEntry) with the changed fields' before/after (Audi
 import csv
 
 from django.contrib import admin
-from django.contrib.admin.models import LogEntry
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,7 +22,7 @@ from config.dashboard import TABLES, DashboardForm, dashboard_build, text
 from members import metrics, services, tasks
 from members.models import Program
 
-DASHBOARD_PERMISSION = "members.view_member"
+DASHBOARD_PERMISSION = "members.view_dashboard"
 EXPORT_PERMISSION = "members.export_member"
 
 
@@ -157,23 +156,3 @@ def _csv_cell(value) -> str:
     if isinstance(value, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return f"'{cell}"
     return cell
-
-
-@admin.register(LogEntry)
-class LogEntryAdmin(admin.ModelAdmin):
-    """Django's admin log, read-only (auditors, superusers). The audit trail has the before/after."""
-
-    list_display = ("action_time", "user", "content_type", "object_id", "action_flag", "change_message")
-    list_filter = ("action_flag", "content_type")
-    list_select_related = ("user", "content_type")
-    search_fields = ("=object_id",)
-    show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -83,9 +83,9 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
 }
 
 EXTRA: dict[str, tuple[str, ...]] = {
-    PROGRAM_MANAGER: ("members.adjust_points", "members.adjust_points_unlimited"),
+    PROGRAM_MANAGER: ("members.adjust_points", "members.adjust_points_unlimited", "members.view_dashboard"),
     SUPPORT_AGENT: ("members.adjust_points",),
-    ANALYST: ("members.export_member",),
+    ANALYST: ("members.view_dashboard", "members.export_member"),
     AUDITOR: (),
 }
 

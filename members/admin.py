@@ -6,6 +6,7 @@ Large tables (members, ledger, purchases, events) use list_select_related and no
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.models import LogEntry
 from django.core.paginator import Paginator
 from django.forms.models import BaseInlineFormSet
 from django.http import JsonResponse
@@ -703,3 +704,14 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     search_fields = ("=target_id", "target_repr", "=action")
     ordering = ("-id",)
     readonly_fields = ("at", "actor", "action", "target_type", "target_id", "target_repr", "changes", "reason")
+
+
+@admin.register(LogEntry)
+class LogEntryAdmin(ReadOnlyAdmin):
+    """Django's admin log, read-only (auditors, superusers). The audit trail has the before/after."""
+
+    list_display = ("action_time", "user", "content_type", "object_id", "action_flag", "change_message")
+    list_filter = ("action_flag", "content_type")
+    list_select_related = ("user", "content_type")
+    search_fields = ("=object_id",)
+    ordering = ("-id",)

@@ -242,7 +242,8 @@ class Member(models.Model):
         permissions = [
             ("adjust_points", "Can adjust points up to the program's limit"),
             ("adjust_points_unlimited", "Can adjust points beyond the program's limit"),
-            ("export_member", "Can export members as CSV"),
+            ("export_member", "Can export members and the dashboard tables as CSV"),
+            ("view_dashboard", "Can view the program dashboard"),
         ]
         indexes = [
             models.Index(fields=["program", "status"]),

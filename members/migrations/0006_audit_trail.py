@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AlterModelOptions(
             name='member',
-            options={'ordering': ['-id'], 'permissions': [('adjust_points', "Can adjust points up to the program's limit"), ('adjust_points_unlimited', "Can adjust points beyond the program's limit"), ('export_member', 'Can export members as CSV')]},
+            options={'ordering': ['-id'], 'permissions': [('adjust_points', "Can adjust points up to the program's limit"), ('adjust_points_unlimited', "Can adjust points beyond the program's limit"), ('export_member', 'Can export members and the dashboard tables as CSV'), ('view_dashboard', 'Can view the program dashboard')]},
         ),
         migrations.AddField(
             model_name='program',
