@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -302,6 +303,11 @@ def member_anonymize(*, member: Member) -> Member:
         user.username = f"erased-{member.pk}"
         user.set_unusable_password()
         user.save()
+    # The admin log names a row by str(member) (number and full name): keep only the number there.
+    # The audit trail needs nothing: it never held personal data (audit_repr, audit_changes).
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Member), object_id=str(member.pk)).update(
+        object_repr=f"member {member.number}"
+    )
     # Other apps erase what they hold of the member's own words (survey comments, ticket texts).
     event_record(type="member.erased", program=member.program, member=member, payload={"member": member.number})
     return member

@@ -5,6 +5,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
@@ -140,6 +141,8 @@ def test_the_trail_holds_no_personal_data_and_erasure_still_works(admin_client, 
 
     assert Member.objects.get(pk=member.pk).status == Member.Status.ANONYMIZED
     assert AuditEntry.objects.filter(target_id=str(member.pk)).count() == 2
+    # Django's own admin log named the member by full name; erasure leaves the number only.
+    assert LogEntry.objects.get(object_id=str(member.pk)).object_repr == f"member {member.number}"
 
 
 def inline_management() -> dict:
