@@ -28,12 +28,9 @@ EXPORT_PERMISSION = "members.export_member"
 
 def _form_changes(form, formsets, add: bool) -> dict:
     """{field: [before, after]} of a saved admin form, and of its inline rows as "model pk": {...}."""
-    model = form._meta.model
-    pairs = {
-        name: [None if add else form.initial.get(name), form.cleaned_data.get(name)]
-        for name in form.changed_data
-        if name in form.cleaned_data
-    }
+    # Not every admin form is a model form (the password change form is not): its values are never copied.
+    model = getattr(getattr(form, "_meta", None), "model", None)
+    pairs = {name: [None if add else form.initial.get(name), form.cleaned_data.get(name)] for name in form.changed_data}
     changes = services.audit_changes(model, pairs)
     for formset in formsets or []:
         inline_model = formset.model
@@ -47,7 +44,6 @@ def _form_changes(form, formsets, add: bool) -> dict:
                     {
                         name: [inline_form.initial.get(name), inline_form.cleaned_data.get(name)]
                         for name in inline_form.changed_data
-                        if name in inline_form.cleaned_data
                     },
                 )
     return changes

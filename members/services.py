@@ -315,7 +315,8 @@ def member_anonymize(*, member: Member) -> Member:
 
 # --- the audit trail -------------------------------------------------------------------------
 
-NOT_RECORDED = "(not recorded: personal data)"
+NOT_RECORDED = "(changed, not recorded)"
+_SECRET_WORDS = ("password", "secret", "token", "key")
 # Field kinds whose values say nothing about a person: kept even for models that describe one.
 _NEUTRAL_FIELDS = (
     models.BooleanField,
@@ -355,18 +356,20 @@ def _audit_value(value):
 
 
 def audit_changes(model, pairs: dict) -> dict:
-    """{field: [before, after]} as JSON, without personal data: for models that describe a person,
-    free text and plain dates (names, email, phone, birth date, messages) are recorded as changed,
-    never copied, so erasing a member leaves nothing of them in the append-only trail."""
-    person = _describes_person(model)
+    """{field: [before, after]} as JSON, without personal data or secrets: for models that describe a
+    person, free text and plain dates (names, email, phone, birth date, messages) and form-only fields
+    are recorded as changed, never copied, so erasing a member leaves nothing of them in the
+    append-only trail; passwords, keys and secrets are never copied, whatever the model."""
+    person = model is None or _describes_person(model)
     result = {}
     for name, (before, after) in pairs.items():
         try:
             field = model._meta.get_field(name)
-        except Exception:  # a computed or inline key: recorded as given
+        except Exception:  # a form-only field (a password pair, a referral code): nothing says it is harmless
             field = None
-        neutral = field is None or field.choices or isinstance(field, _NEUTRAL_FIELDS)
-        if person and not neutral:
+        neutral = field is not None and (field.choices or isinstance(field, _NEUTRAL_FIELDS))
+        secret = any(word in name for word in _SECRET_WORDS)
+        if secret or (person and not neutral):
             result[name] = [NOT_RECORDED, NOT_RECORDED]
         else:
             result[name] = [_audit_value(before), _audit_value(after)]

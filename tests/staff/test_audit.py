@@ -200,3 +200,17 @@ def test_program_admin_shows_the_adjust_limit(admin_client, program):
     assert b'name="adjust_limit"' in page.content
     Program.objects.filter(pk=program.pk).update(adjust_limit=250)
     assert Program.objects.get(pk=program.pk).adjust_limit == 250
+
+
+def test_passwords_and_secrets_never_enter_the_trail(admin_client, staff_user):
+    agent = staff_user(SUPPORT_AGENT)
+    response = admin_client.post(
+        reverse("admin:auth_user_password_change", args=[agent.pk]),
+        {"password1": "Tr0ub4dor&3-horse", "password2": "Tr0ub4dor&3-horse", "usable_password": "true"},
+    )
+    assert response.status_code == 302
+
+    entry = trail("admin.change", agent)
+    assert entry.target_repr == f"user {agent.pk}"
+    assert entry.changes == {"password": [services.NOT_RECORDED, services.NOT_RECORDED]}
+    assert "Tr0ub4dor" not in json.dumps(entry.changes)
