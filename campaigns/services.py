@@ -196,6 +196,23 @@ def campaigns_run_due(*, now: datetime | None = None) -> int:
     return started
 
 
+def campaigns_resume_stalled(*, now: datetime | None = None, after: timedelta = timedelta(minutes=10)) -> int:
+    """Beat: a broadcast still "sending" long after its run began lost its fan-out task (broker down at
+    launch, worker lost before it ran). Fan out again: delivery rows are unique and sends are claimed,
+    so a second fan-out only fills the gaps."""
+    from campaigns import tasks
+    from config.celery import enqueue
+
+    now = now or timezone.now()
+    stalled = Campaign.objects.filter(status=Campaign.Status.SENDING, launched_at__lt=now - after).filter(
+        Q(send_at__isnull=True) | Q(send_at__lt=now - after)
+    )
+    ids = list(stalled.values_list("pk", flat=True))
+    for campaign_id in ids:
+        enqueue(tasks.campaign_fan_out, campaign_id, "")
+    return len(ids)
+
+
 # --- fan-out ---------------------------------------------------------------------------------
 
 

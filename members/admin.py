@@ -41,6 +41,7 @@ from members.models import (
     Partner,
     Program,
     Purchase,
+    ReconciliationRun,
     Subscription,
     Tier,
     TierChange,
@@ -667,3 +668,13 @@ class EventAdmin(ReadOnlyAdmin):
     search_fields = ("=member__number", "=type")
     ordering = ("-id",)
     readonly_fields = ("payload",)
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdmin):
+    """Nightly checks (members.reconciliation); run one by hand with `manage.py reconcile`."""
+
+    list_display = ("started_at", "finished_at", "ok", "counts")
+    list_filter = ("ok",)
+    ordering = ("-id",)
+    readonly_fields = ("started_at", "finished_at", "ok", "counts", "mismatches", "alerted")

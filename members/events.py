@@ -59,13 +59,12 @@ def events_record_bulk(events: list[Event]) -> list[Event]:
 
 
 def _enqueue(event_id: int) -> None:
+    from config.celery import enqueue
     from members.tasks import events_dispatch
 
-    try:
-        events_dispatch.delay(event_id)
-    except Exception:
-        # Broker down: the row stays undispatched and events_sweep sends it later.
-        logger.warning("event %s not enqueued; the sweeper will retry", event_id, exc_info=True)
+    # Broker down: enqueue logs and gives up after ~1 s; the row stays undispatched and
+    # events_sweep sends it once the broker is back.
+    enqueue(events_dispatch, event_id)
 
 
 def event_dispatch(event_id: int) -> bool:
