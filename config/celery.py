@@ -1,5 +1,6 @@
 import logging
 import os
+import time
 from functools import partial
 
 from celery import Celery
@@ -37,12 +38,23 @@ def enqueue(task, *args, **kwargs) -> bool:
     return _apply_async_quietly(task, args, kwargs)
 
 
+# After a failed publish, this process does not try the broker again for a few seconds: one request
+# pays the ~1 s of connect retries, the next ones are not slowed down at all.
+BROKER_RETRY_AFTER_SECONDS = 5.0
+_broker_down_until = 0.0
+
+
 def _apply_async_quietly(task, args=None, kwargs=None, **options) -> bool:
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until and not task.app.conf.task_always_eager:
+        logger.warning("task %s not enqueued (broker down); its sweeper will retry", task.name)
+        return False
     try:
         task.apply_async(args, kwargs, **options)
     except (KombuOperationalError, RedisError):
         # Only broker errors: in eager mode (no broker) a failing task still raises as before.
-        logger.warning("task %s not enqueued (broker unreachable?); its sweeper will retry", task.name, exc_info=True)
+        _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
+        logger.warning("task %s not enqueued (broker unreachable); its sweeper will retry", task.name, exc_info=True)
         return False
     return True
 
