@@ -448,6 +448,12 @@ def deliveries_send_batch(*, deliveries: QuerySet[Delivery], now: datetime | Non
 def deliveries_send_due(*, now: datetime | None = None) -> int:
     """Beat: send deliveries whose wait is over (quiet hours, post-purchase delay) or whose task was lost."""
     now = now or timezone.now()
+    # Claimed long ago and never marked sent: the worker died between claiming the row and recording
+    # the send (SIGKILL, OOM). Whether the message left is unknown, and sending again could make it
+    # twice, so the row is closed as failed for a person to look at (at most once, never twice).
+    Delivery.objects.filter(status=Delivery.Status.SENDING, sent_at__lt=now - timedelta(minutes=10)).update(
+        status=Delivery.Status.FAILED, error="Interrupted while sending (worker lost); not sent again."
+    )
     due = Q(send_after__lte=now) | Q(send_after__isnull=True, created_at__lte=now - timedelta(minutes=10))
     sent, last = 0, 0
     while True:

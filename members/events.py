@@ -43,7 +43,9 @@ def event_record(*, type: str, program: Program, member: Member | None = None, p
         payload=payload or {},
         occurred_at=timezone.now(),
     )
-    transaction.on_commit(lambda: _enqueue(event.pk))
+    # robust: the write is committed; a dispatch that fails now (broker or database gone, or eager
+    # mode with no broker) must not turn that success into an error, and events_sweep retries it.
+    transaction.on_commit(lambda: _enqueue(event.pk), robust=True)
     return event
 
 
@@ -54,7 +56,7 @@ def events_record_bulk(events: list[Event]) -> list[Event]:
         event.occurred_at = now
     created = Event.objects.bulk_create(events)
     ids = [event.pk for event in created]
-    transaction.on_commit(lambda: [_enqueue(event_id) for event_id in ids])
+    transaction.on_commit(lambda: [_enqueue(event_id) for event_id in ids], robust=True)
     return created
 
 

@@ -24,4 +24,4 @@ def webhooks_send(event: Event) -> None:
         return
     for delivery in deliveries:
         # Broker down: the rows stay pending and webhooks_retry_due sends them within a minute.
-        transaction.on_commit(partial(enqueue, tasks.webhook_deliver, delivery.pk))
+        transaction.on_commit(partial(enqueue, tasks.webhook_deliver, delivery.pk), robust=True)

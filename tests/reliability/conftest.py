@@ -178,7 +178,7 @@ def processes(transactional_db, tmp_path):
         "DATABASE_URL": _database_url(),
         "ENV_FILE": "/dev/null",
         "DEBUG": "true",
-        "EMAIL_URL": f"filemail://{tmp_path / 'mail'}",
+        "EMAIL_URL": f"filemail:///{tmp_path / 'mail'}",  # environ drops one leading slash
     }
     procs = Processes(tmp_path, env)
     yield procs
