@@ -5,6 +5,7 @@ import threading
 import time
 from collections import Counter
 
+import psycopg
 import pytest
 import requests
 from django.db import connection
@@ -21,16 +22,27 @@ CLIENTS = 4
 
 
 def _cut_connections(allow: bool | None = None) -> int:
-    """Kill every other backend on the test database; optionally refuse or allow new connections."""
-    with connection.cursor() as cursor:
-        name = connection.ops.quote_name(connection.settings_dict["NAME"])
+    """Kill every backend on the test database but this test's own; optionally refuse or allow new
+    connections (ALTER DATABASE has to run from another database, hence the maintenance one)."""
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as admin:
         if allow is not None:
-            cursor.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS {'true' if allow else 'false'}")
-        cursor.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return cursor.fetchone()[0]
+            name = connection.ops.quote_name(db["NAME"])
+            admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS {'true' if allow else 'false'}")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            mine = cursor.fetchone()[0]
+        return admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
+            (db["NAME"], mine),
+        ).fetchone()[0]
 
 
 def test_earns_during_lost_connections_are_2xx_or_503_and_nothing_is_half_written(processes):
