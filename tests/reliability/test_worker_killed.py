@@ -9,6 +9,7 @@ import pytest
 
 from campaigns import services
 from campaigns.models import Campaign, Delivery
+from config.celery import app
 from tests.campaigns.conftest import CampaignFactory, bulk_members
 from tests.conftest import ProgramFactory
 from tests.reliability.conftest import wait_until
@@ -28,27 +29,26 @@ def _recipients(mail_dir: Path) -> Counter:
     return sent
 
 
-def test_sigkill_mid_fan_out_then_restart_gives_each_member_one_delivery_sent_once(
-    processes, private_redis, tmp_path, settings
-):
+def test_sigkill_mid_fan_out_then_restart_gives_each_member_one_delivery_sent_once(processes, private_redis, tmp_path):
     program = ProgramFactory()
     bulk_members(program, MEMBERS, consent_email=True)
     campaign = CampaignFactory(program=program, cap_messages=None)
     deliveries = Delivery.objects.filter(campaign=campaign)
     worker = processes.worker(private_redis.url)
-    settings.CELERY_BROKER_URL = private_redis.url
-
-    from config.celery import app
 
     previous = app.conf.broker_url
     app.conf.broker_url = private_redis.url
+    app._pool = app.amqp._producer_pool = None  # pools made earlier still point at the shared broker
     try:
         services.campaign_launch(campaign=campaign)  # commits; the fan-out goes to the private broker
     finally:
         app.conf.broker_url = previous
+        app._pool = app.amqp._producer_pool = None
 
     # Kill it hard once the second chunk is under way (its task is taken but not acknowledged).
-    wait_until(lambda: deliveries.filter(status=Delivery.Status.SENT).count() > 1100, message="second chunk")
+    wait_until(
+        lambda: deliveries.filter(status=Delivery.Status.SENT).count() > 1100, timeout=300, message="second chunk"
+    )
     worker.kill()
     worker.wait()
     interrupted = deliveries.count()
