@@ -135,6 +135,8 @@ class Processes:
 
     def worker(self, broker_url: str, **extra) -> subprocess.Popen:
         env = {**self.env, "REDIS_URL": broker_url, **extra}
+        log_path = self.tmp_path / "worker.log"
+        offset = log_path.stat().st_size if log_path.exists() else 0
         proc = self._popen(
             [
                 sys.executable,
@@ -151,14 +153,16 @@ class Processes:
             "worker.log",
             env,
         )
-        probe = beat_client(broker_url)
 
-        def answers():
+        def ready():
+            # The log line, not a ping: a solo worker that starts on a waiting task answers no ping.
             if proc.poll() is not None:
                 pytest.fail(f"celery worker exited: {self.log('worker.log')}")
-            return probe.control.ping(timeout=0.5)
+            with log_path.open() as log:
+                log.seek(offset)
+                return " ready." in log.read()
 
-        wait_until(answers, timeout=60, message="celery worker")
+        wait_until(ready, timeout=120, message="celery worker")
         return proc
 
     def stop_all(self) -> None:
@@ -178,6 +182,7 @@ def processes(transactional_db, tmp_path):
         "DATABASE_URL": _database_url(),
         "ENV_FILE": "/dev/null",
         "DEBUG": "true",
+        "PYTHONUNBUFFERED": "1",  # worker readiness is read from its log
         "EMAIL_URL": f"filemail:///{tmp_path / 'mail'}",  # environ drops one leading slash
     }
     procs = Processes(tmp_path, env)
