@@ -206,6 +206,23 @@ def campaigns_run_due(*, now: datetime | None = None) -> int:
     return started
 
 
+def campaigns_resume_stalled(*, now: datetime | None = None, after: timedelta = timedelta(minutes=10)) -> int:
+    """Beat: a broadcast still "sending" long after its run began lost its fan-out task (broker down at
+    launch, worker lost before it ran). Fan out again: delivery rows are unique and sends are claimed,
+    so a second fan-out only fills the gaps."""
+    from campaigns import tasks
+    from config.celery import enqueue
+
+    now = now or timezone.now()
+    stalled = Campaign.objects.filter(status=Campaign.Status.SENDING, launched_at__lt=now - after).filter(
+        Q(send_at__isnull=True) | Q(send_at__lt=now - after)
+    )
+    ids = list(stalled.values_list("pk", flat=True))
+    for campaign_id in ids:
+        enqueue(tasks.campaign_fan_out, campaign_id, "")
+    return len(ids)
+
+
 # --- fan-out ---------------------------------------------------------------------------------
 
 
@@ -441,6 +458,12 @@ def deliveries_send_batch(*, deliveries: QuerySet[Delivery], now: datetime | Non
 def deliveries_send_due(*, now: datetime | None = None) -> int:
     """Beat: send deliveries whose wait is over (quiet hours, post-purchase delay) or whose task was lost."""
     now = now or timezone.now()
+    # Claimed long ago and never marked sent: the worker died between claiming the row and recording
+    # the send (SIGKILL, OOM). Whether the message left is unknown, and sending again could make it
+    # twice, so the row is closed as failed for a person to look at (at most once, never twice).
+    Delivery.objects.filter(status=Delivery.Status.SENDING, sent_at__lt=now - timedelta(minutes=10)).update(
+        status=Delivery.Status.FAILED, error="Interrupted while sending (worker lost); not sent again."
+    )
     due = Q(send_after__lte=now) | Q(send_after__isnull=True, created_at__lte=now - timedelta(minutes=10))
     sent, last = 0, 0
     while True:

@@ -35,6 +35,7 @@ def deliveries_send_due() -> int:
 
 @shared_task
 def campaigns_run_due() -> int:
+    services.campaigns_resume_stalled()
     return services.campaigns_run_due()
 
 

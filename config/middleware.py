@@ -29,3 +29,34 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = _request_id.get()
         return True
+
+
+class DatabaseUnavailableMiddleware:
+    """Lost database connection outside DRF's own handler (member pages, admin, middleware): a 503
+    with Retry-After instead of a 500, JSON under /api/. Django closes the broken connection at
+    the end of the request (CONN_HEALTH_CHECKS checks reused ones), so the next request reconnects."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import DatabaseError, InterfaceError, OperationalError
+        from django.http import HttpResponse, JsonResponse
+        from django.utils.translation import gettext as _
+
+        if not (isinstance(exception, OperationalError | InterfaceError) or type(exception) is DatabaseError):
+            return None
+        logging.getLogger(__name__).warning("database unavailable: %s", type(exception).__name__)
+        if request.path.startswith("/api/"):
+            from config.api import error_body
+
+            message = "The service is temporarily unavailable; retry later."
+            response = JsonResponse(error_body("service_unavailable", message), status=503)
+        else:
+            message = _("The service is temporarily unavailable. Please try again in a moment.")
+            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = "5"
+        return response

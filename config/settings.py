@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -95,7 +97,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Degrades to "no cache" while Redis is down (config/cache.py), so the API keeps earning.
+    CACHES = {
+        "default": {
+            "BACKEND": "config.cache.TolerantRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -134,6 +143,8 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Fidelis <loyalty@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ADMINS = [("Operators", a) for a in env.list("ADMIN_EMAILS", default=[])]
+# Extra addresses for reconciliation alerts, besides superusers and the "auditor" group.
+RECONCILIATION_EMAILS = env.list("RECONCILIATION_EMAILS", default=[a for _, a in ADMINS])
 # Dotted path of the SMS sender; the console backend logs the message instead of sending it.
 SMS_BACKEND = env.str("SMS_BACKEND", default="members.sms.ConsoleSmsBackend")
 
@@ -207,7 +218,18 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A broker that is down must not stall a request: publishing gives up after ~1 s (a few quick
+# retries, short socket timeouts) and the row waits for its periodic sweeper instead.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# Redis redelivers a task whose worker died (SIGKILL, OOM, lost host) only after the visibility
+# timeout. Kombu's default (1 h) would leave half a campaign unsent for an hour; it must stay above
+# the longest task (CELERY_TASK_TIME_LIMIT, 15 min) or a running task would be handed out twice.
+BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=20 * 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 5,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
@@ -265,4 +287,6 @@ CELERY_BEAT_SCHEDULE = {
     "campaigns-deliveries-send-due": {"task": "campaigns.tasks.deliveries_send_due", "schedule": 5 * 60.0},
     "campaigns-journeys-daily": {"task": "campaigns.tasks.journeys_daily", "schedule": 24 * 60 * 60.0},
     "metric-snapshots-refresh": {"task": "members.tasks.metric_snapshots_refresh", "schedule": 24 * 60 * 60.0},
+    # Nightly, when the ledger is quiet: ledger, voucher and stock checks; staff are emailed on a mismatch.
+    "reconciliation-run": {"task": "members.tasks.reconciliation_run", "schedule": crontab(hour=3, minute=30)},
 }

@@ -43,6 +43,7 @@ from members.models import (
     Partner,
     Program,
     Purchase,
+    ReconciliationRun,
     Subscription,
     Tier,
     TierChange,
@@ -715,3 +716,13 @@ class LogEntryAdmin(ReadOnlyAdmin):
     list_select_related = ("user", "content_type")
     search_fields = ("=object_id",)
     ordering = ("-id",)
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdmin):
+    """Nightly checks (members.reconciliation); run one by hand with `manage.py reconcile`."""
+
+    list_display = ("started_at", "finished_at", "ok", "counts")
+    list_filter = ("ok",)
+    ordering = ("-id",)
+    readonly_fields = ("started_at", "finished_at", "ok", "counts", "mismatches", "alerted")

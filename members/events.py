@@ -43,7 +43,9 @@ def event_record(*, type: str, program: Program, member: Member | None = None, p
         payload=payload or {},
         occurred_at=timezone.now(),
     )
-    transaction.on_commit(lambda: _enqueue(event.pk))
+    # robust: the write is committed; a dispatch that fails now (broker or database gone, or eager
+    # mode with no broker) must not turn that success into an error, and events_sweep retries it.
+    transaction.on_commit(lambda: _enqueue(event.pk), robust=True)
     return event
 
 
@@ -54,18 +56,17 @@ def events_record_bulk(events: list[Event]) -> list[Event]:
         event.occurred_at = now
     created = Event.objects.bulk_create(events)
     ids = [event.pk for event in created]
-    transaction.on_commit(lambda: [_enqueue(event_id) for event_id in ids])
+    transaction.on_commit(lambda: [_enqueue(event_id) for event_id in ids], robust=True)
     return created
 
 
 def _enqueue(event_id: int) -> None:
+    from config.celery import enqueue
     from members.tasks import events_dispatch
 
-    try:
-        events_dispatch.delay(event_id)
-    except Exception:
-        # Broker down: the row stays undispatched and events_sweep sends it later.
-        logger.warning("event %s not enqueued; the sweeper will retry", event_id, exc_info=True)
+    # Broker down: enqueue logs and gives up after ~1 s; the row stays undispatched and
+    # events_sweep sends it once the broker is back.
+    enqueue(events_dispatch, event_id)
 
 
 def event_dispatch(event_id: int) -> bool:

@@ -680,3 +680,20 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_repr}"
+
+
+class ReconciliationRun(models.Model):
+    """One nightly consistency check (members.reconciliation): what was checked and what did not add up."""
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(default=False, help_text=_("Every check ran and found nothing."))
+    counts = models.JSONField(default=dict, help_text=_("Mismatches found by each check."))
+    mismatches = models.JSONField(default=list, help_text=_("Each mismatch: check, object, detail."))
+    alerted = models.JSONField(default=list, blank=True, help_text=_("Addresses emailed about this run."))
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'mismatch'}"

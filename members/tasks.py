@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from members import events, loyalty, metrics, selectors, services
+from members import events, loyalty, metrics, reconciliation, selectors, services
 
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=30)
@@ -61,3 +61,8 @@ def loyalty_types_recompute() -> dict:
 @shared_task
 def metric_snapshots_refresh() -> int:
     return metrics.metric_snapshots_refresh()
+
+
+@shared_task
+def reconciliation_run() -> bool:
+    return reconciliation.reconciliation_run().ok

@@ -11,6 +11,7 @@ from functools import partial
 from django.db import transaction
 
 from config.celery import app as celery_app
+from config.celery import enqueue
 from members.api import services, tasks
 from members.events import handles
 from members.models import Event, WebhookEndpoint
@@ -22,4 +23,5 @@ def webhooks_send(event: Event) -> None:
     if celery_app.conf.task_always_eager:
         return
     for delivery in deliveries:
-        transaction.on_commit(partial(tasks.webhook_deliver.delay, delivery.pk))
+        # Broker down: the rows stay pending and webhooks_retry_due sends them within a minute.
+        transaction.on_commit(partial(enqueue, tasks.webhook_deliver, delivery.pk), robust=True)

@@ -549,9 +549,10 @@ def _grant(
 
 
 def _notify(redemption_id: int) -> None:
+    from config.celery import enqueue
     from rewards.tasks import surprise_notify
 
-    surprise_notify.delay(redemption_id)
+    enqueue(surprise_notify, redemption_id)
 
 
 def surprise_email_send(*, redemption_id: int) -> bool:
