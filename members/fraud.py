@@ -35,11 +35,14 @@ from members.models import LedgerEntry, Member, MemberDevice, Partner, Purchase,
 # --- velocity limits ---------------------------------------------------------------------------
 
 
+HOLD_REASONS = ("member_daily_earns", "member_daily_points", "partner_daily_earns", "partner_daily_points")
+
+
 @dataclass(frozen=True)
 class EarnHold:
     """Why a purchase's points are held: which limit, its value and what was already used today."""
 
-    reason: str  # member_daily_earns, member_daily_points, partner_daily_earns, partner_daily_points
+    reason: str  # one of HOLD_REASONS
     limit: int
     used: int
     message: str

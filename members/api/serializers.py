@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from rest_framework import serializers
 
+from members import fraud
 from members.models import EarningRule, LedgerEntry, Member
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -196,7 +197,7 @@ class RuleLineSerializer(serializers.Serializer):
 
 class HoldSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(
-        choices=["member_daily_earns", "member_daily_points", "partner_daily_earns", "partner_daily_points"],
+        choices=fraud.HOLD_REASONS,
         help_text="The program's daily limit this purchase would have passed.",
     )
     message = serializers.CharField()
