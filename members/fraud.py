@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
@@ -52,19 +53,43 @@ def _start_of_day(now: datetime) -> datetime:
     return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _earned_today(scope: Q, now: datetime) -> tuple[int, int]:
-    """Earning entries and their points since midnight, in one query on the (member|partner, created_at)
-    index. Held purchases have no entry, so once a limit is reached the scan stops growing."""
-    row = LedgerEntry.objects.filter(scope, kind=LedgerEntry.Kind.EARN, created_at__gte=_start_of_day(now)).aggregate(
-        n=Count("pk"), points=Coalesce(Sum("points"), 0)
-    )
+def _member_earned_today(member: Member, now: datetime) -> tuple[int, int]:
+    """The member's earning entries and their points since midnight: one query on the (member,
+    created_at) index, over a few rows (held purchases have no entry)."""
+    row = LedgerEntry.objects.filter(
+        member=member, kind=LedgerEntry.Kind.EARN, created_at__gte=_start_of_day(now)
+    ).aggregate(n=Count("pk"), points=Coalesce(Sum("points"), 0))
     return row["n"], row["points"]
 
 
-def _over(who: str, scope: Q, earns: int | None, points_limit: int | None, points: int, now) -> EarnHold | None:
-    if earns is None and points_limit is None:
-        return None
-    n, earned = _earned_today(scope, now)
+# Entries are written with the `now` their transaction took after its locks, and such a transaction
+# commits within milliseconds: entries older than this are all committed and can be summed once.
+SETTLED_AFTER = timedelta(seconds=10)
+
+
+def _partner_earned_today(partner: Partner, now: datetime) -> tuple[int, int]:
+    """The same for a partner, which may record tens of thousands of purchases a day: the day's
+    settled part is kept in the cache (totals up to a moment at least SETTLED_AFTER ago), so the one
+    query reads only the entries since then, on the (partner, created_at) index. Without the cache
+    entry (evicted, another process's local cache) the query simply starts at midnight."""
+    start = _start_of_day(now)
+    key = f"fraud:partner-day:{partner.pk}:{start.isoformat()}"
+    since, n, points = cache.get(key) or (start, 0, 0)
+    settled = max(since, now - SETTLED_AFTER)
+    before = Q(created_at__lt=settled)
+    row = LedgerEntry.objects.filter(partner=partner, kind=LedgerEntry.Kind.EARN, created_at__gte=since).aggregate(
+        new_n=Count("pk"),
+        new_points=Coalesce(Sum("points"), 0),
+        settled_n=Count("pk", filter=before),
+        settled_points=Coalesce(Sum("points", filter=before), 0),
+    )
+    if row["settled_n"]:
+        cache.set(key, (settled, n + row["settled_n"], points + row["settled_points"]), timeout=2 * 86400)
+    return n + row["new_n"], points + row["new_points"]
+
+
+def _over(who: str, used: tuple[int, int], earns: int | None, points_limit: int | None, points: int) -> EarnHold | None:
+    n, earned = used
     if earns is not None and n + 1 > earns:
         return EarnHold(
             f"{who}_daily_earns", earns, n, f"The {who}'s limit of {earns} earning purchases a day is reached."
@@ -85,16 +110,21 @@ def earn_limit_check(*, member: Member, partner: Partner | None, points: int, no
     Call it with the member row locked (purchase_record does): two purchases of one member then
     never both see room for one, so the member limit is exact. The partner limit is read without a
     lock: concurrent purchases of *different* members through one partner may each see the last
-    free slot, so it can be passed by at most the number of requests in flight at that moment.
+    free slot, so it can be passed by at most the number of that partner's purchases in flight at
+    that moment (and each of those is still a real, recorded purchase).
     """
     program = member.program
     if points <= 0:
         return None
-    return _over("member", Q(member=member), program.member_daily_earns, program.member_daily_points, points, now) or (
-        _over("partner", Q(partner=partner), program.partner_daily_earns, program.partner_daily_points, points, now)
-        if partner is not None
-        else None
-    )
+    hold = None
+    if program.member_daily_earns is not None or program.member_daily_points is not None:
+        used = _member_earned_today(member, now)
+        hold = _over("member", used, program.member_daily_earns, program.member_daily_points, points)
+    partner_limited = program.partner_daily_earns is not None or program.partner_daily_points is not None
+    if hold is None and partner is not None and partner_limited:
+        used = _partner_earned_today(partner, now)
+        hold = _over("partner", used, program.partner_daily_earns, program.partner_daily_points, points)
+    return hold
 
 
 def earn_hold(*, purchase: Purchase, points: int, breakdown: list[dict], hold: EarnHold) -> ReviewCase:

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 
 from members import services
 from members.models import Program, ReviewCase
@@ -10,6 +11,14 @@ from tests.conftest import PartnerFactory, ProgramFactory
 
 # Every test here that touches the database ends with a clean ledger_check, like the members tests.
 from tests.members.conftest import _ledger_stays_exact, assert_ledger_consistent, buy, clock, fresh  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The partner's settled daily totals live in the cache; each test starts without any."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

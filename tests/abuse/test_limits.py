@@ -2,6 +2,7 @@
 dropped) in a review case; with no limit set the earn path runs no extra query."""
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -63,6 +64,23 @@ def test_partner_limits_count_every_member_of_the_partner(program, partner, cloc
     assert held.points == 0 and other_shop.points == 10
     case = open_cases().get()
     assert (case.member, case.details["reason"], case.details["partner"]) == (eva, "partner_daily_earns", partner.pk)
+
+
+def test_the_partner_count_stays_exact_across_its_cached_part(program, partner, clock):
+    """The settled part of the partner's day is cached; what came after is read from the ledger."""
+    limits(program, partner_daily_earns=4)
+    members = [MemberFactory(program=program) for _ in range(6)]
+    record(members[0], 10, partner=partner, external_id="A")
+    record(members[1], 10, partner=partner, external_id="B")
+    clock.shift(60)
+    record(members[2], 10, partner=partner, external_id="C")  # caches A and B as settled
+    clock.shift(60)
+    record(members[3], 10, partner=partner, external_id="D")  # caches A to C
+    assert record(members[4], 10, partner=partner, external_id="E").points == 0
+    cache.clear()  # lost or another process: counted again from midnight
+    assert record(members[5], 10, partner=partner, external_id="F").points == 0
+    assert LedgerEntry.objects.filter(partner=partner, kind="earn").count() == 4
+    assert open_cases().count() == 2
 
 
 def test_partner_points_limit(program, partner, clock):
