@@ -615,7 +615,9 @@ def purchase_record(
     member = locked[member.pk]
     _require_active(member)
     if member.referral_rewarded_at is not None or member.referral_held:
-        referrer_id = None  # a concurrent purchase qualified the referral while we waited for the lock
+        # A concurrent purchase qualified the referral while we waited for the lock, or it is held
+        # as a suspected self-referral (members.fraud) until staff approve it.
+        referrer_id = None
     existing = Purchase.objects.filter(program_id=member.program_id, partner=partner, external_id=external_id).first()
     if existing is not None:
         if existing.member_id != member.pk or existing.amount != amount:
