@@ -59,15 +59,16 @@ def member_required(view: Callable) -> Callable:
             # A staff account, or a member account that was erased or suspended.
             return render(request, "members/not_member.html", status=403)
         _attach(request, member)
-        return _device(request, view(request, *args, **kwargs), member)
+        return _device(request, view(request, *args, **kwargs))
 
     return wrapper
 
 
 def _device(request: HttpRequest, response: HttpResponse, member: Member | None = None) -> HttpResponse:
     """The device cookie (members.fraud): random, httponly, set once per browser and kept two years.
-    A signed-in member's browser is put on record (a hash) once per session, so a referral signed
-    up later from that browser is held for review."""
+    At sign-in (`member` given) the browser is put on record for the member, as a hash, so a referral
+    signed up later from that browser is held for review. Other pages only set the cookie: browsing
+    costs no query."""
     value = request.COOKIES.get(fraud.DEVICE_COOKIE, "")
     if not fraud.device_valid(value):
         value = fraud.device_new()
@@ -79,11 +80,8 @@ def _device(request: HttpRequest, response: HttpResponse, member: Member | None 
             samesite="Lax",
             secure=settings.SESSION_COOKIE_SECURE or request.is_secure(),
         )
-    if member is not None and request.user.is_authenticated:  # not after signing out or erasure
-        seen = fraud.device_hash(value)[:16]
-        if request.session.get(fraud.DEVICE_COOKIE) != seen:
-            fraud.device_remember(member=member, device=value)
-            request.session[fraud.DEVICE_COOKIE] = seen
+    if member is not None:
+        fraud.device_remember(member=member, device=value)
     return response
 
 
@@ -125,7 +123,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if member is None:
         return _device(request, render(request, "members/landing.html", {"program": auth.signup_program(slug=None)}))
     _attach(request, member)
-    return _device(request, _dashboard(request), member)
+    return _device(request, _dashboard(request))
 
 
 def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:

@@ -128,12 +128,21 @@ def test_a_referral_from_another_browser_is_not_held(client, program):
     assert not friend.referral_held and not ReviewCase.objects.exists()
 
 
-def test_a_member_signed_in_before_keeps_the_device_on_record(client, program):
-    """Browsing any member page puts the browser on record once per session."""
-    ana = auth.member_signup(program=program, email="ana@example.com")
-    client.force_login(ana.user)
-    client.get(reverse("members:history"))
-    client.get(reverse("members:history"))
+def test_every_sign_in_puts_the_browser_on_record(client, program):
+    """Members enrolled elsewhere (API, admin) get their browsers on record when they sign in."""
+    ana = services.member_enroll(program=program, email="ana@example.com")
+    auth.member_password_set(member=ana, password="a long enough secret 42")
+    client.get(reverse("members:signin"))
+    for _ in range(2):
+        response = client.post(reverse("members:signin"), {"email": ana.email, "password": "a long enough secret 42"})
+        assert response.status_code == 302
+    cookie = client.cookies[fraud.DEVICE_COOKIE].value
+    assert list(MemberDevice.objects.filter(member=ana).values_list("device_hash", flat=True)) == [
+        fraud.device_hash(cookie)
+    ]
+    browsing = Client()
+    browsing.force_login(ana.user)
+    assert browsing.get(reverse("members:history")).cookies[fraud.DEVICE_COOKIE]["httponly"]  # set, not recorded
     assert MemberDevice.objects.filter(member=ana).count() == 1
 
 
