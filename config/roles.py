@@ -45,6 +45,7 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "purchase": ("change", "view"),
             "ledgerentry": VIEW,
             "tierchange": VIEW,
+            "reviewcase": ("change", "view"),  # decides held earns and referrals
         },
         "rewards": {"*": ALL},
         "campaigns": {"*": ALL},
@@ -77,7 +78,7 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     },
     # Read-only on the ledger, the audit trail and the admin log.
     AUDITOR: {
-        "members": {"ledgerentry": VIEW, "auditentry": VIEW},
+        "members": {"ledgerentry": VIEW, "auditentry": VIEW, "reviewcase": VIEW, "reconciliationrun": VIEW},
         "admin": {"logentry": VIEW},
     },
 }

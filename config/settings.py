@@ -197,6 +197,8 @@ SPECTACULAR_SETTINGS = {
         "PointsStatusEnum": ["pending", "available", "none"],
         "LedgerKindEnum": "members.models.LedgerEntry.Kind",
         "RewardKindEnum": "rewards.models.Reward.Kind",
+        "HoldReasonEnum": "members.fraud.HOLD_REASONS",
+        "HoldReviewEnum": ["open", "rejected"],
     },
 }
 

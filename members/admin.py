@@ -98,6 +98,19 @@ class ProgramAdmin(admin.ModelAdmin):
         ),
         (_("Paying with points and tiers"), {"fields": ("burn_rate", "burn_min_order", "tier_notice_days")}),
         (_("Staff"), {"fields": ("adjust_limit",)}),
+        (
+            _("Abuse controls"),
+            {
+                "description": _(
+                    "Daily limits on earning; empty means no limit. A purchase past a limit is recorded but "
+                    "its points wait in Review cases until staff approve or reject them."
+                ),
+                "fields": (
+                    ("member_daily_earns", "member_daily_points"),
+                    ("partner_daily_earns", "partner_daily_points"),
+                ),
+            },
+        ),
     )
 
     def has_delete_permission(self, request, obj=None) -> bool:

@@ -42,6 +42,10 @@ class ProgramForm(forms.ModelForm):
             "burn_min_order",
             "tier_notice_days",
             "adjust_limit",
+            "member_daily_earns",
+            "member_daily_points",
+            "partner_daily_earns",
+            "partner_daily_points",
         ]
 
     def clean_referral_steps(self) -> list[list[int]]:
@@ -274,3 +278,14 @@ class SimulatorForm(forms.Form):
         if data.get("amount") and (data.get("paid_with_points") or 0) > data["amount"]:
             self.add_error("paid_with_points", _("More than the order total."))
         return data
+
+
+class ReviewDecisionForm(forms.Form):
+    """Approving or rejecting a review case: always with a note (it stays on the case)."""
+
+    note = forms.CharField(
+        label=_("Note"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text=_("Why: what you checked and what you concluded."),
+    )

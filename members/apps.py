@@ -7,6 +7,6 @@ class MembersConfig(AppConfig):
     verbose_name = _("Members and points")
 
     def ready(self) -> None:
-        # Partner API admin (keys, webhooks) and the webhook sender, an event handler.
-        from members import webhooks  # noqa: F401
+        # Partner API admin (keys, webhooks), the review-case queue and the webhook sender, an event handler.
+        from members import fraud_admin, webhooks  # noqa: F401
         from members.api import admin  # noqa: F401

@@ -166,8 +166,10 @@ def member_signup(
     consent_sms: bool = False,
     referral_code: str = "",
     password: str = "",
+    device: str = "",
 ) -> Member:
-    """Self sign-up: a member (with the welcome gift) and the user the pages sign in."""
+    """Self sign-up: a member (with the welcome gift) and the user the pages sign in. `device` is the
+    browser's device cookie (members.fraud): a referrer's own browser holds the referral for review."""
     if password:
         _validate_password(password, User(email=email, first_name=first_name, last_name=last_name))
     member = services.member_enroll(
@@ -179,6 +181,7 @@ def member_signup(
         consent_email=consent_email,
         consent_sms=consent_sms,
         referral_code=referral_code,
+        device=device,
     )
     user = _account_for(member)
     if password:

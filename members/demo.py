@@ -31,6 +31,7 @@ def seed() -> list[str]:
     if program is None:
         program = _program()
         _members(program)
+        _abuse_limits(program)
         lines.append(f"Created demo program '{program.name}' with {program.members.count()} members.")
     else:
         lines.append(f"Demo program '{program.name}' already present ({program.members.count()} members).")
@@ -179,6 +180,14 @@ def _program() -> Program:
         perks="Free shipping on every order, early access to sales, 1.5x stars",
     )
     return program
+
+
+def _abuse_limits(program: Program) -> None:
+    """Generous daily limits (members.fraud), set once the history is in: the whole year was recorded
+    today, and the busiest demo member has 21 purchases, so a newcomer's first tries still earn."""
+    Program.objects.filter(pk=program.pk).update(
+        member_daily_earns=30, member_daily_points=20_000, partner_daily_earns=5_000, partner_daily_points=500_000
+    )
 
 
 def _members(program: Program) -> None:

@@ -82,6 +82,19 @@ class Program(models.Model):
             "at once. Empty: the POINTS_ADJUST_LIMIT setting."
         ),
     )
+    # Abuse controls (members.fraud): an earn past a limit is recorded but its points wait for review.
+    member_daily_earns = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Purchases a member may earn points on per day. Empty: no limit.")
+    )
+    member_daily_points = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Purchase points a member may earn per day. Empty: no limit.")
+    )
+    partner_daily_earns = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Earning purchases each partner may record per day. Empty: no limit.")
+    )
+    partner_daily_points = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Purchase points each partner may award per day. Empty: no limit.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -199,6 +212,11 @@ class Member(models.Model):
     referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals")
     referral_rewarded_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When this member's referral qualified.")
+    )
+    referral_held = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text=_("A suspected self-referral: no referral points unless staff approve its review case."),
     )
     tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="members")
     tier_floor = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -630,6 +648,77 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} -> {self.endpoint_id}"
+
+
+# --- abuse controls (members/fraud.py) ---------------------------------------------------------
+
+
+class MemberDevice(models.Model):
+    """A browser the member used the member pages from, known only by a keyed hash of its device cookie."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="devices")
+    device_hash = models.CharField(max_length=64)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "device_hash"], name="member_device_once")]
+        indexes = [models.Index(fields=["device_hash"])]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.device_hash[:8]}"
+
+
+class ReviewCase(models.Model):
+    """Something suspicious, held for staff: its points are credited only if someone approves it."""
+
+    class Kind(models.TextChoices):
+        EARN_LIMIT = "earn_limit", _("Earn over a velocity limit")
+        SELF_REFERRAL = "self_referral", _("Suspected self-referral")
+        DEBT = "debt", _("Refund after the points were spent (debt)")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="review_cases")
+    points = models.PositiveIntegerField(
+        default=0, help_text=_("Points held: credited only if the case is approved (a debt case holds none).")
+    )
+    purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reference = models.CharField(max_length=120, blank=True, help_text=_("What was held: 'purchase:ORD-1'."))
+    details = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purchase"], condition=Q(kind="earn_limit"), name="review_case_one_hold_per_purchase"
+            ),
+            models.UniqueConstraint(
+                fields=["member"], condition=Q(kind="self_referral"), name="review_case_one_referral_per_member"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", decided_at__isnull=True) | (~Q(status="open") & Q(decided_at__isnull=False)),
+                name="review_case_decided_when_closed",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"]),
+            models.Index(fields=["program", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
 
 
 class MetricSnapshot(models.Model):

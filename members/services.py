@@ -20,6 +20,7 @@ from django.db.models import Exists, F, Min, OuterRef, Q, Sum
 from django.utils import timezone
 
 from config.errors import Conflict, DomainError, NotFound
+from members import fraud
 from members.earning import Quote, earn_quote
 from members.events import event_record, events_record_bulk
 from members.models import (
@@ -141,6 +142,7 @@ def member_enroll(
     consent_sms: bool = False,
     referral_code: str = "",
     user=None,
+    device: str = "",
 ) -> Member:
     email = normalize_email(email)
     _validate_profile(email=email, language=language)
@@ -195,6 +197,8 @@ def member_enroll(
     if program.welcome_bonus:
         member = _lock(member)
         _credit(member, kind=LedgerEntry.Kind.WELCOME, points=program.welcome_bonus, reason="Welcome gift", now=now)
+    if referrer is not None:
+        fraud.referral_check(member=member, referrer=referrer, device=device)
     event_record(
         type="member.enrolled",
         program=program,
@@ -296,6 +300,7 @@ def member_anonymize(*, member: Member) -> Member:
             "status",
         ]
     )
+    member.devices.all().delete()  # the device hashes are identifiers too
     if member.user_id:
         user = member.user
         user.is_active = False
@@ -732,8 +737,10 @@ def purchase_record(
     locked = lock_members(*[i for i in (member.pk, referrer_id) if i])
     member = locked[member.pk]
     _require_active(member)
-    if member.referral_rewarded_at is not None:
-        referrer_id = None  # a concurrent purchase qualified the referral while we waited for the lock
+    if member.referral_rewarded_at is not None or member.referral_held:
+        # A concurrent purchase qualified the referral while we waited for the lock, or it is held
+        # as a suspected self-referral (members.fraud) until staff approve it.
+        referrer_id = None
     existing = Purchase.objects.filter(program_id=member.program_id, partner=partner, external_id=external_id).first()
     if existing is not None:
         if existing.member_id != member.pk or existing.amount != amount:
@@ -750,6 +757,7 @@ def purchase_record(
     quote = purchase_quote(
         member=member, partner=partner, amount=amount, items=items, paid_with_points=paid_with_points, at=occurred_at
     )
+    hold = fraud.earn_limit_check(member=member, partner=partner, points=max(quote.points, 0), now=now)
     purchase = Purchase.objects.create(
         program_id=member.program_id,
         member=member,
@@ -762,8 +770,10 @@ def purchase_record(
         items=items,
         categories=len({i.get("category") for i in items if i.get("category")}),
         occurred_at=occurred_at,
-        points=max(quote.points, 0),
+        points=0 if hold else max(quote.points, 0),
     )
+    if hold:
+        fraud.earn_hold(purchase=purchase, points=quote.points, breakdown=quote.breakdown, hold=hold)
     entry = None
     if purchase.points:
         entry = _credit(
@@ -923,6 +933,8 @@ def purchase_reverse(
         created_by=created_by,
         created_at=now,
     )
+    if shortfall:
+        fraud.debt_case_open(entry=entry, debt=shortfall)
     event_record(
         type="points.reversed",
         program=member.program,

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from config.errors import DomainError
-from members import auth, links, selectors, services
+from members import auth, fraud, links, selectors, services
 from members.forms import (
     ConsentForm,
     DeleteAccountForm,
@@ -59,9 +59,30 @@ def member_required(view: Callable) -> Callable:
             # A staff account, or a member account that was erased or suspended.
             return render(request, "members/not_member.html", status=403)
         _attach(request, member)
-        return view(request, *args, **kwargs)
+        return _device(request, view(request, *args, **kwargs))
 
     return wrapper
+
+
+def _device(request: HttpRequest, response: HttpResponse, member: Member | None = None) -> HttpResponse:
+    """The device cookie (members.fraud): random, httponly, set once per browser and kept two years.
+    At sign-in (`member` given) the browser is put on record for the member, as a hash, so a referral
+    signed up later from that browser is held for review. Other pages only set the cookie: browsing
+    costs no query."""
+    value = request.COOKIES.get(fraud.DEVICE_COOKIE, "")
+    if not fraud.device_valid(value):
+        value = fraud.device_new()
+        response.set_cookie(
+            fraud.DEVICE_COOKIE,
+            value,
+            max_age=int(fraud.DEVICE_COOKIE_AGE.total_seconds()),
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE or request.is_secure(),
+        )
+    if member is not None:
+        fraud.device_remember(member=member, device=value)
+    return response
 
 
 def _attach(request: HttpRequest, member: Member) -> None:
@@ -90,7 +111,7 @@ def _signin(request: HttpRequest, user, member: Member, next_url: str = "") -> H
     response = HttpResponseRedirect(next_url or reverse("members:home"))
     # The member's stored language wins from now on (LocaleMiddleware reads this cookie).
     response.set_cookie(settings.LANGUAGE_COOKIE_NAME, member.language, samesite="Lax")
-    return response
+    return _device(request, response, member)
 
 
 # --- public pages ------------------------------------------------------------------------------
@@ -100,9 +121,9 @@ def home(request: HttpRequest) -> HttpResponse:
     """The member's dashboard, or the landing page for everyone else."""
     member = auth.member_for_user(user=request.user)
     if member is None:
-        return render(request, "members/landing.html", {"program": auth.signup_program(slug=None)})
+        return _device(request, render(request, "members/landing.html", {"program": auth.signup_program(slug=None)}))
     _attach(request, member)
-    return _dashboard(request)
+    return _device(request, _dashboard(request))
 
 
 def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
@@ -124,6 +145,7 @@ def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
                     consent_sms=data["consent_sms"],
                     referral_code=data["referral_code"],
                     password=data["password"],
+                    device=request.COOKIES.get(fraud.DEVICE_COOKIE, ""),
                 )
             except DomainError as exc:
                 _domain_error_to_form(form, exc)
@@ -133,7 +155,7 @@ def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
                 return response
     else:
         form = SignupForm(initial={"referral_code": request.GET.get("ref", "")})
-    return render(request, "members/signup.html", {"form": form, "program": program})
+    return _device(request, render(request, "members/signup.html", {"form": form, "program": program}))
 
 
 def signin(request: HttpRequest) -> HttpResponse:

@@ -13,7 +13,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from members.models import LedgerEntry, Member, Partner, PartnerAPIKey, Purchase, WebhookDelivery
+from members.models import LedgerEntry, Member, Partner, PartnerAPIKey, Purchase, ReviewCase, WebhookDelivery
 
 # A revoked key keeps working for at most this long on other processes (revoking through the
 # service clears the cache at once); in exchange the hot path skips a database round trip.
@@ -93,6 +93,14 @@ def purchase_for_partner(*, partner: Partner, purchase_id: int) -> Purchase | No
 
 def purchase_earn_entry(*, purchase: Purchase) -> LedgerEntry | None:
     return purchase.entries.filter(kind=LedgerEntry.Kind.EARN).select_related("lot").first()
+
+
+def purchase_hold(*, purchase: Purchase) -> ReviewCase | None:
+    """The review case holding a purchase's points (members.fraud velocity limits), if any. Only a
+    purchase showing 0 points can be held, so earning purchases skip the query."""
+    if purchase.points:
+        return None
+    return ReviewCase.objects.filter(purchase=purchase, kind=ReviewCase.Kind.EARN_LIMIT).first()
 
 
 def entries_totals(entries: QuerySet[LedgerEntry]) -> dict[str, int]:

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from rest_framework import serializers
 
+from members import fraud
 from members.models import EarningRule, LedgerEntry, Member
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -194,6 +195,16 @@ class RuleLineSerializer(serializers.Serializer):
     rule = serializers.IntegerField(allow_null=True)
 
 
+class HoldSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=fraud.HOLD_REASONS,
+        help_text="The program's daily limit this purchase would have passed.",
+    )
+    message = serializers.CharField()
+    points = serializers.IntegerField(help_text="Points held: credited if staff approve the review.")
+    review = serializers.ChoiceField(choices=["open", "rejected"], help_text="open: waiting for staff.")
+
+
 class PurchaseResultSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="Transaction id, for reversals.")
     external_id = serializers.CharField()
@@ -201,16 +212,19 @@ class PurchaseResultSerializer(serializers.Serializer):
     amount = serializers.DecimalField(**MONEY)
     currency = serializers.CharField()
     occurred_at = serializers.DateTimeField()
-    points = serializers.IntegerField()
+    points = serializers.IntegerField(help_text="Points credited (0 while held).")
     status = serializers.ChoiceField(
-        choices=["pending", "available", "none"],
-        help_text="pending: spendable from available_at (the return window); none: the purchase earned nothing.",
+        choices=["pending", "available", "none", "held", "rejected"],
+        help_text="pending: spendable from available_at (the return window); none: the purchase earned nothing; "
+        "held: recorded, but its points wait for a fraud review (see `hold`) because a daily limit was reached; "
+        "rejected: the review refused them.",
     )
     available_at = serializers.DateTimeField()
     breakdown = RuleLineSerializer(many=True)
     refunded_amount = serializers.DecimalField(**MONEY)
     points_reversed = serializers.IntegerField()
     balance = BalanceShortSerializer()
+    hold = HoldSerializer(allow_null=True, help_text="Set when the points are (or were) held for review.")
 
 
 class SimulationSerializer(serializers.Serializer):

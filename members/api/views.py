@@ -18,7 +18,7 @@ from members.api import selectors as api_selectors
 from members.api import serializers as s
 from members.api.base import PartnerAPIView, idempotent
 from members.api.docs import IDEMPOTENCY_KEY, IN_FLIGHT, READ_ERRORS, WRITE_ERRORS, errors
-from members.models import LedgerEntry, Member, Purchase
+from members.models import LedgerEntry, Member, Purchase, ReviewCase
 
 NUMBER = "402519876543"
 MEMBER_EXAMPLE = {
@@ -70,6 +70,19 @@ PURCHASE_RESULT = {
     "refunded_amount": "0.00",
     "points_reversed": 0,
     "balance": BALANCE_SHORT,
+    "hold": None,
+}
+PURCHASE_HELD = {
+    **PURCHASE_RESULT,
+    "points": 0,
+    "status": "held",
+    "hold": {
+        "reason": "member_daily_earns",
+        "message": "The member's limit of 10 earning purchases a day is reached.",
+        "points": 136,
+        "review": "open",
+    },
+    "balance": {"available": 1240, "pending": 49},
 }
 MEMBER_PARAM = OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH, description="Membership number.")
 
@@ -85,6 +98,11 @@ def _purchase_data(purchase: Purchase) -> dict:
     member = purchase.member
     entry = api_selectors.purchase_earn_entry(purchase=purchase)
     status, available_at = _availability(member, purchase.points, purchase.occurred_at)
+    case = api_selectors.purchase_hold(purchase=purchase)
+    hold = None
+    if case is not None and case.status != ReviewCase.Status.APPROVED:
+        status = "held" if case.status == ReviewCase.Status.OPEN else "rejected"
+        hold = {**case.details, "points": case.points, "review": case.status}
     return {
         "id": purchase.pk,
         "external_id": purchase.external_id,
@@ -95,10 +113,11 @@ def _purchase_data(purchase: Purchase) -> dict:
         "points": purchase.points,
         "status": status,
         "available_at": available_at,
-        "breakdown": entry.breakdown if entry else [],
+        "breakdown": entry.breakdown if entry else (hold or {}).get("breakdown", []),
         "refunded_amount": purchase.refunded_amount,
         "points_reversed": purchase.points_reversed,
         "balance": member,
+        "hold": hold,
     }
 
 
@@ -389,7 +408,12 @@ class PurchasesView(PartnerAPIView):
             "Points follow the program's earning rules (rate, category/SKU multipliers, promotions, "
             "bonuses, tier, partner and plan multipliers); `breakdown` says which rule gave what. "
             "Your `external_id` earns once: sending it again returns the first transaction with 200 "
-            "(with a different member or amount it is a 409 `duplicate_external_id`)."
+            "(with a different member or amount it is a 409 `duplicate_external_id`). "
+            "Past one of the program's daily limits (earning purchases or points, per member and per "
+            "partner) the purchase is still recorded but its points are held for a fraud review: "
+            "`status` is `held`, `points` is 0 and `hold` says which limit and how many points wait. "
+            "If staff approve, the points are credited (a `points.earned` event follows); if they "
+            "reject, `status` becomes `rejected`."
         ),
         parameters=[IDEMPOTENCY_KEY],
         request=s.PurchaseSerializer,
@@ -399,10 +423,12 @@ class PurchasesView(PartnerAPIView):
                 s.PurchaseResultSerializer,
                 description="Recorded.",
                 examples=[
+                    OpenApiExample("earned", value=PURCHASE_RESULT),
                     OpenApiExample(
-                        "earned",
-                        value=PURCHASE_RESULT,
-                    )
+                        "held",
+                        value=PURCHASE_HELD,
+                        description="Over a daily limit: recorded, points held for a fraud review.",
+                    ),
                 ],
             ),
             200: OpenApiResponse(

@@ -61,7 +61,13 @@ def test_the_four_groups_exist_and_hold_only_their_permissions():
     assert set(Group.objects.values_list("name", flat=True)) >= {PROGRAM_MANAGER, SUPPORT_AGENT, ANALYST, AUDITOR}
     assert set(ROLES) == {PROGRAM_MANAGER, SUPPORT_AGENT, ANALYST, AUDITOR}
     auditor = set(Group.objects.get(name=AUDITOR).permissions.values_list("content_type__app_label", "codename"))
-    assert auditor == {("members", "view_ledgerentry"), ("members", "view_auditentry"), ("admin", "view_logentry")}
+    assert auditor == {
+        ("members", "view_ledgerentry"),
+        ("members", "view_auditentry"),
+        ("members", "view_reviewcase"),
+        ("members", "view_reconciliationrun"),
+        ("admin", "view_logentry"),
+    }
     for role in ROLES:
         codenames = set(Group.objects.get(name=role).permissions.values_list("codename", flat=True))
         # Nobody but a superuser writes the audit trail, staff accounts, groups or API keys.

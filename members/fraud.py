@@ -1,0 +1,355 @@
+"""Abuse controls (OWASP API6, unrestricted access to sensitive business flows).
+
+Points are value, so earning attracts fraud. What looks wrong is neither refused nor silently
+dropped: it is recorded, its points are held, and a `ReviewCase` waits in the admin queue. Staff
+approve it (the held points are credited through the ledger, once) or reject it (nothing is
+credited); either way with a note.
+
+- Velocity limits per member and per partner (earning purchases and points per day, set on the
+  program): `earn_limit_check` before a purchase is written, `earn_hold` after.
+- Self-referral at enrolment (same phone, same mailbox once the address is normalised, or the
+  referrer's device cookie on the referee's sign-up): `referral_check`.
+- A refund after the points were spent leaves a debt: `debt_case_open` puts it in front of staff.
+
+The earn hot path (members.services.purchase_record) calls `earn_limit_check`: with no limit set it
+only reads the program row already loaded with the locked member, so it costs no query; with limits
+it costs one indexed aggregate per dimension (member, partner).
+"""
+
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from config.errors import Conflict, DomainError
+from members import services
+from members.events import event_record
+from members.models import LedgerEntry, Member, MemberDevice, Partner, Purchase, ReviewCase
+
+# --- velocity limits ---------------------------------------------------------------------------
+
+
+HOLD_REASONS = ("member_daily_earns", "member_daily_points", "partner_daily_earns", "partner_daily_points")
+
+
+@dataclass(frozen=True)
+class EarnHold:
+    """Why a purchase's points are held: which limit, its value and what was already used today."""
+
+    reason: str  # one of HOLD_REASONS
+    limit: int
+    used: int
+    message: str
+
+
+def _start_of_day(now: datetime) -> datetime:
+    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _member_earned_today(member: Member, now: datetime) -> tuple[int, int]:
+    """The member's earning entries and their points since midnight: one query on the (member,
+    created_at) index, over a few rows (held purchases have no entry)."""
+    row = LedgerEntry.objects.filter(
+        member=member, kind=LedgerEntry.Kind.EARN, created_at__gte=_start_of_day(now)
+    ).aggregate(n=Count("pk"), points=Coalesce(Sum("points"), 0))
+    return row["n"], row["points"]
+
+
+# Entries are written with the `now` their transaction took after its locks, and such a transaction
+# commits within milliseconds: entries older than this are all committed and can be summed once.
+SETTLED_AFTER = timedelta(seconds=10)
+
+
+def _partner_earned_today(partner: Partner, now: datetime) -> tuple[int, int]:
+    """The same for a partner, which may record tens of thousands of purchases a day: the day's
+    settled part is kept in the cache (totals up to a moment at least SETTLED_AFTER ago), so the one
+    query reads only the entries since then, on the (partner, created_at) index. Without the cache
+    entry (evicted, another process's local cache) the query simply starts at midnight."""
+    start = _start_of_day(now)
+    key = f"fraud:partner-day:{partner.pk}:{start.isoformat()}"
+    since, n, points = cache.get(key) or (start, 0, 0)
+    settled = max(since, now - SETTLED_AFTER)
+    before = Q(created_at__lt=settled)
+    row = LedgerEntry.objects.filter(partner=partner, kind=LedgerEntry.Kind.EARN, created_at__gte=since).aggregate(
+        new_n=Count("pk"),
+        new_points=Coalesce(Sum("points"), 0),
+        settled_n=Count("pk", filter=before),
+        settled_points=Coalesce(Sum("points", filter=before), 0),
+    )
+    if row["settled_n"]:
+        cache.set(key, (settled, n + row["settled_n"], points + row["settled_points"]), timeout=2 * 86400)
+    return n + row["new_n"], points + row["new_points"]
+
+
+def _over(who: str, used: tuple[int, int], earns: int | None, points_limit: int | None, points: int) -> EarnHold | None:
+    n, earned = used
+    if earns is not None and n + 1 > earns:
+        return EarnHold(
+            f"{who}_daily_earns", earns, n, f"The {who}'s limit of {earns} earning purchases a day is reached."
+        )
+    if points_limit is not None and earned + points > points_limit:
+        return EarnHold(
+            f"{who}_daily_points",
+            points_limit,
+            earned,
+            f"These points would take the {who} past the limit of {points_limit} points a day.",
+        )
+    return None
+
+
+def earn_limit_check(*, member: Member, partner: Partner | None, points: int, now: datetime) -> EarnHold | None:
+    """Would crediting `points` for a purchase break one of the program's daily limits?
+
+    Call it with the member row locked (purchase_record does): two purchases of one member then
+    never both see room for one, so the member limit is exact. The partner limit is read without a
+    lock: concurrent purchases of *different* members through one partner may each see the last
+    free slot, so it can be passed by at most the number of that partner's purchases in flight at
+    that moment (and each of those is still a real, recorded purchase).
+    """
+    program = member.program
+    if points <= 0:
+        return None
+    hold = None
+    if program.member_daily_earns is not None or program.member_daily_points is not None:
+        used = _member_earned_today(member, now)
+        hold = _over("member", used, program.member_daily_earns, program.member_daily_points, points)
+    partner_limited = program.partner_daily_earns is not None or program.partner_daily_points is not None
+    if hold is None and partner is not None and partner_limited:
+        used = _partner_earned_today(partner, now)
+        hold = _over("partner", used, program.partner_daily_earns, program.partner_daily_points, points)
+    return hold
+
+
+def earn_hold(*, purchase: Purchase, points: int, breakdown: list[dict], hold: EarnHold) -> ReviewCase:
+    """Open the review case of a purchase recorded without its points (in purchase_record's transaction)."""
+    case = ReviewCase.objects.create(
+        kind=ReviewCase.Kind.EARN_LIMIT,
+        program_id=purchase.program_id,
+        member_id=purchase.member_id,
+        points=points,
+        purchase=purchase,
+        reference=f"purchase:{purchase.external_id}",
+        details={**asdict(hold), "partner": purchase.partner_id, "breakdown": breakdown},
+    )
+    event_record(
+        type="points.held",
+        program=purchase.member.program,
+        member=purchase.member,
+        payload={
+            "member": purchase.member.number,
+            "purchase": purchase.pk,
+            "points": points,
+            "reason": hold.reason,
+            "case": case.pk,
+        },
+    )
+    return case
+
+
+# --- self-referral --------------------------------------------------------------------------
+
+# Providers that deliver a.b.c@ and abc@ to the same mailbox; the key is the canonical domain.
+DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def email_key(email: str) -> str:
+    """The mailbox an address reaches: lower case, without a +tag (gmail, outlook, icloud, fastmail
+    and most mail servers ignore it), and without dots for providers that ignore them."""
+    local, _, domain = email.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in DOTLESS_DOMAINS:
+        local, domain = local.replace(".", ""), DOTLESS_DOMAINS[domain]
+    return f"{local}@{domain}"
+
+
+def phone_key(phone: str) -> str:
+    """Digits only, and only the last nine: +40 721 000 111, 0040721000111 and 0721000111 are one phone."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return digits[-9:] if len(digits) >= 6 else ""
+
+
+# The device cookie: long-lived, random, httponly, set by the member pages (members.views).
+DEVICE_COOKIE = "fidelis_device"
+DEVICE_COOKIE_AGE = timedelta(days=730)
+_DEVICE_SALT = "members.device"
+
+
+def device_new() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def device_valid(value: str) -> bool:
+    return 16 <= len(value) <= 64 and all(ch.isalnum() or ch in "-_" for ch in value)
+
+
+def device_hash(value: str) -> str:
+    """Keyed with SECRET_KEY: the stored hash cannot be turned back into a cookie, nor linked
+    across installations."""
+    return salted_hmac(_DEVICE_SALT, value, algorithm="sha256").hexdigest()
+
+
+def device_remember(*, member: Member, device: str) -> None:
+    """Note that the member used this browser (only a hash of its cookie is kept)."""
+    if device_valid(device):
+        MemberDevice.objects.bulk_create(
+            [MemberDevice(member=member, device_hash=device_hash(device))], ignore_conflicts=True
+        )
+
+
+def referral_check(*, member: Member, referrer: Member, device: str = "") -> ReviewCase | None:
+    """At enrolment with a referral code (inside member_enroll's transaction): hold the referral for
+    review when referrer and new member look like one person. The referral then gives no points
+    (purchase_record skips it while `referral_held`) until staff approve the case."""
+    signals = []
+    if phone_key(member.phone) and phone_key(member.phone) == phone_key(referrer.phone):
+        signals.append("phone")
+    if email_key(member.email) == email_key(referrer.email):
+        signals.append("email")
+    if device_valid(device):
+        if MemberDevice.objects.filter(member=referrer, device_hash=device_hash(device)).exists():
+            signals.append("device")
+        device_remember(member=member, device=device)
+    if not signals:
+        return None
+    program = member.program
+    nth = Member.objects.filter(referred_by=referrer, referral_rewarded_at__isnull=False).count() + 1
+    Member.objects.filter(pk=member.pk).update(referral_held=True)
+    member.referral_held = True
+    return ReviewCase.objects.create(
+        kind=ReviewCase.Kind.SELF_REFERRAL,
+        program=program,
+        member=member,
+        # What the referral would pay today; approval pays what the program gives when it qualifies.
+        points=program.referral_referee_points + services.referral_points_for(program, nth),
+        reference=f"members.member:{referrer.pk}",
+        details={"signals": signals, "referrer": referrer.number, "referee": member.number},
+    )
+
+
+# --- debt after redemption -------------------------------------------------------------------
+
+
+def debt_case_open(*, entry: LedgerEntry, debt: int) -> ReviewCase:
+    """A refund took back points the member had already spent (purchase_reverse, same transaction):
+    the debt is repaid from future earnings, but buying, redeeming and refunding is also a known
+    way to turn points into goods, so staff see each case."""
+    return ReviewCase.objects.create(
+        kind=ReviewCase.Kind.DEBT,
+        program_id=entry.program_id,
+        member_id=entry.member_id,
+        purchase_id=entry.purchase_id,
+        reference=f"members.ledgerentry:{entry.pk}",
+        details={"debt": debt, "refunded": str(entry.amount), "points_taken": -entry.points},
+    )
+
+
+# --- decisions ---------------------------------------------------------------------------------
+
+
+def _decide(case: ReviewCase, decided_by, note: str, status: str) -> ReviewCase:
+    """Lock the case (first, before any member: a fixed order) and refuse a second decision."""
+    if not note.strip():
+        raise DomainError("note_required", "A decision needs a note.", fields={"note": ["Required."]})
+    case = ReviewCase.objects.select_for_update().get(pk=case.pk)
+    if case.status != ReviewCase.Status.OPEN:
+        raise Conflict("case_decided", f"This case was already {case.get_status_display().lower()}.")
+    case.status = status
+    case.decided_by = decided_by
+    case.decided_at = timezone.now()
+    case.note = note.strip()
+    case.save(update_fields=["status", "decided_by", "decided_at", "note"])
+    services.audit_record(
+        actor=decided_by, action=f"review.{status}", target=case, changes={"points": case.points}, reason=case.note
+    )
+    return case
+
+
+@transaction.atomic
+def review_reject(*, case: ReviewCase, decided_by, note: str) -> ReviewCase:
+    """Record the decision; nothing is credited (a held referral stays without points)."""
+    return _decide(case, decided_by, note, ReviewCase.Status.REJECTED)
+
+
+@transaction.atomic
+def review_approve(*, case: ReviewCase, decided_by, note: str) -> ReviewCase:
+    """Credit what the case held, once: a held purchase earns its points (less any part refunded
+    meanwhile); a held referral pays as usual, at once if the new member already qualified. A debt
+    case holds no points: approving it only records that staff looked."""
+    case = _decide(case, decided_by, note, ReviewCase.Status.APPROVED)
+    if case.kind == ReviewCase.Kind.EARN_LIMIT:
+        _release_purchase(case, decided_by)
+    elif case.kind == ReviewCase.Kind.SELF_REFERRAL:
+        _release_referral(case)
+    return case
+
+
+def _release_purchase(case: ReviewCase, decided_by) -> None:
+    member = services.lock_members(case.member_id)[case.member_id]
+    services._require_active(member)
+    purchase = Purchase.objects.select_for_update().get(pk=case.purchase_id)
+    held, now = case.points, timezone.now()
+    # Refunds while the points were held took nothing (the purchase showed 0 points); settle them
+    # as purchase_reverse would have, so later refunds of this purchase take back the right share.
+    if purchase.refunded_amount == purchase.amount:
+        reversed_points = held
+    else:
+        reversed_points = int(
+            (Decimal(held) * purchase.refunded_amount / purchase.amount).to_integral_value(ROUND_FLOOR)
+        )
+    purchase.points, purchase.points_reversed = held, reversed_points
+    purchase.save(update_fields=["points", "points_reversed"])
+    credit = held - reversed_points
+    if credit <= 0:
+        return
+    entry = services._credit(
+        member,
+        kind=LedgerEntry.Kind.EARN,
+        points=credit,
+        now=now,
+        available_at=purchase.occurred_at + timedelta(days=member.program.pending_days),
+        amount=purchase.amount,
+        currency=purchase.currency,
+        partner_id=purchase.partner_id,
+        purchase=purchase,
+        reference=f"purchase:{purchase.external_id}",
+        reason=f"Held for review (case {case.pk}), approved",
+        breakdown=case.details.get("breakdown", []),
+        created_by=decided_by,
+    )
+    event_record(
+        type="points.earned",
+        program=member.program,
+        member=member,
+        payload={
+            "member": member.number,
+            "purchase": purchase.pk,
+            "amount": str(purchase.amount),
+            "points": credit,
+            "partner": purchase.partner_id,
+            "kind": "earn",
+            "entry": entry.pk,
+            "pending": entry.lot.pending if hasattr(entry, "lot") else False,
+            "case": case.pk,
+        },
+    )
+    services.tier_evaluate(member=member, now=now)
+
+
+def _release_referral(case: ReviewCase) -> None:
+    referrer_id = Member.objects.filter(pk=case.member_id).values_list("referred_by_id", flat=True).get()
+    locked = services.lock_members(*[i for i in (case.member_id, referrer_id) if i])
+    referee = locked[case.member_id]
+    services._require_active(referee)
+    referee.referral_held = False
+    referee.save(update_fields=["referral_held"])
+    program = referee.program
+    qualified = Purchase.objects.filter(member=referee, amount__gte=program.referral_min_purchase).exists()
+    if referee.referral_rewarded_at is None and qualified:
+        services._referral_reward(referee, locked.get(referrer_id), timezone.now())
