@@ -8,6 +8,7 @@ keeps its own cost out of the deliveries/s figure as far as an honest network ho
 """
 
 import asyncio
+import contextlib
 import threading
 import time
 
@@ -58,8 +59,12 @@ class SmtpSink:
         async with server:
             await server.serve_forever()
 
+    def _run(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError):  # __exit__ stops the server
+            self._loop.run_until_complete(self._serve())
+
     def __enter__(self) -> "SmtpSink":
-        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._serve(),), daemon=True)
+        self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         self._ready.wait(10)
         return self
