@@ -5,7 +5,7 @@
 local counter, thread_id, numbers = 0, 0, {}
 local next_thread, threads = 0, {}
 local run = os.time()
-local created, refused, other = 0, 0, 0
+created, refused, other = 0, 0, 0  -- globals: done() reads them with thread:get
 
 function setup(thread)
   thread:set("tid", next_thread)

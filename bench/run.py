@@ -39,7 +39,7 @@ from members.api.services import partner_key_create
 from members.models import Member, Partner, Program
 from rewards.models import Reward
 
-PORT = 8190
+PORT = int(os.environ.get("BENCH_PORT", "8190"))  # another bench on the machine may hold 8190
 # 2 cores shared by gunicorn, PostgreSQL and the load generator: requests are short and spend
 # about half their time waiting on PostgreSQL, so 4 sync workers (2 per core) keep both cores
 # busy without the context-switch cost that more processes or threads showed (see RESULTS.md).
