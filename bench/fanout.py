@@ -36,9 +36,11 @@ from campaigns.models import Campaign, Delivery, Segment, Variant
 from config.celery import app as celery_app
 from members.models import Program
 
-# 2 cores shared by the worker's children, PostgreSQL and the sink. A chunk alternates Python work
-# (rendering, building the MIME message) with waits on PostgreSQL and the socket, so two children
-# keep both cores busy; a third only adds context switches (see RESULTS.md for 2 vs 3 vs 4).
+# 2 cores: one pool child per core. A chunk is Python work (rendering, building the MIME message:
+# about 3 ms of CPU per delivery) between round trips to PostgreSQL and the SMTP server; on an idle
+# machine those waits are short, so more children than cores only add context switches and memory
+# (about 20 MiB each). On a loaded machine the waits grow and --concurrency 3 or 4 may pay; measure
+# with `bench/fanout.py --concurrency N` on the machine that will run the worker.
 CONCURRENCY = 2
 SUBJECT = "{{ name }}, your {{ points_name }} are waiting"
 BODY = (
