@@ -38,9 +38,9 @@ from members.models import Program
 
 # 2 cores: one pool child per core. A chunk is Python work (rendering, building the MIME message:
 # about 3 ms of CPU per delivery) between round trips to PostgreSQL and the SMTP server; on an idle
-# machine those waits are short, so more children than cores only add context switches and memory
-# (about 20 MiB each). On a loaded machine the waits grow and --concurrency 3 or 4 may pay; measure
-# with `bench/fanout.py --concurrency N` on the machine that will run the worker.
+# machine those waits are short, so more children than cores mostly add context switches and memory
+# (each child ~100 MiB RSS, much of it shared with the parent). On a loaded machine the waits grow
+# and --concurrency 3 or 4 may pay: measure with `bench/fanout.py --concurrency N` where it runs.
 CONCURRENCY = 2
 SUBJECT = "{{ name }}, your {{ points_name }} are waiting"
 BODY = (
