@@ -37,14 +37,16 @@ from django.test.utils import CaptureQueriesContext
 
 from members.api.services import partner_key_create
 from members.models import Member, Partner, Program
+from rewards.models import Reward
 
-PORT = 8190
+PORT = int(os.environ.get("BENCH_PORT", "8190"))  # another bench on the machine may hold 8190
 # 2 cores shared by gunicorn, PostgreSQL and the load generator: requests are short and spend
 # about half their time waiting on PostgreSQL, so 4 sync workers (2 per core) keep both cores
 # busy without the context-switch cost that more processes or threads showed (see RESULTS.md).
 GUNICORN = ["--workers", "4", "--worker-class", "sync", "--backlog", "256", "--keep-alive", "5"]
 DURATION = 12  # seconds per load run
 ANALYSIS = "## Targets and what limits each figure\n"
+PARTS = ("api", "redeem", "fanout", "jobs", "admin", "selectors")  # --only chooses among these
 
 
 def sh(cmd: list[str], **kw) -> subprocess.CompletedProcess:
@@ -71,7 +73,7 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded machine takes a while to import Django four times
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1) as r:
@@ -79,6 +81,7 @@ class Server:
                         return self
             except OSError:
                 time.sleep(0.3)
+        self.proc.terminate()  # never leave it holding the port
         raise SystemExit("gunicorn did not come up")
 
     def __exit__(self, *exc):
@@ -212,6 +215,121 @@ def pgbench(script: str, clients: int, database: str) -> dict:
     return {"rps": tps, "p50_ms": statistics.median(latencies), "p99_ms": latencies[int(len(latencies) * 0.99)]}
 
 
+# --- redemption: one hot member and random members ----------------------------------------------
+
+REDEEM_BUDGET = 50_000  # redemptions the hot member can afford: far more than a run can make
+
+
+def redeem_setup(program: Program) -> tuple[Reward, Member]:
+    """The cheapest unlimited reward anyone may redeem, and a hot member granted enough points for it
+    (through the ledger service, so the ledger check stays clean)."""
+    from members.services import points_grant
+
+    reward = (
+        Reward.objects.filter(
+            program=program,
+            is_active=True,
+            stock__isnull=True,
+            tiers__isnull=True,
+            members_only=False,
+            limit_per_member__isnull=True,
+            limit_per_period__isnull=True,
+            code_source=Reward.CodeSource.GENERATED,
+        )
+        .order_by("points_cost", "pk")
+        .first()
+    )
+    hot = Member.objects.filter(program=program, status=Member.Status.ACTIVE).order_by("pk").first()
+    needed = reward.points_cost * REDEEM_BUDGET
+    if hot.points_available < needed:
+        points_grant(member=hot, points=needed - hot.points_available, reason="bench: hot member for redemptions")
+        hot.refresh_from_db()
+    return reward, hot
+
+
+def redeem_check(program: Program, reward, since: datetime) -> dict:
+    """No overdraft and a clean ledger after the redemption runs: no negative balance, every cached
+    balance equal to its ledger and lots (members.selectors.ledger_mismatches), and the completed
+    redemptions times the cost equal to the points their ledger entries spent."""
+    from django.db.models import Sum
+
+    from members.models import LedgerEntry
+    from members.selectors import ledger_mismatches
+    from rewards.models import Redemption
+
+    redemptions = Redemption.objects.filter(
+        reward=reward, created_at__gte=since, status=Redemption.Status.COMPLETED, source=Redemption.Source.REDEEM
+    )
+    references = [f"rewards.redemption:{pk}" for pk in redemptions.values_list("pk", flat=True)]
+    spent = -(
+        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REDEEM, reference__in=references).aggregate(s=Sum("points"))[
+            "s"
+        ]
+        or 0
+    )
+    started = time.perf_counter()
+    mismatches = ledger_mismatches()
+    return {
+        "redeemed": len(references),
+        "spent": spent,
+        "spent_ok": spent == len(references) * reward.points_cost,
+        "negative": Member.objects.filter(program=program, points_available__lt=0).count()
+        + Member.objects.filter(program=program, points_pending__lt=0).count(),
+        "mismatches": len(mismatches),
+        "check_seconds": time.perf_counter() - started,
+    }
+
+
+def redeem_rows(program: Program, load_env: dict) -> list[tuple[str, str, str, str]]:
+    reward, hot = redeem_setup(program)
+    since = datetime.now(UTC)
+    balance_before = hot.points_available
+    env = {**load_env, "BENCH_REWARD": str(reward.pk)}
+    rows = []
+    for label, extra in (("one hot member", {"BENCH_HOT_MEMBER": hot.number}), ("random members", {})):
+        result = wrk("redeem.lua", 8, {**env, **extra})
+        rows.append(
+            (
+                f"redeem POST /redemptions, {label}, 8 clients",
+                f"{result['rps']:,.0f} req/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms"
+                + (f", {result['errors']} socket errors" if result["errors"] else ""),
+                "",
+                f"{result['created']:,} redeemed, {result['refused']:,} refused (409), {result['other']:,} other",
+            )
+        )
+    check = redeem_check(program, reward, since)
+    hot.refresh_from_db()
+    hot_spent = balance_before - hot.points_available
+    ok = check["negative"] == 0 and check["mismatches"] == 0 and check["spent_ok"]
+    rows.append(
+        (
+            "redeem check (after both runs)",
+            f"{check['redeemed']:,} redemptions x {reward.points_cost} = {check['spent']:,} points spent"
+            f"{'' if check['spent_ok'] else ' MISMATCH'}; hot member -{hot_spent:,}",
+            f"{check['negative']} negative balances, {check['mismatches']} ledger mismatches",
+            "0 overdrafts" if ok else "FAILED",
+        )
+    )
+    return rows
+
+
+# --- campaign fan-out ---------------------------------------------------------------------------
+
+
+def fanout_rows(program: Program) -> list[tuple[str, str, str, str]]:
+    from fanout import fanout_bench, fmt
+
+    result = fanout_bench(program)
+    return [
+        (
+            f"campaign fan-out, 100k segment, worker --concurrency {result['concurrency']}",
+            fmt(result),
+            "SMTP sink on loopback (bench/smtpsink.py)",
+            f"{result['rate'] / 2000:.2f} x target 2,000/s",
+        )
+    ]
+
+
 # --- in-process timings (periodic jobs, admin pages, selectors) -------------------------------
 
 
@@ -311,7 +429,15 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=100_000, help="bench data size when seeding")
     parser.add_argument("--seconds", type=int, default=DURATION, help="duration of each load run")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    parser.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated parts to run ({','.join(PARTS)}); prints only, RESULTS.md needs a full run",
+    )
     args = parser.parse_args()
+    parts = set(args.only.split(",")) if args.only else set(PARTS)
+    if parts - set(PARTS):
+        sys.exit(f"unknown parts: {', '.join(sorted(parts - set(PARTS)))}; choose from {', '.join(PARTS)}")
     DURATION = args.seconds
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
         sys.exit("make bench needs DATABASE_URL=postgres://... and REDIS_URL=redis://...")
@@ -342,10 +468,10 @@ def main() -> None:
     }
     load_env = {"BENCH_KEY": key, "BENCH_MEMBERS": str(members_file)}
     rows: list[tuple[str, str, str, str]] = []
-    raw_db = raw_copy_create()
+    raw_db = raw_copy_create() if "api" in parts else None
     with Server(env):
         # API and raw runs alternate, so drift in the machine's load touches both alike.
-        for clients in (8, 32):
+        for clients in (8, 32) if "api" in parts else ():
             api = wrk("earn.lua", clients, load_env)
             raw = pgbench(raw_script, clients, raw_db)
             rows.append(
@@ -356,25 +482,36 @@ def main() -> None:
                     f"{api['rps'] / raw['rps']:.2f} x raw",
                 )
             )
-        floor = wrk("get.lua", 8, {**load_env, "BENCH_PATH": "/bench/floor"})
-        read = wrk("get.lua", 8, {**load_env, "BENCH_PATH": "/api/v1/members/{member}/balance"})
-        rows.append(
-            (
-                "balance GET /members/{n}/balance, 8 clients",
-                _fmt(read),
-                _fmt(floor, "floor"),
-                f"{read['rps'] / floor['rps']:.2f} x floor",
+        if "api" in parts:
+            floor = wrk("get.lua", 8, {**load_env, "BENCH_PATH": "/bench/floor"})
+            read = wrk("get.lua", 8, {**load_env, "BENCH_PATH": "/api/v1/members/{member}/balance"})
+            rows.append(
+                (
+                    "balance GET /members/{n}/balance, 8 clients",
+                    _fmt(read),
+                    _fmt(floor, "floor"),
+                    f"{read['rps'] / floor['rps']:.2f} x floor",
+                )
             )
-        )
-    raw_copy_drop(raw_db)
-    for name, seconds in job_timings() + admin_timings(program) + selector_timings(program):
+        if "redeem" in parts:
+            rows += redeem_rows(program, load_env)
+    if raw_db:
+        raw_copy_drop(raw_db)
+    if "fanout" in parts:
+        rows += fanout_rows(program)
+    timings = (
+        (job_timings() if "jobs" in parts else [])
+        + (admin_timings(program) if "admin" in parts else [])
+        + (selector_timings(program) if "selectors" in parts else [])
+    )
+    for name, seconds in timings:
         rows.append((name, f"{seconds * 1000:,.0f} ms", "", ""))
     members_file.unlink()
 
     table = _table(rows)
     print(table)
     print(f"\nraw-SQL baseline: the {statements} statements one earn request issued, replayed by pgbench")
-    if not args.no_write:
+    if not args.no_write and not args.only:
         results = ROOT / "bench" / "RESULTS.md"
         # The hand-written analysis below the table (profiles, what limits each figure) is kept.
         notes = results.read_text().partition(ANALYSIS)[2] if results.exists() else ""

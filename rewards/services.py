@@ -12,7 +12,7 @@ Public signatures used by the partner API and the member pages:
 - `surprise_grant(*, member, reward, message, created_by=None) -> Redemption`
 
 Every refusal is a `DomainError` with a stable code. Points move only through `members.services`.
-Lock order, everywhere: reward row, then member row (inside `points_spend` / `points_refund`).
+Lock order, everywhere: reward row (when it is locked), then member row.
 """
 
 import csv
@@ -82,6 +82,17 @@ def _lock_reward(reward: Reward) -> Reward:
     return Reward.objects.select_for_update().get(pk=reward.pk)
 
 
+def _reward_for_redeem(reward: Reward) -> Reward:
+    """The reward row, locked only when redemptions compete for something on it (stock, imported
+    codes). An unlimited reward stays unlocked, so members redeeming it at once do not queue behind
+    one another (bench/RESULTS.md: random members); the member row lock taken next serializes what
+    one member may do (limits, balance)."""
+    reward = Reward.objects.get(pk=reward.pk)
+    if reward.stock is not None or reward.code_source == Reward.CodeSource.IMPORTED:
+        reward = _lock_reward(reward)
+    return reward
+
+
 def _take_unit(reward: Reward) -> None:
     """One unit of stock, on a locked reward row (the CHECK on stock >= 0 is the last guard)."""
     if reward.stock is not None:
@@ -149,8 +160,9 @@ def reward_redeem(*, member: Member, reward: Reward, partner: Partner | None = N
     if partner is not None and partner.program_id != member.program_id:
         raise NotFound(_("Member not found."))
     now = timezone.now()
-    reward = _lock_reward(reward)
-    member = Member.objects.select_related("program").get(pk=member.pk)
+    reward = _reward_for_redeem(reward)
+    # Locked before the checks: one member's concurrent redemptions see each other's limits and balance.
+    member = members_services.lock_members(member.pk)[member.pk]
     refused = redeem_refusal(
         member=member,
         reward=reward,

@@ -1,11 +1,13 @@
 """Launching and sending: exactly one delivery per member, consent, caps, quiet hours, budget,
 personalized emails and SMS, schedules and pauses."""
 
+import smtplib
 from datetime import datetime
 
 import pytest
 import time_machine
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.utils import timezone
 
 from campaigns import services, tasks
@@ -280,3 +282,28 @@ def test_a_member_of_another_program_is_never_reached(program, consenting, on_co
     stranger = MemberFactory(consent_email=True)
     launch(CampaignFactory(program=program), on_commit)
     assert not Delivery.objects.filter(member=stranger).exists()
+
+
+class RefusingBackend(locmem.EmailBackend):
+    """Refuses one recipient, the way an SMTP server answers 550 for one address in a session."""
+
+    def send_messages(self, messages):
+        if any("refused" in address for message in messages for address in message.to):
+            raise smtplib.SMTPRecipientsRefused({"refused@example.com": (550, b"no such user")})
+        return super().send_messages(messages)
+
+
+def test_one_refused_email_fails_alone_and_the_rest_of_the_batch_goes_out(program, consenting, on_commit, settings):
+    settings.EMAIL_BACKEND = "tests.campaigns.test_sending.RefusingBackend"
+    members = [consenting(email=f"m{i}@example.com") for i in range(3)]
+    refused = consenting(email="refused@example.com")
+    members += [consenting(email=f"n{i}@example.com") for i in range(3)]
+    campaign = CampaignFactory(program=program)
+    launch(campaign, on_commit)
+
+    deliveries = Delivery.objects.filter(campaign=campaign)
+    assert deliveries.filter(status=Delivery.Status.SENT).count() == 6
+    failed = deliveries.get(status=Delivery.Status.FAILED)
+    assert failed.member == refused and "no such user" in failed.error
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(m.email for m in members)
+    assert all(d.provider_id for d in deliveries.filter(status=Delivery.Status.SENT))

@@ -70,3 +70,16 @@ def test_one_member_racing_for_a_once_only_reward_gets_it_once(program):
 
     assert outcomes.count("ok") == 1 and outcomes.count("limit_reached") == 7
     assert Member.objects.get(pk=member.pk).points_available == 990
+
+
+def test_one_member_racing_for_an_unlimited_reward_is_never_overdrawn(program):
+    """An unlimited reward is not locked; the member row lock alone keeps the balance whole."""
+    reward = RewardFactory(program=program, points_cost=100, stock=None)
+    member = give(MemberFactory(program=program), 300)
+
+    outcomes = _run_together(8, lambda i: services.reward_redeem(member=member, reward=reward))
+
+    assert outcomes.count("ok") == 3 and outcomes.count("insufficient_points") == 5
+    assert Member.objects.get(pk=member.pk).points_available == 0
+    assert Redemption.objects.filter(reward=reward).count() == 3
+    assert_ledger_consistent()
