@@ -97,7 +97,7 @@ def test_a_survey_link_opens_only_its_own_members_invitation(client, program, an
     mine, theirs = _sent(program, ana), _sent(program, bob)
     token = feedback_services.invitation_token(mine)
     # Pointing the signed payload at Bob's invitation breaks the signature.
-    payload, _, rest = token.partition(":")
+    _, _, rest = token.partition(":")
     forged_payload = signing.b64_encode(signing.JSONSerializer().dumps({"i": theirs.pk, "n": mine.nonce})).decode()
     assert client.get(_answer_path(f"{forged_payload}:{rest}")).status_code == 404
     # Bob's id with Ana's nonce, properly signed (a leaked key aside): the nonce does not match.
