@@ -28,6 +28,9 @@ ADMIN_PAGES = [
     "/admin/members/member/",
     "/admin/members/member/add/",
     "/admin/members/program/",
+    "/admin/feedback/survey/metrics/",
+    "/admin/members/webhookendpoint/add/",
+    "/admin/2fa/",
 ]
 
 # Runs before any page script: records every violation the page reports, enforced or report-only.
