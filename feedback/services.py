@@ -326,6 +326,10 @@ def invitation_open(*, token: str, now: datetime | None = None) -> Invitation:
         raise DomainError("link_expired", "This survey link has expired.", status=410) from exc
     except signing.BadSignature as exc:  # tampered, or signed for another purpose
         raise NotFound("This survey link is not valid.", code="invalid_link") from exc
+    except ValueError:
+        # A correctly signed link from before links carried a time (emails already in inboxes):
+        # still honoured, and still ended by the invitation's expires_at below.
+        data = signing.Signer(salt=TOKEN_SALT).unsign_object(token)
     if not isinstance(data, dict):
         raise NotFound("This survey link is not valid.", code="invalid_link")
     invitation = (

@@ -200,3 +200,13 @@ def test_sign_in_link_requests_are_rate_limited(client, ana, mailoutbox):
     for _ in range(auth.LINK_REQUESTS_PER_WINDOW + 2):
         client.post("/signin/", {"email": "ana@example.com"})
     assert len(mailoutbox) == auth.LINK_REQUESTS_PER_WINDOW
+
+
+def test_a_survey_link_sent_before_links_carried_a_time_still_opens_until_the_invitation_expires(client, program, ana):
+    invitation = _sent(program, ana)
+    legacy = signing.Signer(salt=feedback_services.TOKEN_SALT).sign_object(
+        {"i": invitation.pk, "n": invitation.nonce}, compress=True
+    )
+    assert client.get(_answer_path(legacy)).status_code == 200
+    with time_machine.travel(invitation.expires_at + timedelta(minutes=1)):
+        assert client.get(_answer_path(legacy)).status_code == 410

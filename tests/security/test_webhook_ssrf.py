@@ -64,3 +64,18 @@ def test_development_may_post_to_local_receivers(settings, partner, member, on_c
             client_for(partner).post("/api/v1/transactions", purchase_body(member), format="json")
         tasks.webhooks_retry_due.delay()
         assert len(receiver.requests) == 1
+
+
+def test_a_redirecting_receiver_is_not_followed_and_its_answer_is_only_stored(settings, partner, member, on_commit):
+    """API10: a receiver's answer is data, never instructions: redirects are not followed (they
+    could point inside the network), the body is kept as a 500-character text excerpt."""
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    with Receiver([302]) as receiver:
+        WebhookEndpoint.objects.create(partner=partner, url=receiver.url, secret="whsec_x", events=["points.earned"])
+        with on_commit():
+            client_for(partner).post("/api/v1/transactions", purchase_body(member), format="json")
+        tasks.webhooks_retry_due.delay()
+        assert len(receiver.requests) == 1
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.PENDING and delivery.last_status_code == 302
+    assert len(delivery.log[0]["response"]) <= 500
