@@ -26,19 +26,30 @@ def totp_device_confirmed(*, user) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
+def _has_device(user) -> bool:
+    """Asked several times per admin request (permission, enrolment rule): one query, kept on the user."""
+    if not user.is_authenticated:
+        return False
+    if not hasattr(user, "_fidelis_has_device"):
+        user._fidelis_has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return user._fidelis_has_device
+
+
+def _is_verified(user) -> bool:
+    # OTPMiddleware adds is_verified(); a request built without it (a test's RequestFactory) is not.
+    return bool(getattr(user, "is_verified", lambda: False)())
+
+
 def otp_enrolment_required(*, user) -> bool:
     """A superuser without a device, where the settings demand one: may only enrol (or log out)."""
-    return (
-        settings.OTP_REQUIRED_FOR_SUPERUSERS
-        and user.is_authenticated
-        and user.is_superuser
-        and totp_device_confirmed(user=user) is None
+    return bool(
+        settings.OTP_REQUIRED_FOR_SUPERUSERS and user.is_authenticated and user.is_superuser and not _has_device(user)
     )
 
 
 def otp_verified_enough(*, user) -> bool:
     """A user with a device has proved it in this session; a user without one has nothing to prove."""
-    return user.is_verified() or totp_device_confirmed(user=user) is None
+    return _is_verified(user) or not _has_device(user)
 
 
 # --- writes --------------------------------------------------------------------------------------
