@@ -205,7 +205,8 @@ def language(request: HttpRequest) -> HttpResponse:
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     found = links.unsubscribe_token_read(token)
     if isinstance(found, str):  # "expired" or "invalid": say so, and where consents can be changed
-        return render(request, "members/unsubscribe_invalid.html", {"reason": found}, status=400)
+        status = 410 if found == "expired" else 404
+        return render(request, "members/unsubscribe_invalid.html", {"reason": found}, status=status)
     member, channel = found
     if request.method == "POST":
         services.member_consent_set(member=member, channel=channel, granted=False)

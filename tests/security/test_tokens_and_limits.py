@@ -117,7 +117,7 @@ def test_an_unsubscribe_link_works_then_expires_after_unsubscribe_link_max_age(c
     assert client.get(path).status_code == 200
     with time_machine.travel(timezone.now() + timedelta(days=31)):
         page = client.post(path)
-    assert page.status_code == 400
+    assert page.status_code == 410
     assert "expired" in page.content.decode()
     ana.refresh_from_db()
     assert ana.consent_email is True
@@ -133,7 +133,7 @@ def test_a_tampered_or_wrong_purpose_unsubscribe_link_changes_nothing(client, pr
     sign_in = auth.signin_token(auth._account_for(bob))
     for bad in (_tamper(token), forged_sms, sign_in, "garbage"):
         page = client.post(reverse("members:unsubscribe", args=[bad]))
-        assert page.status_code == 400
+        assert page.status_code == 404
         assert "not valid" in page.content.decode()
     assert Member.objects.filter(consent_email=True).count() == 2
 
