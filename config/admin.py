@@ -6,18 +6,27 @@ The dashboard is read-only; it needs members.view_dashboard (superusers, the "an
 
 Every ModelAdmin registered on this site is audited: its add/change/delete logging also appends to
 the audit trail (members.AuditEntry) with the changed fields' before/after (AuditedAdminMixin).
+Staff sign in with an authenticator code once they enrolled one on the "Two-factor" page
+(config/two_factor.py); superusers must enrol when OTP_REQUIRED_FOR_SUPERUSERS.
 """
 
 import csv
+from base64 import b32encode
+from functools import wraps
 
-from django.contrib import admin
+import segno
+from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import path
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django_otp import login as otp_login
 
+from config import two_factor
 from config.dashboard import TABLES, DashboardForm, dashboard_build, text
 from members import metrics, services, tasks
 from members.models import Program
@@ -92,6 +101,8 @@ class FidelisAdminSite(admin.AdminSite):
     site_header = _("Fidelis loyalty back-office")
     site_title = _("Fidelis admin")
     index_title = _("Program dashboard")
+    login_form = two_factor.StaffLoginForm
+    login_template = "admin/login_2fa.html"
 
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or admin.ModelAdmin
@@ -104,8 +115,58 @@ class FidelisAdminSite(admin.AdminSite):
     def get_urls(self):
         return [
             path("dashboard/<slug:key>.csv", self.admin_view(self.dashboard_csv), name="dashboard_csv"),
+            path("2fa/", self.admin_view(self.two_factor), name="two_factor"),
             *super().get_urls(),
         ]
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Staff, and, if they enrolled a device, verified by it in this session (else: log in again)."""
+        return super().has_permission(request) and two_factor.otp_verified_enough(user=request.user)
+
+    def admin_view(self, view, cacheable=False):
+        """Every admin page: a superuser who must enrol a device can only enrol or log out."""
+        inner = super().admin_view(view, cacheable)
+        if getattr(view, "__name__", "") in ("two_factor", "logout"):
+            return inner
+
+        @wraps(inner)
+        def guarded(request, *args, **kwargs):
+            if self.has_permission(request) and two_factor.otp_enrolment_required(user=request.user):
+                return HttpResponseRedirect(reverse("admin:two_factor", current_app=self.name))
+            return inner(request, *args, **kwargs)
+
+        return guarded
+
+    def two_factor(self, request: HttpRequest) -> HttpResponse:
+        """Enrol an authenticator app (QR code, confirmed by a first code), or turn it off."""
+        user = request.user
+        device = two_factor.totp_device_confirmed(user=user)
+        form = two_factor.TokenForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            token = form.cleaned_data["token"].strip()
+            if device is None:
+                confirmed = two_factor.totp_enrolment_confirm(user=user, token=token)
+                if confirmed is not None:
+                    otp_login(request, confirmed)
+                    messages.success(request, _("Two-factor sign-in is on. The admin will ask for a code."))
+                    return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+            elif two_factor.totp_device_remove(user=user, token=token):
+                messages.success(request, _("Two-factor sign-in is off."))
+                return HttpResponseRedirect(reverse("admin:two_factor", current_app=self.name))
+            form.add_error("token", _("This code is not valid. Enter the current code from your authenticator app."))
+        context = {
+            **self.each_context(request),
+            "title": _("Two-factor sign-in"),
+            "device": device,
+            "form": form,
+            "required": two_factor.otp_enrolment_required(user=user),
+        }
+        if device is None:
+            pending = two_factor.totp_enrolment_start(user=user)
+            # Inline SVG: no image request, and the secret never leaves this page.
+            context["qr_svg"] = mark_safe(segno.make(pending.config_url, error="m").svg_inline(scale=4))  # noqa: S308
+            context["secret"] = b32encode(pending.bin_key).decode()
+        return TemplateResponse(request, "admin/two_factor.html", context)
 
     def index(self, request: HttpRequest, extra_context=None):
         context = {**(extra_context or {})}

@@ -5,6 +5,7 @@ from functools import partial
 
 from celery import Celery
 from celery.contrib.django.task import DjangoTask
+from celery.signals import after_setup_logger, after_setup_task_logger
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
@@ -62,3 +63,12 @@ def _apply_async_quietly(task, args=None, kwargs=None, **options) -> bool:
 app = Celery("fidelis", task_cls=FidelisTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _redact_worker_logs(logger, **kwargs) -> None:
+    """A worker replaces the handlers settings.LOGGING made; keep personal data out of its lines too."""
+    from config.redaction import install_on_handlers
+
+    install_on_handlers(logger)

@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "import_export",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "members",
     "rewards",
     "feedback",
@@ -58,8 +61,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the admin's second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = env.str("ROOT_URLCONF", default="config.urls")
@@ -150,6 +155,27 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="members.sms.ConsoleSmsBackend")
 
 LOGIN_URL = "members:signin"
 
+# Signed links in emails: how long each stays valid (seconds). Survey links also end at the
+# invitation's own expires_at (the survey's expiry_days), whichever comes first. Unsubscribe links
+# must keep working long after the email was sent (CAN-SPAM asks for 30 days at least).
+SURVEY_LINK_MAX_AGE = env.int("SURVEY_LINK_MAX_AGE", default=60 * 24 * 3600)
+UNSUBSCRIBE_LINK_MAX_AGE = env.int("UNSUBSCRIBE_LINK_MAX_AGE", default=365 * 24 * 3600)
+# Self-service rate limits per client address and 15 minutes (members.auth.within_limit). A shop
+# that signs customers up on one tablet may need more. Behind a reverse proxy, name the header that
+# carries the client address (META key, e.g. HTTP_X_REAL_IP); empty uses REMOTE_ADDR.
+SIGNUP_ATTEMPTS_PER_WINDOW = env.int("SIGNUP_ATTEMPTS_PER_WINDOW", default=20)
+SURVEY_SUBMISSIONS_PER_WINDOW = env.int("SURVEY_SUBMISSIONS_PER_WINDOW", default=30)
+RATE_LIMIT_CLIENT_HEADER = env.str("RATE_LIMIT_CLIENT_HEADER", default="")
+
+# Staff two-factor (django-otp TOTP). Optional for staff; superusers must enrol a device before
+# the admin lets them do anything, unless this is off (the default in DEBUG, so the demo login of
+# `make run` keeps working).
+OTP_REQUIRED_FOR_SUPERUSERS = env.bool("OTP_REQUIRED_FOR_SUPERUSERS", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Fidelis")
+# Partner webhooks may not target loopback, private, link-local or other non-public addresses
+# (SSRF). Development and tests post to local receivers, so the default follows DEBUG.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=DEBUG)
+
 # --- Security (production values are the defaults when DEBUG is off) ---
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -162,6 +188,26 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content Security Policy (django-csp): same-origin everything, no inline scripts anywhere (the
+# member pages, the admin, Swagger UI from drf-spectacular-sidecar all load scripts from /static/).
+# Inline style *attributes* are allowed (tier colours, chart bar widths, Django admin widgets):
+# they cannot run code, and <style> elements stay blocked. `data:` images are the inline SVG
+# icons of the admin and Swagger UI. Django's own debug error pages are exempt when DEBUG is on.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 
 # --- Staff ---
@@ -240,7 +286,12 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.middleware.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "config.middleware.RequestIdFilter"},
+        # Emails, phone numbers, signed tokens and API keys never reach a log line.
+        "redact": {"()": "config.redaction.RedactFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {
         "line": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
@@ -248,12 +299,24 @@ LOGGING = {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact"],
             "formatter": "line",
+        },
+        # Django's default error emails to ADMINS, with the same redaction (also of the traceback).
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "request_id", "redact"],
+            "include_html": False,
+            "reporter_class": "config.redaction.RedactingExceptionReporter",
         },
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
+        # Replace Django's default handlers (console, django.server, mail_admins) with ours, so
+        # every line, the dev server's request lines included, passes the redaction filter.
+        "django": {"handlers": ["mail_admins"], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "INFO"},
         "django.request": {"level": "WARNING"},
         # In eager mode every task would log twice per request; keep those lines for real workers.

@@ -178,10 +178,24 @@ def surveys_relationship_schedule(*, now: datetime | None = None) -> int:
 # --- invitations: sending, reminders ----------------------------------------------------------
 
 
+class _SentAtSigner(signing.TimestampSigner):
+    """Stamps the time the invitation was sent rather than now: the link is then the same in the
+    invitation, the reminder and the member's page, and its age counts from the first email."""
+
+    def __init__(self, *, at: datetime, **kwargs):
+        super().__init__(**kwargs)
+        self._at = at
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(int(self._at.timestamp()))
+
+
 def invitation_token(invitation: Invitation) -> str:
-    # No timestamp in the signature: the link is the same in the invitation and the reminder, and its
-    # expiry lives on the row (expires_at), where staff can see it.
-    return signing.Signer(salt=TOKEN_SALT).sign_object({"i": invitation.pk, "n": invitation.nonce}, compress=True)
+    """Signed for this purpose (salt), this invitation (id and its random nonce, so only the member it
+    was sent to holds it) and its sending time: SURVEY_LINK_MAX_AGE bounds every link, and the
+    invitation's own expires_at (the survey's expiry_days, visible to staff) usually ends it sooner."""
+    signer = _SentAtSigner(at=invitation.sent_at or timezone.now(), salt=TOKEN_SALT)
+    return signer.sign_object({"i": invitation.pk, "n": invitation.nonce}, compress=True)
 
 
 def invitation_url(invitation: Invitation) -> str:
@@ -307,9 +321,17 @@ def invitation_open(*, token: str, now: datetime | None = None) -> Invitation:
     """The invitation behind a link; refuses tampered, expired and already answered links."""
     now = now or timezone.now()
     try:
-        data = signing.Signer(salt=TOKEN_SALT).unsign_object(token)
-    except signing.BadSignature as exc:
+        data = signing.TimestampSigner(salt=TOKEN_SALT).unsign_object(token, max_age=settings.SURVEY_LINK_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise DomainError("link_expired", "This survey link has expired.", status=410) from exc
+    except signing.BadSignature as exc:  # tampered, or signed for another purpose
         raise NotFound("This survey link is not valid.", code="invalid_link") from exc
+    except ValueError:
+        # A correctly signed link from before links carried a time (emails already in inboxes):
+        # still honoured, and still ended by the invitation's expires_at below.
+        data = signing.Signer(salt=TOKEN_SALT).unsign_object(token)
+    if not isinstance(data, dict):
+        raise NotFound("This survey link is not valid.", code="invalid_link")
     invitation = (
         Invitation.objects.select_related("survey", "member")
         .filter(pk=data.get("i"), nonce=data.get("n"), status__in=[Invitation.Status.SENT, Invitation.Status.ANSWERED])

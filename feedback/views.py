@@ -14,6 +14,7 @@ from config.errors import DomainError
 from feedback import selectors, services
 from feedback.forms import FollowUpForm, MessageForm, ScoreForm, TicketForm, add_domain_errors
 from feedback.models import Ticket
+from members import auth
 from members.models import Member
 from members.views import DashboardPanel, dashboard_panel, member_required
 
@@ -54,7 +55,14 @@ def answer(request, token: str):
             questions=selectors.follow_ups_for(survey=survey, score=response.score),
             answers=answers,
         )
-    if request.method == "POST" and form.is_valid():
+    status = 200
+    if request.method == "POST" and not auth.within_limit(
+        "survey", auth.client_address(request), settings.SURVEY_SUBMISSIONS_PER_WINDOW
+    ):
+        form.is_valid()  # bound errors first, so the refusal below is not overwritten
+        form.add_error(None, _("Too many answers from your connection. Please try again in a few minutes."))
+        status = 429
+    elif request.method == "POST" and form.is_valid():
         try:
             if step == "score":
                 response = services.response_score(invitation=invitation, scores=form.scores(), language=language)
@@ -70,6 +78,7 @@ def answer(request, token: str):
         request,
         "feedback/survey.html",
         {"survey": survey, "invitation": invitation, "form": form, "step": step, "response": response},
+        status=status,
     )
 
 

@@ -77,14 +77,25 @@ def _account_for(member: Member):
     return user
 
 
-def _within_limit(action: str, email: str, limit: int) -> bool:
-    """Counts one attempt; False once `limit` attempts were made in the window."""
-    key = f"members:{action}:{salted_hmac(_LINK_SALT, email).hexdigest()}"
+def within_limit(action: str, subject: str, limit: int) -> bool:
+    """Counts one attempt at `action` by `subject` (an email, a client address); False once `limit`
+    attempts were made in the window. The one rate-limit mechanism of the member pages: sign-in
+    links, password tries, sign-ups and survey submissions all count here. Subjects are stored
+    hashed, so the cache holds no addresses."""
+    key = f"members:{action}:{salted_hmac(_LINK_SALT, subject).hexdigest()}"
     cache.add(key, 0, timeout=int(LINK_MAX_AGE.total_seconds()))
     try:
         return cache.incr(key) <= limit
     except ValueError:  # the key expired between add and incr
         return True
+
+
+def client_address(request) -> str:
+    """Who is asking, for the per-client limits. Behind a reverse proxy REMOTE_ADDR is the proxy, so
+    RATE_LIMIT_CLIENT_HEADER names the META key the proxy sets (e.g. HTTP_X_REAL_IP)."""
+    header = settings.RATE_LIMIT_CLIENT_HEADER
+    value = request.META.get(header, "") if header else ""
+    return value.split(",")[0].strip() or request.META.get("REMOTE_ADDR", "")
 
 
 def signin_link_send(*, email: str) -> int:
@@ -94,7 +105,7 @@ def signin_link_send(*, email: str) -> int:
     who is a member.
     """
     email = services.normalize_email(email)
-    if not email or not _within_limit("link", email, LINK_REQUESTS_PER_WINDOW):
+    if not email or not within_limit("link", email, LINK_REQUESTS_PER_WINDOW):
         return 0
     members = list(Member.objects.select_related("program", "user").filter(email=email, status=Member.Status.ACTIVE))
     for member in members:
@@ -119,7 +130,7 @@ def password_signin_user(*, email: str, password: str):
     email = services.normalize_email(email)
     if not password:
         return None
-    if not _within_limit("password", email, PASSWORD_TRIES_PER_WINDOW):
+    if not within_limit("password", email, PASSWORD_TRIES_PER_WINDOW):
         raise DomainError("too_many_attempts", "Too many password attempts; use a sign-in link.", status=429)
     candidates = User.objects.filter(member__email=email, member__status=Member.Status.ACTIVE, is_active=True).order_by(
         "pk"

@@ -27,13 +27,20 @@ def unsubscribe_headers(member: Member) -> dict[str, str]:
     }
 
 
-def unsubscribe_token_read(token: str) -> tuple[Member, str] | None:
-    """The member and channel of a valid token, or None. Unsubscribe links never expire (law)."""
+def unsubscribe_token_read(token: str) -> tuple[Member, str] | str:
+    """The member and channel of a valid token; else "expired" or "invalid" (tampered, or signed for
+    another purpose: the salt differs). Links expire after UNSUBSCRIBE_LINK_MAX_AGE (a year by
+    default, far beyond the 30 days CAN-SPAM asks for); members can always unsubscribe in their
+    profile or by asking for a fresh email."""
     try:
-        data = signing.loads(token, salt=_UNSUBSCRIBE_SALT)
+        data = signing.loads(token, salt=_UNSUBSCRIBE_SALT, max_age=settings.UNSUBSCRIBE_LINK_MAX_AGE)
+    except signing.SignatureExpired:
+        return "expired"
     except signing.BadSignature:
-        return None
+        return "invalid"
+    if not isinstance(data, dict):
+        return "invalid"
     member = Member.objects.filter(pk=data.get("m")).first()
     if member is None or data.get("c") not in CHANNELS:
-        return None
+        return "invalid"
     return member, data["c"]

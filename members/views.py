@@ -130,9 +130,14 @@ def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     program = auth.signup_program(slug=slug)
     if program is None:
         raise Http404("No such program.")
+    status = 200
     if request.method == "POST":
         form = SignupForm(request.POST)
-        if form.is_valid():
+        if not auth.within_limit("signup", auth.client_address(request), settings.SIGNUP_ATTEMPTS_PER_WINDOW):
+            form.is_valid()  # bound errors first, so the refusal below is not overwritten
+            form.add_error(None, _("Too many sign-ups from your connection. Please try again in a few minutes."))
+            status = 429
+        elif form.is_valid():
             data = form.cleaned_data
             try:
                 member = auth.member_signup(
@@ -155,7 +160,7 @@ def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
                 return response
     else:
         form = SignupForm(initial={"referral_code": request.GET.get("ref", "")})
-    return _device(request, render(request, "members/signup.html", {"form": form, "program": program}))
+    return _device(request, render(request, "members/signup.html", {"form": form, "program": program}, status=status))
 
 
 def signin(request: HttpRequest) -> HttpResponse:
@@ -221,8 +226,9 @@ def language(request: HttpRequest) -> HttpResponse:
 @csrf_exempt  # RFC 8058: mail clients POST the one-click unsubscribe without a form token; the link is the key
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     found = links.unsubscribe_token_read(token)
-    if found is None:
-        raise Http404("Invalid unsubscribe link.")
+    if isinstance(found, str):  # "expired" or "invalid": say so, and where consents can be changed
+        status = 410 if found == "expired" else 404
+        return render(request, "members/unsubscribe_invalid.html", {"reason": found}, status=status)
     member, channel = found
     if request.method == "POST":
         services.member_consent_set(member=member, channel=channel, granted=False)

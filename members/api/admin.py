@@ -7,7 +7,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from config.errors import DomainError
-from members.api import services, tasks
+from members.api import outbound, services, tasks
 from members.models import IdempotencyKey, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
 
 # The package's own key model is not used (keys here belong to a partner); hide it.
@@ -94,6 +94,9 @@ class WebhookEndpointForm(forms.ModelForm):
         url = self.cleaned_data["url"]
         if not url.startswith(("https://", "http://")):
             raise forms.ValidationError(_("Use an http or https URL."))
+        problem = outbound.url_problem(url)
+        if problem:
+            raise forms.ValidationError(problem)
         return url
 
 

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import Conflict, DomainError
+from members.api import outbound
 from members.api.selectors import key_cache_name
 from members.models import Event, IdempotencyKey, Partner, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
 
@@ -193,13 +194,11 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - http(s) only
     try:
-        with _opener.open(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+        # Built per call: WEBHOOK_ALLOW_PRIVATE_TARGETS decides whether private addresses are refused (SSRF).
+        with outbound.opener(_NoRedirect).open(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
             return response.status, response.read(500).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read(500).decode("utf-8", "replace")
