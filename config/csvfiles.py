@@ -50,9 +50,10 @@ class RowError:
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What an import did: rows written, rows already there (nothing to do), bad lines skipped."""
+    """What an import did: rows added, rows updated, rows already there (nothing to do), bad lines skipped."""
 
     added: int = 0
+    updated: int = 0
     unchanged: int = 0
     skipped: list[RowError] = field(default_factory=list)
 
