@@ -15,6 +15,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.csvfiles import formula_safe
 from config.dashboard import TABLES, DashboardForm, dashboard_build, text
 from members import metrics, tasks
 from members.models import Program
@@ -73,11 +74,8 @@ def _snapshots_ensure(program: Program) -> None:
 
 
 def _csv_cell(value) -> str:
-    """Names typed by staff (causes, campaigns) must not run as spreadsheet formulas."""
-    cell = text(value)
-    if isinstance(value, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return f"'{cell}"
-    return cell
+    """Names typed by staff (causes, campaigns) must not run as spreadsheet formulas; numbers stay numbers."""
+    return formula_safe(value) if isinstance(value, str) else text(value)
 
 
 def analyst_group_sync(**kwargs) -> None:
