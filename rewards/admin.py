@@ -17,6 +17,7 @@ from modeltranslation.admin import TranslationAdmin
 
 from config.csvfiles import CsvImportForm, import_rejected_into_form, import_report_message
 from config.errors import DomainError
+from config.forms import IdsMultipleChoiceField
 from members.models import Member, Tier
 from rewards import selectors, services
 from rewards.models import (
@@ -80,7 +81,7 @@ class SurpriseGrantForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("One per line. Leave empty to use the filters below."),
     )
-    tiers = forms.ModelMultipleChoiceField(queryset=Tier.objects.none(), required=False)
+    tiers = IdsMultipleChoiceField(queryset=Tier.objects.none(), required=False)
     loyalty_types = forms.MultipleChoiceField(choices=Member.LoyaltyType.choices[1:], required=False)
     min_points = forms.IntegerField(label=_("At least this many points"), required=False, min_value=0)
     everyone = forms.BooleanField(label=_("Every active member matching the filters"), required=False)
@@ -136,6 +137,10 @@ class RewardAdmin(TranslationAdmin):
 
     def get_queryset(self, request):
         return selectors.rewards_with_counts(super().get_queryset(request))
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", IdsMultipleChoiceField)  # a huge posted tier id is a form error
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
