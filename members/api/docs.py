@@ -1,7 +1,6 @@
 """OpenAPI pieces every partner endpoint shares: the error envelope with an example per status,
 the Idempotency-Key header, and the headers of a replayed response."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -93,7 +92,8 @@ IN_FLIGHT = ("idempotency_key_in_use", "A request with this Idempotency-Key is s
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    # What the wrapper accepts (members/api/base.py), so clients and fuzzers know a blank key is a 400.
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"},
     OpenApiParameter.HEADER,
     required=False,
     description=(

@@ -24,6 +24,16 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only. DRF would also take 0, 1, "yes" or "off": a partner sending a number
+    for a consent would never learn that its payload does not match the schema."""
+
+    def to_internal_value(self, data):
+        if data is True or data is False:
+            return data
+        self.fail("invalid", input=data)
+
+
 # --- members -----------------------------------------------------------------------------------
 
 
@@ -35,8 +45,8 @@ class MemberWriteSerializer(StrictSerializer):
     birth_date = serializers.DateField(required=False, allow_null=True)
     language = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES], required=False)
     external_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    consent_email = serializers.BooleanField(required=False, help_text="Agrees to receive emails.")
-    consent_sms = serializers.BooleanField(required=False, help_text="Agrees to receive text messages.")
+    consent_email = StrictBooleanField(required=False, help_text="Agrees to receive emails.")
+    consent_sms = StrictBooleanField(required=False, help_text="Agrees to receive text messages.")
 
 
 class MemberCreateSerializer(MemberWriteSerializer):
@@ -79,7 +89,8 @@ class MemberLookupSerializer(StrictSerializer):
 
     def validate(self, attrs):
         if not any(attrs.get(name) for name in ("email", "phone", "external_id")):
-            raise serializers.ValidationError("Give at least one of email, phone or external_id.")
+            # A lookup without criteria matches nobody: partners find members, they do not list them all.
+            attrs["nothing"] = True
         return attrs
 
 
