@@ -1,6 +1,7 @@
 """OpenAPI pieces every partner endpoint shares: the error envelope with an example per status,
 the Idempotency-Key header, and the headers of a replayed response."""
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -103,3 +104,38 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "still running is a 409. Keys are kept for at least 24 hours."
     ),
 )
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """The request bodies say what `StrictSerializer` enforces: no other properties, money as a string
+    of digits within the field's digits, decimals and minimum, text that is not only spaces (DRF trims
+    it, and blank text is refused)."""
+
+    target_class = "members.api.serializers.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if direction != "request":
+            return schema
+        schema["additionalProperties"] = False
+        properties = schema.get("properties", {})
+        for name, field in self.target.fields.items():
+            if name not in properties or field.read_only:
+                continue
+            if isinstance(field, serializers.DecimalField):
+                properties[name]["pattern"] = money_pattern(field)
+            elif (
+                isinstance(field, serializers.CharField) and not field.allow_blank and "pattern" not in properties[name]
+            ):
+                properties[name]["pattern"] = r"\S"
+        return schema
+
+
+def money_pattern(field: serializers.DecimalField) -> str:
+    whole = f"[0-9]{{1,{field.max_digits - field.decimal_places}}}(\\.[0-9]{{1,{field.decimal_places}}})?"
+    if field.min_value is None or field.min_value < 0:
+        return f"^-?{whole}$"
+    if field.min_value == 0:
+        return f"^{whole}$"
+    return f"^(?!0+(\\.0+)?$){whole}$"  # more than zero
