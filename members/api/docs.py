@@ -106,6 +106,18 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
+# What DRF's CharField refuses: NUL and lone surrogate characters; text of only spaces when not blank.
+_TEXT_CHAR = r"[^\u0000\ud800-\udfff]"
+TEXT_PATTERN = f"^{_TEXT_CHAR}*$"
+NON_BLANK_TEXT_PATTERN = rf"^{_TEXT_CHAR}*[^\s\u0000\ud800-\udfff]{_TEXT_CHAR}*$"
+# Django's EmailValidator for ASCII addresses (dot-atom local part of at most 64 characters, as RFC 5321
+# and the API's serializers want; domain labels; a letters-only TLD).
+_ATOM = r"[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+"
+EMAIL_PATTERN = (
+    rf"^(?=[^@]{{1,64}}@){_ATOM}(\.{_ATOM})*@([A-Za-z0-9]([A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+[A-Za-z]{{2,63}}$"
+)
+
+
 class StrictSerializerSchema(OpenApiSerializerExtension):
     """The request bodies say what `StrictSerializer` enforces: no other properties, money as a string
     of digits within the field's digits, decimals and minimum, text that is not only spaces (DRF trims
@@ -125,10 +137,11 @@ class StrictSerializerSchema(OpenApiSerializerExtension):
                 continue
             if isinstance(field, serializers.DecimalField):
                 properties[name]["pattern"] = money_pattern(field)
-            elif (
-                isinstance(field, serializers.CharField) and not field.allow_blank and "pattern" not in properties[name]
-            ):
-                properties[name]["pattern"] = r"\S"
+            elif isinstance(field, serializers.EmailField):
+                properties[name].pop("format", None)  # "email" is looser than Django's validator
+                properties[name]["pattern"] = EMAIL_PATTERN
+            elif isinstance(field, serializers.CharField) and "pattern" not in properties[name]:
+                properties[name]["pattern"] = TEXT_PATTERN if field.allow_blank else NON_BLANK_TEXT_PATTERN
         return schema
 
 

@@ -61,11 +61,17 @@ class StrictSerializer(serializers.Serializer):
         return errors
 
 
+def email_local_part_fits(value: str) -> None:
+    """RFC 5321 caps the part before @ at 64 characters; Django does not, mail servers and the schema do."""
+    if len(value.rpartition("@")[0]) > 64:
+        raise serializers.ValidationError("The part before @ is at most 64 characters.")
+
+
 # --- members -----------------------------------------------------------------------------------
 
 
 class MemberWriteSerializer(StrictSerializer):
-    email = serializers.EmailField(max_length=254)
+    email = serializers.EmailField(max_length=254, validators=[email_local_part_fits])
     first_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
     phone = serializers.RegexField(r"^\+?[0-9 ()-]{0,20}$", max_length=20, required=False, allow_blank=True)
@@ -85,7 +91,7 @@ class MemberCreateSerializer(MemberWriteSerializer):
 class MemberUpdateSerializer(MemberWriteSerializer):
     """Profile and consent only: balance, tier and status are never writable."""
 
-    email = serializers.EmailField(max_length=254, required=False)
+    email = serializers.EmailField(max_length=254, required=False, validators=[email_local_part_fits])
 
 
 class MemberSerializer(serializers.Serializer):

@@ -54,7 +54,7 @@ def test_enroll_refuses_balance_and_tier_fields(api, program):
 
 def test_enroll_with_an_unknown_referral_code_is_refused(api, program):
     response = api.post("/api/v1/members", {"email": "a@example.com", "referral_code": "NOPE1234"}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 404  # the code named in the body is not found, like an unknown member
     assert response.json()["error"]["code"] == "invalid_referral_code"
 
 
