@@ -1,7 +1,6 @@
 """Operators build segments from rules, attach offers, run campaigns and journeys, and read the results.
 Everything here calls campaigns.services / campaigns.selectors."""
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
@@ -15,6 +14,7 @@ from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
 from campaigns import selectors, services
 from campaigns.models import Campaign, Delivery, Offer, OfferGrant, Segment, SegmentRule, Variant
+from config.csvfiles import CsvImportForm, import_rejected_into_form, import_report_message
 from config.errors import DomainError
 from members.admin import ReadOnlyAdmin
 
@@ -40,12 +40,6 @@ class SegmentRuleInline(admin.TabularInline):
         "date_to",
     )
     autocomplete_fields = ("tier", "program", "partner", "plan")
-
-
-class CsvImportForm(forms.Form):
-    file = forms.FileField(
-        label=_("CSV file"), help_text=_("One member per line: a 'number' or 'email' column, or a single bare column.")
-    )
 
 
 @admin.register(Segment)
@@ -102,23 +96,20 @@ class SegmentAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, segment):
             raise PermissionDenied
         form = CsvImportForm(request.POST or None, request.FILES or None)
+        form.fields["file"].help_text = _("One member per line: a 'number' or 'email' column, or a single bare column.")
         if request.method == "POST" and form.is_valid():
             try:
-                data = form.cleaned_data["file"].read().decode("utf-8-sig")
-                added, unknown = services.segment_import_csv(segment=segment, data=data)
-            except UnicodeDecodeError:
-                form.add_error("file", _("The file must be UTF-8 text."))
+                report = services.segment_import_csv(
+                    segment=segment, data=form.cleaned_data["file"], mode=form.cleaned_data["mode"]
+                )
             except DomainError as exc:
-                form.add_error(None, exc.message)
+                import_rejected_into_form(form, exc)
             else:
-                self.message_user(request, _("Added %(added)d members.") % {"added": added})
-                if unknown:
-                    shown = ", ".join(unknown[:20]) + ("..." if len(unknown) > 20 else "")
-                    self.message_user(
-                        request,
-                        _("%(count)d lines matched no member: %(values)s") % {"count": len(unknown), "values": shown},
-                        messages.WARNING,
-                    )
+                summary = _("Added %(added)d members (%(kept)d were already in the list).") % {
+                    "added": report.added,
+                    "kept": report.unchanged,
+                }
+                import_report_message(self, request, summary, report)
                 return HttpResponseRedirect(reverse("admin:campaigns_segment_change", args=[segment.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -127,8 +118,9 @@ class SegmentAdmin(admin.ModelAdmin):
             "title": _("Import a member list"),
             "intro": _(
                 "Upload a CSV with one member per line: a column named 'number' (the member number) or 'email', "
-                "or a single column of either without a header. Members already in the list are kept once; lines "
-                "that match no active member of the segment's program are listed after the import."
+                "or a single column of either without a header. Members already in the list are kept once. A line "
+                "that matches no active member of the segment's program is reported with its line number: choose "
+                "whether it stops the whole import (nothing is written) or is skipped."
             ),
             "submit_label": _("Import"),
             "form": form,

@@ -5,8 +5,6 @@ inserted with ignore_conflicts), and a row is claimed (queued -> sending) in its
 the message leaves, so a re-run task or a crashed worker never sends it twice.
 """
 
-import csv
-import io
 import logging
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -42,6 +40,7 @@ from campaigns.selectors import (
     quiet_until,
     segment_members,
 )
+from config.csvfiles import ImportMode, ImportRejected, ImportReport, RowError, csv_rows, rows_settle
 from config.errors import DomainError
 from members import services as member_services
 from members.earning import lines_from_items
@@ -87,32 +86,46 @@ def segment_freeze(*, segment: Segment, name: str = "") -> Segment:
 
 
 @transaction.atomic
-def segment_import_csv(*, segment: Segment, data: str) -> tuple[int, list[str]]:
+def segment_import_csv(*, segment: Segment, data: str, mode: str = ImportMode.ALL_OR_NOTHING) -> ImportReport:
     """Add members to a static segment from CSV with a `number` or `email` column (or one bare column).
-    Returns how many were added and the values that matched no member."""
+    A line naming no active member of the segment's program is a bad line: `mode` says whether it
+    refuses the file or is skipped. Members already in the list count as unchanged."""
     if segment.kind != Segment.Kind.STATIC:
-        raise DomainError("not_static", "Only a static segment takes an imported list.")
-    rows = list(csv.reader(io.StringIO(data)))
+        raise DomainError("not_static", _("Only a static segment takes an imported list."))
+    rows = list(csv_rows(data))
     if not rows:
-        raise DomainError("empty_file", "The file is empty.", fields={"file": ["No rows."]})
-    header = [h.strip().lower() for h in rows[0]]
+        raise ImportRejected([RowError(1, _("The file has no lines."))])
+    header = [h.strip().lower() for h in rows[0][1]]
     column = next((header.index(c) for c in ("number", "email") if c in header), None)
+    if column is None and len(header) > 1:
+        # Several columns and none we know: guessing one would add the wrong members.
+        raise ImportRejected([RowError(rows[0][0], _("The header line needs a 'number' or an 'email' column."))])
     body = rows[1:] if column is not None else rows
     column = column or 0
-    values = {r[column].strip() for r in body if len(r) > column and r[column].strip()}
+    values = {line: r[column].strip() if len(r) > column else "" for line, r in body}
     members = Member.objects.filter(status=Member.Status.ACTIVE)
     if segment.program_id:
         members = members.filter(program_id=segment.program_id)
-    matched = dict(members.filter(number__in=values).values_list("number", "pk"))
-    lowered = {v.lower() for v in values - set(matched)}
-    by_email = dict(members.filter(email__in=lowered).values_list("email", "pk"))
-    unknown = sorted(v for v in values - set(matched) if v.lower() not in by_email)
-    ids = set(matched.values()) | set(by_email.values())
+    wanted = {v for v in values.values() if v}
+    by_number = dict(members.filter(number__in=wanted).values_list("number", "pk"))
+    by_email = dict(members.filter(email__in={v.lower() for v in wanted - set(by_number)}).values_list("email", "pk"))
+    found, errors = {}, []
+    for line, value in values.items():
+        pk = by_number.get(value) or by_email.get(value.lower())
+        if pk:
+            found[line] = pk
+        elif not value:
+            errors.append(RowError(line, _("The member number or email is empty.")))
+        else:
+            errors.append(RowError(line, _("'%(value)s' is no active member of this program.") % {"value": value[:80]}))
+    skipped = rows_settle(errors, mode)
+    ids = set(found.values())
     before = segment.entries.count()
     SegmentMember.objects.bulk_create(
         [SegmentMember(segment=segment, member_id=i) for i in ids], ignore_conflicts=True, batch_size=CHUNK
     )
-    return segment.entries.count() - before, unknown
+    added = segment.entries.count() - before
+    return ImportReport(added=added, unchanged=len(found) - added, skipped=skipped)
 
 
 # --- launching -------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp import login as otp_login
 
 from config import two_factor
+from config.csvfiles import formula_safe
 from config.dashboard import TABLES, DashboardForm, dashboard_build, text
 from members import metrics, services, tasks
 from members.models import Program
@@ -208,8 +209,5 @@ def _snapshots_ensure(program: Program) -> None:
 
 
 def _csv_cell(value) -> str:
-    """Names typed by staff (causes, campaigns) must not run as spreadsheet formulas."""
-    cell = text(value)
-    if isinstance(value, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return f"'{cell}"
-    return cell
+    """Names typed by staff (causes, campaigns) must not run as spreadsheet formulas; numbers stay numbers."""
+    return formula_safe(value) if isinstance(value, str) else text(value)

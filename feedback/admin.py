@@ -17,6 +17,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
+from config.csvfiles import formula_safe
 from config.errors import DomainError
 from feedback import selectors, services, tasks
 from feedback.models import Answer, Invitation, Question, Response, SlaPolicy, Survey, Ticket
@@ -175,7 +176,8 @@ def _csv(filename: str, header: list[str], rows) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(header)
-    writer.writerows(["" if value is None else value for value in row] for row in rows)
+    # Answers hold members' own words: a comment must not run as a spreadsheet formula.
+    writer.writerows([formula_safe(v) if isinstance(v, str) else ("" if v is None else v) for v in row] for row in rows)
     return response
 
 

@@ -9,16 +9,17 @@ from django.contrib.admin import helpers
 from django.contrib.admin.models import LogEntry
 from django.core.paginator import Paginator
 from django.forms.models import BaseInlineFormSet
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 
+from config.csvfiles import ImportMode, skipped_message
 from config.errors import DomainError
 from members import selectors, services
 from members.admin_forms import (
@@ -26,6 +27,8 @@ from members.admin_forms import (
     AssignTierForm,
     EarningRuleForm,
     MemberAdminForm,
+    MemberConfirmImportForm,
+    MemberImportForm,
     ProgramForm,
     RefundForm,
     SimulatorForm,
@@ -48,7 +51,7 @@ from members.models import (
     Tier,
     TierChange,
 )
-from members.resources import MemberResource
+from members.resources import MemberResource, import_result_report
 
 LEDGER_PAGE_SIZE = 25
 
@@ -358,6 +361,8 @@ class ConsentFilter(admin.SimpleListFilter):
 class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
     form = MemberAdminForm
     resource_classes = [MemberResource]
+    import_form_class = MemberImportForm
+    confirm_form_class = MemberConfirmImportForm
     import_formats = [base_formats.CSV]
     export_formats = [base_formats.CSV]
     list_display = (
@@ -416,6 +421,47 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else self.fieldsets
+
+    # --- CSV import: the operator's mode (config/csvfiles.py) on top of django-import-export ---
+
+    def import_action(self, request, **kwargs):
+        response = super().import_action(request, **kwargs)
+        context = getattr(response, "context_data", None) or {}
+        form, result = context.get("form"), context.get("result")
+        # Valid-only: bad rows do not block the confirmation, they are skipped (and were listed above).
+        if (
+            result is not None
+            and "confirm_form" not in context
+            and not result.has_errors()
+            and form.cleaned_data.get("mode") == ImportMode.VALID_ONLY
+        ):
+            context["confirm_form"] = self.create_confirm_form(request, import_form=form)
+        return response
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["mode"] = import_form.cleaned_data.get("mode") or ImportMode.ALL_OR_NOTHING
+        return initial
+
+    def process_dataset(self, dataset, form, request, **kwargs):
+        request.import_mode = form.cleaned_data.get("mode") or ImportMode.ALL_OR_NOTHING
+        # All-or-nothing: a row that turned bad since the preview rolls back the whole file.
+        kwargs["rollback_on_validation_errors"] = request.import_mode == ImportMode.ALL_OR_NOTHING
+        return super().process_dataset(dataset, form, request, **kwargs)
+
+    def process_result(self, result, request):
+        try:
+            report = import_result_report(result, getattr(request, "import_mode", ImportMode.ALL_OR_NOTHING))
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            for line in exc.fields.get("file", []):
+                self.message_user(request, line, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:members_member_import"))
+        response = super().process_result(result, request)
+        if report.skipped:
+            self.message_user(request, skipped_message(report.skipped), messages.WARNING)
+        return response
 
     def get_readonly_fields(self, request, obj=None):
         return ("program", *self.readonly_fields) if obj else ()

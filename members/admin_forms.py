@@ -5,7 +5,9 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from import_export.forms import ConfirmImportForm, ImportForm
 
+from config.csvfiles import CsvImportForm, upload_text
 from members import services
 from members.models import EarningRule, Member, MembershipPlan, Partner, Program, Tier
 
@@ -289,3 +291,18 @@ class ReviewDecisionForm(forms.Form):
         max_length=2000,
         help_text=_("Why: what you checked and what you concluded."),
     )
+
+
+class MemberImportForm(ImportForm):
+    """django-import-export's upload, plus the checks and the choice every import shares."""
+
+    mode = CsvImportForm.base_fields["mode"]
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        upload_text(upload)
+        return upload
+
+
+class MemberConfirmImportForm(ConfirmImportForm):
+    mode = forms.CharField(widget=forms.HiddenInput(), required=False)

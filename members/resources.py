@@ -3,12 +3,27 @@
 Import creates members through `member_enroll` (welcome gift, referral attribution, events) and
 updates existing ones (same program and email) through `member_update`. Every refusal of those
 services becomes a validation error of its row, so the dry run lists each bad row with its line
-number and reason before anything is written. Balances, tier and status are exported, never imported.
+number (of the file: the header is line 1, as for every import, see config/csvfiles.py) and reason
+before anything is written. `members_import` applies the operator's mode: all-or-nothing rolls the
+whole file back on any bad line, valid-only keeps the good rows (each in its own savepoint) and
+reports the skipped lines. Balances, tier and status are exported, never imported; exported text
+cells are disarmed against spreadsheet formulas.
 """
 
+import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from import_export import fields, resources, widgets
+from import_export.results import Result, RowResult
 
+from config.csvfiles import (
+    ImportMode,
+    ImportRejected,
+    ImportReport,
+    RowError,
+    formula_safe,
+    formula_unquote,
+    rows_settle,
+)
 from config.errors import DomainError
 from members import services
 from members.models import Member, Program
@@ -41,6 +56,20 @@ class ProgramWidget(widgets.ForeignKeyWidget):
         if program is None:
             raise ValidationError({"program": [f"No program with the slug '{value or ''}'."]})
         return program
+
+
+class FileLineResult(Result):
+    """Rows numbered by their line in the file (import-export counts data rows from 1; the header is
+    line 1), so the preview, the messages and the other imports all name the same line."""
+
+    def append_invalid_row(self, number, row, validation_error):
+        super().append_invalid_row(number + 1, row, validation_error)
+
+    def append_error_row(self, number, row, errors):
+        super().append_error_row(number + 1, row, errors)
+
+    def row_errors(self):
+        return [(i + 2, row.errors) for i, row in enumerate(self.rows) if row.errors]
 
 
 class MemberResource(resources.ModelResource):
@@ -81,6 +110,13 @@ class MemberResource(resources.ModelResource):
         for name in EXPORTED_ONLY:
             self.fields[name].readonly = True
 
+    def get_result_class(self):
+        return FileLineResult
+
+    def export_field(self, field, instance, **kwargs):
+        value = super().export_field(field, instance, **kwargs)
+        return formula_safe(value) if isinstance(value, str) else value
+
     def get_export_queryset(self, request=None):
         return Member.objects.select_related("program", "tier", "referred_by")
 
@@ -88,6 +124,9 @@ class MemberResource(resources.ModelResource):
         return member.referred_by.referral_code if member.referred_by_id else ""
 
     def before_import_row(self, row, **kwargs) -> None:
+        for key, value in row.items():
+            if isinstance(value, str):
+                row[key] = formula_unquote(value)  # a file we exported comes back as it was
         if row.get("email"):
             row["email"] = services.normalize_email(str(row["email"]))
 
@@ -132,3 +171,44 @@ class MemberResource(resources.ModelResource):
                 f"{refused.message} {m}" if m not in refused.message else m for m in messages
             )
         return errors or {NON_FIELD_ERRORS: [refused.message]}
+
+
+def import_result_errors(result: Result) -> list[RowError]:
+    """Each bad line of an import-export result, in the shared form."""
+    errors = [RowError(1, str(e.error)) for e in result.base_errors]
+    for row in result.invalid_rows:
+        for name, messages in row.error_dict.items():
+            where = "" if name == NON_FIELD_ERRORS else f"{name}: "
+            errors.extend(RowError(row.number, f"{where}{m}") for m in messages)
+    for line, row_errors in result.row_errors():
+        errors.extend(RowError(line, str(e.error)) for e in row_errors)
+    return errors
+
+
+def import_result_report(result: Result, mode: str) -> ImportReport:
+    """The outcome of an import that has run. An unexpected error has always rolled it all back."""
+    errors = import_result_errors(result)
+    if result.has_errors():
+        raise ImportRejected(errors)
+    skipped = rows_settle(errors, mode)
+    return ImportReport(
+        added=result.totals[RowResult.IMPORT_TYPE_NEW],
+        updated=result.totals[RowResult.IMPORT_TYPE_UPDATE],
+        unchanged=result.totals[RowResult.IMPORT_TYPE_SKIP],
+        skipped=skipped,
+    )
+
+
+def members_import(
+    *, data: str, mode: str = ImportMode.ALL_OR_NOTHING, dry_run: bool = False, user=None
+) -> ImportReport:
+    """Enroll or update members from CSV text (what the admin import runs, without the preview)."""
+    dataset = tablib.Dataset().load(data, format="csv")
+    result = MemberResource().import_data(
+        dataset,
+        dry_run=dry_run,
+        use_transactions=True,
+        rollback_on_validation_errors=ImportMode(mode) == ImportMode.ALL_OR_NOTHING,
+        user=user,
+    )
+    return import_result_report(result, mode)

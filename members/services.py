@@ -166,6 +166,7 @@ def member_enroll(
                 "invalid_referral_code",
                 "This referral code does not exist.",
                 fields={"referral_code": ["Unknown code."]},
+                status=404,  # like an unknown member number in a request body: the thing named is not found
             )
     now = timezone.now()
     try:

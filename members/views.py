@@ -28,6 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
+from config.csvfiles import formula_safe
 from config.errors import DomainError
 from members import auth, fraud, links, selectors, services
 from members.forms import (
@@ -306,12 +307,6 @@ class _Echo:
         return value
 
 
-def _csv_cell(value) -> str:
-    """Text from partners' systems could start a spreadsheet formula; a leading quote disarms it."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @member_required
 def history_csv(request: HttpRequest) -> StreamingHttpResponse:
     form = HistoryFilterForm(request.GET or None)
@@ -328,9 +323,9 @@ def history_csv(request: HttpRequest) -> StreamingHttpResponse:
                     timezone.localtime(entry.created_at).isoformat(timespec="seconds"),
                     entry.get_kind_display(),
                     entry.points,
-                    _csv_cell(entry.partner.name if entry.partner else ""),
-                    _csv_cell(entry.purchase.external_id if entry.purchase else entry.reference),
-                    _csv_cell(_plain_why(entry)),
+                    formula_safe(entry.partner.name if entry.partner else ""),
+                    formula_safe(entry.purchase.external_id if entry.purchase else entry.reference),
+                    formula_safe(_plain_why(entry)),
                     "" if entry.amount is None else entry.amount,
                     entry.currency,
                 ]

@@ -3,8 +3,6 @@
 Declarative lists; the actions and the two small forms (code import, surprise grant) call services.
 """
 
-import io
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -18,7 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 
+from config.csvfiles import CsvImportForm, import_rejected_into_form, import_report_message
 from config.errors import DomainError
+from config.forms import IdsMultipleChoiceField
 from members.models import Member, Tier
 from rewards import selectors, services
 from rewards.models import (
@@ -75,10 +75,6 @@ class CauseAdmin(TranslationAdmin):
         return obj.donated_value
 
 
-class CodeImportForm(forms.Form):
-    file = forms.FileField(label=_("CSV file"), help_text=_("One code per line, in the first column."))
-
-
 class SurpriseGrantForm(forms.Form):
     numbers = forms.CharField(
         label=_("Member numbers or emails"),
@@ -86,7 +82,7 @@ class SurpriseGrantForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("One per line. Leave empty to use the filters below."),
     )
-    tiers = forms.ModelMultipleChoiceField(queryset=Tier.objects.none(), required=False)
+    tiers = IdsMultipleChoiceField(queryset=Tier.objects.none(), required=False)
     loyalty_types = forms.MultipleChoiceField(choices=Member.LoyaltyType.choices[1:], required=False)
     min_points = forms.IntegerField(label=_("At least this many points"), required=False, min_value=0)
     everyone = forms.BooleanField(label=_("Every active member matching the filters"), required=False)
@@ -143,6 +139,10 @@ class RewardAdmin(TranslationAdmin):
     def get_queryset(self, request):
         return selectors.rewards_with_counts(super().get_queryset(request))
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", IdsMultipleChoiceField)  # a huge posted tier id is a form error
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         if isinstance(inline, VoucherInline) and obj is not None and obj.pk:
@@ -195,20 +195,22 @@ class RewardAdmin(TranslationAdmin):
         reward = get_object_or_404(Reward, pk=pk)
         if not self.has_change_permission(request, reward):
             raise PermissionDenied
-        form = CodeImportForm(request.POST or None, request.FILES or None)
+        form = CsvImportForm(request.POST or None, request.FILES or None)
+        form.fields["file"].help_text = _("One code per line, in the first column.")
         if request.method == "POST" and form.is_valid():
-            text = io.TextIOWrapper(form.cleaned_data["file"].file, encoding="utf-8-sig", errors="replace")
             try:
-                result = services.voucher_codes_import(reward=reward, file=text)
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
-                self.message_user(
-                    request,
-                    _("%(added)s codes added, %(dup)s already known, %(bad)s invalid.")
-                    % {"added": result.added, "dup": result.duplicates, "bad": len(result.invalid)},
-                    messages.SUCCESS if result.added else messages.WARNING,
+                report = services.voucher_codes_import(
+                    reward=reward, data=form.cleaned_data["file"], mode=form.cleaned_data["mode"]
                 )
+            except DomainError as exc:
+                import_rejected_into_form(form, exc)
+            else:
+                summary = _("%(added)s codes added, %(dup)s already known, %(bad)s bad lines skipped.") % {
+                    "added": report.added,
+                    "dup": report.unchanged,
+                    "bad": len(report.skipped),
+                }
+                import_report_message(self, request, summary, report)
                 return HttpResponseRedirect(reverse("admin:rewards_reward_change", args=[reward.pk]))
         return self._page(
             request,
@@ -218,7 +220,8 @@ class RewardAdmin(TranslationAdmin):
             intro=_(
                 "Upload a CSV of codes made elsewhere (for example a partner's gift cards): one code per line in the "
                 "first column, a 'code' header line is allowed. Spaces and dashes are ignored and letters made upper "
-                "case; codes already known are skipped. Each redemption of this reward then hands out the next unused "
+                "case; codes already known are skipped. A bad line is reported with its line number: choose whether it "
+                "stops the whole import (nothing is written) or is skipped. Each redemption of this reward then hands out the next unused "
                 "code, and the reward is out of stock when none are left."
             ),
             submit_label=_("Import"),

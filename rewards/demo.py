@@ -188,7 +188,7 @@ def _catalog(program: Program, now) -> dict[str, Reward]:
     )
     rng = random.Random(7)
     codes = ["code", *(f"PGC-{rng.randrange(10**8):08d}" for _ in range(25))]
-    services.voucher_codes_import(reward=gift_card, file=codes)
+    services.voucher_codes_import(reward=gift_card, data="\n".join(codes))
     rewards[GIFT_CARD[0]] = gift_card
     return rewards
 

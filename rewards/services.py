@@ -15,8 +15,6 @@ Every refusal is a `DomainError` with a stable code. Points move only through `m
 Lock order, everywhere: reward row (when it is locked), then member row.
 """
 
-import csv
-import io
 import re
 import secrets
 from collections.abc import Iterable
@@ -32,6 +30,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from config.csvfiles import ImportMode, ImportReport, RowError, csv_rows, rows_settle
 from config.errors import DomainError, NotFound
 from members import services as members_services
 from members.events import event_record
@@ -323,28 +322,31 @@ def vouchers_expire(*, now: datetime | None = None) -> int:
     )
 
 
-@dataclass(frozen=True)
-class CodeImport:
-    added: int
-    duplicates: int
-    invalid: list[str]
-
-
 @transaction.atomic
-def voucher_codes_import(*, reward: Reward, file: Iterable[str] | io.TextIOBase) -> CodeImport:
+def voucher_codes_import(*, reward: Reward, data: str, mode: str = ImportMode.ALL_OR_NOTHING) -> ImportReport:
     """Attach externally generated codes (first CSV column; a "code" header is skipped) to a reward.
-    They are handed out one per redemption. Codes already known anywhere are skipped."""
+    They are handed out one per redemption. Codes already known anywhere, or twice in the file, are
+    counted as unchanged. A malformed code is a bad line: `mode` says whether it refuses the file."""
     if not reward.issues_voucher:
         raise DomainError("codes_not_used", _("Donations do not use voucher codes."))
-    codes, invalid = [], []
-    for line_no, row in enumerate(csv.reader(file), start=1):
-        if not row or not row[0].strip() or (line_no == 1 and row[0].strip().lower() in _CSV_HEADERS):
+    codes, errors = [], []
+    for line, row in csv_rows(data):
+        if line == 1 and row[0].strip().lower() in _CSV_HEADERS:
             continue
         code = voucher_code_normalize(row[0])
         if _IMPORTED_CODE.match(code):
             codes.append(code)
+        elif not code:
+            errors.append(RowError(line, _("The code (first column) is empty.")))
         else:
-            invalid.append(row[0][:80])
+            errors.append(
+                RowError(
+                    line,
+                    _("'%(code)s' is not a code: use 4 to 64 letters and digits (spaces and dashes are ignored).")
+                    % {"code": row[0][:80]},
+                )
+            )
+    skipped = rows_settle(errors, mode)
     unique = list(dict.fromkeys(codes))
     existing = set()
     for start in range(0, len(unique), 5000):
@@ -361,7 +363,7 @@ def voucher_codes_import(*, reward: Reward, file: Iterable[str] | io.TextIOBase)
     if fresh and reward.code_source != Reward.CodeSource.IMPORTED:
         Reward.objects.filter(pk=reward.pk).update(code_source=Reward.CodeSource.IMPORTED)
         reward.code_source = Reward.CodeSource.IMPORTED
-    return CodeImport(added=len(fresh), duplicates=len(codes) - len(fresh), invalid=invalid)
+    return ImportReport(added=len(fresh), unchanged=len(codes) - len(fresh), skipped=skipped)
 
 
 # --- checkout burn -----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """OpenAPI pieces every partner endpoint shares: the error envelope with an example per status,
 the Idempotency-Key header, and the headers of a replayed response."""
 
-from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -93,7 +93,8 @@ IN_FLIGHT = ("idempotency_key_in_use", "A request with this Idempotency-Key is s
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    # What the wrapper accepts (members/api/base.py), so clients and fuzzers know a blank key is a 400.
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"},
     OpenApiParameter.HEADER,
     required=False,
     description=(
@@ -103,3 +104,51 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "still running is a 409. Keys are kept for at least 24 hours."
     ),
 )
+
+
+# What DRF's CharField refuses: NUL and lone surrogate characters; text of only spaces when not blank.
+_TEXT_CHAR = r"[^\u0000\ud800-\udfff]"
+TEXT_PATTERN = f"^{_TEXT_CHAR}*$"
+NON_BLANK_TEXT_PATTERN = rf"^{_TEXT_CHAR}*[^\s\u0000\ud800-\udfff]{_TEXT_CHAR}*$"
+# Django's EmailValidator for ASCII addresses (dot-atom local part of at most 64 characters, as RFC 5321
+# and the API's serializers want; domain labels; a letters-only TLD).
+_ATOM = r"[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+"
+EMAIL_PATTERN = (
+    rf"^(?=[^@]{{1,64}}@){_ATOM}(\.{_ATOM})*@([A-Za-z0-9]([A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+[A-Za-z]{{2,63}}$"
+)
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """The request bodies say what `StrictSerializer` enforces: no other properties, money as a string
+    of digits within the field's digits, decimals and minimum, text that is not only spaces (DRF trims
+    it, and blank text is refused)."""
+
+    target_class = "members.api.serializers.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if direction != "request":
+            return schema
+        schema["additionalProperties"] = False
+        properties = schema.get("properties", {})
+        for name, field in self.target.fields.items():
+            if name not in properties or field.read_only:
+                continue
+            if isinstance(field, serializers.DecimalField):
+                properties[name]["pattern"] = money_pattern(field)
+            elif isinstance(field, serializers.EmailField):
+                properties[name].pop("format", None)  # "email" is looser than Django's validator
+                properties[name]["pattern"] = EMAIL_PATTERN
+            elif isinstance(field, serializers.CharField) and "pattern" not in properties[name]:
+                properties[name]["pattern"] = TEXT_PATTERN if field.allow_blank else NON_BLANK_TEXT_PATTERN
+        return schema
+
+
+def money_pattern(field: serializers.DecimalField) -> str:
+    whole = f"[0-9]{{1,{field.max_digits - field.decimal_places}}}(\\.[0-9]{{1,{field.decimal_places}}})?"
+    if field.min_value is None or field.min_value < 0:
+        return f"^-?{whole}$"
+    if field.min_value == 0:
+        return f"^{whole}$"
+    return f"^(?!0+(\\.0+)?$){whole}$"  # more than zero

@@ -1,9 +1,11 @@
 """Input and output shapes of the members part of the partner API. Serializers validate and
 render; they never create domain objects (views pass validated data to the services)."""
 
+import re
 from decimal import Decimal
 
 from django.conf import settings
+from django.http import QueryDict
 from rest_framework import serializers
 
 from members import fraud
@@ -11,25 +13,66 @@ from members.models import EarningRule, LedgerEntry, Member
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 MAX_ITEMS = 500
+MONEY_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+# JSON type each kind of input field takes. DRF would coerce (0 -> "0" for a text field, "5" -> 5 for
+# a number, 84.5 -> Decimal for money): a partner sending the wrong type would never learn that its
+# payload does not match the published schema. Money is a string, so it keeps its exact decimals.
+_JSON_TYPES = (
+    (serializers.BooleanField, bool, "true or false"),
+    (serializers.IntegerField, int, "an integer"),
+    (serializers.DecimalField, str, 'a string such as "12.50"'),
+    (serializers.CharField, str, "a string"),
+    (serializers.ChoiceField, str, "a string"),
+    (serializers.DateTimeField, str, "a string (ISO 8601 date and time)"),
+    (serializers.DateField, str, "a string (YYYY-MM-DD)"),
+)
 
 
 class StrictSerializer(serializers.Serializer):
     """Unknown fields are an error, not silently dropped: a partner sending `points_available` or
-    `tier` learns at once that it cannot write them (mass assignment), and typos do not go unnoticed."""
+    `tier` learns at once that it cannot write them (mass assignment), and typos do not go unnoticed.
+    In a JSON body each field must also have its documented JSON type (query strings are all text)."""
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError({name: ["This field cannot be written."] for name in unknown})
+            if not isinstance(data, QueryDict):
+                wrong = self._wrong_types(data)
+                if wrong:
+                    raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
+
+    def _wrong_types(self, data: dict) -> dict[str, list[str]]:
+        errors = {}
+        for name, field in self.fields.items():
+            value = data.get(name)
+            if field.read_only or value is None:
+                continue  # absent or null: the field's own required/allow_null rules answer
+            for kind, json_type, label in _JSON_TYPES:
+                if isinstance(field, kind):
+                    if not isinstance(value, json_type) or (json_type is int and isinstance(value, bool)):
+                        errors[name] = [f"Must be {label}."]
+                    elif kind is serializers.DecimalField and not MONEY_TEXT.fullmatch(value):
+                        errors[name] = [f"Must be {label}."]  # DRF would also take " 1", "1e3", "NaN"
+                    break
+        return errors
+
+
+def email_local_part_fits(value: str) -> None:
+    """RFC 5321 caps the part before @ at 64 characters; Django does not, mail servers and the schema do."""
+    if len(value.rpartition("@")[0]) > 64:
+        raise serializers.ValidationError("The part before @ is at most 64 characters.")
 
 
 # --- members -----------------------------------------------------------------------------------
 
 
 class MemberWriteSerializer(StrictSerializer):
-    email = serializers.EmailField(max_length=254)
+    email = serializers.EmailField(max_length=254, validators=[email_local_part_fits])
     first_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
     phone = serializers.RegexField(r"^\+?[0-9 ()-]{0,20}$", max_length=20, required=False, allow_blank=True)
@@ -49,7 +92,7 @@ class MemberCreateSerializer(MemberWriteSerializer):
 class MemberUpdateSerializer(MemberWriteSerializer):
     """Profile and consent only: balance, tier and status are never writable."""
 
-    email = serializers.EmailField(max_length=254, required=False)
+    email = serializers.EmailField(max_length=254, required=False, validators=[email_local_part_fits])
 
 
 class MemberSerializer(serializers.Serializer):
@@ -80,7 +123,8 @@ class MemberLookupSerializer(StrictSerializer):
 
     def validate(self, attrs):
         if not any(attrs.get(name) for name in ("email", "phone", "external_id")):
-            raise serializers.ValidationError("Give at least one of email, phone or external_id.")
+            # A lookup without criteria matches nobody: partners find members, they do not list them all.
+            attrs["nothing"] = True
         return attrs
 
 

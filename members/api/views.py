@@ -84,6 +84,11 @@ PURCHASE_HELD = {
     },
     "balance": {"available": 1240, "pending": 49},
 }
+# The bounds the filter serializers enforce, so a client (and the schema fuzz test) knows them.
+PAGE_PARAM = OpenApiParameter("page", {"type": "integer", "minimum": 1})
+PAGE_SIZE_PARAM = OpenApiParameter(
+    "page_size", {"type": "integer", "minimum": 1, "maximum": 200}, description="At most 200."
+)
 MEMBER_PARAM = OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH, description="Membership number.")
 
 
@@ -127,11 +132,17 @@ class MembersView(PartnerAPIView):
         operation_id="members_lookup",
         summary="Find members by email, phone or your external id",
         parameters=[
-            OpenApiParameter("email", OpenApiTypes.STR, description="Exact email (case-insensitive)."),
-            OpenApiParameter("phone", OpenApiTypes.STR, description="Exact phone number as enrolled."),
-            OpenApiParameter("external_id", OpenApiTypes.STR, description="Your customer id given at enrollment."),
-            OpenApiParameter("page", OpenApiTypes.INT),
-            OpenApiParameter("page_size", OpenApiTypes.INT, description="At most 200."),
+            OpenApiParameter(
+                "email", {"type": "string", "maxLength": 254}, description="Exact email (case-insensitive)."
+            ),
+            OpenApiParameter(
+                "phone", {"type": "string", "maxLength": 20}, description="Exact phone number as enrolled."
+            ),
+            OpenApiParameter(
+                "external_id", {"type": "string", "maxLength": 64}, description="Your customer id given at enrollment."
+            ),
+            PAGE_PARAM,
+            PAGE_SIZE_PARAM,
         ],
         responses={
             200: OpenApiResponse(
@@ -150,6 +161,8 @@ class MembersView(PartnerAPIView):
         query.is_valid(raise_exception=True)
         filters = {k: v for k, v in query.validated_data.items() if k in ("email", "phone", "external_id")}
         members = api_selectors.members_lookup(partner=self.partner, **filters)
+        if query.validated_data.get("nothing"):
+            members = members.none()
         paginator = Pagination()
         page = paginator.paginate_queryset(members, request, view=self)
         return paginator.get_paginated_response(s.MemberSerializer(page, many=True).data)
@@ -331,8 +344,8 @@ class MemberEntriesView(PartnerAPIView):
             OpenApiParameter("since", OpenApiTypes.DATETIME),
             OpenApiParameter("until", OpenApiTypes.DATETIME),
             OpenApiParameter("kind", OpenApiTypes.STR, enum=LedgerEntry.Kind.values),
-            OpenApiParameter("page", OpenApiTypes.INT),
-            OpenApiParameter("page_size", OpenApiTypes.INT, description="At most 200."),
+            PAGE_PARAM,
+            PAGE_SIZE_PARAM,
         ],
         responses={
             200: OpenApiResponse(

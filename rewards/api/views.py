@@ -72,7 +72,14 @@ class RewardsView(PartnerAPIView):
         tags=["rewards"],
         operation_id="rewards_for_member",
         summary="The catalog as a member sees it: what they can redeem now, and why not the rest",
-        parameters=[OpenApiParameter("member", OpenApiTypes.STR, required=True, description="Membership number.")],
+        parameters=[
+            OpenApiParameter(
+                "member",
+                {"type": "string", "minLength": 1, "maxLength": 12},
+                required=True,
+                description="Membership number.",
+            )
+        ],
         responses={
             200: OpenApiResponse(
                 s.RewardOfferSerializer(many=True),
@@ -213,7 +220,12 @@ class VoucherView(PartnerAPIView):
         "cancelled voucher is a 409 with the reason; an unknown code a 404.",
         parameters=[
             CODE_PARAM,
-            OpenApiParameter("order_total", OpenApiTypes.DECIMAL, description="The order's total, if known."),
+            OpenApiParameter(
+                "order_total",
+                # As the query serializer reads it: a money amount, at most 10 digits and 2 decimals.
+                {"type": "string", "pattern": r"^\d{1,10}(\.\d{1,2})?$"},
+                description="The order's total, if known.",
+            ),
         ],
         responses={
             200: OpenApiResponse(s.VoucherSerializer, examples=[OpenApiExample("valid", value=VOUCHER)]),

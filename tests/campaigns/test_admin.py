@@ -60,9 +60,9 @@ def test_freeze_action_and_csv_import(admin_client, program, consenting):
     url = reverse("admin:campaigns_segment_import", args=[static.pk])
     assert admin_client.get(url).status_code == 200
     upload = SimpleUploadedFile("list.csv", f"email\n{ana.email}\nnobody@example.com\n".encode())
-    response = admin_client.post(url, {"file": upload}, follow=True)
+    response = admin_client.post(url, {"file": upload, "mode": "valid"}, follow=True)
     assert list(static.entries.values_list("member_id", flat=True)) == [ana.pk]
-    assert "nobody@example.com" in response.content.decode()
+    assert "Line 3: &#x27;nobody@example.com&#x27; is no active member" in response.content.decode()
 
 
 def test_launch_an_ab_test_with_holdout_and_read_results(admin_client, program, partner, consenting, on_commit):

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from campaigns import services
 from campaigns.models import Segment, SegmentRule
 from campaigns.selectors import segment_members
+from config.csvfiles import ImportMode
 from config.errors import DomainError
 from members import services as member_services
 from members.models import Member, MembershipPlan, Program
@@ -195,14 +196,16 @@ def test_freezing_keeps_todays_members_even_when_they_change(world):
 def test_csv_import_adds_known_members_and_reports_the_rest(world):
     static = SegmentFactory(program=world["program"], kind=Segment.Kind.STATIC)
     data = f"number,name\n{world['ana'].number},Ana\n{world['other'].number},x\nNOPE,y\n"
-    added, unknown = services.segment_import_csv(segment=static, data=data)
-    assert added == 1
-    assert unknown == sorted([world["other"].number, "NOPE"])  # other program: not a member here
+    report = services.segment_import_csv(segment=static, data=data, mode=ImportMode.VALID_ONLY)
+    assert report.added == 1
+    assert report.skipped_lines == [3, 4]  # other program: not a member here
+    assert world["other"].number in str(report.skipped[0])
 
-    added, unknown = services.segment_import_csv(segment=static, data=f"{world['bob'].email.upper()}\n")
-    assert (added, unknown) == (1, [])
+    report = services.segment_import_csv(segment=static, data=f"{world['bob'].email.upper()}\n")
+    assert (report.added, report.skipped) == (1, [])
     assert names(static) == {"Ana", "Bob"}
-    assert services.segment_import_csv(segment=static, data=f"{world['ana'].number}\n") == (0, [])
+    report = services.segment_import_csv(segment=static, data=f"{world['ana'].number}\n")
+    assert (report.added, report.unchanged) == (0, 1)
 
 
 def test_csv_import_refuses_a_dynamic_segment(world):

@@ -165,12 +165,12 @@ def test_import_dry_run_lists_bad_rows_with_line_and_reason_and_writes_nothing(a
     assert response.status_code == 200
     result = response.context["result"]
     invalid = {row.number: row for row in result.invalid_rows}
-    assert sorted(invalid) == [2, 3, 4, 5, 6]
-    assert "valid email" in str(invalid[2].error_dict)
-    assert "birth_date" in invalid[3].field_specific_errors
-    assert "referral code does not exist" in str(invalid[4].field_specific_errors["referred_by"])
-    assert "language" in invalid[5].field_specific_errors
-    assert "program" in invalid[6].field_specific_errors
+    assert sorted(invalid) == [3, 4, 5, 6, 7]  # lines of the file: the header is line 1
+    assert "valid email" in str(invalid[3].error_dict)
+    assert "birth_date" in invalid[4].field_specific_errors
+    assert "referral code does not exist" in str(invalid[5].field_specific_errors["referred_by"])
+    assert "language" in invalid[6].field_specific_errors
+    assert "program" in invalid[7].field_specific_errors
     assert Member.objects.count() == before
     page = response.content.decode()
     assert "Some rows failed to validate" in page

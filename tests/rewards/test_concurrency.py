@@ -51,7 +51,7 @@ def test_30_concurrent_redemptions_of_a_stock_of_10_give_exactly_10(program):
 
 def test_concurrent_redemptions_of_imported_codes_never_share_a_code(program):
     reward = RewardFactory(program=program, points_cost=10)
-    services.voucher_codes_import(reward=reward, file=[f"CARD{i:06d}" for i in range(5)])
+    services.voucher_codes_import(reward=reward, data="\n".join(f"CARD{i:06d}" for i in range(5)))
     members = [give(MemberFactory(program=program), 10) for _ in range(12)]
 
     outcomes = _run_together(12, lambda i: services.reward_redeem(member=members[i], reward=reward))

@@ -145,7 +145,7 @@ def test_a_partner_of_another_program_cannot_redeem(rich, reward):
 
 def test_imported_codes_are_handed_out_one_per_redemption(rich, program):
     reward = RewardFactory(program=program, points_cost=100)
-    result = services.voucher_codes_import(reward=reward, file=["code", "gift-0001", "GIFT 0002"])
+    result = services.voucher_codes_import(reward=reward, data="code\ngift-0001\nGIFT 0002")
     assert result.added == 2
     first = services.reward_redeem(member=rich, reward=reward)
     second = services.reward_redeem(member=rich, reward=reward)
@@ -210,7 +210,7 @@ def test_the_catalog_page_costs_the_same_queries_for_3_or_30_rewards(member, pro
         if i % 3 == 0:
             reward.tiers.add(tier)
         if i % 5 == 0:
-            services.voucher_codes_import(reward=reward, file=[f"C{i:03d}XYZ"])
+            services.voucher_codes_import(reward=reward, data=f"C{i:03d}XYZ")
     member = fresh(member)
     with django_assert_max_num_queries(5):
         offers = selectors.rewards_for_member(member=member)

@@ -1,12 +1,12 @@
 """Vouchers: cancel and refund, partners validating and consuming, expiry, code import and uniqueness."""
 
-import io
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
 
+from config.csvfiles import ImportMode
 from config.errors import DomainError
 from members.models import Event, LedgerEntry
 from rewards import selectors, services
@@ -95,7 +95,7 @@ def test_unknown_codes_and_other_programs_codes_are_not_found(redemption):
 
 
 def test_imported_codes_not_handed_out_are_not_found(reward, partner):
-    services.voucher_codes_import(reward=reward, file=["SECRET1234"])
+    services.voucher_codes_import(reward=reward, data="SECRET1234")
     with pytest.raises(DomainError) as exc:
         services.voucher_validate(code="SECRET1234", partner=partner)
     assert exc.value.code == "voucher_not_found"
@@ -123,14 +123,12 @@ def test_vouchers_expire_after_their_validity(clock, member, redemption, partner
 
 
 def test_import_skips_headers_duplicates_and_known_codes_and_reports_invalid(reward):
-    services.voucher_codes_import(reward=reward, file=["KNOWN0001"])
-    csv_file = io.StringIO(
-        "code,amount\nGC-1111-2222,10\ngc 1111 2222,10\nKNOWN0001,10\nbad!code,10\n\nAB,5\nGC33334444,10\n"
-    )
+    services.voucher_codes_import(reward=reward, data="KNOWN0001")
+    data = "code,amount\nGC-1111-2222,10\ngc 1111 2222,10\nKNOWN0001,10\nbad!code,10\n\nAB,5\nGC33334444,10\n"
 
-    result = services.voucher_codes_import(reward=reward, file=csv_file)
+    result = services.voucher_codes_import(reward=reward, data=data, mode=ImportMode.VALID_ONLY)
 
-    assert (result.added, result.duplicates, result.invalid) == (2, 2, ["bad!code", "AB"])
+    assert (result.added, result.unchanged, result.skipped_lines) == (2, 2, [5, 7])
     codes = set(reward.vouchers.values_list("code", flat=True))
     assert codes == {"KNOWN0001", "GC11112222", "GC33334444"}
     reward.refresh_from_db()
@@ -143,7 +141,7 @@ def test_donations_take_no_codes(program):
 
     donation = RewardFactory(program=program, kind=Reward.Kind.CHARITY, cause=CauseFactory(program=program))
     with pytest.raises(DomainError) as exc:
-        services.voucher_codes_import(reward=donation, file=["ABCD1234"])
+        services.voucher_codes_import(reward=donation, data="ABCD1234")
     assert exc.value.code == "codes_not_used"
 
 
