@@ -8,5 +8,5 @@ class MembersConfig(AppConfig):
 
     def ready(self) -> None:
         # Partner API admin (keys, webhooks) and the webhook sender, an event handler.
-        from members import webhooks  # noqa: F401
+        from members import invalidation, webhooks  # noqa: F401
         from members.api import admin  # noqa: F401

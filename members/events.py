@@ -54,18 +54,26 @@ def events_record_bulk(events: list[Event]) -> list[Event]:
         event.occurred_at = now
     created = Event.objects.bulk_create(events)
     ids = [event.pk for event in created]
-    transaction.on_commit(lambda: [_enqueue(event_id) for event_id in ids])
+    # One task for the lot (a purchase's two events: one broker round trip, not two), in chunks
+    # so a periodic job's thousands of events still spread over the workers.
+    transaction.on_commit(lambda: [_enqueue(*ids[i : i + BULK_DISPATCH]) for i in range(0, len(ids), BULK_DISPATCH)])
     return created
 
 
-def _enqueue(event_id: int) -> None:
-    from members.tasks import events_dispatch
+BULK_DISPATCH = 50
+
+
+def _enqueue(*event_ids: int) -> None:
+    from members.tasks import events_dispatch, events_dispatch_many
 
     try:
-        events_dispatch.delay(event_id)
+        if len(event_ids) == 1:
+            events_dispatch.delay(event_ids[0])
+        elif event_ids:
+            events_dispatch_many.delay(list(event_ids))
     except Exception:
-        # Broker down: the row stays undispatched and events_sweep sends it later.
-        logger.warning("event %s not enqueued; the sweeper will retry", event_id, exc_info=True)
+        # Broker down: the rows stay undispatched and events_sweep sends them later.
+        logger.warning("events %s not enqueued; the sweeper will retry", event_ids, exc_info=True)
 
 
 def event_dispatch(event_id: int) -> bool:

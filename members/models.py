@@ -73,6 +73,10 @@ class Program(models.Model):
         default=30, help_text=_("Warn members this long before a downgrade.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Bumped in the same transaction as any change to the program's earning rules, tiers or plans:
+    # the hot path caches those under this version (members.selectors.program_rules), so every
+    # process sees a change as soon as it commits.
+    rules_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -6,11 +6,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from members.models import LedgerEntry, Member, MembershipPlan, PointLot, Program, Purchase, Subscription, Tier
+from members.models import (
+    EarningRule,
+    LedgerEntry,
+    Member,
+    MembershipPlan,
+    PointLot,
+    Program,
+    Purchase,
+    Subscription,
+    Tier,
+)
 
 CREDIT_KINDS = {
     LedgerEntry.Kind.EARN,
@@ -27,6 +38,40 @@ def add_months(moment: datetime, months: int) -> datetime:
     month_index = moment.month - 1 + months
     year, month = moment.year + month_index // 12, month_index % 12 + 1
     return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+# A safety net only: entries are keyed by Program.rules_version, which changes with every save.
+PROGRAM_RULES_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class ProgramRules:
+    """What every purchase and balance read of a program needs and staff rarely change."""
+
+    rules: list[EarningRule]  # active, not engagement; filter by date with members.earning.rules_in_force
+    tiers: list[Tier]  # by level
+    has_plans: bool  # False: no member can hold a subscription, so none is looked up
+
+
+def program_rules(program: Program) -> ProgramRules:
+    """The program's earning rules, tiers and whether it sells plans, from the cache (Redis in
+    production, shared by all processes) under the program's rules_version, which the services
+    bump in the same transaction as any change (members.invalidation)."""
+    # created_at tells apart programs that reuse an id (a database recreated, test runs).
+    name = f"program-rules:{program.pk}:{program.created_at.timestamp()}:{program.rules_version}"
+    found = cache.get(name)
+    if found is None:
+        found = ProgramRules(
+            rules=list(
+                EarningRule.objects.filter(program_id=program.pk, is_active=True).exclude(
+                    kind=EarningRule.Kind.ENGAGEMENT
+                )
+            ),
+            tiers=list(Tier.objects.filter(program_id=program.pk).order_by("level")),
+            has_plans=MembershipPlan.objects.filter(program_id=program.pk).exists(),
+        )
+        cache.set(name, found, PROGRAM_RULES_SECONDS)
+    return found
 
 
 def window_start(window: str, now: datetime) -> datetime | None:
@@ -96,11 +141,16 @@ def tiers_qualified(
     by_program: dict[int, list[int]] = {}
     for m in members:
         by_program.setdefault(m.program_id, []).append(m.pk)
+    programs = {m.program_id: m for m in members}
     for program_id, ids in by_program.items():
-        tiers = Tier.objects.filter(program_id=program_id, invitation_only=False, level__gte=min_level)
+        tiers = [
+            t
+            for t in program_rules(programs[program_id].program).tiers
+            if not t.invitation_only and t.level >= min_level
+        ]
         # Tiers usually share one metric and window: their values are computed once.
         computed: dict[tuple[str, str], dict[int, Decimal]] = {}
-        for tier in tiers.order_by("level"):
+        for tier in tiers:
             key = (tier.metric, tier.window)
             if key not in computed:
                 computed[key] = tier_metric_values(tier=tier, member_ids=ids, now=now)
@@ -167,7 +217,9 @@ def tier_progress(*, member: Member, now: datetime | None = None) -> TierProgres
     """Where the member stands against the next tier: its metric, value and what is still needed."""
     now = now or timezone.now()
     current_level = member.tier.level if member.tier else -1
-    nxt = member.program.tiers.filter(level__gt=current_level, invitation_only=False).order_by("level").first()
+    nxt = next(
+        (t for t in program_rules(member.program).tiers if t.level > current_level and not t.invitation_only), None
+    )
     if nxt is None:
         return TierProgress(member.tier, None, "", Decimal(0), Decimal(0), 100)
     value = tier_metric(member, nxt, now)

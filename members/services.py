@@ -34,7 +34,7 @@ from members.models import (
     Tier,
     TierChange,
 )
-from members.selectors import CREDIT_KINDS, add_months, tier_qualified, tiers_qualified
+from members.selectors import CREDIT_KINDS, add_months, program_rules, tier_qualified, tiers_qualified
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 
@@ -83,6 +83,32 @@ def lock_members(*member_ids: int) -> dict[int, Member]:
         .order_by("pk")
     )
     return {m.pk: m for m in rows}
+
+
+def _lock_buyer(member: Member | str, partner: Partner | None) -> tuple[Member, Member | None]:
+    """Lock a purchase's member and, while a referral waits for its first qualifying purchase, the
+    referrer too: one statement, rows locked in id order like lock_members. `member` may be a
+    membership number in the partner's program (the API's hot path: no separate lookup)."""
+    if isinstance(member, str):
+        if partner is None:
+            raise NotFound("Member not found.")
+        this = Q(program_id=partner.program_id, number=member)
+    else:
+        this = Q(pk=member.pk)
+    referrer = Member.objects.filter(this, referral_rewarded_at__isnull=True).values("referred_by_id")
+    rows = list(
+        Member.objects.select_for_update(of=("self",))
+        .select_related("program", "tier", "tier_floor")
+        .filter(this | Q(pk__in=referrer))
+        .order_by("pk")
+    )
+    if isinstance(member, str):
+        buyer = next((m for m in rows if m.number == member and m.program_id == partner.program_id), None)
+    else:
+        buyer = next((m for m in rows if m.pk == member.pk), None)
+    if buyer is None:
+        raise NotFound("Member not found.")
+    return buyer, next((m for m in rows if m.pk == buyer.referred_by_id), None)
 
 
 def _lock(member: Member) -> Member:
@@ -515,6 +541,8 @@ def points_adjust(*, member: Member, points: int, reason: str, created_by) -> Le
 
 
 def active_plan(member: Member, at: datetime | None = None) -> MembershipPlan | None:
+    if not program_rules(member.program).has_plans:
+        return None  # most programs sell no plans: skip the lookup on every purchase
     at = at or timezone.now()
     sub = (
         Subscription.objects.select_related("plan")
@@ -603,14 +631,14 @@ def purchase_record(
     created_by=None,
 ) -> tuple[Purchase, bool]:
     """Record a purchase and earn its points. The same (partner, external_id) never earns twice:
-    a repeat returns the first purchase and False."""
+    a repeat returns the first purchase and False. `member` may be a membership number of the
+    partner's program (404 if there is none). The purchase carries its earn entry as
+    `purchase.earn_entry` (None without points) so callers need not read it back."""
+    member, referrer = _lock_buyer(member, partner)
     _validate_purchase(member, partner, amount, currency, paid_with_points, discount_amount, occurred_at)
-    referrer_id = member.referred_by_id if member.referral_rewarded_at is None else None
-    locked = lock_members(*[i for i in (member.pk, referrer_id) if i])
-    member = locked[member.pk]
     _require_active(member)
     if member.referral_rewarded_at is not None:
-        referrer_id = None  # a concurrent purchase qualified the referral while we waited for the lock
+        referrer = None  # a concurrent purchase qualified the referral while we waited for the lock
     existing = Purchase.objects.filter(program_id=member.program_id, partner=partner, external_id=external_id).first()
     if existing is not None:
         if existing.member_id != member.pk or existing.amount != amount:
@@ -660,8 +688,8 @@ def purchase_record(
     member.last_purchase_at = max(filter(None, [member.last_purchase_at, occurred_at]))
     member.last_activity_at = now
     member.save(update_fields=["last_purchase_at", "last_activity_at"])
-    if referrer_id and amount >= member.program.referral_min_purchase:
-        _referral_reward(member, locked.get(referrer_id), now)
+    if referrer and amount >= member.program.referral_min_purchase:
+        _referral_reward(member, referrer, now)
     payload = {
         "member": member.number,
         "purchase": purchase.pk,
@@ -669,20 +697,25 @@ def purchase_record(
         "points": purchase.points,
         "partner": partner.pk if partner else None,
     }
-    event_record(type="purchase.recorded", program=member.program, member=member, payload=payload)
+    events = [Event(type="purchase.recorded", program=member.program, member=member, payload=payload)]
     if entry is not None:
-        event_record(
-            type="points.earned",
-            program=member.program,
-            member=member,
-            payload={
-                **payload,
-                "kind": "earn",
-                "entry": entry.pk,
-                "pending": entry.lot.pending if hasattr(entry, "lot") else False,
-            },
+        events.append(
+            Event(
+                type="points.earned",
+                program=member.program,
+                member=member,
+                payload={
+                    **payload,
+                    "kind": "earn",
+                    "entry": entry.pk,
+                    "pending": entry.lot.pending if hasattr(entry, "lot") else False,
+                },
+            )
         )
+    # One INSERT and one dispatch task for both events.
+    events_record_bulk(events)
     tier_evaluate(member=member, now=now)
+    purchase.earn_entry = entry
     return purchase, True
 
 
