@@ -95,11 +95,13 @@ def _lock_buyer(member: Member | str, partner: Partner | None) -> tuple[Member, 
         this = Q(program_id=partner.program_id, number=member)
     else:
         this = Q(pk=member.pk)
-    referrer = Member.objects.filter(this, referral_rewarded_at__isnull=True).values("referred_by_id")
+    # A UNION of two index lookups: "this OR id IN (referrer)" would scan the whole table.
+    buyer_ids = Member.objects.filter(this).order_by().values("pk")
+    referrer_ids = Member.objects.filter(this, referral_rewarded_at__isnull=True).order_by().values("referred_by_id")
     rows = list(
         Member.objects.select_for_update(of=("self",))
         .select_related("program", "tier", "tier_floor")
-        .filter(this | Q(pk__in=referrer))
+        .filter(pk__in=buyer_ids.union(referrer_ids, all=True))
         .order_by("pk")
     )
     if isinstance(member, str):
@@ -346,9 +348,11 @@ def _credit(
     points: int,
     now: datetime,
     available_at: datetime | None = None,
+    also_save: tuple[str, ...] = (),
     **entry_fields,
 ) -> LedgerEntry:
-    """Add points to a locked member: an entry, a lot, and the cached balances. Debt is repaid first."""
+    """Add points to a locked member: an entry, a lot, and the cached balances. Debt is repaid first.
+    `also_save`: other member fields the caller changed, written in the same UPDATE."""
     if points <= 0:
         raise DomainError("invalid_points", "Points must be a positive whole number.")
     entry = LedgerEntry.objects.create(
@@ -392,7 +396,14 @@ def _credit(
         member.points_lifetime += points
     member.last_activity_at = now
     member.save(
-        update_fields=["points_available", "points_pending", "points_lifetime", "points_debt", "last_activity_at"]
+        update_fields=[
+            "points_available",
+            "points_pending",
+            "points_lifetime",
+            "points_debt",
+            "last_activity_at",
+            *also_save,
+        ]
     )
     return entry
 
@@ -669,6 +680,8 @@ def purchase_record(
         occurred_at=occurred_at,
         points=max(quote.points, 0),
     )
+    member.last_purchase_at = max(filter(None, [member.last_purchase_at, occurred_at]))
+    member.last_activity_at = now
     entry = None
     if purchase.points:
         entry = _credit(
@@ -684,10 +697,10 @@ def purchase_record(
             reference=f"purchase:{external_id}",
             breakdown=quote.breakdown,
             created_by=created_by,
+            also_save=("last_purchase_at",),
         )
-    member.last_purchase_at = max(filter(None, [member.last_purchase_at, occurred_at]))
-    member.last_activity_at = now
-    member.save(update_fields=["last_purchase_at", "last_activity_at"])
+    else:
+        member.save(update_fields=["last_purchase_at", "last_activity_at"])
     if referrer and amount >= member.program.referral_min_purchase:
         _referral_reward(member, referrer, now)
     payload = {
@@ -1167,8 +1180,12 @@ def tier_evaluate(*, member: Member, now: datetime | None = None) -> Tier | None
     qualifying event (purchase, points earned, referral)."""
     now = now or timezone.now()
     current_level = member.tier.level if member.tier else -1
-    # Only the current tier and those above matter here (the hot path of every purchase).
-    qualified = tier_qualified(member, now, min_level=max(current_level, 0))
+    # Only tiers above the current one matter here (the hot path of every purchase), and the
+    # current one when a downgrade warning may be lifted. At the top tier nothing is computed.
+    min_level = max(current_level if member.tier_downgrade_warned_at else current_level + 1, 0)
+    if not any(t.level >= min_level and not t.invitation_only for t in program_rules(member.program).tiers):
+        return member.tier
+    qualified = tier_qualified(member, now, min_level=min_level)
     if qualified is not None and qualified.level > current_level:
         _tier_set(member, qualified, TierChange.Reason.UPGRADE)
     elif member.tier_downgrade_warned_at and qualified and qualified.level >= current_level:

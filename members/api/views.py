@@ -274,7 +274,8 @@ class BalanceView(PartnerAPIView):
     )
     def get(self, request, number: str):
         member = self.member_or_404(number)
-        progress = selectors.tier_progress(member=member)
+        standing = selectors.member_standing(member=member, days=(30, 60, 90))
+        progress = standing.progress
         nxt = progress.next
         return Response(
             s.BalanceSerializer(
@@ -295,10 +296,7 @@ class BalanceView(PartnerAPIView):
                     }
                     if nxt
                     else None,
-                    "expiring": {
-                        f"within_{days}_days": points
-                        for days, points in selectors.points_expiring_within(member=member, days=(30, 60, 90)).items()
-                    },
+                    "expiring": {f"within_{days}_days": points for days, points in standing.expiring.items()},
                 }
             ).data
         )
