@@ -383,7 +383,13 @@ class Purchase(models.Model):
         ]
         indexes = [
             models.Index(fields=["member", "occurred_at"]),
-            models.Index(fields=["program", "occurred_at"]),
+            # Covering (PostgreSQL; SQLite ignores include): the dashboard's period scans of
+            # purchases read the index alone.
+            models.Index(
+                fields=["program", "occurred_at"],
+                include=["member", "amount", "refunded_amount", "id"],
+                name="purchase_program_period",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -429,6 +435,8 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["member", "-created_at"]),
             models.Index(fields=["program", "kind", "created_at"]),
+            # Covering (PostgreSQL): the dashboard's points-by-kind totals over a period.
+            models.Index(fields=["program", "created_at"], include=["kind", "points"], name="entry_program_period"),
             models.Index(fields=["partner", "-created_at"]),
         ]
 
