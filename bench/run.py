@@ -84,7 +84,11 @@ class Server:
 
     def __exit__(self, *exc):
         self.proc.terminate()
-        self.proc.wait(timeout=20)
+        try:
+            self.proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:  # workers still busy: do not hide the error that got us here
+            self.proc.kill()
+            self.proc.wait()
 
 
 def wrk(script: str, connections: int, env: dict, path: str = "/") -> dict:
