@@ -8,7 +8,7 @@ bookkeeping, not business flow. Bulk writes that skip signals call rules_changed
 """
 
 from django.db.models import F
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from members.models import EarningRule, MembershipPlan, Program, Tier
@@ -30,3 +30,14 @@ def rules_changed(program_id: int, program: Program | None = None) -> None:
 def _rules_saved(sender, instance, **kwargs) -> None:
     loaded = instance._state.fields_cache.get("program")
     rules_changed(instance.program_id, loaded)
+
+
+@receiver(pre_save, sender=Program)
+def _program_saving(sender, instance: Program, **kwargs) -> None:
+    # A full save writes every column: a program loaded before a rule changed (an admin form left
+    # open) must not put its older rules_version back, or the cache entry of that version, with
+    # the old rules, would be served again.
+    if instance.pk is not None:
+        current = Program.objects.filter(pk=instance.pk).values_list("rules_version", flat=True).first()
+        if current is not None:
+            instance.rules_version = current

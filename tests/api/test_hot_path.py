@@ -34,6 +34,15 @@ def test_an_earning_rule_added_after_a_purchase_applies_to_the_next_one(api, pro
     assert {"kind": "bonus", "label": "Bonus week", "points": 25, "rule": rule.pk} in second["breakdown"]
 
 
+def test_saving_a_program_loaded_before_a_rule_changed_keeps_the_new_rule(api, program, member):
+    stale = Program.objects.get(pk=program.pk)  # say, an admin form opened earlier
+    assert _earn(api, member, "H-1")["points"] == 100
+    EarningRule.objects.create(program_id=program.pk, name="Bonus", kind=EarningRule.Kind.BONUS, points=10)
+    stale.points_name = "stars"
+    stale.save()
+    assert _earn(api, member, "H-2")["points"] == 110
+
+
 def test_a_rule_switched_off_or_deleted_stops_applying(api, program, member):
     rule = EarningRule.objects.create(program=program, name="Bonus", kind=EarningRule.Kind.BONUS, points=10)
     assert _earn(api, member, "B-1")["points"] == 110
