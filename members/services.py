@@ -630,7 +630,7 @@ def _validate_purchase(
 @transaction.atomic
 def purchase_record(
     *,
-    member: Member,
+    member: Member | str,
     partner: Partner | None,
     external_id: str,
     amount: Decimal,
