@@ -430,7 +430,9 @@ def main() -> None:
     started = time.perf_counter()
     counts = seed(args.members, random.Random(args.seed))
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # VACUUM too: it sets the visibility map, so the dashboard's covering indexes answer from
+        # the index alone, as they do on a database autovacuum has been through.
+        cursor.execute("VACUUM (ANALYZE)")
     for name, count in counts.items():
         print(f"{name:>16}: {count:>9,}")
     print(f"{'seconds':>16}: {time.perf_counter() - started:9.1f}")

@@ -15,6 +15,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django import forms
+from django.db import connection, transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -535,8 +536,17 @@ CARDS = [
 ]
 
 
+# The period aggregates group up to one row per active member (60k at 100k members): at
+# PostgreSQL's default 4 MB they spill to disk (EXPLAIN ANALYZE in bench/RESULTS.md).
+DASHBOARD_WORK_MEM = "32MB"
+
+
 def dashboard_build(*, scope: Scope) -> Dashboard:
-    tables = [build(scope) for build in TABLES.values()]
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = %s", [DASHBOARD_WORK_MEM])
+        tables = [build(scope) for build in TABLES.values()]
     by_key = {t.key: t for t in tables}
     cards = []
     for table_key, row_key, label, unit in CARDS:

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from django.db.models import Q
 from django.utils import timezone
 
 from members.models import EarningRule, MembershipPlan, Partner, Program, Tier
+from members.selectors import program_rules
 
 ZERO = Decimal("0")
 _ROUNDING = {
@@ -66,14 +66,15 @@ def lines_from_items(items: list[dict]) -> list[Line]:
 
 
 def rules_in_force(program: Program, at: datetime) -> list[EarningRule]:
-    rules = EarningRule.objects.filter(
-        Q(starts_at__isnull=True) | Q(starts_at__lte=at),
-        Q(ends_at__isnull=True) | Q(ends_at__gte=at),
-        program=program,
-        is_active=True,
-    ).exclude(kind=EarningRule.Kind.ENGAGEMENT)
+    """The program's rules that apply at `at` (dates and weekdays), from the per-program cache."""
     weekday = str(timezone.localtime(at).isoweekday())
-    return [r for r in rules if not r.weekdays or weekday in r.weekdays.replace(" ", "").split(",")]
+    return [
+        r
+        for r in program_rules(program).rules
+        if (r.starts_at is None or r.starts_at <= at)
+        and (r.ends_at is None or r.ends_at >= at)
+        and (not r.weekdays or weekday in r.weekdays.replace(" ", "").split(","))
+    ]
 
 
 def _round(program: Program, value: Decimal) -> int:

@@ -96,6 +96,10 @@ class Program(models.Model):
         null=True, blank=True, help_text=_("Purchase points each partner may award per day. Empty: no limit.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Bumped in the same transaction as any change to the program's earning rules, tiers or plans:
+    # the hot path caches those under this version (members.selectors.program_rules), so every
+    # process sees a change as soon as it commits.
+    rules_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -413,7 +417,13 @@ class Purchase(models.Model):
         ]
         indexes = [
             models.Index(fields=["member", "occurred_at"]),
-            models.Index(fields=["program", "occurred_at"]),
+            # Covering (PostgreSQL; SQLite ignores include): the dashboard's period scans of
+            # purchases read the index alone.
+            models.Index(
+                fields=["program", "occurred_at"],
+                include=["member", "amount", "refunded_amount", "id"],
+                name="purchase_program_period",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -459,6 +469,8 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["member", "-created_at"]),
             models.Index(fields=["program", "kind", "created_at"]),
+            # Covering (PostgreSQL): the dashboard's points-by-kind totals over a period.
+            models.Index(fields=["program", "created_at"], include=["kind", "points"], name="entry_program_period"),
             models.Index(fields=["partner", "-created_at"]),
         ]
 

@@ -6,11 +6,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.core.cache import cache
+from django.db.models import Count, DecimalField, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from members.models import LedgerEntry, Member, MembershipPlan, PointLot, Program, Purchase, Subscription, Tier
+from members.models import (
+    EarningRule,
+    LedgerEntry,
+    Member,
+    MembershipPlan,
+    PointLot,
+    Program,
+    Purchase,
+    Subscription,
+    Tier,
+)
 
 CREDIT_KINDS = {
     LedgerEntry.Kind.EARN,
@@ -29,12 +40,75 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
 
 
+# A safety net only: entries are keyed by Program.rules_version, which changes with every save.
+PROGRAM_RULES_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class ProgramRules:
+    """What every purchase and balance read of a program needs and staff rarely change."""
+
+    rules: list[EarningRule]  # active, not engagement; filter by date with members.earning.rules_in_force
+    tiers: list[Tier]  # by level
+    has_plans: bool  # False: no member can hold a subscription, so none is looked up
+
+
+def program_rules(program: Program) -> ProgramRules:
+    """The program's earning rules, tiers and whether it sells plans, from the cache (Redis in
+    production, shared by all processes) under the program's rules_version, which the services
+    bump in the same transaction as any change (members.invalidation)."""
+    # created_at tells apart programs that reuse an id (a database recreated, test runs).
+    name = f"program-rules:{program.pk}:{program.created_at.timestamp()}:{program.rules_version}"
+    found = cache.get(name)
+    if found is None:
+        found = ProgramRules(
+            rules=list(
+                EarningRule.objects.filter(program_id=program.pk, is_active=True).exclude(
+                    kind=EarningRule.Kind.ENGAGEMENT
+                )
+            ),
+            tiers=list(Tier.objects.filter(program_id=program.pk).order_by("level")),
+            has_plans=MembershipPlan.objects.filter(program_id=program.pk).exists(),
+        )
+        cache.set(name, found, PROGRAM_RULES_SECONDS)
+    return found
+
+
 def window_start(window: str, now: datetime) -> datetime | None:
     if window == Tier.Window.CALENDAR_YEAR:
         return timezone.localtime(now).replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
     if window == Tier.Window.ROLLING_12:
         return add_months(now, -12)
     return None
+
+
+def _tier_metric_parts(*, tier: Tier, member_ids: list[int], now: datetime, start: datetime | None) -> list[QuerySet]:
+    """The grouped querysets (member id, v) whose values add up to the tier's metric."""
+    if tier.metric == Tier.Metric.REFERRALS:
+        qs = Member.objects.filter(referred_by_id__in=member_ids, referral_rewarded_at__lte=now)
+        if start:
+            qs = qs.filter(referral_rewarded_at__gte=start)
+        return [qs.order_by().values("referred_by_id").annotate(v=Count("pk")).values_list("referred_by_id", "v")]
+    purchases = Purchase.objects.filter(member_id__in=member_ids, occurred_at__lte=now).order_by()
+    if start:
+        purchases = purchases.filter(occurred_at__gte=start)
+    if tier.metric == Tier.Metric.SPEND:
+        return [
+            purchases.values("member_id")
+            .annotate(v=Sum(F("amount") - F("refunded_amount")))
+            .values_list("member_id", "v")
+        ]
+    entries = LedgerEntry.objects.filter(
+        member_id__in=member_ids,
+        kind__in=CREDIT_KINDS - {LedgerEntry.Kind.ADJUST, LedgerEntry.Kind.EARN},
+        created_at__lte=now,
+    ).order_by()
+    if start:
+        entries = entries.filter(created_at__gte=start)
+    return [
+        purchases.values("member_id").annotate(v=Sum(F("points") - F("points_reversed"))).values_list("member_id", "v"),
+        entries.values("member_id").annotate(v=Sum("points")).values_list("member_id", "v"),
+    ]
 
 
 def tier_metric_values(
@@ -47,36 +121,9 @@ def tier_metric_values(
     date) plus bonuses, welcome gifts, referrals, engagement and grants, never staff adjustments."""
     start = window_start(tier.window, now) if start is None else start
     values: dict[int, Decimal] = {}
-
-    def add(rows) -> None:
+    for rows in _tier_metric_parts(tier=tier, member_ids=member_ids, now=now, start=start):
         for member_id, value in rows:
             values[member_id] = values.get(member_id, Decimal(0)) + Decimal(value or 0)
-
-    if tier.metric == Tier.Metric.REFERRALS:
-        qs = Member.objects.filter(referred_by_id__in=member_ids, referral_rewarded_at__lte=now)
-        if start:
-            qs = qs.filter(referral_rewarded_at__gte=start)
-        add(qs.values("referred_by_id").annotate(v=Count("pk")).values_list("referred_by_id", "v"))
-        return values
-    purchases = Purchase.objects.filter(member_id__in=member_ids, occurred_at__lte=now)
-    if start:
-        purchases = purchases.filter(occurred_at__gte=start)
-    if tier.metric == Tier.Metric.SPEND:
-        add(
-            purchases.values("member_id")
-            .annotate(v=Sum(F("amount") - F("refunded_amount")))
-            .values_list("member_id", "v")
-        )
-        return values
-    add(purchases.values("member_id").annotate(v=Sum(F("points") - F("points_reversed"))).values_list("member_id", "v"))
-    entries = LedgerEntry.objects.filter(
-        member_id__in=member_ids,
-        kind__in=CREDIT_KINDS - {LedgerEntry.Kind.ADJUST, LedgerEntry.Kind.EARN},
-        created_at__lte=now,
-    )
-    if start:
-        entries = entries.filter(created_at__gte=start)
-    add(entries.values("member_id").annotate(v=Sum("points")).values_list("member_id", "v"))
     return values
 
 
@@ -96,11 +143,16 @@ def tiers_qualified(
     by_program: dict[int, list[int]] = {}
     for m in members:
         by_program.setdefault(m.program_id, []).append(m.pk)
+    programs = {m.program_id: m for m in members}
     for program_id, ids in by_program.items():
-        tiers = Tier.objects.filter(program_id=program_id, invitation_only=False, level__gte=min_level)
+        tiers = [
+            t
+            for t in program_rules(programs[program_id].program).tiers
+            if not t.invitation_only and t.level >= min_level
+        ]
         # Tiers usually share one metric and window: their values are computed once.
         computed: dict[tuple[str, str], dict[int, Decimal]] = {}
-        for tier in tiers.order_by("level"):
+        for tier in tiers:
             key = (tier.metric, tier.window)
             if key not in computed:
                 computed[key] = tier_metric_values(tier=tier, member_ids=ids, now=now)
@@ -167,7 +219,9 @@ def tier_progress(*, member: Member, now: datetime | None = None) -> TierProgres
     """Where the member stands against the next tier: its metric, value and what is still needed."""
     now = now or timezone.now()
     current_level = member.tier.level if member.tier else -1
-    nxt = member.program.tiers.filter(level__gt=current_level, invitation_only=False).order_by("level").first()
+    nxt = next(
+        (t for t in program_rules(member.program).tiers if t.level > current_level and not t.invitation_only), None
+    )
     if nxt is None:
         return TierProgress(member.tier, None, "", Decimal(0), Decimal(0), 100)
     value = tier_metric(member, nxt, now)
@@ -191,6 +245,46 @@ def points_expiring_within(*, member: Member, days: Sequence[int], now: datetime
         else None
     )
     return {d: member.points_balance if inactive_by and inactive_by <= now + timedelta(days=d) else 0 for d in days}
+
+
+@dataclass(frozen=True)
+class Standing:
+    progress: TierProgress
+    expiring: dict[int, int]  # days -> points expiring within them
+
+
+def member_standing(*, member: Member, days: Sequence[int], now: datetime | None = None) -> Standing:
+    """tier_progress and points_expiring_within together, in one query (the balance endpoint)."""
+    now = now or timezone.now()
+    current_level = member.tier.level if member.tier else -1
+    nxt = next(
+        (t for t in program_rules(member.program).tiers if t.level > current_level and not t.invitation_only), None
+    )
+    figures: dict[str, Subquery] = {}
+    if nxt is not None:
+        parts = _tier_metric_parts(tier=nxt, member_ids=[member.pk], now=now, start=window_start(nxt.window, now))
+        for i, part in enumerate(parts):
+            field = DecimalField() if nxt.metric == Tier.Metric.SPEND else IntegerField()
+            figures[f"metric{i}"] = Subquery(part.values("v"), output_field=field)
+    fixed = member.program.expiry_policy == Program.Expiry.FIXED
+    if fixed:
+        open_lots = PointLot.objects.filter(member=member, remaining__gt=0).order_by()
+        for d in days:
+            due = open_lots.filter(expires_at__lte=now + timedelta(days=d)).values("member_id")
+            figures[f"within{d}"] = Subquery(due.annotate(s=Sum("remaining")).values("s"), output_field=IntegerField())
+    row = Member.objects.filter(pk=member.pk).values(**figures).first() if figures else {}
+    if nxt is None:
+        progress = TierProgress(member.tier, None, "", Decimal(0), Decimal(0), 100)
+    else:
+        value = sum((Decimal(row[k] or 0) for k in row if k.startswith("metric")), Decimal(0))
+        needed = max(Decimal(0), nxt.threshold - value)
+        percent = 100 if not nxt.threshold else min(100, int(value * 100 / nxt.threshold))
+        progress = TierProgress(member.tier, nxt, nxt.metric, value, needed, percent)
+    if fixed:
+        expiring = {d: row[f"within{d}"] or 0 for d in days}
+    else:
+        expiring = points_expiring_within(member=member, days=days, now=now)  # no query for these policies
+    return Standing(progress, expiring)
 
 
 def points_expiring(*, member: Member, days: int, now: datetime | None = None) -> int:

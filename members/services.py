@@ -39,7 +39,7 @@ from members.models import (
     Tier,
     TierChange,
 )
-from members.selectors import CREDIT_KINDS, add_months, tier_qualified, tiers_qualified
+from members.selectors import CREDIT_KINDS, add_months, program_rules, tier_qualified, tiers_qualified
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 
@@ -88,6 +88,34 @@ def lock_members(*member_ids: int) -> dict[int, Member]:
         .order_by("pk")
     )
     return {m.pk: m for m in rows}
+
+
+def _lock_buyer(member: Member | str, partner: Partner | None) -> tuple[Member, Member | None]:
+    """Lock a purchase's member and, while a referral waits for its first qualifying purchase, the
+    referrer too: one statement, rows locked in id order like lock_members. `member` may be a
+    membership number in the partner's program (the API's hot path: no separate lookup)."""
+    if isinstance(member, str):
+        if partner is None:
+            raise NotFound("Member not found.")
+        this = Q(program_id=partner.program_id, number=member)
+    else:
+        this = Q(pk=member.pk)
+    # A UNION of two index lookups: "this OR id IN (referrer)" would scan the whole table.
+    buyer_ids = Member.objects.filter(this).order_by().values("pk")
+    referrer_ids = Member.objects.filter(this, referral_rewarded_at__isnull=True).order_by().values("referred_by_id")
+    rows = list(
+        Member.objects.select_for_update(of=("self",))
+        .select_related("program", "tier", "tier_floor")
+        .filter(pk__in=buyer_ids.union(referrer_ids, all=True))
+        .order_by("pk")
+    )
+    if isinstance(member, str):
+        buyer = next((m for m in rows if m.number == member and m.program_id == partner.program_id), None)
+    else:
+        buyer = next((m for m in rows if m.pk == member.pk), None)
+    if buyer is None:
+        raise NotFound("Member not found.")
+    return buyer, next((m for m in rows if m.pk == buyer.referred_by_id), None)
 
 
 def _lock(member: Member) -> Member:
@@ -424,9 +452,11 @@ def _credit(
     points: int,
     now: datetime,
     available_at: datetime | None = None,
+    also_save: tuple[str, ...] = (),
     **entry_fields,
 ) -> LedgerEntry:
-    """Add points to a locked member: an entry, a lot, and the cached balances. Debt is repaid first."""
+    """Add points to a locked member: an entry, a lot, and the cached balances. Debt is repaid first.
+    `also_save`: other member fields the caller changed, written in the same UPDATE."""
     if points <= 0:
         raise DomainError("invalid_points", "Points must be a positive whole number.")
     entry = LedgerEntry.objects.create(
@@ -470,7 +500,14 @@ def _credit(
         member.points_lifetime += points
     member.last_activity_at = now
     member.save(
-        update_fields=["points_available", "points_pending", "points_lifetime", "points_debt", "last_activity_at"]
+        update_fields=[
+            "points_available",
+            "points_pending",
+            "points_lifetime",
+            "points_debt",
+            "last_activity_at",
+            *also_save,
+        ]
     )
     return entry
 
@@ -644,6 +681,8 @@ def points_adjust(*, member: Member, points: int, reason: str, created_by) -> Le
 
 
 def active_plan(member: Member, at: datetime | None = None) -> MembershipPlan | None:
+    if not program_rules(member.program).has_plans:
+        return None  # most programs sell no plans: skip the lookup on every purchase
     at = at or timezone.now()
     sub = (
         Subscription.objects.select_related("plan")
@@ -720,7 +759,7 @@ def _validate_purchase(
 @transaction.atomic
 def purchase_record(
     *,
-    member: Member,
+    member: Member | str,
     partner: Partner | None,
     external_id: str,
     amount: Decimal,
@@ -732,16 +771,16 @@ def purchase_record(
     created_by=None,
 ) -> tuple[Purchase, bool]:
     """Record a purchase and earn its points. The same (partner, external_id) never earns twice:
-    a repeat returns the first purchase and False."""
+    a repeat returns the first purchase and False. `member` may be a membership number of the
+    partner's program (404 if there is none). The purchase carries its earn entry as
+    `purchase.earn_entry` (None without points) so callers need not read it back."""
+    member, referrer = _lock_buyer(member, partner)
     _validate_purchase(member, partner, amount, currency, paid_with_points, discount_amount, occurred_at)
-    referrer_id = member.referred_by_id if member.referral_rewarded_at is None else None
-    locked = lock_members(*[i for i in (member.pk, referrer_id) if i])
-    member = locked[member.pk]
     _require_active(member)
     if member.referral_rewarded_at is not None or member.referral_held:
         # A concurrent purchase qualified the referral while we waited for the lock, or it is held
         # as a suspected self-referral (members.fraud) until staff approve it.
-        referrer_id = None
+        referrer = None
     existing = Purchase.objects.filter(program_id=member.program_id, partner=partner, external_id=external_id).first()
     if existing is not None:
         if existing.member_id != member.pk or existing.amount != amount:
@@ -775,6 +814,8 @@ def purchase_record(
     )
     if hold:
         fraud.earn_hold(purchase=purchase, points=quote.points, breakdown=quote.breakdown, hold=hold)
+    member.last_purchase_at = max(filter(None, [member.last_purchase_at, occurred_at]))
+    member.last_activity_at = now
     entry = None
     if purchase.points:
         entry = _credit(
@@ -790,12 +831,12 @@ def purchase_record(
             reference=f"purchase:{external_id}",
             breakdown=quote.breakdown,
             created_by=created_by,
+            also_save=("last_purchase_at",),
         )
-    member.last_purchase_at = max(filter(None, [member.last_purchase_at, occurred_at]))
-    member.last_activity_at = now
-    member.save(update_fields=["last_purchase_at", "last_activity_at"])
-    if referrer_id and amount >= member.program.referral_min_purchase:
-        _referral_reward(member, locked.get(referrer_id), now)
+    else:
+        member.save(update_fields=["last_purchase_at", "last_activity_at"])
+    if referrer and amount >= member.program.referral_min_purchase:
+        _referral_reward(member, referrer, now)
     payload = {
         "member": member.number,
         "purchase": purchase.pk,
@@ -803,20 +844,25 @@ def purchase_record(
         "points": purchase.points,
         "partner": partner.pk if partner else None,
     }
-    event_record(type="purchase.recorded", program=member.program, member=member, payload=payload)
+    events = [Event(type="purchase.recorded", program=member.program, member=member, payload=payload)]
     if entry is not None:
-        event_record(
-            type="points.earned",
-            program=member.program,
-            member=member,
-            payload={
-                **payload,
-                "kind": "earn",
-                "entry": entry.pk,
-                "pending": entry.lot.pending if hasattr(entry, "lot") else False,
-            },
+        events.append(
+            Event(
+                type="points.earned",
+                program=member.program,
+                member=member,
+                payload={
+                    **payload,
+                    "kind": "earn",
+                    "entry": entry.pk,
+                    "pending": entry.lot.pending if hasattr(entry, "lot") else False,
+                },
+            )
         )
+    # One INSERT and one dispatch task for both events.
+    events_record_bulk(events)
     tier_evaluate(member=member, now=now)
+    purchase.earn_entry = entry
     return purchase, True
 
 
@@ -1270,8 +1316,12 @@ def tier_evaluate(*, member: Member, now: datetime | None = None) -> Tier | None
     qualifying event (purchase, points earned, referral)."""
     now = now or timezone.now()
     current_level = member.tier.level if member.tier else -1
-    # Only the current tier and those above matter here (the hot path of every purchase).
-    qualified = tier_qualified(member, now, min_level=max(current_level, 0))
+    # Only tiers above the current one matter here (the hot path of every purchase), and the
+    # current one when a downgrade warning may be lifted. At the top tier nothing is computed.
+    min_level = max(current_level if member.tier_downgrade_warned_at else current_level + 1, 0)
+    if not any(t.level >= min_level and not t.invitation_only for t in program_rules(member.program).tiers):
+        return member.tier
+    qualified = tier_qualified(member, now, min_level=min_level)
     if qualified is not None and qualified.level > current_level:
         _tier_set(member, qualified, TierChange.Reason.UPGRADE)
     elif member.tier_downgrade_warned_at and qualified and qualified.level >= current_level:

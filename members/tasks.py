@@ -13,6 +13,14 @@ def events_dispatch(self, event_id: int) -> None:
         raise self.retry()
 
 
+@shared_task(bind=True, max_retries=5, default_retry_delay=30)
+def events_dispatch_many(self, event_ids: list[int]) -> None:
+    # Each (event, handler) runs once, so a retry of the batch only redoes what failed.
+    complete = [events.event_dispatch(event_id) for event_id in event_ids]
+    if not all(complete) and not self.request.is_eager:
+        raise self.retry()
+
+
 @shared_task
 def events_sweep() -> int:
     return events.events_sweep()

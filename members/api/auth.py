@@ -50,12 +50,11 @@ class PartnerThrottle(throttling.BaseThrottle):
         now = time.time()
         window = int(now // period)
         name = f"api-throttle:{grant.prefix}:{period}:{window}"
-        cache.add(name, 0, period + 1)
         try:
-            count = cache.incr(name)
-        except ValueError:  # the window's counter expired between add and incr
-            cache.set(name, 1, period + 1)
-            count = 1
+            count = cache.incr(name)  # one round trip once the window's counter exists
+        except ValueError:  # first request of the window
+            # add() fails when another process created it meanwhile: count on that one.
+            count = 1 if cache.add(name, 1, period + 1) else cache.incr(name)
         self._wait = period - (now % period)
         return count <= limit
 

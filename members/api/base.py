@@ -57,10 +57,11 @@ class PartnerAPIView(APIView):
 def idempotent(handler):
     """Stripe-style idempotency for a POST handler.
 
-    With an Idempotency-Key header the key is claimed (committed at once, so a concurrent retry sees
-    it and gets 409), then the handler runs in one transaction together with storing its response:
-    either both the work and the stored response commit, or neither does. A retry with the same
-    body replays the stored status and bytes; with another body it is a 422.
+    With an Idempotency-Key header, claiming the key, the handler's work and storing its response
+    are one transaction: all commit or none does, so a request that crashed can simply be retried.
+    A concurrent request with the same key waits for the first to finish and replays its answer.
+    A retry with the same body replays the stored status and bytes; with another body it is a 422.
+    A 5xx is not stored (the transaction rolls back): the client may retry.
     """
 
     @functools.wraps(handler)
@@ -72,18 +73,9 @@ def idempotent(handler):
             raise exceptions.ValidationError({IDEMPOTENCY_HEADER: [f"1 to {MAX_IDEMPOTENCY_KEY} characters."]})
         fingerprint = services.request_fingerprint(method=request.method, path=request.path, body=request.body)
         try:
-            record = services.idempotency_claim(partner=view.partner, key=key, request_hash=fingerprint)
-        except Conflict as exc:
-            # The first request is still running: tell the client when to look again.
-            response = view.handle_exception(exc)
-            response["Retry-After"] = str(IN_FLIGHT_RETRY_SECONDS)
-            return response
-        if record.status_code is not None:
-            return _replay(record)
-        try:
             with transaction.atomic():
-                record = services.idempotency_lock(record=record)
-                if record.status_code is not None:  # another request finished it while we waited
+                record = services.idempotency_claim(partner=view.partner, key=key, request_hash=fingerprint)
+                if record.status_code is not None:
                     return _replay(record)
                 try:
                     response = handler(view, request, *args, **kwargs)
@@ -100,11 +92,10 @@ def idempotent(handler):
                         body=response.content,
                         content_type=response["Content-Type"],
                     )
-        except Exception:
-            services.idempotency_release(record=record)
-            raise
-        if response.status_code >= 500:
-            services.idempotency_release(record=record)
+        except Conflict as exc:
+            # A request from before this claim scheme is still running: tell the client when to look again.
+            response = view.handle_exception(exc)
+            response["Retry-After"] = str(IN_FLIGHT_RETRY_SECONDS)
         return response
 
     return wrapper

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from config.errors import Conflict, DomainError
@@ -77,20 +77,31 @@ def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
 
 
 def idempotency_claim(*, partner: Partner, key: str, request_hash: str) -> IdempotencyKey:
-    """Claim `key` for this request (runs in its own committed transaction).
+    """Claim `key` for this request, inside the request's transaction (must be called in one).
 
+    The claim is an INSERT that commits or rolls back with the work and its stored response, so a
+    request that died left nothing behind and a retry simply runs again. A concurrent request with
+    the same key waits on that INSERT until the first one ends, then sees its stored answer.
     Returns the record: with `status_code` set it holds a response to replay; without, the caller
-    now owns it. Raises 422 when the key came with another request, 409 while it is in flight.
+    owns it. Raises 422 when the key came with another request, 409 while it is in flight.
     """
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            return IdempotencyKey.objects.create(
-                partner=partner, key=key, request_hash=request_hash, locked_until=now + IDEMPOTENCY_LOCK, created_at=now
-            )
-    except IntegrityError:
-        pass
-    record = IdempotencyKey.objects.get(partner=partner, key=key)
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        # One round trip for the common case; ON CONFLICT waits for a concurrent claimer to finish.
+        cursor.execute(
+            f"INSERT INTO {q(IdempotencyKey._meta.db_table)} (partner_id, {q('key')}, request_hash, status_code,"  # noqa: S608
+            " response_body, content_type, locked_until, created_at)"
+            " VALUES (%s, %s, %s, NULL, %s, '', %s, %s)"
+            f" ON CONFLICT (partner_id, {q('key')}) DO NOTHING RETURNING id",
+            [partner.pk, key, request_hash, b"", now + IDEMPOTENCY_LOCK, now],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return IdempotencyKey(
+            pk=row[0], partner=partner, key=key, request_hash=request_hash, locked_until=now + IDEMPOTENCY_LOCK
+        )
+    record = IdempotencyKey.objects.select_for_update().get(partner=partner, key=key)
     if record.request_hash != request_hash:
         raise DomainError(
             "idempotency_key_reused",
@@ -100,30 +111,20 @@ def idempotency_claim(*, partner: Partner, key: str, request_hash: str) -> Idemp
         )
     if record.status_code is not None:
         return record
-    taken = IdempotencyKey.objects.filter(pk=record.pk, status_code__isnull=True, locked_until__lt=now).update(
-        locked_until=now + IDEMPOTENCY_LOCK
-    )
-    if not taken:
+    # A row without an answer was committed by an earlier version of this code path (which
+    # claimed in a transaction of its own): in flight until locked_until, then ours to take over.
+    if record.locked_until is not None and record.locked_until >= now:
         raise Conflict(
             "idempotency_key_in_use", "A request with this Idempotency-Key is still being processed; retry shortly."
         )
+    IdempotencyKey.objects.filter(pk=record.pk).update(locked_until=now + IDEMPOTENCY_LOCK)
     return record
-
-
-def idempotency_lock(*, record: IdempotencyKey) -> IdempotencyKey:
-    """Inside the request's transaction: hold the row until the response is stored with the work."""
-    return IdempotencyKey.objects.select_for_update().get(pk=record.pk)
 
 
 def idempotency_store(*, record: IdempotencyKey, status_code: int, body: bytes, content_type: str) -> None:
     IdempotencyKey.objects.filter(pk=record.pk).update(
         status_code=status_code, response_body=body, content_type=content_type, locked_until=None
     )
-
-
-def idempotency_release(*, record: IdempotencyKey) -> None:
-    """The request failed without a storable answer (a 5xx): a retry may run it."""
-    IdempotencyKey.objects.filter(pk=record.pk, status_code__isnull=True).delete()
 
 
 def idempotency_purge(*, now: datetime | None = None) -> int:

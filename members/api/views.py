@@ -101,7 +101,10 @@ def _availability(member: Member, points: int, occurred_at) -> tuple[str, object
 
 def _purchase_data(purchase: Purchase) -> dict:
     member = purchase.member
-    entry = api_selectors.purchase_earn_entry(purchase=purchase)
+    # A purchase just recorded carries its entry; one read back from the database does not.
+    entry = (
+        purchase.earn_entry if hasattr(purchase, "earn_entry") else api_selectors.purchase_earn_entry(purchase=purchase)
+    )
     status, available_at = _availability(member, purchase.points, purchase.occurred_at)
     case = api_selectors.purchase_hold(purchase=purchase)
     hold = None
@@ -303,7 +306,8 @@ class BalanceView(PartnerAPIView):
     )
     def get(self, request, number: str):
         member = self.member_or_404(number)
-        progress = selectors.tier_progress(member=member)
+        standing = selectors.member_standing(member=member, days=(30, 60, 90))
+        progress = standing.progress
         nxt = progress.next
         return Response(
             s.BalanceSerializer(
@@ -324,10 +328,7 @@ class BalanceView(PartnerAPIView):
                     }
                     if nxt
                     else None,
-                    "expiring": {
-                        f"within_{days}_days": points
-                        for days, points in selectors.points_expiring_within(member=member, days=(30, 60, 90)).items()
-                    },
+                    "expiring": {f"within_{days}_days": points for days, points in standing.expiring.items()},
                 }
             ).data
         )
@@ -465,8 +466,8 @@ class PurchasesView(PartnerAPIView):
         data = s.PurchaseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        member = self.member_or_404(fields.pop("member"))
-        purchase, created = services.purchase_record(member=member, partner=self.partner, **fields)
+        # The service looks the number up in the partner's program as it locks the row (404 if absent).
+        purchase, created = services.purchase_record(member=fields.pop("member"), partner=self.partner, **fields)
         return Response(s.PurchaseResultSerializer(_purchase_data(purchase)).data, status=201 if created else 200)
 
 
