@@ -17,6 +17,10 @@ from config.celery import app as celery_app
 from members import services
 from members.models import Partner, Program, Tier
 
+# A real Celery worker, one task at a time, no cluster chatter (the tests start and stop it).
+WORKER_COMMAND = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO"]
+WORKER_COMMAND += ["--without-mingle", "--without-gossip"]
+
 
 def pytest_collection_modifyitems(config, items):
     is_postgres = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
@@ -128,18 +132,7 @@ def celery_worker(transactional_db, tmp_path):
     root = Path(__file__).resolve().parent.parent
     log = (tmp_path / "worker.log").open("w")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-mingle",
-            "--without-gossip",
-        ],
+        WORKER_COMMAND,
         cwd=root,
         env=env,
         stdout=log,

@@ -28,7 +28,7 @@ def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
         "DJANGO_SETTINGS_MODULE": "config.settings",
         **env,
     }
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
 
 
 def load(**env: str) -> dict:

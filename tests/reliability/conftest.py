@@ -12,7 +12,7 @@ import pytest
 import requests
 from celery import Celery
 
-from tests.conftest import _database_url
+from tests.conftest import WORKER_COMMAND, _database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -138,18 +138,7 @@ class Processes:
         log_path = self.tmp_path / "worker.log"
         offset = log_path.stat().st_size if log_path.exists() else 0
         proc = self._popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "--without-mingle",
-                "--without-gossip",
-            ],
+            WORKER_COMMAND,
             "worker.log",
             env,
         )

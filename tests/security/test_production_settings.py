@@ -3,14 +3,13 @@ has nothing to say, cookies are secure, HSTS is on, the CSP is enforced, superus
 webhooks cannot target private addresses. Loaded in a subprocess with a production environment."""
 
 import json
-import os
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.test import Client
+
+from tests.config.test_settings import run
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
@@ -27,17 +26,6 @@ PRINT = (
     "'otp_superusers': s.OTP_REQUIRED_FOR_SUPERUSERS, 'webhook_private': s.WEBHOOK_ALLOW_PRIVATE_TARGETS,"
     "'middleware': s.MIDDLEWARE, 'x_frame': s.X_FRAME_OPTIONS}))"
 )
-
-
-def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    clean = {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "ENV_FILE": "/dev/null",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        **env,
-    }
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
