@@ -4,14 +4,12 @@ webhooks cannot target private addresses. Loaded in a subprocess with a producti
 
 import json
 import secrets
-from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from tests.config.test_settings import run
 
-ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": secrets.token_urlsafe(50),
