@@ -769,7 +769,7 @@ class AuditEntry(models.Model):
     at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=60, db_index=True, help_text=_("admin.add, points.adjust, ..."))
     target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    target_id = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=150, blank=True)  # API keys' ids are prefix + hash
     target_repr = models.CharField(max_length=200, blank=True)
     changes = models.JSONField(default=dict, blank=True, help_text=_("{field: [before, after]}"))
     reason = models.TextField(blank=True)

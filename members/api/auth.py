@@ -52,11 +52,20 @@ class PartnerThrottle(throttling.BaseThrottle):
         name = f"api-throttle:{grant.prefix}:{period}:{window}"
         try:
             count = cache.incr(name)  # one round trip once the window's counter exists
-        except ValueError:  # first request of the window
-            # add() fails when another process created it meanwhile: count on that one.
-            count = 1 if cache.add(name, 1, period + 1) else cache.incr(name)
+        except ValueError:  # first request of the window, or the cache is unreachable
+            count = 1 if cache.add(name, 1, period + 1) else self._count_existing(name)
         self._wait = period - (now % period)
         return count <= limit
+
+    @staticmethod
+    def _count_existing(name: str) -> int:
+        """add() failed: another process created the counter meanwhile, so count on that one. With
+        the cache unreachable incr() fails too and the request passes (throttles fail open while
+        Redis is down, config/cache.py)."""
+        try:
+            return cache.incr(name)
+        except ValueError:
+            return 1
 
     def wait(self) -> float:
         return self._wait

@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
                 ('action', models.CharField(db_index=True, help_text='admin.add, points.adjust, ...', max_length=60)),
-                ('target_id', models.CharField(blank=True, max_length=64)),
+                ('target_id', models.CharField(blank=True, max_length=150)),
                 ('target_repr', models.CharField(blank=True, max_length=200)),
                 ('changes', models.JSONField(blank=True, default=dict, help_text='{field: [before, after]}')),
                 ('reason', models.TextField(blank=True)),
