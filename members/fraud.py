@@ -19,7 +19,6 @@ it costs one indexed aggregate per dimension (member, partner).
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
 
 from django.core.cache import cache
 from django.db import transaction
@@ -30,7 +29,7 @@ from django.utils.crypto import salted_hmac
 
 from config.errors import Conflict, DomainError
 from members import services
-from members.events import event_record
+from members.events import event_record, events_record_bulk
 from members.models import LedgerEntry, Member, MemberDevice, Partner, Purchase, ReviewCase
 
 # --- velocity limits ---------------------------------------------------------------------------
@@ -294,51 +293,26 @@ def _release_purchase(case: ReviewCase, decided_by) -> None:
     member = services.lock_members(case.member_id)[case.member_id]
     services._require_active(member)
     purchase = Purchase.objects.select_for_update().get(pk=case.purchase_id)
+    purchase.member = member  # the locked row, for the event
     held, now = case.points, timezone.now()
     # Refunds while the points were held took nothing (the purchase showed 0 points); settle them
     # as purchase_reverse would have, so later refunds of this purchase take back the right share.
-    if purchase.refunded_amount == purchase.amount:
-        reversed_points = held
-    else:
-        reversed_points = int(
-            (Decimal(held) * purchase.refunded_amount / purchase.amount).to_integral_value(ROUND_FLOOR)
-        )
+    reversed_points = services.points_reversed_share(purchase, held)
     purchase.points, purchase.points_reversed = held, reversed_points
     purchase.save(update_fields=["points", "points_reversed"])
     credit = held - reversed_points
     if credit <= 0:
         return
-    entry = services._credit(
-        member,
-        kind=LedgerEntry.Kind.EARN,
-        points=credit,
-        now=now,
-        available_at=purchase.occurred_at + timedelta(days=member.program.pending_days),
-        amount=purchase.amount,
-        currency=purchase.currency,
-        partner_id=purchase.partner_id,
-        purchase=purchase,
-        reference=f"purchase:{purchase.external_id}",
-        reason=f"Held for review (case {case.pk}), approved",
-        breakdown=case.details.get("breakdown", []),
-        created_by=decided_by,
-    )
-    event_record(
-        type="points.earned",
-        program=member.program,
+    entry = services.purchase_credit(
         member=member,
-        payload={
-            "member": member.number,
-            "purchase": purchase.pk,
-            "amount": str(purchase.amount),
-            "points": credit,
-            "partner": purchase.partner_id,
-            "kind": "earn",
-            "entry": entry.pk,
-            "pending": entry.lot.pending if hasattr(entry, "lot") else False,
-            "case": case.pk,
-        },
+        purchase=purchase,
+        points=credit,
+        breakdown=case.details.get("breakdown", []),
+        now=now,
+        created_by=decided_by,
+        reason=f"Held for review (case {case.pk}), approved",
     )
+    events_record_bulk([services.purchase_earned_event(purchase=purchase, entry=entry, case=case.pk)])
     services.tier_evaluate(member=member, now=now)
 
 

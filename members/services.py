@@ -818,18 +818,12 @@ def purchase_record(
     member.last_activity_at = now
     entry = None
     if purchase.points:
-        entry = _credit(
-            member,
-            kind=LedgerEntry.Kind.EARN,
-            points=purchase.points,
-            now=now,
-            available_at=occurred_at + timedelta(days=member.program.pending_days),
-            amount=amount,
-            currency=purchase.currency,
-            partner=partner,
+        entry = purchase_credit(
+            member=member,
             purchase=purchase,
-            reference=f"purchase:{external_id}",
+            points=purchase.points,
             breakdown=quote.breakdown,
+            now=now,
             created_by=created_by,
             also_save=("last_purchase_at",),
         )
@@ -837,33 +831,83 @@ def purchase_record(
         member.save(update_fields=["last_purchase_at", "last_activity_at"])
     if referrer and amount >= member.program.referral_min_purchase:
         _referral_reward(member, referrer, now)
-    payload = {
-        "member": member.number,
-        "purchase": purchase.pk,
-        "amount": str(amount),
-        "points": purchase.points,
-        "partner": partner.pk if partner else None,
-    }
-    events = [Event(type="purchase.recorded", program=member.program, member=member, payload=payload)]
+    events = [
+        Event(type="purchase.recorded", program=member.program, member=member, payload=_purchase_payload(purchase))
+    ]
     if entry is not None:
-        events.append(
-            Event(
-                type="points.earned",
-                program=member.program,
-                member=member,
-                payload={
-                    **payload,
-                    "kind": "earn",
-                    "entry": entry.pk,
-                    "pending": entry.lot.pending if hasattr(entry, "lot") else False,
-                },
-            )
-        )
+        events.append(purchase_earned_event(purchase=purchase, entry=entry))
     # One INSERT and one dispatch task for both events.
     events_record_bulk(events)
     tier_evaluate(member=member, now=now)
     purchase.earn_entry = entry
     return purchase, True
+
+
+def purchase_credit(
+    *,
+    member: Member,
+    purchase: Purchase,
+    points: int,
+    breakdown: list[dict],
+    now: datetime,
+    created_by=None,
+    reason: str = "",
+    also_save: tuple[str, ...] = (),
+) -> LedgerEntry:
+    """The earn entry of a purchase (at recording, or when a held purchase is approved), pending for
+    the program's return window from when it was bought."""
+    return _credit(
+        member,
+        kind=LedgerEntry.Kind.EARN,
+        points=points,
+        now=now,
+        available_at=purchase.occurred_at + timedelta(days=member.program.pending_days),
+        amount=purchase.amount,
+        currency=purchase.currency,
+        partner_id=purchase.partner_id,
+        purchase=purchase,
+        reference=f"purchase:{purchase.external_id}",
+        reason=reason,
+        breakdown=breakdown,
+        created_by=created_by,
+        also_save=also_save,
+    )
+
+
+def _purchase_payload(purchase: Purchase) -> dict:
+    return {
+        "member": purchase.member.number,
+        "purchase": purchase.pk,
+        "amount": str(purchase.amount),
+        "points": purchase.points,
+        "partner": purchase.partner_id,
+    }
+
+
+def purchase_earned_event(*, purchase: Purchase, entry: LedgerEntry, **extra) -> Event:
+    """The `points.earned` event of a purchase's earn entry (unsaved: callers record it with the
+    other events of their transaction). One builder, so partners' webhooks see one payload shape."""
+    return Event(
+        type="points.earned",
+        program=purchase.member.program,
+        member=purchase.member,
+        payload={
+            **_purchase_payload(purchase),
+            "points": entry.points,
+            "kind": "earn",
+            "entry": entry.pk,
+            "pending": entry.lot.pending if hasattr(entry, "lot") else False,
+            **extra,
+        },
+    )
+
+
+def points_reversed_share(purchase: Purchase, points: int) -> int:
+    """The part of a purchase's `points` its refunds so far take back: all of them once it is fully
+    refunded, else in proportion to the refunded amount, rounded down."""
+    if purchase.refunded_amount == purchase.amount:
+        return points
+    return int((Decimal(points) * purchase.refunded_amount / purchase.amount).to_integral_value(ROUND_FLOOR))
 
 
 def referral_points_for(program: Program, nth: int) -> int:
@@ -932,11 +976,7 @@ def purchase_reverse(
             fields={"amount": [f"At most {refundable}."]},
         )
     purchase.refunded_amount += amount
-    target = (
-        purchase.points
-        if purchase.refunded_amount == purchase.amount
-        else int((Decimal(purchase.points) * purchase.refunded_amount / purchase.amount).to_integral_value(ROUND_FLOOR))
-    )
+    target = points_reversed_share(purchase, purchase.points)
     to_take = target - purchase.points_reversed
     purchase.points_reversed = target
     purchase.save(update_fields=["refunded_amount", "points_reversed"])
