@@ -32,6 +32,7 @@ def seed() -> list[str]:
         program = _program()
         _members(program)
         _abuse_limits(program)
+        _suspect_referral(program)
         lines.append(f"Created demo program '{program.name}' with {program.members.count()} members.")
     else:
         lines.append(f"Demo program '{program.name}' already present ({program.members.count()} members).")
@@ -187,6 +188,18 @@ def _abuse_limits(program: Program) -> None:
     today, and the busiest demo member has 21 purchases, so a newcomer's first tries still earn."""
     Program.objects.filter(pk=program.pk).update(
         member_daily_earns=30, member_daily_points=20_000, partner_daily_earns=5_000, partner_daily_points=500_000
+    )
+
+
+def _suspect_referral(program: Program) -> None:
+    """One case waiting in admin > Review cases: Ana "refers" herself through a +tag address."""
+    ana = program.members.get(email="ana@example.com")
+    services.member_enroll(
+        program=program,
+        email="ana+friend@example.com",
+        first_name="Anna",
+        last_name="P.",
+        referral_code=ana.referral_code,
     )
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from members import demo
-from members.models import LedgerEntry, Member
+from members.models import LedgerEntry, Member, ReviewCase
 from members.selectors import ledger_mismatches
 
 pytestmark = pytest.mark.django_db
@@ -12,10 +12,12 @@ pytestmark = pytest.mark.django_db
 def test_demo_seed_gives_a_year_of_history_with_a_clean_ledger():
     demo.seed()
     program = demo.demo_program()
-    assert program.members.count() == 60
+    assert program.members.count() == 61  # 60 customers and Ana's self-referral through a +tag address
+    case = ReviewCase.objects.get(program=program, status=ReviewCase.Status.OPEN)
+    assert case.kind == ReviewCase.Kind.SELF_REFERRAL and case.member.email == "ana+friend@example.com"
     kinds = set(LedgerEntry.objects.filter(program=program).values_list("kind", flat=True))
     assert {"welcome", "earn", "redeem", "reverse", "engagement", "referral"} <= kinds
     assert Member.objects.filter(program=program).exclude(loyalty_type="").exists()
     assert ledger_mismatches() == []
     demo.seed()  # a second run adds nothing
-    assert program.members.count() == 60
+    assert program.members.count() == 61
