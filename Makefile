@@ -33,6 +33,7 @@ test: $(VENV)/.installed .env
 lint: $(VENV)/.installed .env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 
 # Benchmarks need PostgreSQL and Redis (defaults: the local services) and wrk (Debian package).

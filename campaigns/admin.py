@@ -14,8 +14,8 @@ from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
 from campaigns import selectors, services
 from campaigns.models import Campaign, Delivery, Offer, OfferGrant, Segment, SegmentRule, Variant
-from config.csvfiles import CsvImportForm, import_rejected_into_form, import_report_message
-from config.errors import DomainError
+from core.csvfiles import CsvImportForm, import_rejected_into_form, import_report_message
+from core.errors import DomainError
 from members.admin import ReadOnlyAdmin
 
 SAMPLE_SIZE = 20

@@ -40,14 +40,15 @@ from campaigns.selectors import (
     quiet_until,
     segment_members,
 )
-from config.csvfiles import ImportMode, ImportRejected, ImportReport, RowError, csv_rows, rows_settle
-from config.errors import DomainError
+from core.csvfiles import ImportMode, ImportRejected, ImportReport, RowError, csv_rows, rows_settle
+from core.errors import DomainError
+from core.sms import send_sms
+from core.enqueue import enqueue, enqueue_on_commit
 from members import services as member_services
 from members.earning import lines_from_items
 from members.links import unsubscribe_headers, unsubscribe_url
 from members.models import LedgerEntry, Member, Purchase
 from members.selectors import add_months
-from members.sms import send_sms
 from rewards import services as rewards_services
 
 logger = logging.getLogger(__name__)
@@ -200,13 +201,12 @@ def campaign_pause(*, campaign: Campaign, by=None) -> Campaign:
 
 def _start_run(campaign: Campaign, now: datetime) -> None:
     """Advance the schedule and hand the run to the fan-out task once this transaction commits."""
-    from campaigns import tasks
 
     occurrence = "" if campaign.recurrence == Campaign.Recurrence.ONCE else f"run:{campaign.next_run_at:%Y-%m-%d}"
     campaign.next_run_at = _next_run(campaign, campaign.next_run_at)
     campaign.status = Campaign.Status.SENDING if campaign.next_run_at is None else Campaign.Status.SCHEDULED
     campaign.save(update_fields=["next_run_at", "status"])
-    tasks.campaign_fan_out.delay_on_commit(campaign.pk, occurrence)
+    enqueue_on_commit("campaigns.tasks.campaign_fan_out", campaign.pk, occurrence)
 
 
 def campaigns_run_due(*, now: datetime | None = None) -> int:
@@ -228,8 +228,6 @@ def campaigns_resume_stalled(*, now: datetime | None = None, after: timedelta = 
     """Beat: a broadcast still "sending" long after its run began lost its fan-out task (broker down at
     launch, worker lost before it ran). Fan out again: delivery rows are unique and sends are claimed,
     so a second fan-out only fills the gaps."""
-    from campaigns import tasks
-    from config.celery import enqueue
 
     now = now or timezone.now()
     stalled = Campaign.objects.filter(status=Campaign.Status.SENDING, launched_at__lt=now - after).filter(
@@ -237,7 +235,7 @@ def campaigns_resume_stalled(*, now: datetime | None = None, after: timedelta = 
     )
     ids = list(stalled.values_list("pk", flat=True))
     for campaign_id in ids:
-        enqueue(tasks.campaign_fan_out, campaign_id, "")
+        enqueue("campaigns.tasks.campaign_fan_out", campaign_id, "")
     return len(ids)
 
 
@@ -246,7 +244,6 @@ def campaigns_resume_stalled(*, now: datetime | None = None, after: timedelta = 
 
 def campaign_fan_out(*, campaign: Campaign, occurrence: str) -> list[tuple[int, int]]:
     """Split the audience into member-id ranges of CHUNK ids; each range becomes one task."""
-    from campaigns import tasks
 
     bounds = _rows_query(campaign, timezone.now()).aggregate(low=Min("pk"), high=Max("pk"))
     if bounds["low"] is None:
@@ -254,7 +251,7 @@ def campaign_fan_out(*, campaign: Campaign, occurrence: str) -> list[tuple[int, 
     else:
         ranges = [(lo, lo + CHUNK) for lo in range(bounds["low"], bounds["high"] + 1, CHUNK)]
     for lo, hi in ranges:
-        tasks.campaign_chunk.delay(campaign.pk, occurrence, lo, hi)
+        enqueue("campaigns.tasks.campaign_chunk", campaign.pk, occurrence, lo, hi)
     if campaign.status == Campaign.Status.SENDING:
         Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(status=Campaign.Status.SENT)
     return ranges
@@ -590,7 +587,6 @@ def journey_trigger(*, trigger: str, member: Member, occurrence: str, delay_from
     """Queue the member in every active journey with this trigger, once per occurrence. With delay_from,
     a journey's message waits trigger_days after it (post-purchase). Sends run after the caller commits.
     Returns the new delivery ids."""
-    from campaigns import tasks
 
     now = timezone.now()
     row = Member.objects.filter(pk=member.pk, status=Member.Status.ACTIVE).values(*_MEMBER_FIELDS).first()
@@ -611,7 +607,7 @@ def journey_trigger(*, trigger: str, member: Member, occurrence: str, delay_from
         if send_after is None:
             send_now += ids
     if send_now:
-        tasks.deliveries_send.delay_on_commit(send_now)
+        enqueue_on_commit("campaigns.tasks.deliveries_send", send_now)
     return created
 
 
@@ -708,12 +704,11 @@ def offers_apply_to_purchase(*, purchase: Purchase) -> list[OfferGrant]:
 def journeys_periodic_start() -> int:
     """Beat (daily): fan out every active birthday and win-back journey. Their occurrences (birthday year,
     date of the last purchase) make a second run on the same day, or the next day, send nothing new."""
-    from campaigns import tasks
 
     journeys = Campaign.objects.filter(
         status=Campaign.Status.ACTIVE, trigger__in=[Campaign.Trigger.BIRTHDAY, Campaign.Trigger.WIN_BACK]
     )
     ids = list(journeys.values_list("pk", flat=True))
     for campaign_id in ids:
-        tasks.campaign_fan_out.delay(campaign_id, "")
+        enqueue("campaigns.tasks.campaign_fan_out", campaign_id, "")
     return len(ids)

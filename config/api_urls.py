@@ -2,7 +2,7 @@
 
 from django.urls import include, path, re_path
 
-from config.api import not_found
+from core.api import not_found
 
 urlpatterns = [
     path("", include("members.api.urls")),

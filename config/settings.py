@@ -27,7 +27,7 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "modeltranslation",  # before admin, so translated fields get their admin widgets
-    "config.apps.FidelisAdminConfig",  # django.contrib.admin with the dashboard site (config/admin.py)
+    "backoffice.apps.FidelisAdminConfig",  # django.contrib.admin with the dashboard site (backoffice/site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -49,11 +49,12 @@ INSTALLED_APPS = [
     "rewards",
     "feedback",
     "campaigns",
+    "backoffice",
 ]
 
 MIDDLEWARE = [
-    "config.middleware.RequestIdMiddleware",
-    "config.middleware.DatabaseUnavailableMiddleware",
+    "core.middleware.RequestIdMiddleware",
+    "core.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -102,10 +103,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    # Degrades to "no cache" while Redis is down (config/cache.py), so the API keeps earning.
+    # Degrades to "no cache" while Redis is down (core/cache.py), so the API keeps earning.
     CACHES = {
         "default": {
-            "BACKEND": "config.cache.TolerantRedisCache",
+            "BACKEND": "core.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
         }
@@ -151,7 +152,7 @@ ADMINS = [("Operators", a) for a in env.list("ADMIN_EMAILS", default=[])]
 # Extra addresses for reconciliation alerts, besides superusers and the "auditor" group.
 RECONCILIATION_EMAILS = env.list("RECONCILIATION_EMAILS", default=[a for _, a in ADMINS])
 # Dotted path of the SMS sender; the console backend logs the message instead of sending it.
-SMS_BACKEND = env.str("SMS_BACKEND", default="members.sms.ConsoleSmsBackend")
+SMS_BACKEND = env.str("SMS_BACKEND", default="core.sms.ConsoleSmsBackend")
 
 LOGIN_URL = "members:signin"
 
@@ -223,9 +224,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"partner": env.str("API_THROTTLE_RATE", default="6000/min")},
     "UNAUTHENTICATED_USER": None,
 }
@@ -287,9 +288,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "config.middleware.RequestIdFilter"},
+        "request_id": {"()": "core.middleware.RequestIdFilter"},
         # Emails, phone numbers, signed tokens and API keys never reach a log line.
-        "redact": {"()": "config.redaction.RedactFilter"},
+        "redact": {"()": "core.redaction.RedactFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
@@ -308,7 +309,7 @@ LOGGING = {
             "level": "ERROR",
             "filters": ["require_debug_false", "request_id", "redact"],
             "include_html": False,
-            "reporter_class": "config.redaction.RedactingExceptionReporter",
+            "reporter_class": "core.redaction.RedactingExceptionReporter",
         },
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config.views import healthz
+from core.views import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -17,8 +17,9 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
-from config.csvfiles import formula_safe
-from config.errors import DomainError
+from core.csvfiles import formula_safe
+from core.errors import DomainError
+from core.enqueue import enqueue
 from feedback import selectors, services, tasks
 from feedback.models import Answer, Invitation, Question, Response, SlaPolicy, Survey, Ticket
 from members.models import Member, Program, Tier
@@ -99,7 +100,7 @@ class SurveyAdmin(TranslationAdmin):
                 form.add_error(None, _("Switch the survey on before sending it."))
             else:
                 reference = f"manual:{timezone.now():%Y%m%d%H%M%S}"
-                tasks.survey_send_manual.delay(survey.pk, member_ids, reference)
+                enqueue(tasks.survey_send_manual, survey.pk, member_ids, reference)
                 self.message_user(
                     request,
                     _("%(count)d members queued; fatigue and consent rules apply, see Invitations for the result.")

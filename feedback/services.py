@@ -21,7 +21,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from config.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, NotFound
+from core.sms import send_sms
+from core.enqueue import enqueue_on_commit
 from feedback import scoring, selectors
 from feedback.models import Answer, Invitation, Question, Response, SlaPolicy, Survey, Ticket, TicketMessage
 from members.events import event_record
@@ -29,7 +31,6 @@ from members.links import unsubscribe_headers
 from members.models import Member, Partner, Purchase
 from members.selectors import add_months
 from members.services import audit_record, lock_members, member_nps_set, points_engage
-from members.sms import send_sms
 
 logger = logging.getLogger(__name__)
 
@@ -546,9 +547,8 @@ def ticket_open(
         member=member,
         payload={"member": member.number, "ticket": ticket.pk, "category": category, "priority": priority},
     )
-    from feedback.tasks import ticket_confirmation_send
 
-    ticket_confirmation_send.delay_on_commit(ticket.pk)
+    enqueue_on_commit("feedback.tasks.ticket_confirmation_send", ticket.pk)
     return ticket
 
 
@@ -683,9 +683,8 @@ def ticket_reply(*, ticket: Ticket, author, body: str, internal: bool = False) -
             fields.append("status")
         if fields:
             ticket.save(update_fields=fields)
-        from feedback.tasks import ticket_reply_send
 
-        ticket_reply_send.delay_on_commit(message.pk)
+        enqueue_on_commit("feedback.tasks.ticket_reply_send", message.pk)
     return message
 
 
@@ -743,9 +742,7 @@ def ticket_customer_message(*, ticket: Ticket, member: Member, body: str) -> Tic
         ticket=ticket, kind=TicketMessage.Kind.CUSTOMER, body=body, created_at=timezone.now()
     )
     if ticket.assignee_id:
-        from feedback.tasks import ticket_assignee_notify
-
-        ticket_assignee_notify.delay_on_commit(message.pk)
+        enqueue_on_commit("feedback.tasks.ticket_assignee_notify", message.pk)
     return message
 
 

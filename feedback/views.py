@@ -10,7 +10,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from config.errors import DomainError
+from core.errors import DomainError
 from feedback import selectors, services
 from feedback.forms import FollowUpForm, MessageForm, ScoreForm, TicketForm, add_domain_errors
 from feedback.models import Ticket

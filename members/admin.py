@@ -19,8 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 
-from config.csvfiles import ImportMode, skipped_message
-from config.errors import DomainError
+from core.csvfiles import ImportMode, skipped_message
+from core.errors import DomainError
 from members import selectors, services
 from members.admin_forms import (
     AdjustPointsForm,
@@ -422,7 +422,7 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else self.fieldsets
 
-    # --- CSV import: the operator's mode (config/csvfiles.py) on top of django-import-export ---
+    # --- CSV import: the operator's mode (core/csvfiles.py) on top of django-import-export ---
 
     def import_action(self, request, **kwargs):
         response = super().import_action(request, **kwargs)

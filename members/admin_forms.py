@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.forms import ConfirmImportForm, ImportForm
 
-from config.csvfiles import CsvImportForm, upload_text
+from core.csvfiles import CsvImportForm, upload_text
 from members import services
 from members.models import EarningRule, Member, MembershipPlan, Partner, Program, Tier
 

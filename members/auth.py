@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from config.errors import DomainError
+from core.errors import DomainError
 from members import services
 from members.models import Member, Program
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.enqueue import enqueue, enqueue_on_commit
 from members.models import Event, EventHandling, Member, Program
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def event_record(*, type: str, program: Program, member: Member | None = None, p
     )
     # robust: the write is committed; a dispatch that fails now (broker or database gone, or eager
     # mode with no broker) must not turn that success into an error, and events_sweep retries it.
-    transaction.on_commit(lambda: _enqueue(event.pk), robust=True)
+    enqueue_on_commit("members.tasks.events_dispatch", event.pk)
     return event
 
 
@@ -58,25 +59,12 @@ def events_record_bulk(events: list[Event]) -> list[Event]:
     ids = [event.pk for event in created]
     # One task for the lot (a purchase's two events: one broker round trip, not two), in chunks
     # so a periodic job's thousands of events still spread over the workers.
-    transaction.on_commit(
-        lambda: [_enqueue(*ids[i : i + BULK_DISPATCH]) for i in range(0, len(ids), BULK_DISPATCH)], robust=True
-    )
+    for i in range(0, len(ids), BULK_DISPATCH):
+        enqueue_on_commit("members.tasks.events_dispatch_many", ids[i : i + BULK_DISPATCH])
     return created
 
 
 BULK_DISPATCH = 50
-
-
-def _enqueue(*event_ids: int) -> None:
-    from config.celery import enqueue
-    from members.tasks import events_dispatch, events_dispatch_many
-
-    # Broker down: enqueue logs and gives up after ~1 s; the rows stay undispatched and
-    # events_sweep sends them once the broker is back.
-    if len(event_ids) == 1:
-        enqueue(events_dispatch, event_ids[0])
-    elif event_ids:
-        enqueue(events_dispatch_many, list(event_ids))
 
 
 def event_dispatch(event_id: int) -> bool:
@@ -116,6 +104,7 @@ def events_sweep(*, older_than: timedelta = timedelta(minutes=1), limit: int = 1
         .order_by("id")
         .values_list("id", flat=True)[:limit]
     )
+    # Broker down: each publish is logged and skipped; the rows stay undispatched for the next sweep.
     for event_id in ids:
-        _enqueue(event_id)
+        enqueue("members.tasks.events_dispatch", event_id)
     return len(ids)

@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from config.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError
 from members import services
 from members.events import event_record, events_record_bulk
 from members.models import LedgerEntry, Member, MemberDevice, Partner, Purchase, ReviewCase

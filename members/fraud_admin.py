@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import DomainError
+from core.errors import DomainError
 from members import fraud
 from members.admin import action_form
 from members.admin_forms import ReviewDecisionForm

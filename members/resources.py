@@ -3,7 +3,7 @@
 Import creates members through `member_enroll` (welcome gift, referral attribution, events) and
 updates existing ones (same program and email) through `member_update`. Every refusal of those
 services becomes a validation error of its row, so the dry run lists each bad row with its line
-number (of the file: the header is line 1, as for every import, see config/csvfiles.py) and reason
+number (of the file: the header is line 1, as for every import, see core/csvfiles.py) and reason
 before anything is written. `members_import` applies the operator's mode: all-or-nothing rolls the
 whole file back on any bad line, valid-only keeps the good rows (each in its own savepoint) and
 reports the skipped lines. Balances, tier and status are exported, never imported; exported text
@@ -15,7 +15,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from import_export import fields, resources, widgets
 from import_export.results import Result, RowResult
 
-from config.csvfiles import (
+from core.csvfiles import (
     ImportMode,
     ImportRejected,
     ImportReport,
@@ -24,7 +24,7 @@ from config.csvfiles import (
     formula_unquote,
     rows_settle,
 )
-from config.errors import DomainError
+from core.errors import DomainError
 from members import services
 from members.models import Member, Program
 

@@ -19,7 +19,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, Sum
 from django.utils import timezone
 
-from config.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, NotFound
 from members import fraud
 from members.earning import Quote, earn_quote
 from members.events import event_record, events_record_bulk

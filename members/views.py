@@ -28,8 +28,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from config.csvfiles import formula_safe
-from config.errors import DomainError
+from core.csvfiles import formula_safe
+from core.errors import DomainError
 from members import auth, fraud, links, selectors, services
 from members.forms import (
     ConsentForm,

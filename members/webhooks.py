@@ -6,12 +6,9 @@ default, tasks eager) the request that caused the event must not wait on a partn
 the periodic `webhooks_retry_due` job sends them within a minute.
 """
 
-from functools import partial
+from celery import current_app
 
-from django.db import transaction
-
-from config.celery import app as celery_app
-from config.celery import enqueue
+from core.enqueue import enqueue_on_commit
 from members.api import services, tasks
 from members.events import handles
 from members.models import Event, WebhookEndpoint
@@ -20,8 +17,8 @@ from members.models import Event, WebhookEndpoint
 @handles(*WebhookEndpoint.EventType.values)
 def webhooks_send(event: Event) -> None:
     deliveries = services.webhook_deliveries_create(event=event)
-    if celery_app.conf.task_always_eager:
+    if current_app.conf.task_always_eager:
         return
     for delivery in deliveries:
         # Broker down: the rows stay pending and webhooks_retry_due sends them within a minute.
-        transaction.on_commit(partial(enqueue, tasks.webhook_deliver, delivery.pk), robust=True)
+        enqueue_on_commit(tasks.webhook_deliver, delivery.pk)

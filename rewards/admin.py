@@ -16,9 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 
-from config.csvfiles import CsvImportForm, import_rejected_into_form, import_report_message
-from config.errors import DomainError
-from config.forms import IdsMultipleChoiceField
+from core.csvfiles import CsvImportForm, import_rejected_into_form, import_report_message
+from core.errors import DomainError
+from core.forms import IdsMultipleChoiceField
 from members.models import Member, Tier
 from rewards import selectors, services
 from rewards.models import (

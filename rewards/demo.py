@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from config.errors import DomainError
+from core.errors import DomainError
 from members.demo import demo_program
 from members.models import Program
 from rewards import services

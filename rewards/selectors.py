@@ -31,7 +31,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound
 from members.models import Member, Partner, Program, Subscription, Tier
 from rewards.models import (
     BurnHold,

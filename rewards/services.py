@@ -30,8 +30,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from config.csvfiles import ImportMode, ImportReport, RowError, csv_rows, rows_settle
-from config.errors import DomainError, NotFound
+from core.csvfiles import ImportMode, ImportReport, RowError, csv_rows, rows_settle
+from core.errors import DomainError, NotFound
+from core.enqueue import enqueue_on_commit
 from members import services as members_services
 from members.events import event_record
 from members.models import Member, Partner, Program, Purchase
@@ -558,15 +559,8 @@ def _grant(
             },
         )
     if notify:
-        transaction.on_commit(lambda: _notify(redemption.pk))
+        enqueue_on_commit("rewards.tasks.surprise_notify", redemption.pk)
     return redemption
-
-
-def _notify(redemption_id: int) -> None:
-    from config.celery import enqueue
-    from rewards.tasks import surprise_notify
-
-    enqueue(surprise_notify, redemption_id)
 
 
 def surprise_email_send(*, redemption_id: int) -> bool:

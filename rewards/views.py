@@ -10,7 +10,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from config.errors import DomainError
+from core.errors import DomainError
 from members.models import Member
 from members.views import DashboardPanel, dashboard_panel, member_required
 from rewards import selectors, services

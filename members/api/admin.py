@@ -6,7 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from config.errors import DomainError
+from core.errors import DomainError
+from core.enqueue import enqueue_on_commit
 from members.api import outbound, services, tasks
 from members.models import IdempotencyKey, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
 
@@ -154,5 +155,5 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         deliveries = list(queryset)
         for delivery in deliveries:
             services.webhook_resend(delivery=delivery)
-            tasks.webhook_deliver.delay_on_commit(delivery.pk)
+            enqueue_on_commit(tasks.webhook_deliver, delivery.pk)
         self.message_user(request, _("%(n)d deliveries queued.") % {"n": len(deliveries)}, messages.SUCCESS)

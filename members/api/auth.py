@@ -61,7 +61,7 @@ class PartnerThrottle(throttling.BaseThrottle):
     def _count_existing(name: str) -> int:
         """add() failed: another process created the counter meanwhile, so count on that one. With
         the cache unreachable incr() fails too and the request passes (throttles fail open while
-        Redis is down, config/cache.py)."""
+        Redis is down, core/cache.py)."""
         try:
             return cache.incr(name)
         except ValueError:

@@ -13,7 +13,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound
 from members.api import services
 from members.api.auth import HasPartnerKey, PartnerKeyAuthentication, PartnerThrottle
 from members.api.selectors import member_for_partner

@@ -14,7 +14,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError
 from members.api import outbound
 from members.api.selectors import key_cache_name
 from members.models import Event, IdempotencyKey, Partner, PartnerAPIKey, WebhookDelivery, WebhookEndpoint

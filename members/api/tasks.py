@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
+from core.enqueue import enqueue
 from members.api import selectors, services
 
 
@@ -17,7 +18,7 @@ def webhooks_retry_due() -> int:
     """Every minute: attempt deliveries whose backoff has elapsed (and any whose task was lost)."""
     due = selectors.deliveries_due(now=timezone.now())
     for delivery_id in due:
-        webhook_deliver.delay(delivery_id)
+        enqueue(webhook_deliver, delivery_id)
     return len(due)
 
 

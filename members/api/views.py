@@ -11,8 +11,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from config.api import Pagination
-from config.errors import DomainError, NotFound
+from core.api import Pagination
+from core.errors import DomainError, NotFound
 from members import selectors, services
 from members.api import selectors as api_selectors
 from members.api import serializers as s

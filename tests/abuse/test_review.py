@@ -7,7 +7,7 @@ import pytest
 from django.contrib.admin import helpers
 from django.urls import reverse
 
-from config.errors import DomainError
+from core.errors import DomainError
 from members import fraud, services
 from members.models import LedgerEntry, Program, ReviewCase
 from tests.conftest import MemberFactory

@@ -79,7 +79,7 @@ def test_throttling_per_key_answers_429_with_retry_after(partner, member):
 
 
 def test_an_invalid_rate_is_refused(partner):
-    from config.errors import DomainError
+    from core.errors import DomainError
 
     with pytest.raises(DomainError):
         partner_key_create(partner=partner, name="till", rate_limit="lots")

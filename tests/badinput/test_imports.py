@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from campaigns import services as campaign_services
 from campaigns.models import Segment, SegmentMember
-from config import csvfiles
-from config.csvfiles import ImportMode, ImportRejected
+from core import csvfiles
+from core.csvfiles import ImportMode, ImportRejected
 from members.models import Member
 from members.resources import MemberResource, members_import
 from rewards import services as reward_services

@@ -10,7 +10,7 @@ from django.core import mail
 from campaigns import services
 from campaigns.models import Delivery, Offer, OfferGrant
 from campaigns.selectors import assignment, campaign_results, campaigns_summary, two_proportion_lift
-from config.errors import DomainError
+from core.errors import DomainError
 from members import services as member_services
 from members.models import LedgerEntry
 from tests.campaigns.conftest import CampaignFactory, OfferFactory, VariantFactory

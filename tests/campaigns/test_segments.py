@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from campaigns import services
 from campaigns.models import Segment, SegmentRule
 from campaigns.selectors import segment_members
-from config.csvfiles import ImportMode
-from config.errors import DomainError
+from core.csvfiles import ImportMode
+from core.errors import DomainError
 from members import services as member_services
 from members.models import Member, MembershipPlan, Program
 from tests.campaigns.conftest import RuleFactory, SegmentFactory

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from campaigns import services, tasks
 from campaigns.models import Campaign, Delivery, OfferGrant, Segment, SegmentRule
-from config.errors import DomainError
+from core.errors import DomainError
+from core.sms import ConsoleSmsBackend
 from members import services as member_services
-from members.sms import ConsoleSmsBackend
 from tests.campaigns.conftest import (
     CampaignFactory,
     OfferFactory,

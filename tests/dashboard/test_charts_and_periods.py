@@ -5,8 +5,7 @@ from datetime import date
 
 import pytest
 
-from config.admin import _csv_cell
-from config.dashboard import (
+from backoffice.dashboard import (
     HEIGHT,
     TOP,
     Period,
@@ -17,6 +16,7 @@ from config.dashboard import (
     period_bounds,
     stacked_chart,
 )
+from backoffice.site import _csv_cell
 from tests.dashboard.conftest import at
 
 

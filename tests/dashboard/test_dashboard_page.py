@@ -12,8 +12,8 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from config.dashboard import TABLES
-from config.roles import staff_groups_sync
+from backoffice.dashboard import TABLES
+from backoffice.roles import staff_groups_sync
 from feedback import services as feedback_services
 from members.models import Member
 from tests.conftest import PartnerFactory, ProgramFactory, TierFactory

@@ -8,11 +8,11 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
+from core.sms import ConsoleSmsBackend
 from feedback import services, tasks
 from feedback.models import Invitation, Survey
 from members import services as member_services
 from members.models import EarningRule
-from members.sms import ConsoleSmsBackend
 from tests.conftest import MemberFactory, PartnerFactory, TierFactory
 from tests.feedback.conftest import SurveyFactory
 

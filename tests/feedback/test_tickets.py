@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.utils import timezone
 
-from config.errors import DomainError
+from core.errors import DomainError
 from feedback import selectors, services, tasks
 from feedback.models import SlaPolicy, Ticket, TicketMessage
 from members import services as member_services

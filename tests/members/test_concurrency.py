@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from config.errors import DomainError
+from core.errors import DomainError
 from members import services
 from members.models import LedgerEntry
 from tests.conftest import MemberFactory, ProgramFactory

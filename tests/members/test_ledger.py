@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from config.errors import DomainError
+from core.errors import DomainError
 from members import selectors, services
 from members.models import EarningRule, Event, LedgerEntry, Member, Program
 from tests.conftest import MemberFactory

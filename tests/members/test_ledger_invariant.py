@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from config.errors import DomainError
+from core.errors import DomainError
 from members import services
 from members.models import Program
 from tests.conftest import MemberFactory, ProgramFactory

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 
-from config.errors import DomainError
+from core.errors import DomainError
 from members import services
 from members.models import LedgerEntry, Member
 from members.selectors import member_export

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from config.errors import DomainError
+from core.errors import DomainError
 from members import services
 from members.models import Event, MembershipPlan, Program, Subscription, Tier, TierChange
 from members.selectors import tier_progress

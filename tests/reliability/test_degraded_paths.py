@@ -6,11 +6,12 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-import config.celery
 from campaigns import services as campaign_services
 from campaigns.models import Campaign, Delivery
-from config.cache import TolerantRedisCache
-from config.celery import app, enqueue
+from config.celery import app
+from core import enqueue as core_enqueue
+from core.cache import TolerantRedisCache
+from core.enqueue import enqueue, enqueue_on_commit
 from members.models import Event, Member
 from members.tasks import events_sweep
 from tests.campaigns.conftest import CampaignFactory
@@ -27,7 +28,7 @@ def broker_unreachable(settings):
     yield
     app.conf.broker_url, app.conf.task_always_eager = previous
     _drop_connection_pools()
-    config.celery._broker_down_until = 0.0
+    core_enqueue._broker_down_until = 0.0
 
 
 def _drop_connection_pools():
@@ -55,7 +56,7 @@ def test_an_unreachable_broker_never_fails_a_committed_write(broker_unreachable,
     assert enqueue(events_sweep) is False
     with transaction.atomic():
         member = MemberFactory(program=program)  # its member.enrolled event is enqueued on commit
-        events_sweep.delay_on_commit()
+        enqueue_on_commit(events_sweep)
     assert Member.objects.filter(pk=member.pk).exists()
     event = Event.objects.get(member=member)
     assert event.dispatched_at is None  # left for events_sweep, not lost

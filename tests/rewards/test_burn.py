@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from config.errors import DomainError
+from core.errors import DomainError
 from members.models import LedgerEntry
 from rewards import services
 from rewards.models import BurnHold

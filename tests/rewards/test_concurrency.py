@@ -6,7 +6,7 @@ from threading import Barrier
 import pytest
 from django.db import connection
 
-from config.errors import DomainError
+from core.errors import DomainError
 from members.models import Member
 from rewards import services
 from rewards.models import Redemption, Reward, Voucher

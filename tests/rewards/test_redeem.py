@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from config.errors import DomainError
+from core.errors import DomainError
 from members import services as members_services
 from members.models import Event, LedgerEntry, MembershipPlan
 from rewards import selectors, services

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
-from config.errors import DomainError
+from core.errors import DomainError
 from members import services as members_services
 from members.events import event_dispatch
 from members.models import Event, Member

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from config.csvfiles import ImportMode
-from config.errors import DomainError
+from core.csvfiles import ImportMode
+from core.errors import DomainError
 from members.models import Event, LedgerEntry
 from rewards import selectors, services
 from rewards.models import Redemption, Voucher

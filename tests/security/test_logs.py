@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
 
-from config.redaction import RedactFilter, redact
+from core.redaction import RedactFilter, redact
 from feedback import services as feedback_services
 from members import links
 from members.models import Member
@@ -31,7 +31,7 @@ def test_every_configured_handler_has_the_redaction_filter():
     assert settings.LOGGING["handlers"]
     for name, handler in settings.LOGGING["handlers"].items():
         assert "redact" in handler.get("filters", []), name
-    assert settings.LOGGING["filters"]["redact"]["()"] == "config.redaction.RedactFilter"
+    assert settings.LOGGING["filters"]["redact"]["()"] == "core.redaction.RedactFilter"
 
 
 @pytest.fixture

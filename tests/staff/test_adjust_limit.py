@@ -3,8 +3,8 @@ members.adjust_points_unlimited, enforced in the service and shown as a form err
 
 import pytest
 
-from config.errors import DomainError
-from config.roles import PROGRAM_MANAGER, SUPPORT_AGENT
+from backoffice.roles import PROGRAM_MANAGER, SUPPORT_AGENT
+from core.errors import DomainError
 from members import services
 from members.models import AuditEntry, LedgerEntry, Member
 

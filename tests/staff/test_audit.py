@@ -11,8 +11,8 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from backoffice.roles import SUPPORT_AGENT
 from campaigns.models import Campaign
-from config.roles import SUPPORT_AGENT
 from feedback import services as feedback_services
 from members import services
 from members.models import AuditEntry, EarningRule, Member, Program, Tier

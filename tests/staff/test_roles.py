@@ -1,12 +1,12 @@
-"""Each staff role can do its job in the admin, and nothing more (config/roles.py)."""
+"""Each staff role can do its job in the admin, and nothing more (backoffice/roles.py)."""
 
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from backoffice.roles import ANALYST, AUDITOR, PROGRAM_MANAGER, ROLES, SUPPORT_AGENT, staff_groups_sync
 from campaigns.models import Campaign
-from config.roles import ANALYST, AUDITOR, PROGRAM_MANAGER, ROLES, SUPPORT_AGENT, staff_groups_sync
 from feedback import services as feedback_services
 from feedback.models import Ticket
 from members import services

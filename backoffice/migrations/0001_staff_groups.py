@@ -1,15 +1,15 @@
-"""The staff roles (config/roles.py): "program manager", "support agent", "analyst", "auditor".
+"""The staff roles (backoffice/roles.py): "program manager", "support agent", "analyst", "auditor".
 
-Campaigns is the top app, so this migration runs after every app's models exist and can grant across
-them. Permissions are normally created after all migrations (post_migrate): on a fresh database they
+Backoffice is the top app, so this migration runs after every app's models exist and can grant across
+them (it moved here from campaigns 0003: on a database that ran that one, it finds the groups in place). Permissions are normally created after all migrations (post_migrate): on a fresh database they
 are created here first. The "analyst" group of members 0003 is kept and given exactly its role's
-permissions. Later models reach the groups through config.roles.staff_groups_sync after every migrate.
+permissions. Later models reach the groups through backoffice.roles.staff_groups_sync after every migrate.
 """
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from config.roles import ROLES, groups_sync
+from backoffice.roles import ROLES, groups_sync
 
 
 def staff_groups_create(apps, schema_editor):

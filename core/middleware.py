@@ -51,7 +51,7 @@ class DatabaseUnavailableMiddleware:
             return None
         logging.getLogger(__name__).warning("database unavailable: %s", type(exception).__name__)
         if request.path.startswith("/api/"):
-            from config.api import error_body
+            from core.api import error_body
 
             message = "The service is temporarily unavailable; retry later."
             response = JsonResponse(error_body("service_unavailable", message), status=503)

@@ -1,3 +1,4 @@
+from celery import current_app
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
@@ -17,10 +18,8 @@ def _database_ok() -> bool:
 def _broker_state() -> str:
     if not settings.REDIS_URL:
         return "not configured (tasks run eagerly)"
-    from config.celery import app
-
     try:
-        with app.connection_for_write() as conn:
+        with current_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return "ok"
     except Exception:

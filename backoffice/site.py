@@ -1,13 +1,13 @@
 """The Fidelis admin site: the index is the program dashboard, each of its tables also as CSV.
 
 The dashboard is read-only; it needs members.view_dashboard (superusers, the "analyst" and
-"program manager" groups, see config/roles.py). Its CSV exports need members.export_member
+"program manager" groups, see backoffice/roles.py). Its CSV exports need members.export_member
 (analysts, superusers).
 
 Every ModelAdmin registered on this site is audited: its add/change/delete logging also appends to
 the audit trail (members.AuditEntry) with the changed fields' before/after (AuditedAdminMixin).
 Staff sign in with an authenticator code once they enrolled one on the "Two-factor" page
-(config/two_factor.py); superusers must enrol when OTP_REQUIRED_FOR_SUPERUSERS.
+(backoffice/two_factor.py); superusers must enrol when OTP_REQUIRED_FOR_SUPERUSERS.
 """
 
 import csv
@@ -26,9 +26,10 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_otp import login as otp_login
 
-from config import two_factor
-from config.csvfiles import formula_safe
-from config.dashboard import TABLES, DashboardForm, dashboard_build, text
+from backoffice import two_factor
+from backoffice.dashboard import TABLES, DashboardForm, dashboard_build, text
+from core.csvfiles import formula_safe
+from core.enqueue import enqueue_on_commit
 from members import metrics, services, tasks
 from members.models import Program
 
@@ -205,7 +206,7 @@ def _snapshots_ensure(program: Program) -> None:
     """Until the daily job has run (a fresh install, or data loaded in bulk), the first dashboard
     view queues it, once an hour at most: later views read closed months from the snapshots."""
     if metrics.snapshot_missing(program=program) and cache.add(f"metric-snapshots-queued:{program.pk}", 1, 3600):
-        tasks.metric_snapshots_refresh.delay_on_commit()
+        enqueue_on_commit(tasks.metric_snapshots_refresh)
 
 
 def _csv_cell(value) -> str:

@@ -4,7 +4,7 @@
 later; a model named explicitly overrides `"*"` (an empty tuple takes the model out). `EXTRA` adds
 custom permissions. `groups_sync` makes each group hold exactly these permissions; it runs in the
 campaigns `staff_groups` migration (with the historical models) and after every `migrate`
-(config.apps, post_migrate), so a model added by a later migration reaches the right groups by itself
+(backoffice.apps, post_migrate), so a model added by a later migration reaches the right groups by itself
 when its app is covered by `"*"`, and otherwise once it is named here.
 
 Give a staff user a role: admin > Users > the user > Groups (and "Staff status"), or
@@ -121,8 +121,8 @@ def groups_sync(Group, Permission, ContentType) -> None:
 def staff_groups_sync(sender, using: str = "default", **kwargs) -> None:
     """post_migrate, for every app: keep the groups in step with the models that exist now.
 
-    Receivers run in the order they connected, and this one connects (config's admin app) before
-    django.contrib.auth's, so the sender's permissions are created here first (idempotent)."""
+    It creates the sender's permissions itself (idempotent), so it does not depend on running after
+    django.contrib.auth's own post_migrate receiver."""
     from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Group, Permission
     from django.contrib.contenttypes.models import ContentType
