@@ -1,26 +1,29 @@
-"""Journeys and offers react to domain events (each (event, handler) runs once; see members.events)."""
+"""Journeys and offers react to domain events (each (event, handler) runs once; see members.outbox)."""
 
 from campaigns import services
 from campaigns.models import Campaign, OfferGrant
-from members.events import handles
+from members.events import MemberEnrolled, PointsEarned, PointsExpiring, PurchaseRecorded, TierChanged, TierExpiring
 from members.models import Event, Purchase
+from members.outbox import handles
+from rewards.events import RewardViewed, VoucherConsumed
 
 
-@handles("member.enrolled")
+@handles(MemberEnrolled)
 def welcome(event: Event) -> None:
     if event.member_id:
         services.journey_trigger(trigger=Campaign.Trigger.ENROLLED, member=event.member, occurrence="enrolled")
 
 
-@handles("tier.changed")
+@handles(TierChanged)
 def tier_reached(event: Event) -> None:
-    if event.member_id and event.payload.get("reason") == "upgrade" and event.payload.get("to"):
+    payload = TierChanged.read(event)
+    if event.member_id and payload.reason == "upgrade" and payload.to:
         services.journey_trigger(
             trigger=Campaign.Trigger.TIER_REACHED, member=event.member, occurrence=f"tier.changed:{event.pk}"
         )
 
 
-@handles("tier.expiring")
+@handles(TierExpiring)
 def tier_expiring(event: Event) -> None:
     if event.member_id:
         services.journey_trigger(
@@ -28,19 +31,20 @@ def tier_expiring(event: Event) -> None:
         )
 
 
-@handles("points.expiring")
+@handles(PointsExpiring)
 def points_expiring(event: Event) -> None:
     """Once per expiry date: a second notice for the same lots is the same occurrence."""
     if event.member_id:
-        expires = event.payload.get("expires_at", "")[:10] or str(event.pk)
+        expires = (PointsExpiring.read(event).expires_at or "")[:10] or str(event.pk)
         services.journey_trigger(
             trigger=Campaign.Trigger.POINTS_EXPIRING, member=event.member, occurrence=f"expiring:{expires}"
         )
 
 
-@handles("purchase.recorded")
+@handles(PurchaseRecorded)
 def after_purchase(event: Event) -> None:
-    purchase = Purchase.objects.select_related("member__program").filter(pk=event.payload.get("purchase")).first()
+    purchase_id = PurchaseRecorded.read(event).purchase
+    purchase = Purchase.objects.select_related("member__program").filter(pk=purchase_id).first()
     if purchase is None:
         return
     services.offers_apply_to_purchase(purchase=purchase)
@@ -52,24 +56,23 @@ def after_purchase(event: Event) -> None:
     )
 
 
-@handles("reward.viewed")
+@handles(RewardViewed)
 def reward_viewed(event: Event) -> None:
-    """Rewards records `reward.viewed` with {"reward": id, "points": cost} when a member opens a reward."""
-    if event.member_id and event.payload.get("reward") and event.payload.get("points"):
-        services.reward_interest_record(
-            member=event.member, reward_id=int(event.payload["reward"]), points_needed=int(event.payload["points"])
-        )
+    """Rewards records `reward.viewed` when a member opens a reward."""
+    payload = RewardViewed.read(event)
+    if event.member_id and payload.reward and payload.points:
+        services.reward_interest_record(member=event.member, reward_id=payload.reward, points_needed=payload.points)
 
 
-@handles("voucher.consumed")
+@handles(VoucherConsumed)
 def voucher_consumed(event: Event) -> None:
     """A reward voucher handed out by a campaign was used: the campaign's offer counts as redeemed."""
-    code = event.payload.get("voucher")
-    if code and OfferGrant.objects.filter(code=code, status=OfferGrant.Status.ISSUED).exists():
-        services.offer_grant_redeem(code=code, reference=f"order:{event.payload.get('order_reference', '')}")
+    payload = VoucherConsumed.read(event)
+    if payload.voucher and OfferGrant.objects.filter(code=payload.voucher, status=OfferGrant.Status.ISSUED).exists():
+        services.offer_grant_redeem(code=payload.voucher, reference=f"order:{payload.order_reference}")
 
 
-@handles("points.earned")
+@handles(PointsEarned)
 def points_earned(event: Event) -> None:
     if event.member_id:
         services.reward_interest_check(member=event.member)

@@ -41,9 +41,9 @@ from campaigns.selectors import (
     segment_members,
 )
 from core.csvfiles import ImportMode, ImportRejected, ImportReport, RowError, csv_rows, rows_settle
+from core.enqueue import enqueue, enqueue_on_commit
 from core.errors import DomainError
 from core.sms import send_sms
-from core.enqueue import enqueue, enqueue_on_commit
 from members import services as member_services
 from members.earning import lines_from_items
 from members.links import unsubscribe_headers, unsubscribe_url

@@ -32,7 +32,9 @@ _broker_down_until = 0.0
 
 def enqueue_on_commit(task: str | Task, *args, **kwargs) -> None:
     """Send `task` (a dotted name, or a task object inside `tasks.py`) after the current commit."""
-    transaction.on_commit(partial(enqueue, task, *args, **kwargs))
+    # robust: the write is committed; a task that fails to start (or, run eagerly, fails) must not
+    # turn that success into an error. Its sweeper finds what was left.
+    transaction.on_commit(partial(enqueue, task, *args, **kwargs), robust=True)
 
 
 def enqueue(task: str | Task, *args, **kwargs) -> bool:

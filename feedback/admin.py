@@ -18,8 +18,8 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from core.csvfiles import formula_safe
-from core.errors import DomainError
 from core.enqueue import enqueue
+from core.errors import DomainError
 from feedback import selectors, services, tasks
 from feedback.models import Answer, Invitation, Question, Response, SlaPolicy, Survey, Ticket
 from members.models import Member, Program, Tier

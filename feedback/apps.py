@@ -7,5 +7,5 @@ class FeedbackConfig(AppConfig):
     verbose_name = _("Feedback loops")
 
     def ready(self) -> None:
-        # Surveys scheduled after purchases and resolved tickets (event handlers).
-        from feedback import handlers  # noqa: F401
+        # Feedback's event types; surveys scheduled after purchases and resolved tickets (handlers).
+        from feedback import events, handlers  # noqa: F401

@@ -21,14 +21,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from core.enqueue import enqueue_on_commit
 from core.errors import Conflict, DomainError, NotFound
 from core.sms import send_sms
-from core.enqueue import enqueue_on_commit
 from feedback import scoring, selectors
+from feedback.events import SurveyAnswered, TicketOpened, TicketResolved
 from feedback.models import Answer, Invitation, Question, Response, SlaPolicy, Survey, Ticket, TicketMessage
-from members.events import event_record
 from members.links import unsubscribe_headers
 from members.models import Member, Partner, Purchase
+from members.outbox import event_record
 from members.selectors import add_months
 from members.services import audit_record, lock_members, member_nps_set, points_engage
 
@@ -443,17 +444,16 @@ def _complete(response: Response, now: datetime) -> None:
         )
         response.save(update_fields=["ticket"])
     event_record(
-        type="survey.answered",
+        SurveyAnswered(
+            member=member.number,
+            survey=survey.pk,
+            kind=survey.kind,
+            score=str(response.score),
+            category=response.category,
+            response=response.pk,
+        ),
         program=member.program,
         member=member,
-        payload={
-            "member": member.number,
-            "survey": survey.pk,
-            "kind": survey.kind,
-            "score": str(response.score),
-            "category": response.category,
-            "response": response.pk,
-        },
     )
 
 
@@ -542,10 +542,9 @@ def ticket_open(
         ticket=ticket, kind=TicketMessage.Kind.CUSTOMER, body=body, author=created_by, created_at=now
     )
     event_record(
-        type="ticket.opened",
+        TicketOpened(member=member.number, ticket=ticket.pk, category=category, priority=priority),
         program=member.program,
         member=member,
-        payload={"member": member.number, "ticket": ticket.pk, "category": category, "priority": priority},
     )
 
     enqueue_on_commit("feedback.tasks.ticket_confirmation_send", ticket.pk)
@@ -616,10 +615,9 @@ def ticket_transition(*, ticket: Ticket, status: str, by=None) -> Ticket:
         audit_record(actor=by, action="ticket.transition", target=ticket, changes={"status": [before, status]})
     if status == Ticket.Status.RESOLVED:
         event_record(
-            type="ticket.resolved",
+            TicketResolved(member=ticket.member.number, ticket=ticket.pk, category=ticket.category),
             program=ticket.member.program,
             member=ticket.member,
-            payload={"member": ticket.member.number, "ticket": ticket.pk, "category": ticket.category},
         )
     return ticket
 

@@ -29,8 +29,9 @@ from django.utils.crypto import salted_hmac
 
 from core.errors import Conflict, DomainError
 from members import services
-from members.events import event_record, events_record_bulk
+from members.events import PointsHeld
 from members.models import LedgerEntry, Member, MemberDevice, Partner, Purchase, ReviewCase
+from members.outbox import event_record, events_record_bulk
 
 # --- velocity limits ---------------------------------------------------------------------------
 
@@ -138,16 +139,11 @@ def earn_hold(*, purchase: Purchase, points: int, breakdown: list[dict], hold: E
         details={**asdict(hold), "partner": purchase.partner_id, "breakdown": breakdown},
     )
     event_record(
-        type="points.held",
+        PointsHeld(
+            member=purchase.member.number, purchase=purchase.pk, points=points, reason=hold.reason, case=case.pk
+        ),
         program=purchase.member.program,
         member=purchase.member,
-        payload={
-            "member": purchase.member.number,
-            "purchase": purchase.pk,
-            "points": points,
-            "reason": hold.reason,
-            "case": case.pk,
-        },
     )
     return case
 

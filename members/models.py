@@ -605,16 +605,6 @@ class IdempotencyKey(models.Model):
 class WebhookEndpoint(models.Model):
     """Where a partner wants to hear about events, and the secret deliveries are signed with."""
 
-    class EventType(models.TextChoices):
-        MEMBER_ENROLLED = "member.enrolled", "member.enrolled"
-        POINTS_EARNED = "points.earned", "points.earned"
-        POINTS_REVERSED = "points.reversed", "points.reversed"
-        POINTS_EXPIRING = "points.expiring", "points.expiring"
-        POINTS_EXPIRED = "points.expired", "points.expired"
-        TIER_CHANGED = "tier.changed", "tier.changed"
-        REWARD_REDEEMED = "reward.redeemed", "reward.redeemed"
-        VOUCHER_CONSUMED = "voucher.consumed", "voucher.consumed"
-
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="webhook_endpoints")
     url = models.URLField(max_length=500)
     secret = models.CharField(max_length=80, help_text=_("Shared secret for the X-Fidelis-Signature header."))

@@ -22,7 +22,21 @@ from django.utils import timezone
 from core.errors import Conflict, DomainError, NotFound
 from members import fraud
 from members.earning import Quote, earn_quote
-from members.events import event_record, events_record_bulk
+from members.events import (
+    EngagementRecorded,
+    MemberEnrolled,
+    MemberErased,
+    PlanExpired,
+    PlanRenewed,
+    PlanSubscribed,
+    PointsEarned,
+    PointsExpired,
+    PointsExpiring,
+    PointsReversed,
+    PurchaseRecorded,
+    TierChanged,
+    TierExpiring,
+)
 from members.models import (
     AuditEntry,
     EarningRule,
@@ -39,6 +53,7 @@ from members.models import (
     Tier,
     TierChange,
 )
+from members.outbox import event_build, event_record, events_record_bulk
 from members.selectors import CREDIT_KINDS, add_months, program_rules, tier_qualified, tiers_qualified
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
@@ -229,10 +244,9 @@ def member_enroll(
     if referrer is not None:
         fraud.referral_check(member=member, referrer=referrer, device=device)
     event_record(
-        type="member.enrolled",
+        MemberEnrolled(member=member.number, referred_by=referrer.number if referrer else None),
         program=program,
         member=member,
-        payload={"member": member.number, "referred_by": referrer.number if referrer else None},
     )
     return member
 
@@ -343,7 +357,7 @@ def member_anonymize(*, member: Member) -> Member:
         object_repr=f"member {member.number}"
     )
     # Other apps erase what they hold of the member's own words (survey comments, ticket texts).
-    event_record(type="member.erased", program=member.program, member=member, payload={"member": member.number})
+    event_record(MemberErased(member=member.number), program=member.program, member=member)
     return member
 
 
@@ -597,10 +611,9 @@ def points_grant(
         member, kind=kind, points=points, now=now, reason=reason, reference=reference, created_by=created_by
     )
     event_record(
-        type="points.earned",
+        PointsEarned(member=member.number, points=points, kind=kind, entry=entry.pk),
         program=member.program,
         member=member,
-        payload={"member": member.number, "points": points, "kind": kind, "entry": entry.pk},
     )
     tier_evaluate(member=member, now=now)
     return entry
@@ -832,7 +845,17 @@ def purchase_record(
     if referrer and amount >= member.program.referral_min_purchase:
         _referral_reward(member, referrer, now)
     events = [
-        Event(type="purchase.recorded", program=member.program, member=member, payload=_purchase_payload(purchase))
+        event_build(
+            PurchaseRecorded(
+                member=member.number,
+                purchase=purchase.pk,
+                amount=str(purchase.amount),
+                points=purchase.points,
+                partner=purchase.partner_id,
+            ),
+            program=member.program,
+            member=member,
+        )
     ]
     if entry is not None:
         events.append(purchase_earned_event(purchase=purchase, entry=entry))
@@ -874,31 +897,23 @@ def purchase_credit(
     )
 
 
-def _purchase_payload(purchase: Purchase) -> dict:
-    return {
-        "member": purchase.member.number,
-        "purchase": purchase.pk,
-        "amount": str(purchase.amount),
-        "points": purchase.points,
-        "partner": purchase.partner_id,
-    }
-
-
-def purchase_earned_event(*, purchase: Purchase, entry: LedgerEntry, **extra) -> Event:
+def purchase_earned_event(*, purchase: Purchase, entry: LedgerEntry, case: int | None = None) -> Event:
     """The `points.earned` event of a purchase's earn entry (unsaved: callers record it with the
     other events of their transaction). One builder, so partners' webhooks see one payload shape."""
-    return Event(
-        type="points.earned",
+    return event_build(
+        PointsEarned(
+            member=purchase.member.number,
+            purchase=purchase.pk,
+            amount=str(purchase.amount),
+            partner=purchase.partner_id,
+            points=entry.points,
+            kind="earn",
+            entry=entry.pk,
+            pending=entry.lot.pending if hasattr(entry, "lot") else False,
+            case=case,
+        ),
         program=purchase.member.program,
         member=purchase.member,
-        payload={
-            **_purchase_payload(purchase),
-            "points": entry.points,
-            "kind": "earn",
-            "entry": entry.pk,
-            "pending": entry.lot.pending if hasattr(entry, "lot") else False,
-            **extra,
-        },
     )
 
 
@@ -952,10 +967,7 @@ def _referral_reward(referee: Member, referrer: Member | None, now: datetime) ->
             reference=f"members.member:{referee.pk}",
         )
         event_record(
-            type="points.earned",
-            program=program,
-            member=referrer,
-            payload={"member": referrer.number, "points": points, "kind": "referral"},
+            PointsEarned(member=referrer.number, points=points, kind="referral"), program=program, member=referrer
         )
     tier_evaluate(member=referrer, now=now)
 
@@ -1023,16 +1035,9 @@ def purchase_reverse(
     if shortfall:
         fraud.debt_case_open(entry=entry, debt=shortfall)
     event_record(
-        type="points.reversed",
+        PointsReversed(member=member.number, purchase=purchase.pk, amount=str(amount), points=to_take, debt=shortfall),
         program=member.program,
         member=member,
-        payload={
-            "member": member.number,
-            "purchase": purchase.pk,
-            "amount": str(amount),
-            "points": to_take,
-            "debt": shortfall,
-        },
     )
     return entry
 
@@ -1090,23 +1095,18 @@ def points_engage(*, member: Member, action: str, reference: str) -> LedgerEntry
             breakdown=[{"kind": "engagement", "label": rule.name, "points": rule.points, "rule": rule.pk}],
         )
         event_record(
-            type="points.earned",
+            PointsEarned(member=member.number, points=rule.points, kind="engagement", action=action),
             program=member.program,
             member=member,
-            payload={"member": member.number, "points": rule.points, "kind": "engagement", "action": action},
         )
         tier_evaluate(member=member, now=now)
     EngagementAction.objects.create(member=member, action=action, reference=reference, entry=entry)
     event_record(
-        type="engagement.recorded",
+        EngagementRecorded(
+            member=member.number, action=action, reference=reference, points=entry.points if entry else 0
+        ),
         program=member.program,
         member=member,
-        payload={
-            "member": member.number,
-            "action": action,
-            "reference": reference,
-            "points": entry.points if entry else 0,
-        },
     )
     return entry
 
@@ -1188,11 +1188,10 @@ def _expire(lot_filter: Q, now: datetime, reason: str) -> int:
             LedgerEntry.objects.bulk_create(entries)
             events_record_bulk(
                 [
-                    Event(
-                        type="points.expired",
+                    event_build(
+                        PointsExpired(member=members[entry.member_id].number, points=-entry.points),
                         program_id=entry.program_id,
                         member_id=entry.member_id,
-                        payload={"member": members[entry.member_id].number, "points": -entry.points},
                     )
                     for entry in entries
                 ]
@@ -1212,11 +1211,10 @@ def points_expire_due(*, now: datetime | None = None) -> int:
 
 
 def _expiring_event(program: Program, member_id: int, number: str, points: int, expires_at: datetime) -> Event:
-    return Event(
-        type="points.expiring",
+    return event_build(
+        PointsExpiring(member=number, points=points, expires_at=expires_at.isoformat()),
         program=program,
         member_id=member_id,
-        payload={"member": number, "points": points, "expires_at": expires_at.isoformat()},
     )
 
 
@@ -1330,16 +1328,15 @@ def _tier_change(member: Member, tier: Tier | None, reason: str, note: str = "",
     change = TierChange(
         member=member, from_tier=previous, to_tier=tier, reason=reason, note=note, created_by=created_by
     )
-    event = Event(
-        type="tier.changed",
+    event = event_build(
+        TierChanged(
+            member=member.number,
+            from_=previous.name if previous else None,
+            to=tier.name if tier else None,
+            reason=reason,
+        ),
         program_id=member.program_id,
         member=member,
-        payload={
-            "member": member.number,
-            "from": previous.name if previous else None,
-            "to": tier.name if tier else None,
-            "reason": reason,
-        },
     )
     return change, event
 
@@ -1348,7 +1345,7 @@ def _tier_set(member: Member, tier: Tier | None, reason: str, note: str = "", cr
     change, event = _tier_change(member, tier, reason, note, created_by)
     member.save(update_fields=["tier", "tier_downgrade_warned_at"])
     change.save()
-    event_record(type=event.type, program=member.program, member=member, payload=event.payload)
+    events_record_bulk([event])
 
 
 def tier_evaluate(*, member: Member, now: datetime | None = None) -> Tier | None:
@@ -1436,15 +1433,14 @@ def tiers_review(*, now: datetime | None = None) -> dict[str, int]:
                     member.tier_downgrade_warned_at = now
                     pair = (
                         None,
-                        Event(
-                            type="tier.expiring",
+                        event_build(
+                            TierExpiring(
+                                member=member.number,
+                                tier=member.tier.name,
+                                downgrade_after=str(today + timedelta(days=member.program.tier_notice_days)),
+                            ),
                             program_id=member.program_id,
                             member=member,
-                            payload={
-                                "member": member.number,
-                                "tier": member.tier.name,
-                                "downgrade_after": str(today + timedelta(days=member.program.tier_notice_days)),
-                            },
                         ),
                     )
                 else:  # "cleared": qualifies again or is held by a floor
@@ -1500,12 +1496,7 @@ def plan_subscribe(*, member: Member, plan: MembershipPlan, paid_by: str) -> Sub
     sub = Subscription.objects.create(
         member=member, plan=plan, started_at=now, expires_at=now + timedelta(days=plan.duration_days), paid_by=paid_by
     )
-    event_record(
-        type="plan.subscribed",
-        program=member.program,
-        member=member,
-        payload={"member": member.number, "plan": plan.name},
-    )
+    event_record(PlanSubscribed(member=member.number, plan=plan.name), program=member.program, member=member)
     return sub
 
 
@@ -1536,10 +1527,9 @@ def plan_renew(*, subscription: Subscription, paid_by: str) -> Subscription:
     sub.paid_by = paid_by
     sub.save(update_fields=["expires_at", "status", "cancelled_at", "paid_by"])
     event_record(
-        type="plan.renewed",
+        PlanRenewed(member=sub.member.number, plan=sub.plan.name, fee=str(sub.plan.fee), paid_by=paid_by),
         program=sub.member.program,
         member=sub.member,
-        payload={"member": sub.member.number, "plan": sub.plan.name, "fee": str(sub.plan.fee), "paid_by": paid_by},
     )
     return sub
 
@@ -1573,17 +1563,16 @@ def subscriptions_expire(*, now: datetime | None = None) -> dict[str, int]:
             Subscription.objects.bulk_update(ending, ["status"])
             events_record_bulk(
                 [
-                    Event(
-                        type="plan.renewed" if sub in renewing else "plan.expired",
+                    event_build(
+                        (PlanRenewed if sub in renewing else PlanExpired)(
+                            member=sub.member.number,
+                            plan=sub.plan.name,
+                            fee=str(sub.plan.fee),
+                            paid_by=sub.paid_by,
+                            expires_at=sub.expires_at.isoformat(),
+                        ),
                         program_id=sub.member.program_id,
                         member_id=sub.member_id,
-                        payload={
-                            "member": sub.member.number,
-                            "plan": sub.plan.name,
-                            "fee": str(sub.plan.fee),
-                            "paid_by": sub.paid_by,
-                            "expires_at": sub.expires_at.isoformat(),
-                        },
                     )
                     for sub in subs
                 ]

@@ -2,28 +2,28 @@
 
 from celery import shared_task
 
-from members import events, loyalty, metrics, reconciliation, selectors, services
+from members import loyalty, metrics, outbox, reconciliation, selectors, services
 
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=30)
 def events_dispatch(self, event_id: int) -> None:
     # A failed handler is retried with a delay by a worker; in eager mode (no broker) a retry
     # would run again at once inside the caller, so the sweeper picks it up a minute later instead.
-    if not events.event_dispatch(event_id) and not self.request.is_eager:
+    if not outbox.event_dispatch(event_id) and not self.request.is_eager:
         raise self.retry()
 
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=30)
 def events_dispatch_many(self, event_ids: list[int]) -> None:
     # Each (event, handler) runs once, so a retry of the batch only redoes what failed.
-    complete = [events.event_dispatch(event_id) for event_id in event_ids]
+    complete = [outbox.event_dispatch(event_id) for event_id in event_ids]
     if not all(complete) and not self.request.is_eager:
         raise self.retry()
 
 
 @shared_task
 def events_sweep() -> int:
-    return events.events_sweep()
+    return outbox.events_sweep()
 
 
 @shared_task

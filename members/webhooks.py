@@ -10,11 +10,11 @@ from celery import current_app
 
 from core.enqueue import enqueue_on_commit
 from members.api import services, tasks
-from members.events import handles
-from members.models import Event, WebhookEndpoint
+from members.models import Event
+from members.outbox import handles_webhook_types
 
 
-@handles(*WebhookEndpoint.EventType.values)
+@handles_webhook_types
 def webhooks_send(event: Event) -> None:
     deliveries = services.webhook_deliveries_create(event=event)
     if current_app.conf.task_always_eager:

@@ -7,6 +7,6 @@ class RewardsConfig(AppConfig):
     verbose_name = _("Rewards")
 
     def ready(self) -> None:
-        # Challenge progress and automatic surprises react to members' events; the voucher and
-        # stock checks join the nightly reconciliation that members runs.
-        from rewards import checks, handlers  # noqa: F401
+        # Rewards' event types; challenge progress and automatic surprises react to members' events;
+        # the voucher and stock checks join the nightly reconciliation that members runs.
+        from rewards import checks, events, handlers  # noqa: F401

@@ -31,11 +31,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.csvfiles import ImportMode, ImportReport, RowError, csv_rows, rows_settle
-from core.errors import DomainError, NotFound
 from core.enqueue import enqueue_on_commit
+from core.errors import DomainError, NotFound
 from members import services as members_services
-from members.events import event_record
 from members.models import Member, Partner, Program, Purchase
+from members.outbox import event_record
+from rewards.events import ChallengeCompleted, PointsBurned, RewardRedeemed, RewardViewed, VoucherConsumed
 from rewards.models import (
     BurnHold,
     Challenge,
@@ -136,20 +137,19 @@ def _issue_voucher(redemption: Redemption, reward: Reward, now: datetime) -> Vou
 
 def _redemption_event(redemption: Redemption, voucher: Voucher | None) -> None:
     event_record(
-        type="reward.redeemed",
+        RewardRedeemed(
+            member=redemption.member.number,
+            redemption=redemption.pk,
+            reward=redemption.reward_id,
+            kind=redemption.reward.kind,
+            source=redemption.source,
+            points=redemption.points,
+            value=str(redemption.value),
+            voucher=voucher.code if voucher else None,
+            partner=redemption.partner_id,
+        ),
         program=redemption.member.program,
         member=redemption.member,
-        payload={
-            "member": redemption.member.number,
-            "redemption": redemption.pk,
-            "reward": redemption.reward_id,
-            "kind": redemption.reward.kind,
-            "source": redemption.source,
-            "points": redemption.points,
-            "value": str(redemption.value),
-            "voucher": voucher.code if voucher else None,
-            "partner": redemption.partner_id,
-        },
     )
 
 
@@ -299,17 +299,16 @@ def voucher_consume(*, code: str, partner: Partner, order_reference: str, order_
     voucher.order_total = order_total
     voucher.save(update_fields=["status", "consumed_at", "consumed_by", "order_reference", "order_total"])
     event_record(
-        type="voucher.consumed",
+        VoucherConsumed(
+            member=voucher.member.number,
+            voucher=voucher.code,
+            reward=voucher.reward_id,
+            partner=partner.pk,
+            order_reference=order_reference,
+            order_total=str(order_total),
+        ),
         program=partner.program,
         member=voucher.member,
-        payload={
-            "member": voucher.member.number,
-            "voucher": voucher.code,
-            "reward": voucher.reward_id,
-            "partner": partner.pk,
-            "order_reference": order_reference,
-            "order_total": str(order_total),
-        },
     )
     return voucher
 
@@ -455,16 +454,15 @@ def burn_confirm(*, token: str, partner: Partner | None, order_reference: str = 
     hold.order_reference = order_reference or hold.order_reference
     hold.save(update_fields=["status", "settled_at", "order_reference"])
     event_record(
-        type="points.burned",
+        PointsBurned(
+            member=hold.member.number,
+            points=hold.points,
+            amount=str(hold.amount),
+            order_reference=hold.order_reference,
+            partner=hold.partner_id,
+        ),
         program=hold.program,
         member=hold.member,
-        payload={
-            "member": hold.member.number,
-            "points": hold.points,
-            "amount": str(hold.amount),
-            "order_reference": hold.order_reference,
-            "partner": hold.partner_id,
-        },
     )
     return hold
 
@@ -609,12 +607,7 @@ def surprise_grant(*, member: Member, reward: Reward, message: str, created_by=N
 def reward_viewed(*, member: Member, reward: Reward) -> None:
     """A member looked at a reward they cannot afford yet: the abandoned-redemption journey waits for
     them to earn enough."""
-    event_record(
-        type="reward.viewed",
-        program=member.program,
-        member=member,
-        payload={"reward": reward.pk, "points": reward.points_cost},
-    )
+    event_record(RewardViewed(reward=reward.pk, points=reward.points_cost), program=member.program, member=member)
 
 
 @dataclass(frozen=True)
@@ -793,10 +786,9 @@ def _challenge_prize(challenge: Challenge, member: Member, now: datetime) -> Non
             member=member, badge=challenge.badge, defaults={"challenge": challenge, "awarded_at": now}
         )
     event_record(
-        type="challenge.completed",
+        ChallengeCompleted(member=member.number, challenge=challenge.pk, points=challenge.points),
         program=member.program,
         member=member,
-        payload={"member": member.number, "challenge": challenge.pk, "points": challenge.points},
     )
 
 

@@ -6,10 +6,11 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from core.errors import DomainError
 from core.enqueue import enqueue_on_commit
+from core.errors import DomainError
 from members.api import outbound, services, tasks
 from members.models import IdempotencyKey, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
+from members.outbox import webhook_event_types
 
 # The package's own key model is not used (keys here belong to a partner); hide it.
 if admin.site.is_registered(APIKey):
@@ -79,7 +80,9 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
 class WebhookEndpointForm(forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
-        choices=WebhookEndpoint.EventType.choices, widget=forms.CheckboxSelectMultiple, required=True
+        choices=lambda: [(name, name) for name in webhook_event_types()],
+        widget=forms.CheckboxSelectMultiple,
+        required=True,
     )
 
     class Meta:

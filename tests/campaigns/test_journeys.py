@@ -10,8 +10,10 @@ from django.core import mail
 from campaigns import handlers, services
 from campaigns.models import Campaign, Delivery, SegmentRule
 from members import services as member_services
-from members.events import event_record
+from members.events import PointsExpiring, TierExpiring
 from members.models import Event
+from members.outbox import event_record
+from rewards.events import RewardViewed
 from tests.campaigns.conftest import CampaignFactory, RuleFactory, SegmentFactory
 from tests.conftest import MemberFactory, TierFactory
 
@@ -116,17 +118,15 @@ def test_points_expiring_fires_once_per_expiry_date(program, journey, on_commit)
     for _ in range(2):  # a repeated notice for the same lots
         with on_commit():
             event_record(
-                type="points.expiring",
+                PointsExpiring(member=member.number, points=40, expires_at="2026-09-01T00:00:00+00:00"),
                 program=program,
                 member=member,
-                payload={"member": member.number, "points": 40, "expires_at": "2026-09-01T00:00:00+00:00"},
             )
     with on_commit():
         event_record(
-            type="points.expiring",
+            PointsExpiring(member=member.number, points=10, expires_at="2026-12-01T00:00:00+00:00"),
             program=program,
             member=member,
-            payload={"member": member.number, "points": 10, "expires_at": "2026-12-01T00:00:00+00:00"},
         )
     assert sorted(Delivery.objects.values_list("occurrence", flat=True)) == [
         "expiring:2026-09-01",
@@ -148,7 +148,11 @@ def test_tier_reached_on_upgrade_and_tier_about_to_be_lost(program, partner, jou
     assert member.tier.name == "Gold"
     assert Delivery.objects.filter(campaign=reached, member=member).count() == 1
     with on_commit():
-        event_record(type="tier.expiring", program=program, member=member, payload={"tier": "Gold"})
+        event_record(
+            TierExpiring(member=member.number, tier="Gold", downgrade_after="2026-12-31"),
+            program=program,
+            member=member,
+        )
     assert Delivery.objects.filter(campaign=losing, member=member).count() == 1
 
 
@@ -175,8 +179,8 @@ def test_abandoned_redemption_fires_when_the_member_can_afford_the_reward(progra
     member = MemberFactory(program=program, consent_email=True)
     member_services.points_grant(member=member, points=100, reason="test")
     with on_commit():
-        event_record(type="reward.viewed", program=program, member=member, payload={"reward": 7, "points": 500})
-        event_record(type="reward.viewed", program=program, member=member, payload={"reward": 7, "points": 500})
+        event_record(RewardViewed(reward=7, points=500), program=program, member=member)
+        event_record(RewardViewed(reward=7, points=500), program=program, member=member)
     with on_commit():
         member_services.points_grant(member=member, points=300, reason="test")
     assert sent_to(member) == 0  # 400 < 500

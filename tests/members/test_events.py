@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from members import events, services
+from members import outbox, services
+from members.events import PointsEarned, PointsExpired
 from members.models import Event, EventHandling, Program
 from tests.conftest import MemberFactory
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 seen: list[tuple[str, int]] = []
 
 
-@events.handles("points.expired", "points.earned")
+@outbox.handles(PointsExpired, PointsEarned)
 def remember(event: Event) -> None:
     seen.append((event.type, event.payload["points"]))
 
@@ -30,7 +31,7 @@ def test_events_are_handled_after_commit_once(member, on_commit):
     assert seen == [("points.earned", 7)]
     event = Event.objects.get(type="points.earned", member=member)
     assert event.dispatched_at is not None
-    assert events.event_dispatch(event.pk)  # a second dispatch runs nothing again
+    assert outbox.event_dispatch(event.pk)  # a second dispatch runs nothing again
     assert seen == [("points.earned", 7)]
     assert EventHandling.objects.filter(event=event, handler__endswith="test_events.remember").count() == 1
 

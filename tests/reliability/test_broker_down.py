@@ -10,8 +10,8 @@ import requests
 from django.db.models import Count, F
 
 from members.api.services import partner_key_create
-from members.events import handlers_for
 from members.models import Event, Member, WebhookDelivery, WebhookEndpoint
+from members.outbox import handlers_for, webhook_event_types
 from rewards.models import Redemption
 from tests.api.test_webhooks import Receiver
 from tests.conftest import PartnerFactory
@@ -26,9 +26,7 @@ def test_writes_succeed_with_the_broker_down_and_their_effects_arrive_once_it_is
     reward = RewardFactory(program=partner.program, points_cost=50)
     _, key = partner_key_create(partner=partner, name="till")
     receiver = Receiver([200]).__enter__()
-    WebhookEndpoint.objects.create(
-        partner=partner, url=receiver.url, secret="s", events=list(WebhookEndpoint.EventType.values)
-    )
+    WebhookEndpoint.objects.create(partner=partner, url=receiver.url, secret="s", events=webhook_event_types())
     api = requests.Session()
     api.headers["Authorization"] = f"Api-Key {key}"
     base = processes.server(REDIS_URL=private_redis.url)
@@ -83,7 +81,7 @@ def test_writes_succeed_with_the_broker_down_and_their_effects_arrive_once_it_is
         # only in this process.
         product = [name for name, _ in handlers_for(event.type) if not name.startswith("tests.")]
         assert event.handled == len(product), event.type
-    webhook_events = events.filter(type__in=WebhookEndpoint.EventType.values)
+    webhook_events = events.filter(type__in=webhook_event_types())
     assert hooks.count() == webhook_events.count()
     received = Counter(request[0]["X-Fidelis-Delivery"] for request in receiver.requests)
     assert received == Counter({str(pk): 1 for pk in hooks.values_list("pk", flat=True)})

@@ -7,8 +7,8 @@ from django.core import mail
 
 from core.errors import DomainError
 from members import services as members_services
-from members.events import event_dispatch
 from members.models import Event, Member
+from members.outbox import event_dispatch
 from rewards import selectors, services
 from rewards.models import Redemption, SurpriseRule
 from tests.conftest import MemberFactory, TierFactory
