@@ -1,4 +1,5 @@
-"""The Fidelis admin site: the index is the program dashboard, each of its tables also as CSV.
+"""The Fidelis admin site: who may enter, and its own pages. The index is the program dashboard
+(backoffice/dashboard/), each of its tables also as CSV; the "Two-factor" page enrols an authenticator.
 
 The dashboard is read-only; it needs members.view_dashboard (superusers, the "analyst" and
 "program manager" groups, see backoffice/roles.py). Its CSV exports need members.export_member
@@ -9,13 +10,11 @@ Staff sign in with an authenticator code once they enrolled one on the "Two-fact
 (backoffice/two_factor.py); superusers must enrol when OTP_REQUIRED_FOR_SUPERUSERS.
 """
 
-import csv
 from base64 import b32encode
 from functools import wraps
 
 import segno
 from django.contrib import admin, messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -27,10 +26,7 @@ from django_otp import login as otp_login
 
 from backoffice import two_factor
 from backoffice.audit import AuditedAdminMixin
-from backoffice.dashboard import TABLES, DashboardForm, dashboard_build, text
-from core.csvfiles import formula_safe
-from core.enqueue import enqueue_on_commit
-from members import metrics, tasks
+from backoffice.dashboard import TABLES, DashboardForm, dashboard_build, snapshots_ensure, table_csv
 from members.models import Program
 
 DASHBOARD_PERMISSION = "members.view_dashboard"
@@ -115,7 +111,7 @@ class FidelisAdminSite(admin.AdminSite):
             context["dashboard_form"] = form
             if form.is_valid():
                 scope = form.scope(timezone.now())
-                _snapshots_ensure(scope.program)
+                snapshots_ensure(program=scope.program)
                 context["dashboard"] = dashboard_build(scope=scope)
                 context["dashboard_query"] = request.GET.urlencode()
                 context["dashboard_can_export"] = request.user.has_perm(EXPORT_PERMISSION)
@@ -129,24 +125,4 @@ class FidelisAdminSite(admin.AdminSite):
         form = DashboardForm(request.GET)
         if not form.is_valid():
             return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
-        scope = form.scope(timezone.now())
-        table = TABLES[key](scope)
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        filename = f"{scope.program.slug}-{key}-{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        writer = csv.writer(response)
-        writer.writerow([str(c) for c in table.columns])
-        writer.writerows([[_csv_cell(v) for v in row] for row in table.rows])
-        return response
-
-
-def _snapshots_ensure(program: Program) -> None:
-    """Until the daily job has run (a fresh install, or data loaded in bulk), the first dashboard
-    view queues it, once an hour at most: later views read closed months from the snapshots."""
-    if metrics.snapshot_missing(program=program) and cache.add(f"metric-snapshots-queued:{program.pk}", 1, 3600):
-        enqueue_on_commit(tasks.metric_snapshots_refresh)
-
-
-def _csv_cell(value) -> str:
-    """Names typed by staff (causes, campaigns) must not run as spreadsheet formulas; numbers stay numbers."""
-    return formula_safe(value) if isinstance(value, str) else text(value)
+        return table_csv(key=key, scope=form.scope(timezone.now()))
