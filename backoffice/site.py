@@ -1,22 +1,20 @@
-"""The Fidelis admin site: the index is the program dashboard, each of its tables also as CSV.
+"""The Fidelis admin site: who may enter, and its own pages. The index is the program dashboard
+(backoffice/dashboard/), each of its tables also as CSV; the "Two-factor" page enrols an authenticator.
 
 The dashboard is read-only; it needs members.view_dashboard (superusers, the "analyst" and
 "program manager" groups, see backoffice/roles.py). Its CSV exports need members.export_member
 (analysts, superusers).
 
-Every ModelAdmin registered on this site is audited: its add/change/delete logging also appends to
-the audit trail (members.AuditEntry) with the changed fields' before/after (AuditedAdminMixin).
+Every ModelAdmin registered on this site is audited (AuditedAdminMixin, backoffice/audit.py).
 Staff sign in with an authenticator code once they enrolled one on the "Two-factor" page
 (backoffice/two_factor.py); superusers must enrol when OTP_REQUIRED_FOR_SUPERUSERS.
 """
 
-import csv
 from base64 import b32encode
 from functools import wraps
 
 import segno
 from django.contrib import admin, messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -27,76 +25,12 @@ from django.utils.translation import gettext_lazy as _
 from django_otp import login as otp_login
 
 from backoffice import two_factor
-from backoffice.dashboard import TABLES, DashboardForm, dashboard_build, text
-from core.csvfiles import formula_safe
-from core.enqueue import enqueue_on_commit
-from members import metrics, services, tasks
+from backoffice.audit import AuditedAdminMixin
+from backoffice.dashboard import TABLES, DashboardForm, dashboard_build, snapshots_ensure, table_csv
 from members.models import Program
 
 DASHBOARD_PERMISSION = "members.view_dashboard"
 EXPORT_PERMISSION = "members.export_member"
-
-
-def _form_changes(form, formsets, add: bool) -> dict:
-    """{field: [before, after]} of a saved admin form, and of its inline rows as "model pk": {...}."""
-    # Not every admin form is a model form (the password change form is not): its values are never copied.
-    model = getattr(getattr(form, "_meta", None), "model", None)
-    pairs = {name: [None if add else form.initial.get(name), form.cleaned_data.get(name)] for name in form.changed_data}
-    changes = services.audit_changes(model, pairs)
-    for formset in formsets or []:
-        inline_model = formset.model
-        for inline_form in formset.forms:
-            key = f"{inline_model._meta.model_name} {inline_form.instance.pk or 'new'}"
-            if formset.can_delete and formset._should_delete_form(inline_form):
-                changes[key] = "deleted"
-            elif inline_form.has_changed():
-                changes[key] = services.audit_changes(
-                    inline_model,
-                    {
-                        name: [inline_form.initial.get(name), inline_form.cleaned_data.get(name)]
-                        for name in inline_form.changed_data
-                    },
-                )
-    return changes
-
-
-def _row_values(obj) -> dict:
-    return services.audit_changes(
-        type(obj), {f.name: [getattr(obj, f.attname), None] for f in obj._meta.concrete_fields if not f.primary_key}
-    )
-
-
-class AuditedAdminMixin:
-    """The admin's own logging (LogEntry) is where every add/change/delete through the admin passes,
-    for every model: each one also goes to the audit trail, with before/after of the changed fields.
-    Added to every ModelAdmin by FidelisAdminSite.register, so no app has to remember it."""
-
-    def construct_change_message(self, request, form, formsets, add=False):
-        # Called right before log_addition/log_change, while the form still knows the old values.
-        request._audit_changes = _form_changes(form, formsets, add)
-        return super().construct_change_message(request, form, formsets, add)
-
-    def log_addition(self, request, obj, message):
-        entry = super().log_addition(request, obj, message)
-        services.audit_record(
-            actor=request.user, action="admin.add", target=obj, changes=getattr(request, "_audit_changes", {})
-        )
-        request._audit_changes = {}
-        return entry
-
-    def log_change(self, request, obj, message):
-        entry = super().log_change(request, obj, message)
-        services.audit_record(
-            actor=request.user, action="admin.change", target=obj, changes=getattr(request, "_audit_changes", {})
-        )
-        request._audit_changes = {}
-        return entry
-
-    def log_deletions(self, request, queryset):
-        entries = super().log_deletions(request, queryset)
-        for obj in queryset:
-            services.audit_record(actor=request.user, action="admin.delete", target=obj, changes=_row_values(obj))
-        return entries
 
 
 class FidelisAdminSite(admin.AdminSite):
@@ -177,7 +111,7 @@ class FidelisAdminSite(admin.AdminSite):
             context["dashboard_form"] = form
             if form.is_valid():
                 scope = form.scope(timezone.now())
-                _snapshots_ensure(scope.program)
+                snapshots_ensure(program=scope.program)
                 context["dashboard"] = dashboard_build(scope=scope)
                 context["dashboard_query"] = request.GET.urlencode()
                 context["dashboard_can_export"] = request.user.has_perm(EXPORT_PERMISSION)
@@ -191,24 +125,4 @@ class FidelisAdminSite(admin.AdminSite):
         form = DashboardForm(request.GET)
         if not form.is_valid():
             return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
-        scope = form.scope(timezone.now())
-        table = TABLES[key](scope)
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        filename = f"{scope.program.slug}-{key}-{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        writer = csv.writer(response)
-        writer.writerow([str(c) for c in table.columns])
-        writer.writerows([[_csv_cell(v) for v in row] for row in table.rows])
-        return response
-
-
-def _snapshots_ensure(program: Program) -> None:
-    """Until the daily job has run (a fresh install, or data loaded in bulk), the first dashboard
-    view queues it, once an hour at most: later views read closed months from the snapshots."""
-    if metrics.snapshot_missing(program=program) and cache.add(f"metric-snapshots-queued:{program.pk}", 1, 3600):
-        enqueue_on_commit(tasks.metric_snapshots_refresh)
-
-
-def _csv_cell(value) -> str:
-    """Names typed by staff (causes, campaigns) must not run as spreadsheet formulas; numbers stay numbers."""
-    return formula_safe(value) if isinstance(value, str) else text(value)
+        return table_csv(key=key, scope=form.scope(timezone.now()))

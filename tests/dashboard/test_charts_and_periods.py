@@ -5,18 +5,9 @@ from datetime import date
 
 import pytest
 
-from backoffice.dashboard import (
-    HEIGHT,
-    TOP,
-    Period,
-    _nice_top,
-    bar_chart,
-    donut_chart,
-    line_chart,
-    period_bounds,
-    stacked_chart,
-)
-from backoffice.site import _csv_cell
+from backoffice.dashboard.charts import HEIGHT, TOP, _nice_top, bar_chart, donut_chart, line_chart, stacked_chart
+from backoffice.dashboard.export import _csv_cell
+from backoffice.dashboard.forms import Period, period_bounds
 from tests.dashboard.conftest import at
 
 
