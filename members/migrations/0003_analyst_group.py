@@ -2,7 +2,7 @@
 
 Permissions are normally created after all migrations ran (post_migrate), so on a fresh database
 they are created here first. Models added later by other apps are granted by
-backoffice.site.analyst_group_sync, which runs after every migrate.
+backoffice.roles.staff_groups_sync, which runs after every migrate.
 """
 
 from django.contrib.auth.management import create_permissions
