@@ -1,20 +1,30 @@
 """Shared fixtures and factories. Tests that need PostgreSQL or a real Redis worker are marked
 and skipped, with the reason printed, when DATABASE_URL / REDIS_URL do not point at them."""
 
+import itertools
 import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import factory
 import pytest
+import time_machine
 from django.conf import settings
+from django.contrib.admin import helpers
+from django.contrib.auth.models import Group, User
 from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
 from members import services
+from members.api.services import partner_key_create
+from members.metrics import Scope
 from members.models import Partner, Program, Tier
 
 # A real Celery worker, one task at a time, no cluster chatter (the tests start and stop it).
@@ -155,3 +165,117 @@ def celery_worker(transactional_db, tmp_path):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+# --- Partner API clients (the API tests of members, rewards and feedback, and the security tests) ---
+
+
+def client_for(partner) -> APIClient:
+    _, key = partner_key_create(partner=partner, name="test")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    client.key = key
+    return client
+
+
+@pytest.fixture
+def api(partner) -> APIClient:
+    return client_for(partner)
+
+
+@pytest.fixture
+def other_partner(program):
+    """Another partner of the same program."""
+    return PartnerFactory(program=program)
+
+
+@pytest.fixture
+def other_api(other_partner) -> APIClient:
+    return client_for(other_partner)
+
+
+@pytest.fixture
+def foreign_api(db) -> APIClient:
+    """A partner of another program."""
+    return client_for(PartnerFactory(program=ProgramFactory()))
+
+
+@pytest.fixture
+def foreign_member(db):
+    return MemberFactory(program=ProgramFactory())
+
+
+def purchase_body(member, **overrides) -> dict:
+    return {
+        "member": member.number,
+        "external_id": "ORD-1",
+        "amount": "100.00",
+        "currency": "EUR",
+        **overrides,
+    }
+
+
+# --- Staff in the admin (the backoffice tests and the members' adjustment limit) ---
+
+
+@pytest.fixture
+def staff_user(db):
+    """A staff account holding one role, the way an operator gives it (admin > Users > Groups)."""
+
+    def make(role: str, username: str | None = None) -> User:
+        user = User.objects.create_user(username or role.replace(" ", "-"), password="pw", is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+def run_action(client, model: str, action: str, objects, **data):
+    """Post an admin changelist action, as the checkbox + dropdown do."""
+    return client.post(
+        reverse(f"admin:{model}_changelist"),
+        {"action": action, helpers.ACTION_CHECKBOX_NAME: [o.pk for o in objects], **data},
+    )
+
+
+# --- Dated histories (the metrics tests of members, rewards and campaigns, and the dashboard) ---
+# Every write runs with the clock set to its date.
+
+_external_ids = itertools.count(1)
+
+
+def at(year: int, month: int, day: int, hour: int = 12) -> datetime:
+    return timezone.make_aware(datetime(year, month, day, hour))
+
+
+def enroll(program, when: datetime, **fields):
+    with time_machine.travel(when, tick=False):
+        return MemberFactory(program=program, **fields)
+
+
+def buy(member, when: datetime, amount: str, categories=(), partner=None):
+    with time_machine.travel(when, tick=False):
+        purchase, _ = services.purchase_record(
+            member=member,
+            partner=partner,
+            external_id=f"order-{next(_external_ids)}",
+            amount=Decimal(amount),
+            currency=member.program.currency,
+            occurred_at=when,
+            items=[{"sku": f"sku-{c}", "category": c, "price": amount} for c in categories],
+        )
+    return purchase
+
+
+def on(when: datetime, service, **kwargs):
+    """Run a members service with the clock at `when`."""
+    with time_machine.travel(when, tick=False):
+        return service(**kwargs)
+
+
+@pytest.fixture
+def scope_of():
+    def make(program, start, end, **filters):
+        return Scope(program=program, start=start, end=end, **filters)
+
+    return make

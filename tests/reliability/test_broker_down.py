@@ -13,8 +13,8 @@ from members.api.services import partner_key_create
 from members.models import Event, Member, WebhookDelivery, WebhookEndpoint
 from members.outbox import handlers_for, webhook_event_types
 from rewards.models import Redemption
-from tests.api.test_webhooks import Receiver
 from tests.conftest import PartnerFactory
+from tests.members.partners.test_webhooks import Receiver
 from tests.reliability.conftest import beat_client, wait_until
 from tests.rewards.conftest import RewardFactory
 

@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 
 from feedback import services as feedback_services
 from tests.feedback.conftest import SurveyFactory
-from tests.pages.conftest import signup
-from tests.pages.test_browser import browser, demo  # noqa: F401 - the shared Chromium fixtures
+from tests.members.pages.conftest import signup
+from tests.members.pages.test_browser import browser, demo  # noqa: F401 - the shared Chromium fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

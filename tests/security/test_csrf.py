@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.pages.conftest import signup
+from tests.members.pages.conftest import signup
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,7 @@ from core.redaction import RedactFilter, redact
 from feedback import services as feedback_services
 from members import links
 from members.models import Member
-from tests.api.conftest import client_for, purchase_body
-from tests.conftest import MemberFactory, PartnerFactory
+from tests.conftest import MemberFactory, PartnerFactory, client_for, purchase_body
 from tests.feedback.conftest import SurveyFactory
 
 pytestmark = pytest.mark.django_db
