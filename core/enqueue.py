@@ -14,7 +14,6 @@ is a delay, not a loss.
 
 import logging
 import time
-from functools import partial
 
 from celery import Task
 from django.db import transaction
@@ -34,7 +33,11 @@ def enqueue_on_commit(task: str | Task, *args, **kwargs) -> None:
     """Send `task` (a dotted name, or a task object inside `tasks.py`) after the current commit."""
     # robust: the write is committed; a task that fails to start (or, run eagerly, fails) must not
     # turn that success into an error. Its sweeper finds what was left.
-    transaction.on_commit(partial(enqueue, task, *args, **kwargs), robust=True)
+    # (A named function, not a partial: Django logs a robust callback's failure by its __qualname__.)
+    def enqueue_after_commit() -> None:
+        enqueue(task, *args, **kwargs)
+
+    transaction.on_commit(enqueue_after_commit, robust=True)
 
 
 def enqueue(task: str | Task, *args, **kwargs) -> bool:
