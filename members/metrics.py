@@ -20,14 +20,6 @@ from members.models import LedgerEntry, Member, MetricSnapshot, Partner, Program
 from members.selectors import add_months
 
 CENT = Decimal("0.01")
-ISSUED_KINDS = (
-    LedgerEntry.Kind.EARN,
-    LedgerEntry.Kind.BONUS,
-    LedgerEntry.Kind.WELCOME,
-    LedgerEntry.Kind.REFERRAL,
-    LedgerEntry.Kind.ENGAGEMENT,
-    LedgerEntry.Kind.GRANT,
-)
 # A purchase refund takes back earned points; when they were already spent the member owes them
 # and repays the debt from later earnings. Both undo issued points.
 REVERSED_KINDS = (LedgerEntry.Kind.REVERSE, LedgerEntry.Kind.DEBT)
@@ -351,7 +343,7 @@ def _points_sums() -> dict:
         return Coalesce(Sum("points", filter=q), Value(0), output_field=IntegerField())
 
     return {
-        "issued": total(Q(kind__in=ISSUED_KINDS)),
+        "issued": total(Q(kind__in=LedgerEntry.ISSUED_KINDS)),
         "spent": total(Q(kind=LedgerEntry.Kind.REDEEM)),
         "returned": total(Q(kind=LedgerEntry.Kind.REFUND)),
         "expired": total(Q(kind=LedgerEntry.Kind.EXPIRE)),

@@ -74,6 +74,18 @@ class LedgerEntry(models.Model):
         REVERSE = "reverse", _("Purchase refunded")
         DEBT = "debt", _("Debt repayment")
 
+    # Points issued to members: the one definition of the dashboard's "points issued"
+    # (members.metrics), of what the lifetime total adds up (members.services.ledger, which adds
+    # staff adjustments up too) and of the points-earned tier metric (members.selectors).
+    ISSUED_KINDS = (
+        Kind.EARN,
+        Kind.BONUS,
+        Kind.WELCOME,
+        Kind.REFERRAL,
+        Kind.ENGAGEMENT,
+        Kind.GRANT,
+    )
+
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=12, choices=Kind.choices)

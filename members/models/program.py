@@ -78,7 +78,7 @@ class Program(models.Model):
             "at once. Empty: the POINTS_ADJUST_LIMIT setting."
         ),
     )
-    # Abuse controls (members.fraud): an earn past a limit is recorded but its points wait for review.
+    # Abuse controls (members.checks): an earn past a limit is recorded but its points wait for review.
     member_daily_earns = models.PositiveIntegerField(
         null=True, blank=True, help_text=_("Purchases a member may earn points on per day. Empty: no limit.")
     )

@@ -1,4 +1,4 @@
-"""Review cases: what the abuse controls (members.fraud) hold for staff to decide."""
+"""Review cases: what the abuse checks (members.checks) hold for staff to decide (members.review)."""
 
 from django.conf import settings
 from django.db import models
