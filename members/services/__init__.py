@@ -20,17 +20,20 @@ earns how much), members.selectors (reads), members.outbox and members.events (e
 them: members.review (staff decide held cases), members.tasks (Celery), views, admin and the API.
 
 Where a change goes:
-- A new earning-rule kind: its choice on EarningRule.Kind (members/models/program.py) and the
-  migration makemigrations writes for it; how it earns in members/earning.py (earn_quote: a line,
-  basket or bonus rule); what it needs filled in, in the admin's EarningRuleForm (NEEDS, in
-  members/admin_forms.py); its label translated in locale/*/LC_MESSAGES/django.po; a test in
+- A new earning-rule kind (3 files, plus what tools generate and a test): its choice on
+  EarningRule.Kind (members/models/program.py) and the migration makemigrations writes for it;
+  how it earns in members/earning.py (earn_quote: a line, basket or bonus rule); what it needs
+  filled in, in the admin's EarningRuleForm (NEEDS, in members/admin_forms.py); its label in
+  locale/*/LC_MESSAGES/django.po (makemessages, then translate); a test in
   tests/members/test_earning.py. Optional: how the member pages word its breakdown line
-  (templates/members/_why.html; the rule's name shows otherwise).
-- A new event type: its payload class with @event_type in the events.py of the app whose service
-  records it (members/events.py here), and `event_record(TheType(...), ...)` in that service.
-  Reactions subscribe with @handles(TheType) in any app's handlers.py; `webhook=True` makes it a
-  partner webhook, which the admin's choices, the API's validation and its docs read from the
-  registry (README lists the webhook types for partners).
+  (templates/members/_why.html, else the rule's name shows) and the kinds listed in the API's
+  RuleLineSerializer help text.
+- A new event type (2 files and a test): its payload class with @event_type in the events.py of
+  the app whose service records it (members/events.py here), and `event_record(TheType(...), ...)`
+  in that service. Reactions subscribe with @handles(TheType) in any app's handlers.py. With
+  `webhook=True` it is a partner webhook too: the sender (members/webhooks.py) and the admin's
+  endpoint form read the registry, so only README's list of webhook types for partners is added
+  by hand.
 - A new balance movement: a LedgerEntry.Kind (and whether it counts in ISSUED_KINDS), then a
   service that locks the member and calls ledger_credit or ledger_debit; never write balances,
   lots or entries anywhere else.
