@@ -244,7 +244,7 @@ SPECTACULAR_SETTINGS = {
         "PointsStatusEnum": ["pending", "available", "none"],
         "LedgerKindEnum": "members.models.LedgerEntry.Kind",
         "RewardKindEnum": "rewards.models.Reward.Kind",
-        "HoldReasonEnum": "members.fraud.HOLD_REASONS",
+        "HoldReasonEnum": "members.checks.HOLD_REASONS",
         "HoldReviewEnum": ["open", "rejected"],
     },
 }

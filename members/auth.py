@@ -180,7 +180,7 @@ def member_signup(
     device: str = "",
 ) -> Member:
     """Self sign-up: a member (with the welcome gift) and the user the pages sign in. `device` is the
-    browser's device cookie (members.fraud): a referrer's own browser holds the referral for review."""
+    browser's device cookie (members.checks): a referrer's own browser holds the referral for review."""
     if password:
         _validate_password(password, User(email=email, first_name=first_name, last_name=last_name))
     member = services.member_enroll(

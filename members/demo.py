@@ -184,7 +184,7 @@ def _program() -> Program:
 
 
 def _abuse_limits(program: Program) -> None:
-    """Generous daily limits (members.fraud), set once the history is in: the whole year was recorded
+    """Generous daily limits (members.checks), set once the history is in: the whole year was recorded
     today, and the busiest demo member has 21 purchases, so a newcomer's first tries still earn."""
     Program.objects.filter(pk=program.pk).update(
         member_daily_earns=30, member_daily_points=20_000, partner_daily_earns=5_000, partner_daily_points=500_000

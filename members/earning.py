@@ -1,4 +1,5 @@
-"""Earning-rule evaluation: a basket in, points and a breakdown out. Pure: writes nothing.
+"""What earns how many points: the earning rules' quote of a basket (points and a breakdown out)
+and the referral reward of a program. Pure: writes nothing.
 
 How rules combine (also in the README):
 - base points = eligible amount x program earn rate. The eligible amount is the order total minus
@@ -168,3 +169,16 @@ def earn_quote(
     if quote.points < 0:
         quote.add("No negative earning", -quote.points, kind="floor")
     return quote
+
+
+def referral_points_for(program: Program, nth: int) -> int:
+    """Points the referrer gets for their nth successful referral."""
+    if program.referral_mode == Program.Referral.SINGLE:
+        return program.referral_referrer_points
+    if program.referral_mode == Program.Referral.STEPPED:
+        points = 0
+        for from_count, step_points in sorted(program.referral_steps or []):
+            if nth >= from_count:
+                points = step_points
+        return points
+    return 0

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
-from members import fraud
+from members import review as fraud
 from members.admin import action_form
 from members.admin_forms import ReviewDecisionForm
 from members.models import ReviewCase

@@ -23,16 +23,6 @@ from members.models import (
     Tier,
 )
 
-CREDIT_KINDS = {
-    LedgerEntry.Kind.EARN,
-    LedgerEntry.Kind.BONUS,
-    LedgerEntry.Kind.WELCOME,
-    LedgerEntry.Kind.REFERRAL,
-    LedgerEntry.Kind.ENGAGEMENT,
-    LedgerEntry.Kind.GRANT,
-    LedgerEntry.Kind.ADJUST,
-}
-
 
 def add_months(moment: datetime, months: int) -> datetime:
     month_index = moment.month - 1 + months
@@ -98,9 +88,10 @@ def _tier_metric_parts(*, tier: Tier, member_ids: list[int], now: datetime, star
             .annotate(v=Sum(F("amount") - F("refunded_amount")))
             .values_list("member_id", "v")
         ]
+    # Purchases count through their own rows above (net of refunds), every other issued kind here.
     entries = LedgerEntry.objects.filter(
         member_id__in=member_ids,
-        kind__in=CREDIT_KINDS - {LedgerEntry.Kind.ADJUST, LedgerEntry.Kind.EARN},
+        kind__in=[kind for kind in LedgerEntry.ISSUED_KINDS if kind != LedgerEntry.Kind.EARN],
         created_at__lte=now,
     ).order_by()
     if start:

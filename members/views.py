@@ -30,7 +30,7 @@ from django.views.i18n import set_language
 
 from core.csvfiles import formula_safe
 from core.errors import DomainError
-from members import auth, fraud, links, selectors, services
+from members import auth, checks, earning, links, selectors, services
 from members.forms import (
     ConsentForm,
     DeleteAccountForm,
@@ -66,23 +66,23 @@ def member_required(view: Callable) -> Callable:
 
 
 def _device(request: HttpRequest, response: HttpResponse, member: Member | None = None) -> HttpResponse:
-    """The device cookie (members.fraud): random, httponly, set once per browser and kept two years.
+    """The device cookie (members.checks): random, httponly, set once per browser and kept two years.
     At sign-in (`member` given) the browser is put on record for the member, as a hash, so a referral
     signed up later from that browser is held for review. Other pages only set the cookie: browsing
     costs no query."""
-    value = request.COOKIES.get(fraud.DEVICE_COOKIE, "")
-    if not fraud.device_valid(value):
-        value = fraud.device_new()
+    value = request.COOKIES.get(checks.DEVICE_COOKIE, "")
+    if not checks.device_valid(value):
+        value = checks.device_new()
         response.set_cookie(
-            fraud.DEVICE_COOKIE,
+            checks.DEVICE_COOKIE,
             value,
-            max_age=int(fraud.DEVICE_COOKIE_AGE.total_seconds()),
+            max_age=int(checks.DEVICE_COOKIE_AGE.total_seconds()),
             httponly=True,
             samesite="Lax",
             secure=settings.SESSION_COOKIE_SECURE or request.is_secure(),
         )
     if member is not None:
-        fraud.device_remember(member=member, device=value)
+        checks.device_remember(member=member, device=value)
     return response
 
 
@@ -151,7 +151,7 @@ def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
                     consent_sms=data["consent_sms"],
                     referral_code=data["referral_code"],
                     password=data["password"],
-                    device=request.COOKIES.get(fraud.DEVICE_COOKIE, ""),
+                    device=request.COOKIES.get(checks.DEVICE_COOKIE, ""),
                 )
             except DomainError as exc:
                 _domain_error_to_form(form, exc)
@@ -361,7 +361,7 @@ def referrals(request: HttpRequest) -> HttpResponse:
             "member": member,
             "link": link,
             "referrals": selectors.member_referrals(member=member),
-            "first_reward": services.referral_points_for(member.program, 1),
+            "first_reward": earning.referral_points_for(member.program, 1),
             "share_text": _("Join %(program)s with my link and get a welcome gift: %(link)s")
             % {"program": member.program.name, "link": link},
         },

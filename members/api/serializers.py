@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http import QueryDict
 from rest_framework import serializers
 
-from members import fraud
+from members import checks as fraud
 from members.models import EarningRule, LedgerEntry, Member
 
 MONEY = {"max_digits": 12, "decimal_places": 2}

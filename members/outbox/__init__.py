@@ -3,7 +3,7 @@
 To add an event type: declare its payload class with @event_type in the `events.py` of the app
 whose service records it, record it with `event_record(...)` in that service, and subscribe with
 `@handles(...)` in any app's `handlers.py`. `webhook=True` makes it a webhook partners can
-subscribe to (admin choices, API validation and docs read the registry).
+subscribe to (the webhook sender and the admin's endpoint choices read the registry).
 """
 
 from members.outbox.dispatch import (

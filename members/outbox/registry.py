@@ -8,10 +8,10 @@
 
 The class is the type's single definition: services build it (`event_record(PointsReversed(...),
 program=..., member=...)`), handlers subscribe to it (`@handles(PointsReversed)`) and read it back
-typed (`PointsReversed.read(event)`), and partners' webhooks, their admin choices and the API docs
-list the types declared with `webhook=True`. Payloads are stored as JSON in `Event.payload`: field
-values must be JSON values (str for money and dates), and every field is stored (None as null), so
-one type always has one shape; a field named `from_` is stored as "from".
+typed (`PointsReversed.read(event)`), and partners' webhooks (the sender and the admin's endpoint
+choices) take the types declared with `webhook=True`. Payloads are stored as JSON in
+`Event.payload`: field values must be JSON values (str for money and dates), and every field is
+stored (None as null), so one type always has one shape; a field named `from_` is stored as "from".
 """
 
 import dataclasses

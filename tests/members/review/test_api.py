@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from members import fraud
+from members import review
 from members.models import LedgerEntry, ReviewCase
 from tests.conftest import MemberFactory, client_for, purchase_body
 
@@ -62,8 +62,8 @@ def test_after_the_review_the_purchase_shows_what_was_decided(api, program, staf
     ana, bob = MemberFactory(program=program), MemberFactory(program=program)
     _post(api, ana, "ORD-A")
     _post(api, bob, "ORD-B")
-    fraud.review_approve(case=ReviewCase.objects.get(member=ana), decided_by=staff, note="Known customer")
-    fraud.review_reject(case=ReviewCase.objects.get(member=bob), decided_by=staff, note="Test card")
+    review.review_approve(case=ReviewCase.objects.get(member=ana), decided_by=staff, note="Known customer")
+    review.review_reject(case=ReviewCase.objects.get(member=bob), decided_by=staff, note="Test card")
     approved, rejected = _post(api, ana, "ORD-A").json(), _post(api, bob, "ORD-B").json()
     assert (approved["status"], approved["points"], approved["hold"]) == ("available", 40, None)
     assert approved["balance"]["available"] == 40

@@ -2,7 +2,7 @@
 
 import pytest
 
-from members import fraud, services
+from members import review, services
 from members.models import LedgerEntry, ReviewCase
 from tests.conftest import client_for
 
@@ -22,7 +22,7 @@ def test_a_refund_after_redemption_opens_a_debt_case(member, clock, admin_user):
     assert case.details["debt"] == 80 and case.reference == f"members.ledgerentry:{entry.pk}"
 
     # Approving only records that staff looked: a debt case holds no points.
-    fraud.review_approve(case=case, decided_by=admin_user, note="Genuine return")
+    review.review_approve(case=case, decided_by=admin_user, note="Genuine return")
     assert assert_ledger_consistent(member).points_debt == 80
     assert LedgerEntry.objects.filter(member=member).count() == 3  # earn, redeem, reverse
 

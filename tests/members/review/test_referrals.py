@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from members import auth, fraud, services
+from members import auth, checks, review, services
 from members.models import LedgerEntry, Member, MemberDevice, ReviewCase
 from tests.conftest import MemberFactory
 
@@ -58,16 +58,16 @@ def test_different_people_are_not_held(program):
 
 
 def test_email_and_phone_keys():
-    assert fraud.email_key(" A.B.C+x@GoogleMail.com ") == "abc@gmail.com"
-    assert fraud.email_key("a.b+x@outlook.com") == "a.b@outlook.com"
-    assert fraud.phone_key("+40 (721) 000-111") == fraud.phone_key("0040721000111") == "721000111"
-    assert fraud.phone_key("") == fraud.phone_key("12") == ""
+    assert checks.email_key(" A.B.C+x@GoogleMail.com ") == "abc@gmail.com"
+    assert checks.email_key("a.b+x@outlook.com") == "a.b@outlook.com"
+    assert checks.phone_key("+40 (721) 000-111") == checks.phone_key("0040721000111") == "721000111"
+    assert checks.phone_key("") == checks.phone_key("12") == ""
 
 
 def test_approving_before_the_first_purchase_lets_the_referral_pay_as_usual(program, admin_user):
     ana = MemberFactory(program=program, phone="0721000111")
     alias = MemberFactory(program=program, phone="0721000111", referral_code=ana.referral_code)
-    fraud.review_approve(case=ReviewCase.objects.get(member=alias), decided_by=admin_user, note="Twins, checked")
+    review.review_approve(case=ReviewCase.objects.get(member=alias), decided_by=admin_user, note="Twins, checked")
     assert _referral_points(ana, alias) == 0  # not qualified yet
     buy(alias, 50)
     assert _referral_points(ana) == 150 and _referral_points(alias) == 100
@@ -77,7 +77,7 @@ def test_approving_after_a_qualifying_purchase_pays_at_once(program, admin_user)
     ana = MemberFactory(program=program, phone="0721000111")
     alias = MemberFactory(program=program, phone="0721000111", referral_code=ana.referral_code)
     buy(alias, 50)
-    fraud.review_approve(case=ReviewCase.objects.get(member=alias), decided_by=admin_user, note="ok")
+    review.review_approve(case=ReviewCase.objects.get(member=alias), decided_by=admin_user, note="ok")
     assert _referral_points(ana) == 150 and _referral_points(alias) == 100
     assert assert_ledger_consistent(ana).points_available == 150
     buy(alias, 50)  # only once
@@ -87,7 +87,7 @@ def test_approving_after_a_qualifying_purchase_pays_at_once(program, admin_user)
 def test_a_rejected_referral_never_pays(program, admin_user):
     ana = MemberFactory(program=program, phone="0721000111")
     alias = MemberFactory(program=program, phone="0721000111", referral_code=ana.referral_code)
-    fraud.review_reject(case=ReviewCase.objects.get(member=alias), decided_by=admin_user, note="Same person")
+    review.review_reject(case=ReviewCase.objects.get(member=alias), decided_by=admin_user, note="Same person")
     buy(alias, 50)
     buy(alias, 80)
     assert _referral_points(ana, alias) == 0
@@ -108,11 +108,11 @@ def _signup(client, program, email, referral_code=""):
 
 def test_a_referral_signed_up_from_the_referrers_browser_is_held(client, program):
     ana = _signup(client, program, "ana@example.com")
-    cookie = client.cookies[fraud.DEVICE_COOKIE]
+    cookie = client.cookies[checks.DEVICE_COOKIE]
     assert cookie["httponly"] and int(cookie["max-age"]) >= 365 * 86400
     # Only a keyed hash of the cookie is stored with the member.
     device = MemberDevice.objects.get(member=ana)
-    assert device.device_hash == fraud.device_hash(cookie.value) and cookie.value not in device.device_hash
+    assert device.device_hash == checks.device_hash(cookie.value) and cookie.value not in device.device_hash
     client.post(reverse("members:signout"))
 
     second = _signup(client, program, "totally.different@example.com", referral_code=ana.referral_code)
@@ -136,13 +136,13 @@ def test_every_sign_in_puts_the_browser_on_record(client, program):
     for _ in range(2):
         response = client.post(reverse("members:signin"), {"email": ana.email, "password": "a long enough secret 42"})
         assert response.status_code == 302
-    cookie = client.cookies[fraud.DEVICE_COOKIE].value
+    cookie = client.cookies[checks.DEVICE_COOKIE].value
     assert list(MemberDevice.objects.filter(member=ana).values_list("device_hash", flat=True)) == [
-        fraud.device_hash(cookie)
+        checks.device_hash(cookie)
     ]
     browsing = Client()
     browsing.force_login(ana.user)
-    assert browsing.get(reverse("members:history")).cookies[fraud.DEVICE_COOKIE]["httponly"]  # set, not recorded
+    assert browsing.get(reverse("members:history")).cookies[checks.DEVICE_COOKIE]["httponly"]  # set, not recorded
     assert MemberDevice.objects.filter(member=ana).count() == 1
 
 

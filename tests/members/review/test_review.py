@@ -8,7 +8,7 @@ from django.contrib.admin import helpers
 from django.urls import reverse
 
 from core.errors import DomainError
-from members import fraud, services
+from members import review, services
 from members.models import LedgerEntry, Program, ReviewCase
 from tests.conftest import MemberFactory
 
@@ -28,7 +28,7 @@ def held(program, member, clock):
 
 
 def test_approving_credits_the_held_points_through_the_ledger(held, member, admin_user):
-    fraud.review_approve(case=held, decided_by=admin_user, note="Customer called, genuine")
+    review.review_approve(case=held, decided_by=admin_user, note="Customer called, genuine")
     entry = LedgerEntry.objects.get(member=member, kind=LedgerEntry.Kind.EARN)
     assert (entry.points, entry.purchase_id, entry.created_by) == (80, held.purchase_id, admin_user)
     held.refresh_from_db()
@@ -39,18 +39,18 @@ def test_approving_credits_the_held_points_through_the_ledger(held, member, admi
 
 
 def test_approving_twice_credits_once(held, member, admin_user):
-    fraud.review_approve(case=held, decided_by=admin_user, note="ok")
+    review.review_approve(case=held, decided_by=admin_user, note="ok")
     with pytest.raises(DomainError) as refused:
-        fraud.review_approve(case=held, decided_by=admin_user, note="ok again")
+        review.review_approve(case=held, decided_by=admin_user, note="ok again")
     assert refused.value.code == "case_decided"
     with pytest.raises(DomainError):
-        fraud.review_reject(case=held, decided_by=admin_user, note="changed my mind")
+        review.review_reject(case=held, decided_by=admin_user, note="changed my mind")
     assert LedgerEntry.objects.filter(member=member, kind=LedgerEntry.Kind.EARN).count() == 1
     assert assert_ledger_consistent(member).points_available == 80
 
 
 def test_rejecting_credits_nothing(held, member, admin_user):
-    fraud.review_reject(case=held, decided_by=admin_user, note="Stolen card")
+    review.review_reject(case=held, decided_by=admin_user, note="Stolen card")
     held.refresh_from_db()
     assert (held.status, held.note) == ("rejected", "Stolen card")
     assert not LedgerEntry.objects.filter(member=member, kind=LedgerEntry.Kind.EARN).exists()
@@ -58,7 +58,7 @@ def test_rejecting_credits_nothing(held, member, admin_user):
 
 
 def test_a_decision_needs_a_note(held, admin_user):
-    for decide in (fraud.review_approve, fraud.review_reject):
+    for decide in (review.review_approve, review.review_reject):
         with pytest.raises(DomainError) as refused:
             decide(case=held, decided_by=admin_user, note="  ")
         assert refused.value.code == "note_required"
@@ -68,7 +68,7 @@ def test_a_decision_needs_a_note(held, admin_user):
 
 def test_a_refund_while_held_takes_nothing_and_approval_credits_only_the_rest(held, member, admin_user):
     assert services.purchase_reverse(purchase=held.purchase, amount=Decimal("20")) is None  # nothing credited yet
-    fraud.review_approve(case=held, decided_by=admin_user, note="ok")
+    review.review_approve(case=held, decided_by=admin_user, note="ok")
     assert assert_ledger_consistent(member).points_available == 60  # 80 held, a quarter refunded
     services.purchase_reverse(purchase=held.purchase)  # the rest, later: takes back exactly the 60
     member = assert_ledger_consistent(member)
@@ -79,7 +79,7 @@ def test_approval_respects_the_return_window(program, member, admin_user, clock)
     Program.objects.filter(pk=program.pk).update(pending_days=14)
     limits(program, member_daily_earns=0)
     case = ReviewCase.objects.get(purchase=record(member, 30, external_id="P"))
-    fraud.review_approve(case=case, decided_by=admin_user, note="ok")
+    review.review_approve(case=case, decided_by=admin_user, note="ok")
     member = assert_ledger_consistent(member)
     assert (member.points_available, member.points_pending) == (0, 30)
 
@@ -90,7 +90,7 @@ def test_approval_respects_the_return_window(program, member, admin_user, clock)
 def test_the_queue_shows_open_cases_by_default(admin_client, held, program, admin_user):
     other = MemberFactory(program=program)
     done = ReviewCase.objects.get(purchase=record(other, 10, external_id="X"))
-    fraud.review_reject(case=done, decided_by=admin_user, note="no")
+    review.review_reject(case=done, decided_by=admin_user, note="no")
     page = admin_client.get(reverse(CHANGELIST))
     assert [c.pk for c in page.context["cl"].result_list] == [held.pk]
     everything = admin_client.get(reverse(CHANGELIST), {"status": "all"})

@@ -1,9 +1,11 @@
-"""Abuse controls (OWASP API6, unrestricted access to sensitive business flows).
+"""The checks members' services make as they write: policy, below the services, never crediting points.
 
-Points are value, so earning attracts fraud. What looks wrong is neither refused nor silently
-dropped: it is recorded, its points are held, and a `ReviewCase` waits in the admin queue. Staff
-approve it (the held points are credited through the ledger, once) or reject it (nothing is
-credited); either way with a note.
+- The member must be active to earn or spend: `member_require_active`.
+
+Abuse controls (OWASP API6, unrestricted access to sensitive business flows): points are value, so
+earning attracts fraud. What looks wrong is neither refused nor silently dropped: it is recorded,
+its points are held, and a `ReviewCase` waits in the admin queue, where staff approve or reject it
+(members.review, which credits what was held through the services).
 
 - Velocity limits per member and per partner (earning purchases and points per day, set on the
   program): `earn_limit_check` before a purchase is written, `earn_hold` after.
@@ -21,17 +23,26 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from core.errors import Conflict, DomainError
-from members import services
+from core.errors import DomainError
+from members.earning import referral_points_for
 from members.events import PointsHeld
 from members.models import LedgerEntry, Member, MemberDevice, Partner, Purchase, ReviewCase
-from members.outbox import event_record, events_record_bulk
+from members.outbox import event_record
+
+
+def member_require_active(member: Member) -> None:
+    """Refuse (409 member_inactive) when the member is suspended or anonymized: such a member
+    neither earns, spends, engages nor subscribes."""
+    if member.status != Member.Status.ACTIVE:
+        raise DomainError(
+            "member_inactive", f"Member {member.number} is {member.get_status_display().lower()}.", status=409
+        )
+
 
 # --- velocity limits ---------------------------------------------------------------------------
 
@@ -222,7 +233,7 @@ def referral_check(*, member: Member, referrer: Member, device: str = "") -> Rev
         program=program,
         member=member,
         # What the referral would pay today; approval pays what the program gives when it qualifies.
-        points=program.referral_referee_points + services.referral_points_for(program, nth),
+        points=program.referral_referee_points + referral_points_for(program, nth),
         reference=f"members.member:{referrer.pk}",
         details={"signals": signals, "referrer": referrer.number, "referee": member.number},
     )
@@ -243,83 +254,3 @@ def debt_case_open(*, entry: LedgerEntry, debt: int) -> ReviewCase:
         reference=f"members.ledgerentry:{entry.pk}",
         details={"debt": debt, "refunded": str(entry.amount), "points_taken": -entry.points},
     )
-
-
-# --- decisions ---------------------------------------------------------------------------------
-
-
-def _decide(case: ReviewCase, decided_by, note: str, status: str) -> ReviewCase:
-    """Lock the case (first, before any member: a fixed order) and refuse a second decision."""
-    if not note.strip():
-        raise DomainError("note_required", "A decision needs a note.", fields={"note": ["Required."]})
-    case = ReviewCase.objects.select_for_update().get(pk=case.pk)
-    if case.status != ReviewCase.Status.OPEN:
-        raise Conflict("case_decided", f"This case was already {case.get_status_display().lower()}.")
-    case.status = status
-    case.decided_by = decided_by
-    case.decided_at = timezone.now()
-    case.note = note.strip()
-    case.save(update_fields=["status", "decided_by", "decided_at", "note"])
-    services.audit_record(
-        actor=decided_by, action=f"review.{status}", target=case, changes={"points": case.points}, reason=case.note
-    )
-    return case
-
-
-@transaction.atomic
-def review_reject(*, case: ReviewCase, decided_by, note: str) -> ReviewCase:
-    """Record the decision; nothing is credited (a held referral stays without points)."""
-    return _decide(case, decided_by, note, ReviewCase.Status.REJECTED)
-
-
-@transaction.atomic
-def review_approve(*, case: ReviewCase, decided_by, note: str) -> ReviewCase:
-    """Credit what the case held, once: a held purchase earns its points (less any part refunded
-    meanwhile); a held referral pays as usual, at once if the new member already qualified. A debt
-    case holds no points: approving it only records that staff looked."""
-    case = _decide(case, decided_by, note, ReviewCase.Status.APPROVED)
-    if case.kind == ReviewCase.Kind.EARN_LIMIT:
-        _release_purchase(case, decided_by)
-    elif case.kind == ReviewCase.Kind.SELF_REFERRAL:
-        _release_referral(case)
-    return case
-
-
-def _release_purchase(case: ReviewCase, decided_by) -> None:
-    member = services.lock_members(case.member_id)[case.member_id]
-    services._require_active(member)
-    purchase = Purchase.objects.select_for_update().get(pk=case.purchase_id)
-    purchase.member = member  # the locked row, for the event
-    held, now = case.points, timezone.now()
-    # Refunds while the points were held took nothing (the purchase showed 0 points); settle them
-    # as purchase_reverse would have, so later refunds of this purchase take back the right share.
-    reversed_points = services.points_reversed_share(purchase, held)
-    purchase.points, purchase.points_reversed = held, reversed_points
-    purchase.save(update_fields=["points", "points_reversed"])
-    credit = held - reversed_points
-    if credit <= 0:
-        return
-    entry = services.purchase_credit(
-        member=member,
-        purchase=purchase,
-        points=credit,
-        breakdown=case.details.get("breakdown", []),
-        now=now,
-        created_by=decided_by,
-        reason=f"Held for review (case {case.pk}), approved",
-    )
-    events_record_bulk([services.purchase_earned_event(purchase=purchase, entry=entry, case=case.pk)])
-    services.tier_evaluate(member=member, now=now)
-
-
-def _release_referral(case: ReviewCase) -> None:
-    referrer_id = Member.objects.filter(pk=case.member_id).values_list("referred_by_id", flat=True).get()
-    locked = services.lock_members(*[i for i in (case.member_id, referrer_id) if i])
-    referee = locked[case.member_id]
-    services._require_active(referee)
-    referee.referral_held = False
-    referee.save(update_fields=["referral_held"])
-    program = referee.program
-    qualified = Purchase.objects.filter(member=referee, amount__gte=program.referral_min_purchase).exists()
-    if referee.referral_rewarded_at is None and qualified:
-        services._referral_reward(referee, locked.get(referrer_id), timezone.now())

@@ -1,0 +1,64 @@
+"""Row locks on members, and the one order every transaction takes locks in.
+
+Points, tiers and referrals change only under the member row lock (SELECT ... FOR UPDATE), taken
+in the service's transaction before it reads what it will change. Two transactions that lock the
+same rows in the same order queue instead of deadlocking, so every writer locks:
+
+1. first, the row a decision or a stock is about: a review case (members.review), a reward with
+   stock or imported codes, a redemption and its voucher (rewards);
+2. then members, by primary key, all of them in one statement (`lock_members`, `lock_buyer`);
+3. then rows that belong to the locked members: their purchases, point lots (soonest expiry
+   first, members.services.ledger), subscriptions, invitations.
+
+Writers that lock only rows of step 3 without a member (a subscription renewed or cancelled, the
+periodic subscription job) take no member lock after them, so they never close a cycle.
+"""
+
+from django.db.models import Q, QuerySet
+
+from core.errors import NotFound
+from members.models import Member, Partner
+
+# Periodic jobs work through CHUNK rows per transaction: a bounded number of rows locked at once,
+# and a constant number of queries per chunk.
+CHUNK = 2000
+
+
+def member_qs_select_for_update() -> QuerySet[Member]:
+    """Members locked in primary-key order, with the program and tiers every ledger write reads."""
+    # order_by("pk") is intentional: a consistent primary-key order prevents deadlocks.
+    # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the outer join to tier.
+    return Member.objects.select_for_update(of=("self",)).select_related("program", "tier", "tier_floor").order_by("pk")
+
+
+def lock_members(*member_ids: int) -> dict[int, Member]:
+    """Lock member rows in id order (a fixed order, so two transactions never deadlock)."""
+    return {m.pk: m for m in member_qs_select_for_update().filter(pk__in=member_ids)}
+
+
+def lock_member(member: Member) -> Member:
+    """The member's row, locked and read again: what it holds now, not what the caller loaded."""
+    return lock_members(member.pk)[member.pk]
+
+
+def lock_buyer(member: Member | str, partner: Partner | None) -> tuple[Member, Member | None]:
+    """Lock a purchase's member and, while a referral waits for its first qualifying purchase, the
+    referrer too: one statement, rows locked in id order like lock_members. `member` may be a
+    membership number in the partner's program (the API's hot path: no separate lookup)."""
+    if isinstance(member, str):
+        if partner is None:
+            raise NotFound("Member not found.")
+        this = Q(program_id=partner.program_id, number=member)
+    else:
+        this = Q(pk=member.pk)
+    # A UNION of two index lookups: "this OR id IN (referrer)" would scan the whole table.
+    buyer_ids = Member.objects.filter(this).order_by().values("pk")
+    referrer_ids = Member.objects.filter(this, referral_rewarded_at__isnull=True).order_by().values("referred_by_id")
+    rows = list(member_qs_select_for_update().filter(pk__in=buyer_ids.union(referrer_ids, all=True)))
+    if isinstance(member, str):
+        buyer = next((m for m in rows if m.number == member and m.program_id == partner.program_id), None)
+    else:
+        buyer = next((m for m in rows if m.pk == member.pk), None)
+    if buyer is None:
+        raise NotFound("Member not found.")
+    return buyer, next((m for m in rows if m.pk == buyer.referred_by_id), None)

@@ -1,0 +1,44 @@
+"""Members' models, one module per concern, all importable from here (`from members.models import Member`).
+
+- program: Program, Tier, Partner, MembershipPlan, EarningRule (what staff configure)
+- member: Member, TierChange, Subscription, MemberDevice (a member and their history)
+- ledger: Purchase, LedgerEntry, PointLot, EngagementAction (points and what moved them)
+- outbox: Event, EventHandling (members.outbox)
+- partners: PartnerAPIKey, IdempotencyKey, WebhookEndpoint, WebhookDelivery (the partner API)
+- review: ReviewCase (held for staff by members.checks, decided in members.review)
+- ops: MetricSnapshot, AuditEntry, ReconciliationRun (derived figures and operations records)
+"""
+
+from members.models.ledger import EngagementAction, LedgerEntry, PointLot, Purchase
+from members.models.member import Member, MemberDevice, Subscription, TierChange
+from members.models.ops import AuditEntry, MetricSnapshot, ReconciliationRun
+from members.models.outbox import Event, EventHandling
+from members.models.partners import IdempotencyKey, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
+from members.models.program import EarningRule, MembershipPlan, Partner, Program, Tier
+from members.models.review import ReviewCase
+
+__all__ = [
+    "AuditEntry",
+    "EarningRule",
+    "EngagementAction",
+    "Event",
+    "EventHandling",
+    "IdempotencyKey",
+    "LedgerEntry",
+    "Member",
+    "MemberDevice",
+    "MembershipPlan",
+    "MetricSnapshot",
+    "Partner",
+    "PartnerAPIKey",
+    "PointLot",
+    "Program",
+    "Purchase",
+    "ReconciliationRun",
+    "ReviewCase",
+    "Subscription",
+    "Tier",
+    "TierChange",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

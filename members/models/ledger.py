@@ -1,0 +1,165 @@
+"""The points ledger: purchases, entries (append-only), the lots earned points live in, rewarded engagement."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from members.models.member import Member
+from members.models.program import EarningRule, Partner, Program
+
+
+class Purchase(models.Model):
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="purchases")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="purchases")
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="purchases")
+    external_id = models.CharField(max_length=64)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    paid_with_points = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    discount_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3)
+    items = models.JSONField(default=list, blank=True)
+    categories = models.PositiveSmallIntegerField(default=0, help_text=_("Distinct product categories in the basket."))
+    occurred_at = models.DateTimeField()
+    points = models.IntegerField(default=0)
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    points_reversed = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "external_id"], name="purchase_external_id_per_partner"),
+            # NULL partners are distinct in a unique index: purchases recorded without one (staff) need their own.
+            models.UniqueConstraint(
+                fields=["program", "external_id"],
+                condition=Q(partner__isnull=True),
+                name="purchase_external_id_without_partner",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__lte=models.F("amount")), name="purchase_refund_not_above_amount"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["member", "occurred_at"]),
+            # Covering (PostgreSQL; SQLite ignores include): the dashboard's period scans of
+            # purchases read the index alone.
+            models.Index(
+                fields=["program", "occurred_at"],
+                include=["member", "amount", "refunded_amount", "id"],
+                name="purchase_program_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} ({self.amount} {self.currency})"
+
+
+class LedgerEntry(models.Model):
+    """One movement of points. Append-only: never updated, never deleted."""
+
+    class Kind(models.TextChoices):
+        EARN = "earn", _("Purchase")
+        BONUS = "bonus", _("Bonus")
+        WELCOME = "welcome", _("Welcome gift")
+        REFERRAL = "referral", _("Referral reward")
+        ENGAGEMENT = "engagement", _("Engagement")
+        GRANT = "grant", _("Granted")
+        REDEEM = "redeem", _("Redeemed")
+        REFUND = "refund", _("Returned")
+        EXPIRE = "expire", _("Expired")
+        ADJUST = "adjust", _("Adjustment")
+        REVERSE = "reverse", _("Purchase refunded")
+        DEBT = "debt", _("Debt repayment")
+
+    # Points issued to members: the one definition of the dashboard's "points issued"
+    # (members.metrics), of what the lifetime total adds up (members.services.ledger, which adds
+    # staff adjustments up too) and of the points-earned tier metric (members.selectors).
+    ISSUED_KINDS = (
+        Kind.EARN,
+        Kind.BONUS,
+        Kind.WELCOME,
+        Kind.REFERRAL,
+        Kind.ENGAGEMENT,
+        Kind.GRANT,
+    )
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="ledger")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    points = models.IntegerField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    reference = models.CharField(max_length=120, blank=True, help_text=_("What caused it: 'rewards.redemption:42'."))
+    reason = models.CharField(max_length=255, blank=True)
+    breakdown = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "ledger entries"
+        indexes = [
+            models.Index(fields=["member", "-created_at"]),
+            models.Index(fields=["program", "kind", "created_at"]),
+            # Covering (PostgreSQL): the dashboard's points-by-kind totals over a period.
+            models.Index(fields=["program", "created_at"], include=["kind", "points"], name="entry_program_period"),
+            models.Index(fields=["partner", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.points:+d}"
+
+
+class PointLot(models.Model):
+    """Points earned together: they become available, are spent and expire together."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots")
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="lot")
+    points = models.PositiveIntegerField()
+    remaining = models.PositiveIntegerField()
+    pending = models.BooleanField(default=False)
+    available_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    expiry_notified_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the member was told this lot is about to expire.")
+    )
+
+    class Meta:
+        ordering = ["expires_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(remaining__lte=models.F("points")), name="lot_remaining_not_above_points"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["member", "expires_at"], condition=Q(remaining__gt=0), name="lot_open_by_expiry"),
+            models.Index(fields=["available_at"], condition=Q(pending=True), name="lot_pending_by_date"),
+            models.Index(fields=["expires_at"], condition=Q(remaining__gt=0), name="lot_open_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lot {self.id}: {self.remaining}/{self.points}"
+
+
+class EngagementAction(models.Model):
+    """An engagement action that was rewarded; (member, action, reference) earns once."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="engagements")
+    action = models.CharField(max_length=20, choices=EarningRule.Action.choices)
+    reference = models.CharField(max_length=120)
+    entry = models.OneToOneField(LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "action", "reference"], name="engagement_once")]
+        indexes = [models.Index(fields=["member", "action", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.reference}"

@@ -1,0 +1,181 @@
+"""A member: profile and consents, tier history, paid-plan subscriptions, the browsers they used."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from members.models.program import MembershipPlan, Program, Tier
+
+
+class Member(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        ANONYMIZED = "anonymized", _("Anonymized")
+
+    class LoyaltyType(models.TextChoices):
+        UNKNOWN = "", _("Not yet known")
+        SATISFIED = "satisfied", _("Satisfied")
+        PRICE = "price", _("Price-loyal")
+        PROGRAM = "program", _("Program-loyal")
+        CONVENIENCE = "convenience", _("Convenience")
+        FREEBIE = "freebie", _("Freebie-loyal")
+        ADVOCATE = "advocate", _("Unconditional (advocate)")
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="members")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="member",
+    )
+    number = models.CharField(max_length=12, unique=True, editable=False)
+    email = models.EmailField()
+    phone = models.CharField(max_length=20, blank=True)
+    first_name = models.CharField(max_length=80, blank=True)
+    last_name = models.CharField(max_length=80, blank=True)
+    birth_date = models.DateField(null=True, blank=True)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    external_id = models.CharField(max_length=64, blank=True)
+    consent_email = models.BooleanField(default=False)
+    consent_email_at = models.DateTimeField(null=True, blank=True)
+    consent_sms = models.BooleanField(default=False)
+    consent_sms_at = models.DateTimeField(null=True, blank=True)
+    referral_code = models.CharField(max_length=12, unique=True, editable=False)
+    referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals")
+    referral_rewarded_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When this member's referral qualified.")
+    )
+    referral_held = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text=_("A suspected self-referral: no referral points unless staff approve its review case."),
+    )
+    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="members")
+    tier_floor = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    tier_floor_until = models.DateField(null=True, blank=True)
+    tier_downgrade_warned_at = models.DateTimeField(null=True, blank=True)
+    points_available = models.IntegerField(default=0, editable=False)
+    points_pending = models.IntegerField(default=0, editable=False)
+    points_lifetime = models.IntegerField(default=0, editable=False)
+    points_debt = models.IntegerField(
+        default=0,
+        editable=False,
+        help_text=_("Points taken back by refunds after they were spent; repaid from future earnings."),
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    loyalty_type = models.CharField(max_length=12, choices=LoyaltyType.choices, blank=True, default="")
+    last_nps = models.PositiveSmallIntegerField(null=True, blank=True, help_text=_("Latest NPS answer (0-10)."))
+    enrolled_at = models.DateTimeField(auto_now_add=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    last_purchase_at = models.DateTimeField(null=True, blank=True)
+    points_expiry_warned_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Inactivity expiry: when the member was last warned (activity since then re-arms the warning)."),
+    )
+    loyalty_type_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "email"], name="member_email_per_program"),
+            models.UniqueConstraint(
+                fields=["program", "external_id"],
+                condition=~Q(external_id=""),
+                name="member_external_id_per_program",
+            ),
+            models.CheckConstraint(condition=Q(points_available__gte=0), name="member_available_not_negative"),
+            models.CheckConstraint(condition=Q(points_pending__gte=0), name="member_pending_not_negative"),
+            models.CheckConstraint(condition=Q(points_debt__gte=0), name="member_debt_not_negative"),
+        ]
+        permissions = [
+            ("adjust_points", "Can adjust points up to the program's limit"),
+            ("adjust_points_unlimited", "Can adjust points beyond the program's limit"),
+            ("export_member", "Can export members and the dashboard tables as CSV"),
+            ("view_dashboard", "Can view the program dashboard"),
+        ]
+        indexes = [
+            models.Index(fields=["program", "status"]),
+            models.Index(fields=["program", "tier"]),
+            models.Index(fields=["program", "loyalty_type"]),
+            models.Index(fields=["phone"]),
+            models.Index(fields=["last_name", "first_name"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.full_name}".strip()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def points_balance(self) -> int:
+        return self.points_available + self.points_pending
+
+
+class TierChange(models.Model):
+    class Reason(models.TextChoices):
+        UPGRADE = "upgrade", _("Qualified")
+        DOWNGRADE = "downgrade", _("Review at the end of the window")
+        MANUAL = "manual", _("Set by staff")
+        ENROLL = "enroll", _("Enrollment")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tier_changes")
+    from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    note = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.from_tier} -> {self.to_tier}"
+
+
+class Subscription(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        CANCELLED = "cancelled", _("Cancelled (runs to the end of the period)")
+        EXPIRED = "expired", _("Expired")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="subscriptions")
+    plan = models.ForeignKey(MembershipPlan, on_delete=models.PROTECT, related_name="subscriptions")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    started_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    paid_by = models.CharField(max_length=40, help_text=_("Who recorded the payment: staff user, partner API, ..."))
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["member"], condition=~Q(status="expired"), name="one_live_subscription"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.plan}"
+
+
+class MemberDevice(models.Model):
+    """A browser the member used the member pages from, known only by a keyed hash of its device cookie."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="devices")
+    device_hash = models.CharField(max_length=64)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "device_hash"], name="member_device_once")]
+        indexes = [models.Index(fields=["device_hash"])]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.device_hash[:8]}"

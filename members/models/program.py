@@ -1,0 +1,222 @@
+"""A program and what its staff configure: tiers, partners, paid plans and earning rules."""
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Program(models.Model):
+    class Rounding(models.TextChoices):
+        DOWN = "down", _("Round down")
+        NEAREST = "nearest", _("Round to nearest")
+        UP = "up", _("Round up")
+
+    class Expiry(models.TextChoices):
+        NEVER = "never", _("Points never expire")
+        FIXED = "fixed", _("N months after they were earned (FIFO)")
+        INACTIVITY = "inactivity", _("After N months without activity")
+
+    class Referral(models.TextChoices):
+        OFF = "off", _("No referral rewards")
+        SINGLE = "single", _("Same reward for every referral")
+        STEPPED = "stepped", _("Reward grows with the number of referrals")
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    is_default = models.BooleanField(default=False, help_text=_("Program used by the sign-up page when none is named."))
+    currency = models.CharField(max_length=3, default="EUR")
+    points_name = models.CharField(max_length=40, default="points")
+    earn_rate = models.DecimalField(
+        max_digits=10,
+        decimal_places=4,
+        default=Decimal("1"),
+        validators=[MinValueValidator(0)],
+        help_text=_("Points per currency unit spent."),
+    )
+    rounding = models.CharField(max_length=10, choices=Rounding.choices, default=Rounding.DOWN)
+    welcome_bonus = models.PositiveIntegerField(default=0)
+    pending_days = models.PositiveIntegerField(
+        default=0,
+        help_text=_("Purchase points wait this many days (the return window) before they can be spent."),
+    )
+    expiry_policy = models.CharField(max_length=12, choices=Expiry.choices, default=Expiry.NEVER)
+    expiry_months = models.PositiveIntegerField(default=12)
+    expiry_notice_days = models.PositiveIntegerField(
+        default=30, help_text=_("Warn members this many days before points expire.")
+    )
+    referral_mode = models.CharField(max_length=10, choices=Referral.choices, default=Referral.SINGLE)
+    referral_referrer_points = models.PositiveIntegerField(
+        default=0, help_text=_("Single-level reward for the referrer.")
+    )
+    referral_referee_points = models.PositiveIntegerField(
+        default=0, help_text=_("Reward for the new member on their first qualifying purchase.")
+    )
+    referral_steps = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("Stepped rewards: [[from_count, points], ...], e.g. [[1, 100], [3, 200], [5, 400]]."),
+    )
+    referral_min_purchase = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    burn_rate = models.DecimalField(
+        max_digits=10,
+        decimal_places=4,
+        default=Decimal("0.01"),
+        help_text=_("Currency value of one point when paying with points at checkout."),
+    )
+    burn_min_order = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    tier_notice_days = models.PositiveIntegerField(
+        default=30, help_text=_("Warn members this long before a downgrade.")
+    )
+    adjust_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "Largest manual adjustment (up or down, in points) staff without the unlimited permission may make "
+            "at once. Empty: the POINTS_ADJUST_LIMIT setting."
+        ),
+    )
+    # Abuse controls (members.checks): an earn past a limit is recorded but its points wait for review.
+    member_daily_earns = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Purchases a member may earn points on per day. Empty: no limit.")
+    )
+    member_daily_points = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Purchase points a member may earn per day. Empty: no limit.")
+    )
+    partner_daily_earns = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Earning purchases each partner may record per day. Empty: no limit.")
+    )
+    partner_daily_points = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Purchase points each partner may award per day. Empty: no limit.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Bumped in the same transaction as any change to the program's earning rules, tiers or plans:
+    # the hot path caches those under this version (members.selectors.program_rules), so every
+    # process sees a change as soon as it commits.
+    rules_version = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_program"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tier(models.Model):
+    class Metric(models.TextChoices):
+        SPEND = "spend", _("Spend")
+        POINTS = "points", _("Points earned")
+        REFERRALS = "referrals", _("Successful referrals")
+
+    class Window(models.TextChoices):
+        CALENDAR_YEAR = "calendar_year", _("Calendar year")
+        ROLLING_12 = "rolling_12", _("Rolling 12 months")
+        LIFETIME = "lifetime", _("Lifetime")
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="tiers")
+    name = models.CharField(max_length=60)
+    level = models.PositiveSmallIntegerField(help_text=_("0 is the entry tier; higher is better."))
+    metric = models.CharField(max_length=10, choices=Metric.choices, default=Metric.SPEND)
+    window = models.CharField(max_length=14, choices=Window.choices, default=Window.ROLLING_12)
+    threshold = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    earn_multiplier = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
+    benefits = models.TextField(blank=True)
+    invitation_only = models.BooleanField(default=False)
+    color = models.CharField(max_length=7, default="#6b7280")
+
+    class Meta:
+        ordering = ["program", "level"]
+        constraints = [models.UniqueConstraint(fields=["program", "level"], name="tier_level_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.program})"
+
+
+class Partner(models.Model):
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="partners")
+    name = models.CharField(max_length=120)
+    earn_multiplier = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["program", "name"], name="partner_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MembershipPlan(models.Model):
+    """A paid membership (Amazon Prime style) that unlocks perks."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="plans")
+    name = models.CharField(max_length=80)
+    fee = models.DecimalField(max_digits=10, decimal_places=2)
+    duration_days = models.PositiveIntegerField(default=365)
+    recurring = models.BooleanField(default=True, help_text=_("Renews automatically until cancelled."))
+    earn_multiplier = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
+    free_shipping = models.BooleanField(default=False)
+    early_access = models.BooleanField(default=False)
+    perks = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["program", "fee"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EarningRule(models.Model):
+    class Kind(models.TextChoices):
+        CATEGORY = "category", _("Category multiplier")
+        SKU = "sku", _("Product (SKU) multiplier")
+        PARTNER = "partner", _("Partner multiplier")
+        PROMOTION = "promotion", _("Time-boxed promotion (multiplier on the whole basket)")
+        BONUS = "bonus", _("Fixed bonus on a purchase over a minimum")
+        ENGAGEMENT = "engagement", _("Engagement action")
+        EXCLUSION = "exclusion", _("Exclusion (no points on a category or SKU)")
+
+    class Action(models.TextChoices):
+        SOCIAL_SHARE = "social_share", _("Social share")
+        REVIEW = "review", _("Product review")
+        SURVEY = "survey_completed", _("Survey completed")
+        PROFILE = "profile_completed", _("Profile completed")
+        BIRTHDAY = "birthday", _("Birthday")
+        REFERRAL = "referral", _("Referral")
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="earning_rules")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    category = models.CharField(max_length=60, blank=True)
+    sku = models.CharField(max_length=60, blank=True)
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.CASCADE, related_name="earning_rules")
+    action = models.CharField(max_length=20, choices=Action.choices, blank=True)
+    multiplier = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("1"))
+    points = models.PositiveIntegerField(default=0, help_text=_("Fixed points (bonus and engagement rules)."))
+    min_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    daily_cap = models.PositiveIntegerField(null=True, blank=True, help_text=_("Engagement: times per day."))
+    lifetime_cap = models.PositiveIntegerField(null=True, blank=True, help_text=_("Engagement: times ever."))
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    weekdays = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text=_("Only on these ISO weekdays, e.g. 6,7 for weekends. Empty: every day."),
+    )
+    priority = models.IntegerField(default=0, help_text=_("Higher wins among non-stackable rules."))
+    stackable = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["program", "-priority", "id"]
+        indexes = [models.Index(fields=["program", "kind", "is_active"])]
+
+    def __str__(self) -> str:
+        return self.name

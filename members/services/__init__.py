@@ -1,0 +1,108 @@
+"""Writes for members, one module per subdomain; what other modules call is importable from here
+(`services.points_spend`, `from members.services import lock_members`).
+
+- accounts: enrollment, profile and consents, status, GDPR erasure, member numbers and codes
+- audit: the audit trail every staff write appends to
+- ledger: the two primitives every balance change goes through (`ledger_credit`, `ledger_debit`),
+  their bulk forms for periodic jobs, and points_spend / grant / refund / adjust
+- purchases: recording a purchase and its points, refunds (reversals)
+- referrals: the reward when a referral qualifies
+- engagement: engagement actions and birthdays
+- expiry: pending points released, points expired, the notice before expiry (periodic)
+- tiers: upgrades, staff assignments, the daily review
+- plans: paid membership plans
+
+Every balance change runs in one transaction holding the member row lock (members.locks states
+the lock order); the cached balances on Member always equal the ledger sum and the lots'
+remainders (members.selectors.ledger_mismatches). Below the services: members.checks (the checks
+they make: an active member, velocity limits, self-referral, debt cases), members.earning (what
+earns how much), members.selectors (reads), members.outbox and members.events (events). Above
+them: members.review (staff decide held cases), members.tasks (Celery), views, admin and the API.
+
+Where a change goes:
+- A new earning-rule kind (3 files, plus what tools generate and a test): its choice on
+  EarningRule.Kind (members/models/program.py) and the migration makemigrations writes for it;
+  how it earns in members/earning.py (earn_quote: a line, basket or bonus rule); what it needs
+  filled in, in the admin's EarningRuleForm (NEEDS, in members/admin_forms.py); its label in
+  locale/*/LC_MESSAGES/django.po (makemessages, then translate); a test in
+  tests/members/test_earning.py. Optional: how the member pages word its breakdown line
+  (templates/members/_why.html, else the rule's name shows) and the kinds listed in the API's
+  RuleLineSerializer help text.
+- A new event type (2 files and a test): its payload class with @event_type in the events.py of
+  the app whose service records it (members/events.py here), and `event_record(TheType(...), ...)`
+  in that service. Reactions subscribe with @handles(TheType) in any app's handlers.py. With
+  `webhook=True` it is a partner webhook too: the sender (members/webhooks.py) and the admin's
+  endpoint form read the registry, so only README's list of webhook types for partners is added
+  by hand.
+- A new balance movement: a LedgerEntry.Kind (and whether it counts in ISSUED_KINDS), then a
+  service that locks the member and calls ledger_credit or ledger_debit; never write balances,
+  lots or entries anywhere else.
+- A new periodic job: a chunked service here, a thin task in members/tasks.py, its schedule in
+  config/settings.py (CELERY_BEAT_SCHEDULE).
+"""
+
+from members.locks import lock_members
+from members.services.accounts import (
+    PROFILE_FIELDS,
+    member_anonymize,
+    member_consent_set,
+    member_enroll,
+    member_nps_set,
+    member_set_status,
+    member_update,
+    new_code,
+    normalize_email,
+)
+from members.services.audit import NOT_RECORDED, audit_changes, audit_record
+from members.services.engagement import birthdays_award, points_engage
+from members.services.expiry import points_expire_due, points_expiry_notify, points_release_pending
+from members.services.ledger import (
+    ledger_credit,
+    ledger_debit,
+    points_adjust,
+    points_adjust_limit,
+    points_grant,
+    points_refund,
+    points_spend,
+)
+from members.services.plans import active_plan, plan_cancel, plan_renew, plan_subscribe, subscriptions_expire
+from members.services.purchases import purchase_quote, purchase_record, purchase_reverse
+from members.services.tiers import tier_assign, tiers_review
+
+__all__ = [
+    "NOT_RECORDED",
+    "PROFILE_FIELDS",
+    "active_plan",
+    "audit_changes",
+    "audit_record",
+    "birthdays_award",
+    "ledger_credit",
+    "ledger_debit",
+    "lock_members",
+    "member_anonymize",
+    "member_consent_set",
+    "member_enroll",
+    "member_nps_set",
+    "member_set_status",
+    "member_update",
+    "new_code",
+    "normalize_email",
+    "plan_cancel",
+    "plan_renew",
+    "plan_subscribe",
+    "points_adjust",
+    "points_adjust_limit",
+    "points_engage",
+    "points_expire_due",
+    "points_expiry_notify",
+    "points_grant",
+    "points_refund",
+    "points_release_pending",
+    "points_spend",
+    "purchase_quote",
+    "purchase_record",
+    "purchase_reverse",
+    "subscriptions_expire",
+    "tier_assign",
+    "tiers_review",
+]

@@ -1,0 +1,275 @@
+"""Member accounts: enrollment (with the welcome gift and the referral it may hold), profile and
+consents, status, GDPR erasure, and the NPS answer feedback hands over."""
+
+import secrets
+from datetime import date
+
+from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.errors import Conflict, DomainError
+from members.checks import referral_check
+from members.events import MemberEnrolled, MemberErased
+from members.locks import lock_member
+from members.models import LedgerEntry, Member, Program, TierChange
+from members.outbox import event_record
+from members.services.ledger import ledger_credit
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+
+
+def _luhn_digit(digits: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            d -= 9 if d > 9 else 0
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+def _new_member_number() -> str:
+    """12 digits with a Luhn check digit, so a mistyped card number is caught at the till."""
+    while True:
+        body = str(secrets.randbelow(9 * 10**10) + 10**10)
+        number = body + _luhn_digit(body)
+        if not Member.objects.filter(number=number).exists():
+            return number
+
+
+def new_code(length: int) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def _new_referral_code() -> str:
+    while True:
+        code = new_code(8)
+        if not Member.objects.filter(referral_code=code).exists():
+            return code
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _validate_profile(*, email: str | None = None, language: str | None = None) -> None:
+    if email is not None:
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise DomainError(
+                "invalid_email", "This is not a valid email address.", fields={"email": ["Enter a valid email."]}
+            ) from exc
+    if language is not None and language not in dict(settings.LANGUAGES):
+        raise DomainError(
+            "invalid_language",
+            f"Language must be one of {', '.join(dict(settings.LANGUAGES))}.",
+            fields={"language": ["Unknown language."]},
+        )
+
+
+PROFILE_FIELDS = ("email", "phone", "first_name", "last_name", "birth_date", "language", "external_id")
+
+
+@transaction.atomic
+def member_enroll(
+    *,
+    program: Program,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    phone: str = "",
+    birth_date: date | None = None,
+    language: str = "en",
+    external_id: str = "",
+    consent_email: bool = False,
+    consent_sms: bool = False,
+    referral_code: str = "",
+    user=None,
+    device: str = "",
+) -> Member:
+    email = normalize_email(email)
+    _validate_profile(email=email, language=language)
+    if Member.objects.filter(program=program, email=email).exists():
+        raise Conflict(
+            "email_taken",
+            "A member with this email already exists in the program.",
+            fields={"email": ["Already enrolled."]},
+        )
+    if external_id and Member.objects.filter(program=program, external_id=external_id).exists():
+        raise Conflict(
+            "external_id_taken",
+            "A member with this external id already exists.",
+            fields={"external_id": ["Already used."]},
+        )
+    referrer = None
+    if referral_code:
+        referrer = Member.objects.filter(program=program, referral_code=referral_code.strip().upper()).first()
+        if referrer is None:
+            raise DomainError(
+                "invalid_referral_code",
+                "This referral code does not exist.",
+                fields={"referral_code": ["Unknown code."]},
+                status=404,  # like an unknown member number in a request body: the thing named is not found
+            )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            member = Member.objects.create(
+                program=program,
+                email=email,
+                first_name=first_name,
+                last_name=last_name,
+                phone=phone,
+                birth_date=birth_date,
+                language=language,
+                external_id=external_id,
+                consent_email=consent_email,
+                consent_email_at=now if consent_email else None,
+                consent_sms=consent_sms,
+                consent_sms_at=now if consent_sms else None,
+                number=_new_member_number(),
+                referral_code=_new_referral_code(),
+                referred_by=referrer,
+                tier=program.tiers.filter(level=0).first(),
+                last_activity_at=now,
+                user=user,
+            )
+    except IntegrityError as exc:
+        raise Conflict("email_taken", "A member with this email already exists in the program.") from exc
+    if member.tier_id:
+        TierChange.objects.create(member=member, to_tier=member.tier, reason=TierChange.Reason.ENROLL)
+    if program.welcome_bonus:
+        member = lock_member(member)
+        ledger_credit(
+            member, kind=LedgerEntry.Kind.WELCOME, points=program.welcome_bonus, reason="Welcome gift", now=now
+        )
+    if referrer is not None:
+        referral_check(member=member, referrer=referrer, device=device)
+    event_record(
+        MemberEnrolled(member=member.number, referred_by=referrer.number if referrer else None),
+        program=program,
+        member=member,
+    )
+    return member
+
+
+@transaction.atomic
+def member_update(*, member: Member, **fields) -> Member:
+    """Profile and consent fields only; balances, tier and status are never written here."""
+    unknown = set(fields) - set(PROFILE_FIELDS) - {"consent_email", "consent_sms"}
+    if unknown:
+        raise DomainError("not_writable", f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    member = lock_member(member)
+    if "email" in fields:
+        fields["email"] = normalize_email(fields["email"])
+    _validate_profile(email=fields.get("email"), language=fields.get("language"))
+    if (
+        "email" in fields
+        and Member.objects.filter(program_id=member.program_id, email=fields["email"]).exclude(pk=member.pk).exists()
+    ):
+        raise Conflict("email_taken", "Another member uses this email.", fields={"email": ["Already used."]})
+    if (
+        fields.get("external_id")
+        and Member.objects.filter(program_id=member.program_id, external_id=fields["external_id"])
+        .exclude(pk=member.pk)
+        .exists()
+    ):
+        raise Conflict(
+            "external_id_taken", "Another member uses this external id.", fields={"external_id": ["Already used."]}
+        )
+    changed = []
+    for channel in ("email", "sms"):
+        key = f"consent_{channel}"
+        if key in fields:
+            changed += _set_consent(member, channel, bool(fields.pop(key)))
+    for name, value in fields.items():
+        setattr(member, name, value)
+        changed.append(name)
+    if changed:
+        member.last_activity_at = timezone.now()
+        member.save(update_fields=[*changed, "last_activity_at"])
+    return member
+
+
+def _set_consent(member: Member, channel: str, granted: bool) -> list[str]:
+    if getattr(member, f"consent_{channel}") == granted:
+        return []
+    setattr(member, f"consent_{channel}", granted)
+    setattr(member, f"consent_{channel}_at", timezone.now())
+    return [f"consent_{channel}", f"consent_{channel}_at"]
+
+
+@transaction.atomic
+def member_consent_set(*, member: Member, channel: str, granted: bool) -> Member:
+    if channel not in ("email", "sms"):
+        raise DomainError("invalid_channel", "Channel must be email or sms.")
+    member = lock_member(member)
+    changed = _set_consent(member, channel, granted)
+    if changed:
+        member.save(update_fields=changed)
+    return member
+
+
+@transaction.atomic
+def member_set_status(*, member: Member, status: str) -> Member:
+    if status not in (Member.Status.ACTIVE, Member.Status.SUSPENDED):
+        raise DomainError("invalid_status", "Status must be active or suspended.")
+    member = lock_member(member)
+    if member.status == Member.Status.ANONYMIZED:
+        raise DomainError("member_anonymized", "An anonymized member cannot change status.", status=409)
+    member.status = status
+    member.save(update_fields=["status"])
+    return member
+
+
+@transaction.atomic
+def member_anonymize(*, member: Member) -> Member:
+    """GDPR erasure, from staff or the member's own request: personal data goes, ledger amounts stay
+    (they are the program's accounts)."""
+    member = lock_member(member)
+    member.email = f"erased-{member.pk}@invalid"
+    member.phone = member.first_name = member.last_name = member.external_id = ""
+    member.birth_date = None
+    member.consent_email = member.consent_sms = False
+    member.status = Member.Status.ANONYMIZED
+    member.save(
+        update_fields=[
+            "email",
+            "phone",
+            "first_name",
+            "last_name",
+            "external_id",
+            "birth_date",
+            "consent_email",
+            "consent_sms",
+            "status",
+        ]
+    )
+    member.devices.all().delete()  # the device hashes are identifiers too
+    if member.user_id:
+        user = member.user
+        user.is_active = False
+        user.email = user.first_name = user.last_name = ""
+        user.username = f"erased-{member.pk}"
+        user.set_unusable_password()
+        user.save()
+    # The admin log names a row by str(member) (number and full name): keep only the number there.
+    # The audit trail needs nothing: it never held personal data (audit_repr, audit_changes).
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Member), object_id=str(member.pk)).update(
+        object_repr=f"member {member.number}"
+    )
+    # Other apps erase what they hold of the member's own words (survey comments, ticket texts).
+    event_record(MemberErased(member=member.number), program=member.program, member=member)
+    return member
+
+
+def member_nps_set(*, member: Member, score: int) -> None:
+    """Feedback reports the latest NPS answer; loyalty typing and segments read it."""
+    Member.objects.filter(pk=member.pk).update(last_nps=score)

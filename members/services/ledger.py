@@ -1,0 +1,365 @@
+"""The points ledger: the only code that writes ledger entries, point lots and members' cached balances.
+
+One member's points move through two primitives, called with the member row locked
+(members.locks) inside the caller's transaction:
+
+- `ledger_credit`: an entry, a lot (pending until `available_at`), the balances; debt is repaid first;
+- `ledger_debit`: points taken from lots (soonest expiry first, unless the caller names the lots),
+  the balances, and an entry whose breakdown lists the lots taken from.
+
+The periodic jobs (members.services.expiry) move many members' points at once through the bulk
+forms `ledger_release_pending` and `ledger_expire`, with a constant number of queries per chunk.
+Other apps move points through the services below: `points_spend`, `points_grant`,
+`points_refund`; staff through `points_adjust`.
+
+The invariant, checked nightly (members.selectors.ledger_mismatches): available + pending ==
+sum(entries) == sum(lot remainders), each >= 0, and pending == sum(remainders of pending lots).
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from core.errors import DomainError
+from members.checks import member_require_active
+from members.events import PointsEarned
+from members.locks import lock_member
+from members.models import LedgerEntry, Member, Partner, PointLot, Program
+from members.outbox import event_record
+from members.selectors import add_months
+from members.services.audit import audit_record
+from members.services.tiers import tier_evaluate
+
+
+def _expiry_for(program: Program, earned_at: datetime) -> datetime | None:
+    if program.expiry_policy == Program.Expiry.FIXED:
+        return add_months(earned_at, program.expiry_months)
+    return None
+
+
+def ledger_credit(
+    member: Member,
+    *,
+    kind: str,
+    points: int,
+    now: datetime,
+    available_at: datetime | None = None,
+    also_save: tuple[str, ...] = (),
+    **entry_fields,
+) -> LedgerEntry:
+    """Add points to a locked member: an entry, a lot, and the cached balances. Debt is repaid first.
+    The lot is pending until `available_at` (default: available now) and expires by the program's
+    policy. `entry_fields`: the entry's reason, reference, partner, purchase, breakdown, created_by...
+    `also_save`: other member fields the caller changed, written in the same UPDATE."""
+    if points <= 0:
+        raise DomainError("invalid_points", "Points must be a positive whole number.")
+    entry = LedgerEntry.objects.create(
+        program_id=member.program_id,
+        member=member,
+        kind=kind,
+        points=points,
+        created_at=now,
+        **entry_fields,
+    )
+    repaid = min(member.points_debt, points)
+    if repaid:
+        LedgerEntry.objects.create(
+            program_id=member.program_id,
+            member=member,
+            kind=LedgerEntry.Kind.DEBT,
+            points=-repaid,
+            reason="Repays points taken back by an earlier refund",
+            reference=f"members.ledgerentry:{entry.pk}",
+            created_at=now,
+        )
+        member.points_debt -= repaid
+    net = points - repaid
+    available_at = available_at or now
+    pending = available_at > now
+    if net:
+        PointLot.objects.create(
+            member=member,
+            entry=entry,
+            points=net,
+            remaining=net,
+            pending=pending,
+            available_at=available_at,
+            expires_at=_expiry_for(member.program, now),
+        )
+    if pending:
+        member.points_pending += net
+    else:
+        member.points_available += net
+    # The lifetime total counts issued points and staff corrections up.
+    if kind in LedgerEntry.ISSUED_KINDS or kind == LedgerEntry.Kind.ADJUST:
+        member.points_lifetime += points
+    member.last_activity_at = now
+    member.save(
+        update_fields=[
+            "points_available",
+            "points_pending",
+            "points_lifetime",
+            "points_debt",
+            "last_activity_at",
+            *also_save,
+        ]
+    )
+    return entry
+
+
+def ledger_debit(
+    member: Member,
+    *,
+    kind: str,
+    points: int,
+    now: datetime,
+    lots: Sequence[QuerySet[PointLot] | None] = (None,),
+    activity: bool = False,
+    **entry_fields,
+) -> LedgerEntry:
+    """Take `points` from a locked member: the lots' remainders, the cached balances, and one
+    negative entry whose breakdown lists the lots taken from. `lots`: locked lot querysets taken
+    from in turn until the points are covered (None: the available lots, soonest expiry first).
+    `activity`: the member did it (a spend), which counts as activity for inactivity expiry.
+
+    Callers refuse first, in their own words, what the member's available points do not cover. A
+    REVERSE (a refunded purchase) is the exception: it takes back earned points that may be spent
+    already, so what no lot covers becomes debt (repaid first by later credits) and the entry shows
+    only what the lots gave; it also takes the points back out of the lifetime total."""
+    if points <= 0:
+        raise DomainError("invalid_points", "Points must be a positive whole number.")
+    reversal = kind == LedgerEntry.Kind.REVERSE
+    if not reversal and member.points_available < points:
+        raise DomainError("insufficient_points", f"Only {member.points_available} points are available.", status=409)
+    taken, detail = 0, []
+    for source in lots:
+        if taken < points:
+            more, more_detail = _lots_take(member, points - taken, source)
+            taken += more
+            detail += more_detail
+    update_fields = ["points_available", "points_pending"]
+    if activity:
+        member.last_activity_at = now
+        update_fields.append("last_activity_at")
+    shortfall = points - taken if reversal else 0
+    if reversal:
+        member.points_debt += shortfall
+        member.points_lifetime = max(0, member.points_lifetime - points)
+        update_fields += ["points_debt", "points_lifetime"]
+    member.save(update_fields=update_fields)
+    if shortfall:
+        detail.append({"debt": shortfall})
+    return LedgerEntry.objects.create(
+        program_id=member.program_id,
+        member=member,
+        kind=kind,
+        points=-taken,
+        breakdown=detail,
+        created_at=now,
+        **entry_fields,
+    )
+
+
+def _lots_take(member: Member, points: int, lots: QuerySet[PointLot] | None) -> tuple[int, list[dict]]:
+    """Take up to `points` from lots (None: available lots, soonest expiry first). Returns taken and a breakdown."""
+    if lots is None:
+        lots = (
+            PointLot.objects.select_for_update()
+            .filter(member=member, pending=False, remaining__gt=0)
+            .order_by(F("expires_at").asc(nulls_last=True), "id")
+        )
+    taken, touched, detail = 0, [], []
+    for lot in lots:
+        if taken >= points:
+            break
+        use = min(lot.remaining, points - taken)
+        lot.remaining -= use
+        taken += use
+        touched.append(lot)
+        detail.append({"lot": lot.pk, "points": use})
+        if lot.pending:
+            member.points_pending -= use
+        else:
+            member.points_available -= use
+    PointLot.objects.bulk_update(touched, ["remaining"])
+    return taken, detail
+
+
+def ledger_release_pending(*, members: dict[int, Member], due: Q) -> int:
+    """Bulk: make the locked members' pending lots matching `due` spendable (their return window
+    has passed). Three queries for any number of members. Returns the points released."""
+    ids = list(members)
+    sums = dict(PointLot.objects.filter(due, member_id__in=ids).values_list("member_id").annotate(s=Sum("remaining")))
+    PointLot.objects.filter(due, member_id__in=ids).update(pending=False)
+    released = 0
+    for member_id, points in sums.items():
+        m = members[member_id]
+        m.points_pending -= points
+        m.points_available += points
+        released += points
+    Member.objects.bulk_update([members[i] for i in sums], ["points_pending", "points_available"])
+    return released
+
+
+def ledger_expire(*, members: dict[int, Member], lots: Q, now: datetime, reason: str) -> list[LedgerEntry]:
+    """Bulk: expire what remains of the locked members' lots matching `lots`, one EXPIRE entry per
+    member (its breakdown lists the lots). Four queries for any number of members. Returns the entries."""
+    rows = list(
+        PointLot.objects.filter(lots, member_id__in=list(members)).values("id", "member_id", "remaining", "pending")
+    )
+    per_member: dict[int, list[dict]] = {}
+    for lot in rows:
+        per_member.setdefault(lot["member_id"], []).append(lot)
+    entries = []
+    for member_id, member_lots in per_member.items():
+        m = members[member_id]
+        total = sum(lot["remaining"] for lot in member_lots)
+        m.points_pending -= sum(lot["remaining"] for lot in member_lots if lot["pending"])
+        m.points_available -= sum(lot["remaining"] for lot in member_lots if not lot["pending"])
+        entries.append(
+            LedgerEntry(
+                program_id=m.program_id,
+                member_id=member_id,
+                kind=LedgerEntry.Kind.EXPIRE,
+                points=-total,
+                reason=reason,
+                breakdown=[{"lot": lot["id"], "points": lot["remaining"]} for lot in member_lots],
+                created_at=now,
+            )
+        )
+    PointLot.objects.filter(id__in=[lot["id"] for lot in rows]).update(remaining=0)
+    Member.objects.bulk_update([members[i] for i in per_member], ["points_pending", "points_available"])
+    LedgerEntry.objects.bulk_create(entries)
+    return entries
+
+
+# --- what other apps and staff call ----------------------------------------------------------
+
+
+@transaction.atomic
+def points_spend(
+    *,
+    member: Member,
+    points: int,
+    reason: str,
+    reference: str = "",
+    kind: str = LedgerEntry.Kind.REDEEM,
+    partner: Partner | None = None,
+    created_by=None,
+) -> LedgerEntry:
+    """Spend available points (soonest-expiring lots first). Never overdraws."""
+    if points <= 0:
+        raise DomainError("invalid_points", "Points must be a positive whole number.")
+    member = lock_member(member)
+    member_require_active(member)
+    if member.points_available < points:
+        missing = points - member.points_available
+        raise DomainError(
+            "insufficient_points",
+            f"Not enough points: {missing} more needed.",
+            fields={"points": [f"Available {member.points_available}, needed {points}."]},
+            status=409,
+        )
+    return ledger_debit(
+        member,
+        kind=kind,
+        points=points,
+        now=timezone.now(),
+        activity=True,
+        reason=reason,
+        reference=reference,
+        partner=partner,
+        created_by=created_by,
+    )
+
+
+@transaction.atomic
+def points_grant(
+    *,
+    member: Member,
+    points: int,
+    reason: str,
+    reference: str = "",
+    kind: str = LedgerEntry.Kind.GRANT,
+    created_by=None,
+) -> LedgerEntry:
+    """Give points that are available at once (surprises, challenges, survey rewards)."""
+    member = lock_member(member)
+    member_require_active(member)
+    now = timezone.now()
+    entry = ledger_credit(
+        member, kind=kind, points=points, now=now, reason=reason, reference=reference, created_by=created_by
+    )
+    event_record(
+        PointsEarned(member=member.number, points=points, kind=kind, entry=entry.pk),
+        program=member.program,
+        member=member,
+    )
+    tier_evaluate(member=member, now=now)
+    return entry
+
+
+@transaction.atomic
+def points_refund(*, member: Member, points: int, reason: str, reference: str = "", created_by=None) -> LedgerEntry:
+    """Return spent points (a cancelled redemption or an unconfirmed checkout hold)."""
+    member = lock_member(member)
+    return ledger_credit(
+        member,
+        kind=LedgerEntry.Kind.REFUND,
+        points=points,
+        now=timezone.now(),
+        reason=reason,
+        reference=reference,
+        created_by=created_by,
+    )
+
+
+def points_adjust_limit(*, program: Program, user) -> int | None:
+    """The largest adjustment `user` may make at once in `program`; None: no limit."""
+    if user is not None and user.has_perm("members.adjust_points_unlimited"):
+        return None
+    return program.adjust_limit if program.adjust_limit is not None else settings.POINTS_ADJUST_LIMIT
+
+
+@transaction.atomic
+def points_adjust(*, member: Member, points: int, reason: str, created_by) -> LedgerEntry:
+    """A staff correction, up or down, always with a reason, within the staff user's limit."""
+    if not reason.strip():
+        raise DomainError("reason_required", "An adjustment needs a reason.", fields={"reason": ["Required."]})
+    if points == 0:
+        raise DomainError("invalid_points", "An adjustment must change the balance.")
+    limit = points_adjust_limit(program=member.program, user=created_by)
+    if limit is not None and abs(points) > limit:
+        raise DomainError(
+            "over_adjust_limit",
+            f"Adjustments are limited to {limit} points at once; ask a program manager for more.",
+            fields={"points": [f"At most {limit} up or down."]},
+            status=403,
+        )
+    member = lock_member(member)
+    before = member.points_available
+    now = timezone.now()
+    if points > 0:
+        entry = ledger_credit(
+            member, kind=LedgerEntry.Kind.ADJUST, points=points, now=now, reason=reason, created_by=created_by
+        )
+    else:
+        if member.points_available < -points:
+            raise DomainError(
+                "insufficient_points", f"Only {member.points_available} points are available to remove.", status=409
+            )
+        entry = ledger_debit(
+            member, kind=LedgerEntry.Kind.ADJUST, points=-points, now=now, reason=reason, created_by=created_by
+        )
+    audit_record(
+        actor=created_by,
+        action="points.adjust",
+        target=member,
+        changes={"points_available": [before, member.points_available], "ledger_entry": [None, entry.pk]},
+        reason=reason,
+    )
+    return entry

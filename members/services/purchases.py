@@ -1,0 +1,298 @@
+"""Purchases: recording one (its points, velocity limits, the referral it may qualify, its events),
+the earn entry, and refunds, which take back a proportional share of the points."""
+
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.errors import Conflict, DomainError, NotFound
+from members.checks import debt_case_open, earn_hold, earn_limit_check, member_require_active
+from members.earning import Quote, earn_quote
+from members.events import PointsEarned, PointsReversed, PurchaseRecorded
+from members.locks import lock_buyer, lock_member
+from members.models import Event, LedgerEntry, Member, Partner, PointLot, Purchase
+from members.outbox import event_build, event_record, events_record_bulk
+from members.services.ledger import ledger_credit, ledger_debit
+from members.services.plans import active_plan
+from members.services.referrals import referral_reward
+from members.services.tiers import tier_evaluate
+
+
+def purchase_quote(
+    *,
+    member: Member,
+    partner: Partner | None,
+    amount: Decimal,
+    items: list[dict] | None = None,
+    paid_with_points: Decimal = Decimal("0"),
+    at: datetime | None = None,
+) -> Quote:
+    """What a purchase would earn (the simulate endpoint and the admin simulator)."""
+    return earn_quote(
+        program=member.program,
+        amount=amount,
+        at=at or timezone.now(),
+        items=items,
+        paid_with_points=paid_with_points,
+        tier=member.tier,
+        partner=partner,
+        plan=active_plan(member, at),
+    )
+
+
+# Tills and e-shops clocks drift a little; a purchase further in the future is a mistake.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+def _validate_purchase(
+    member: Member,
+    partner: Partner | None,
+    amount: Decimal,
+    currency: str,
+    paid_with_points: Decimal,
+    discount_amount: Decimal = Decimal("0"),
+    occurred_at: datetime | None = None,
+) -> None:
+    if occurred_at is not None and occurred_at > timezone.now() + CLOCK_SKEW:
+        raise DomainError(
+            "invalid_date", "The purchase date is in the future.", fields={"occurred_at": ["In the future."]}
+        )
+    if discount_amount < 0:
+        raise DomainError(
+            "invalid_amount", "The discount cannot be negative.", fields={"discount_amount": ["Must be zero or more."]}
+        )
+    if amount <= 0:
+        raise DomainError(
+            "invalid_amount", "The amount must be positive.", fields={"amount": ["Must be greater than zero."]}
+        )
+    if paid_with_points < 0 or paid_with_points > amount:
+        raise DomainError(
+            "invalid_amount",
+            "The part paid with points must be between zero and the amount.",
+            fields={"paid_with_points": ["Out of range."]},
+        )
+    if currency.upper() != member.program.currency:
+        raise DomainError(
+            "currency_mismatch",
+            f"This program works in {member.program.currency}.",
+            fields={"currency": [f"Expected {member.program.currency}."]},
+        )
+    if partner is not None and (partner.program_id != member.program_id or not partner.is_active):
+        raise NotFound("Member not found.")
+
+
+@transaction.atomic
+def purchase_record(
+    *,
+    member: Member | str,
+    partner: Partner | None,
+    external_id: str,
+    amount: Decimal,
+    currency: str,
+    occurred_at: datetime | None = None,
+    items: list[dict] | None = None,
+    paid_with_points: Decimal = Decimal("0"),
+    discount_amount: Decimal = Decimal("0"),
+    created_by=None,
+) -> tuple[Purchase, bool]:
+    """Record a purchase and earn its points. The same (partner, external_id) never earns twice:
+    a repeat returns the first purchase and False. `member` may be a membership number of the
+    partner's program (404 if there is none). The purchase carries its earn entry as
+    `purchase.earn_entry` (None without points) so callers need not read it back."""
+    member, referrer = lock_buyer(member, partner)
+    _validate_purchase(member, partner, amount, currency, paid_with_points, discount_amount, occurred_at)
+    member_require_active(member)
+    if member.referral_rewarded_at is not None or member.referral_held:
+        # A concurrent purchase qualified the referral while we waited for the lock, or it is held
+        # as a suspected self-referral (members.checks) until staff approve it.
+        referrer = None
+    existing = Purchase.objects.filter(program_id=member.program_id, partner=partner, external_id=external_id).first()
+    if existing is not None:
+        if existing.member_id != member.pk or existing.amount != amount:
+            raise Conflict(
+                "duplicate_external_id",
+                "This external id was already used for another purchase.",
+                fields={"external_id": ["Already used."]},
+            )
+        return existing, False
+
+    now = timezone.now()
+    occurred_at = occurred_at or now
+    items = items or []
+    quote = purchase_quote(
+        member=member, partner=partner, amount=amount, items=items, paid_with_points=paid_with_points, at=occurred_at
+    )
+    hold = earn_limit_check(member=member, partner=partner, points=max(quote.points, 0), now=now)
+    purchase = Purchase.objects.create(
+        program_id=member.program_id,
+        member=member,
+        partner=partner,
+        external_id=external_id,
+        amount=amount,
+        paid_with_points=paid_with_points,
+        discount_amount=discount_amount,
+        currency=currency.upper(),
+        items=items,
+        categories=len({i.get("category") for i in items if i.get("category")}),
+        occurred_at=occurred_at,
+        points=0 if hold else max(quote.points, 0),
+    )
+    if hold:
+        earn_hold(purchase=purchase, points=quote.points, breakdown=quote.breakdown, hold=hold)
+    member.last_purchase_at = max(filter(None, [member.last_purchase_at, occurred_at]))
+    member.last_activity_at = now
+    entry = None
+    if purchase.points:
+        entry = purchase_credit(
+            member=member,
+            purchase=purchase,
+            points=purchase.points,
+            breakdown=quote.breakdown,
+            now=now,
+            created_by=created_by,
+            also_save=("last_purchase_at",),
+        )
+    else:
+        member.save(update_fields=["last_purchase_at", "last_activity_at"])
+    if referrer and amount >= member.program.referral_min_purchase:
+        referral_reward(member, referrer, now)
+    events = [
+        event_build(
+            PurchaseRecorded(
+                member=member.number,
+                purchase=purchase.pk,
+                amount=str(purchase.amount),
+                points=purchase.points,
+                partner=purchase.partner_id,
+            ),
+            program=member.program,
+            member=member,
+        )
+    ]
+    if entry is not None:
+        events.append(purchase_earned_event(purchase=purchase, entry=entry))
+    # One INSERT and one dispatch task for both events.
+    events_record_bulk(events)
+    tier_evaluate(member=member, now=now)
+    purchase.earn_entry = entry
+    return purchase, True
+
+
+def purchase_credit(
+    *,
+    member: Member,
+    purchase: Purchase,
+    points: int,
+    breakdown: list[dict],
+    now: datetime,
+    created_by=None,
+    reason: str = "",
+    also_save: tuple[str, ...] = (),
+) -> LedgerEntry:
+    """The earn entry of a purchase (at recording, or when a held purchase is approved), pending for
+    the program's return window from when it was bought."""
+    return ledger_credit(
+        member,
+        kind=LedgerEntry.Kind.EARN,
+        points=points,
+        now=now,
+        available_at=purchase.occurred_at + timedelta(days=member.program.pending_days),
+        amount=purchase.amount,
+        currency=purchase.currency,
+        partner_id=purchase.partner_id,
+        purchase=purchase,
+        reference=f"purchase:{purchase.external_id}",
+        reason=reason,
+        breakdown=breakdown,
+        created_by=created_by,
+        also_save=also_save,
+    )
+
+
+def purchase_earned_event(*, purchase: Purchase, entry: LedgerEntry, case: int | None = None) -> Event:
+    """The `points.earned` event of a purchase's earn entry (unsaved: callers record it with the
+    other events of their transaction). One builder, so partners' webhooks see one payload shape."""
+    return event_build(
+        PointsEarned(
+            member=purchase.member.number,
+            purchase=purchase.pk,
+            amount=str(purchase.amount),
+            partner=purchase.partner_id,
+            points=entry.points,
+            kind="earn",
+            entry=entry.pk,
+            pending=entry.lot.pending if hasattr(entry, "lot") else False,
+            case=case,
+        ),
+        program=purchase.member.program,
+        member=purchase.member,
+    )
+
+
+def points_reversed_share(purchase: Purchase, points: int) -> int:
+    """The part of a purchase's `points` its refunds so far take back: all of them once it is fully
+    refunded, else in proportion to the refunded amount, rounded down."""
+    if purchase.refunded_amount == purchase.amount:
+        return points
+    return int((Decimal(points) * purchase.refunded_amount / purchase.amount).to_integral_value(ROUND_FLOOR))
+
+
+@transaction.atomic
+def purchase_reverse(
+    *, purchase: Purchase, amount: Decimal | None = None, reason: str = "Refund", created_by=None
+) -> LedgerEntry | None:
+    """Take back the points of a refunded amount, proportionally. Points already spent become debt."""
+    member = lock_member(purchase.member)
+    purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+    refundable = purchase.amount - purchase.refunded_amount
+    amount = refundable if amount is None else amount
+    if amount <= 0 or amount > refundable:
+        raise DomainError(
+            "invalid_amount",
+            f"The refund must be between 0 and {refundable}.",
+            fields={"amount": [f"At most {refundable}."]},
+        )
+    purchase.refunded_amount += amount
+    target = points_reversed_share(purchase, purchase.points)
+    to_take = target - purchase.points_reversed
+    purchase.points_reversed = target
+    purchase.save(update_fields=["refunded_amount", "points_reversed"])
+    now = timezone.now()
+    if to_take <= 0:
+        return None
+    own_lot = PointLot.objects.select_for_update().filter(
+        entry__purchase=purchase, entry__kind=LedgerEntry.Kind.EARN, remaining__gt=0
+    )
+    other_pending = (
+        PointLot.objects.select_for_update()
+        .filter(member=member, pending=True, remaining__gt=0)
+        .order_by(F("expires_at").asc(nulls_last=True), "id")
+    )
+    # The purchase's own points first, then spendable points (None), then other points still
+    # pending; only what none of them cover becomes debt.
+    entry = ledger_debit(
+        member,
+        kind=LedgerEntry.Kind.REVERSE,
+        points=to_take,
+        now=now,
+        lots=(own_lot, None, other_pending),
+        amount=amount,
+        currency=purchase.currency,
+        partner=purchase.partner,
+        purchase=purchase,
+        reason=reason,
+        reference=f"purchase:{purchase.external_id}",
+        created_by=created_by,
+    )
+    shortfall = to_take + entry.points  # what no lot covered (the entry holds what they gave)
+    if shortfall:
+        debt_case_open(entry=entry, debt=shortfall)
+    event_record(
+        PointsReversed(member=member.number, purchase=purchase.pk, amount=str(amount), points=to_take, debt=shortfall),
+        program=member.program,
+        member=member,
+    )
+    return entry

@@ -1,0 +1,51 @@
+"""Referrals: the reward when a referred member's first qualifying purchase qualifies the referral.
+
+What a referral pays is members.earning.referral_points_for; a suspected self-referral is held at
+enrolment (members.checks.referral_check) and paid only once staff approve it (members.review).
+"""
+
+from datetime import datetime
+
+from members.earning import referral_points_for
+from members.events import PointsEarned
+from members.models import LedgerEntry, Member, Program
+from members.outbox import event_record
+from members.services.ledger import ledger_credit
+from members.services.tiers import tier_evaluate
+
+
+def referral_reward(referee: Member, referrer: Member | None, now: datetime) -> None:
+    """The referral qualifies now: the new member gets the program's referee points and the referrer,
+    if still active, the points of their nth successful referral. Both rows are locked by the caller
+    (members.locks: lock_buyer at a purchase, lock_members when staff release a held referral)."""
+    program = referee.program
+    referee.referral_rewarded_at = now
+    referee.save(update_fields=["referral_rewarded_at"])
+    if program.referral_mode == Program.Referral.OFF:
+        return
+    if program.referral_referee_points:
+        ledger_credit(
+            referee,
+            kind=LedgerEntry.Kind.REFERRAL,
+            points=program.referral_referee_points,
+            now=now,
+            reason="Joined through a referral",
+            reference=f"members.member:{referrer.pk if referrer else ''}",
+        )
+    if referrer is None or referrer.status != Member.Status.ACTIVE:
+        return
+    nth = Member.objects.filter(referred_by=referrer, referral_rewarded_at__isnull=False).count()
+    points = referral_points_for(program, nth)
+    if points:
+        ledger_credit(
+            referrer,
+            kind=LedgerEntry.Kind.REFERRAL,
+            points=points,
+            now=now,
+            reason=f"Referral #{nth}",
+            reference=f"members.member:{referee.pk}",
+        )
+        event_record(
+            PointsEarned(member=referrer.number, points=points, kind="referral"), program=program, member=referrer
+        )
+    tier_evaluate(member=referrer, now=now)
