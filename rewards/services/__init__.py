@@ -31,9 +31,10 @@ Where a change goes:
   redemption, like a donation), a migration (`makemigrations`: the field's choices), `demo.py` (one
   sample: the demo shows every kind), and its label's translations (`locale/*/LC_MESSAGES/django.po`).
   Nothing here, in the admin, the API or the templates: they read `Reward.Kind.choices` and
-  `Reward.issues_voucher`. A kind done without a voucher also words its thank-you in `views.redeem`.
-- A new surprise trigger: `SurpriseRule.Trigger` (+ migration), and `surprises.py` (when it fires; a
-  rule fires once per member and occasion).
+  `Reward.issues_voucher`. A kind done without a voucher also needs its words in `views.py`: the
+  thank-you after `redeem`, and the list on the vouchers page (today: donations, by cause).
+- A new surprise trigger: `SurpriseRule.Trigger` (+ migration), `surprises.py` (when it fires; a rule
+  fires once per member and occasion), and `handlers.py` when an event sets it off.
 - A new challenge metric: `Challenge.Metric` (+ migration), and `challenges.py` (which event moves it;
   `handlers.py` subscribes to that event).
 - A new periodic job: the service here, a thin task in `tasks.py`, its entry in `config/settings.py`
