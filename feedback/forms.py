@@ -34,6 +34,7 @@ class ScoreForm(forms.Form):
             previous = answers.get(question.pk)
             self.fields[field_name(question)] = forms.TypedChoiceField(
                 label=question.text,
+                help_text=scoring.SCALE_HELP[survey.kind],
                 choices=[(n, str(n)) for n in range(low, high + 1)],
                 coerce=int,
                 widget=forms.RadioSelect(attrs={"class": "scale"}),

@@ -309,7 +309,7 @@ class Ticket(models.Model):
 
 
 class SlaPolicy(models.Model):
-    """Target times per priority; without a row the defaults in feedback.services.SLA_DEFAULT_HOURS apply."""
+    """Target times per priority; without a row the defaults in feedback.services.tickets.SLA_DEFAULT_HOURS apply."""
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="sla_policies")
     priority = models.CharField(max_length=8, choices=Ticket.Priority.choices)

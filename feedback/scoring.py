@@ -10,7 +10,16 @@ Directions differ, so every consumer reads them from here:
 
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
+
 SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "cli": (1, 6)}
+# What the ends of each scale mean, shown to the member above every score question.
+SCALE_HELP = {
+    "nps": _("0 = not at all likely … 10 = extremely likely"),
+    "csat": _("1 = very dissatisfied … 5 = very satisfied"),
+    "ces": _("1 = strongly disagree … 7 = strongly agree"),
+    "cli": _("1 = definitely yes … 6 = definitely no"),
+}
 CLI_QUESTIONS = 3
 PROMOTER_MIN = 9
 PASSIVE_MIN = 7

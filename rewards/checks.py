@@ -32,7 +32,7 @@ def vouchers_check() -> list[dict]:
         found.append(_voucher_row(v, "used, but with no time of use"))
     missing = (
         Redemption.objects.filter(status=Redemption.Status.COMPLETED, voucher__isnull=True)
-        .exclude(reward__kind=Reward.Kind.CHARITY)
+        .exclude(reward__kind__in=Reward.KINDS_WITHOUT_VOUCHER)
         .only("pk", "member_id")
     )
     for r in missing[:LIMIT]:

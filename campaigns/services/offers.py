@@ -1,0 +1,123 @@
+"""Offers: what each offer kind needs, issuing a member's grant when its message is sent (within the
+campaign's budget), redeeming its code, and paying bonus and multiplier points on purchases."""
+
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from campaigns.models import Campaign, Delivery, Offer, OfferGrant
+from core.errors import DomainError
+from members import services as member_services
+from members.earning import lines_from_items
+from members.models import LedgerEntry, Purchase
+from rewards import services as rewards_services
+
+
+def offer_errors(offer: Offer, *, program_id: int) -> list[str]:
+    """Why a campaign of `program_id` cannot send this offer yet; empty when it can."""
+    if offer.kind == Offer.Kind.REWARD and not offer.reward_id:
+        return ["Choose the catalog reward this offer grants."]
+    if offer.program_id != program_id:
+        return ["The offer belongs to another program."]
+    return []
+
+
+def offer_budget_left(campaign: Campaign, offer: Offer) -> bool:
+    """Whether the campaign's budget (offers issued, bonus points) allows one more grant. Checked under
+    the campaign row lock, so parallel chunks cannot overspend."""
+    issued = OfferGrant.objects.filter(campaign=campaign).count()
+    if campaign.budget_offers is not None and issued >= campaign.budget_offers:
+        return False
+    if campaign.budget_points is not None and offer.kind == Offer.Kind.BONUS:
+        return (issued + 1) * offer.points <= campaign.budget_points
+    return True
+
+
+def offer_grant_issue(delivery: Delivery, now: datetime) -> OfferGrant:
+    """The member's copy of the offer. A catalog reward is granted through rewards (a free redemption with
+    its own voucher), and its voucher code is the one the message shows."""
+    offer, member = delivery.campaign.offer, delivery.member
+    code, reference, valid_until = member_services.new_code(10), "", now + timedelta(days=offer.valid_days)
+    if offer.kind == Offer.Kind.REWARD:
+        redemption = rewards_services.surprise_grant(
+            member=member, reward=offer.reward, message=offer.title, notify=False
+        )
+        voucher = getattr(redemption, "voucher", None)
+        reference = f"rewards.redemption:{redemption.pk}"
+        if voucher is not None:
+            code, valid_until = voucher.code, voucher.expires_at or valid_until
+    return OfferGrant.objects.create(
+        offer=offer,
+        campaign=delivery.campaign,
+        delivery=delivery,
+        member=member,
+        code=code,
+        reference=reference,
+        valid_until=valid_until,
+    )
+
+
+@transaction.atomic
+def offer_grant_redeem(*, code: str, reference: str) -> OfferGrant:
+    """A personal voucher (discount, free shipping, gift, a reward's voucher) was used at checkout."""
+    grant = OfferGrant.objects.select_for_update().select_related("offer").filter(code__iexact=code.strip()).first()
+    if grant is None:
+        raise DomainError("unknown_code", "This code does not exist.", fields={"code": ["Unknown code."]}, status=404)
+    if grant.status == OfferGrant.Status.REDEEMED:
+        raise DomainError("already_redeemed", "This code was already used.", status=409)
+    if grant.valid_until <= timezone.now():
+        raise DomainError("expired", "This code has expired.", status=409)
+    grant.status, grant.reference, grant.redeemed_at = OfferGrant.Status.REDEEMED, reference, timezone.now()
+    grant.save(update_fields=["status", "reference", "redeemed_at"])
+    return grant
+
+
+def _extra_multiplier_points(purchase: Purchase, offer: Offer) -> int:
+    if offer.category:
+        base = sum((ln.amount for ln in lines_from_items(purchase.items) if ln.category == offer.category), Decimal(0))
+    else:
+        base = purchase.amount - purchase.paid_with_points
+    extra = base * purchase.member.program.earn_rate * (offer.multiplier - 1)
+    return int(extra.quantize(Decimal("1"), rounding=ROUND_FLOOR))
+
+
+@transaction.atomic
+def offers_apply_to_purchase(*, purchase: Purchase) -> list[OfferGrant]:
+    """Pay out the offers the member holds on a purchase made while they are valid: a bonus once (row lock
+    + status), a multiplier on every purchase of its period (the purchase.recorded handler runs once per
+    purchase, so none is paid twice)."""
+    used = []
+    grants = (
+        OfferGrant.objects.select_for_update()
+        .select_related("offer")
+        .filter(
+            Q(offer__kind=Offer.Kind.BONUS, status=OfferGrant.Status.ISSUED) | Q(offer__kind=Offer.Kind.MULTIPLIER),
+            member_id=purchase.member_id,
+            valid_until__gt=purchase.occurred_at,
+            created_at__lte=purchase.occurred_at,
+        )
+        .order_by("pk")
+    )
+    for grant in grants:
+        offer = grant.offer
+        if offer.kind == Offer.Kind.BONUS:
+            points = offer.points if purchase.amount >= offer.min_amount else 0
+        else:
+            points = _extra_multiplier_points(purchase, offer)
+        if points <= 0:
+            continue
+        member_services.points_grant(
+            member=purchase.member,
+            points=points,
+            kind=LedgerEntry.Kind.BONUS,
+            reason=f"Campaign offer: {offer.title}",
+            reference=f"campaigns.offergrant:{grant.pk}",
+        )
+        grant.status, grant.points = OfferGrant.Status.REDEEMED, grant.points + points
+        grant.reference, grant.redeemed_at = f"purchase:{purchase.pk}", grant.redeemed_at or timezone.now()
+        grant.save(update_fields=["status", "points", "reference", "redeemed_at"])
+        used.append(grant)
+    return used

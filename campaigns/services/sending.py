@@ -1,0 +1,247 @@
+"""Sending: deliveries are claimed (queued -> sending) before the message leaves, so a re-run task or a
+crashed worker never sends one twice; emails go over one SMTP session per batch, SMS respect quiet
+hours, and an offer's grant is issued in the claim's transaction."""
+
+import logging
+from datetime import datetime, timedelta
+from email.utils import make_msgid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.template import Context, Template
+from django.template.loader import get_template
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from campaigns.models import MESSAGE_ENGINE, Campaign, Delivery, OfferGrant, Variant
+from campaigns.selectors import personalization, quiet_until
+from campaigns.services.offers import offer_budget_left, offer_grant_issue
+from core.sms import send_sms
+from members.links import unsubscribe_headers, unsubscribe_url
+from members.models import Member
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1000
+# Deliveries claimed and recorded together: one commit per group. A worker killed mid-group leaves every
+# message of the group 'sending', and those are never resent (at most once), so their members would get
+# nothing. One per group keeps that loss to the single message in flight, which is the guarantee
+# tests/reliability/test_worker_killed.py holds us to; groups of 100 were 1.5x faster (bench/RESULTS.md).
+SEND_GROUP = 1
+
+
+def _skip(delivery: Delivery, reason: str) -> None:
+    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.QUEUED).update(
+        status=Delivery.Status.SKIPPED, reason=reason
+    )
+
+
+def _claim(delivery: Delivery, now: datetime) -> tuple[bool, OfferGrant | None]:
+    """queued -> sending in one transaction, together with the offer grant. (False, None): not to send now."""
+    campaign, member = delivery.campaign, delivery.member
+    if member.status != Member.Status.ACTIVE:
+        _skip(delivery, Delivery.Reason.INACTIVE)
+        return False, None
+    if delivery.channel == Delivery.Channel.SMS:
+        wake = quiet_until(campaign=campaign, member=member, now=now)
+        if wake is not None:
+            Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.QUEUED).update(
+                send_after=wake, reason=Delivery.Reason.QUIET_HOURS
+            )
+            return False, None
+    claim = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.QUEUED)
+    if not campaign.offer_id:
+        return bool(claim.update(status=Delivery.Status.SENDING, sent_at=now)), None
+    with transaction.atomic():
+        if campaign.budget_offers is not None or campaign.budget_points is not None:
+            # Only a budget needs the campaign row lock; without one, chunks send in parallel.
+            Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+            if not offer_budget_left(campaign, campaign.offer):
+                _skip(delivery, Delivery.Reason.BUDGET)
+                return False, None
+        if not claim.update(status=Delivery.Status.SENDING, sent_at=now):
+            return False, None
+        return True, offer_grant_issue(delivery, now)
+
+
+class _Renderer:
+    """Compiles each variant's template once per batch and language (thousands of messages share them),
+    and looks the email layout templates up once per batch."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, Template] = {}
+        self._pages: dict[str, object] = {}
+
+    def page(self, name: str, context: dict) -> str:
+        if name not in self._pages:
+            self._pages[name] = get_template(name)
+        return self._pages[name].render(context)
+
+    def __call__(self, variant: Variant, field: str, context: dict) -> str:
+        key = (variant.pk, translation.get_language(), field)
+        if key not in self._cache:
+            self._cache[key] = MESSAGE_ENGINE.from_string(getattr(variant, field))
+        return self._cache[key].render(Context(context, autoescape=False))
+
+
+def _send_email(delivery: Delivery, context: dict, render: _Renderer, mail) -> str:
+    member, variant = delivery.member, delivery.variant
+    subject = " ".join(render(variant, "subject", context).split())
+    headers = unsubscribe_headers(member)
+    page = {**context, "body": render(variant, "body", context), "subject": subject}
+    page["unsubscribe_url"] = headers["List-Unsubscribe"].strip("<>")
+    message_id = make_msgid(domain=urlsplit(settings.SITE_URL).hostname or "fidelis")
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render.page("campaigns/email.txt", page),
+        to=[member.email],
+        headers={**headers, "Message-ID": message_id},
+        connection=mail,
+    )
+    message.attach_alternative(render.page("campaigns/email.html", page), "text/html")
+    message.send()
+    return message_id
+
+
+def _send_sms(delivery: Delivery, context: dict, render: _Renderer) -> str:
+    """Marketing SMS carry their own opt-out link (SMS consent is withdrawn separately from email)."""
+    member = delivery.member
+    body = render(delivery.variant, "sms_body", context).strip()
+    stop = _("Stop: %(url)s") % {"url": unsubscribe_url(member, "sms")}
+    return send_sms(to=member.phone, body=f"{body}\n{stop}")
+
+
+def _claim_plain(deliveries: list[Delivery], now: datetime) -> list[Delivery]:
+    """queued -> sending for a group of emails without offers, in one transaction: the same exactly-once
+    claim as `_claim`, one commit per group instead of one per message."""
+    with transaction.atomic():
+        # skip_locked: rows another worker is claiming right now are its to send.
+        ids = set(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=[d.pk for d in deliveries], status=Delivery.Status.QUEUED)
+            .values_list("pk", flat=True)
+        )
+        Delivery.objects.filter(pk__in=ids).update(status=Delivery.Status.SENDING, sent_at=now)
+    return [d for d in deliveries if d.pk in ids]
+
+
+class _Mailer:
+    """One SMTP session for a whole batch (opening one per message cost more than building the message).
+    After a failure the session is reopened, so one bad message does not fail the rest."""
+
+    def __init__(self) -> None:
+        self.connection = get_connection()
+
+    def __enter__(self) -> "_Mailer":
+        self._open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.connection.close()
+
+    def _open(self) -> None:
+        try:
+            self.connection.open()
+        except OSError:
+            # The server is unreachable now: each message then tries on its own and fails visibly.
+            logger.warning("could not open the mail connection for a batch", exc_info=True)
+
+    def failed(self) -> None:
+        self.connection.close()
+        self._open()
+
+
+def deliveries_send_batch(*, deliveries: QuerySet[Delivery], now: datetime | None = None) -> int:
+    """Send the queued, due deliveries among these, each at most once. Returns how many went out."""
+    now = now or timezone.now()
+    due = list(
+        deliveries.filter(Q(send_after__isnull=True) | Q(send_after__lte=now), status=Delivery.Status.QUEUED)
+        .exclude(campaign__status=Campaign.Status.PAUSED)
+        .select_related("campaign__offer", "member__program", "member__tier", "variant")
+        .order_by("pk")
+    )
+    render, sent = _Renderer(), 0
+    with _Mailer() as mailer:
+        for i in range(0, len(due), SEND_GROUP):
+            sent += _send_group(due[i : i + SEND_GROUP], now, render, mailer)
+    return sent
+
+
+def _send_group(group: list[Delivery], now: datetime, render: _Renderer, mailer: _Mailer) -> int:
+    """Claim, send and record a group of deliveries. Emails without offers are claimed and recorded
+    in one statement each for the whole group; offers (a grant per message) and SMS (quiet hours)
+    are claimed one by one, as before."""
+    claimed: list[tuple[Delivery, OfferGrant | None]] = []
+    plain = []
+    for delivery in group:
+        if delivery.member.status != Member.Status.ACTIVE:
+            _skip(delivery, Delivery.Reason.INACTIVE)
+        elif delivery.campaign.offer_id or delivery.channel != Delivery.Channel.EMAIL:
+            ok, grant = _claim(delivery, now)
+            if ok:
+                claimed.append((delivery, grant))
+        else:
+            plain.append(delivery)
+    if plain:
+        claimed += [(delivery, None) for delivery in _claim_plain(plain, now)]
+    done = []
+    for delivery, grant in sorted(claimed, key=lambda pair: pair[0].pk):
+        member = delivery.member
+        try:
+            with translation.override(member.language):
+                context = personalization(member=member, grant=grant, now=now)
+                if delivery.channel == Delivery.Channel.EMAIL:
+                    provider_id = _send_email(delivery, context, render, mailer.connection)
+                else:
+                    provider_id = _send_sms(delivery, context, render)
+        except Exception as exc:
+            logger.exception("delivery %s failed", delivery.pk)
+            Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.FAILED, error=str(exc)[:255])
+            if delivery.channel == Delivery.Channel.EMAIL:
+                mailer.failed()
+        else:
+            done.append((delivery.pk, provider_id[:200]))
+    _record_sent(done)
+    return len(done)
+
+
+def _record_sent(done: list[tuple[int, str]]) -> None:
+    """sending -> sent with each message's provider id, one UPDATE for the group. Not bulk_update: its
+    CASE expression cost more Python time per message than building the email (py-spy, bench/RESULTS.md).
+    UPDATE ... FROM (VALUES ...) runs on PostgreSQL and SQLite >= 3.33 alike."""
+    if not done:
+        return
+    table = Delivery._meta.db_table
+    values = ", ".join(["(%s, %s)"] * len(done))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, provider_id = v.column2 FROM (VALUES {values}) AS v"  # noqa: S608
+            f" WHERE {table}.id = v.column1",
+            [Delivery.Status.SENT, *(x for pair in done for x in pair)],
+        )
+
+
+def deliveries_send_due(*, now: datetime | None = None) -> int:
+    """Beat: send deliveries whose wait is over (quiet hours, post-purchase delay) or whose task was lost."""
+    now = now or timezone.now()
+    # Claimed long ago and never marked sent: the worker died between claiming the row and recording
+    # the send (SIGKILL, OOM). Whether the message left is unknown, and sending again could make it
+    # twice, so the row is closed as failed for a person to look at (at most once, never twice).
+    Delivery.objects.filter(status=Delivery.Status.SENDING, sent_at__lt=now - timedelta(minutes=10)).update(
+        status=Delivery.Status.FAILED, error="Interrupted while sending (worker lost); not sent again."
+    )
+    due = Q(send_after__lte=now) | Q(send_after__isnull=True, created_at__lte=now - timedelta(minutes=10))
+    sent, last = 0, 0
+    while True:
+        ids = list(
+            Delivery.objects.filter(due, status=Delivery.Status.QUEUED, pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:CHUNK]
+        )
+        if not ids:
+            return sent
+        sent += deliveries_send_batch(deliveries=Delivery.objects.filter(pk__in=ids), now=now)
+        last = ids[-1]
