@@ -9,5 +9,6 @@ class MembersConfig(AppConfig):
     def ready(self) -> None:
         # Partner API admin (keys, webhooks), the review-case queue, the rules-cache invalidation and the
         # webhook sender, an event handler.
-        from members import fraud_admin, invalidation, webhooks  # noqa: F401
+        from members import fraud_admin, invalidation  # noqa: F401
         from members.api import admin  # noqa: F401
+        from members.partners import webhooks  # noqa: F401

@@ -6,10 +6,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from core.errors import DomainError
 from core.enqueue import enqueue_on_commit
-from members.api import outbound, services, tasks
+from core.errors import DomainError
 from members.models import IdempotencyKey, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
+from members.partners import outbound, services, tasks
 
 # The package's own key model is not used (keys here belong to a partner); hide it.
 if admin.site.is_registered(APIKey):

@@ -4,7 +4,7 @@ for the cross-partner (BOLA) checks."""
 import pytest
 from rest_framework.test import APIClient
 
-from members.api.services import partner_key_create
+from members.partners.services import partner_key_create
 from tests.conftest import MemberFactory, PartnerFactory, ProgramFactory
 
 
