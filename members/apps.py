@@ -7,8 +7,7 @@ class MembersConfig(AppConfig):
     verbose_name = _("Members and points")
 
     def ready(self) -> None:
-        # Partner API admin (keys, webhooks), the review-case queue, the rules-cache invalidation and the
-        # webhook sender, an event handler.
-        from members import fraud_admin, invalidation  # noqa: F401
-        from members.api import admin  # noqa: F401
+        # The rules-cache invalidation and the webhook sender, an event handler. (The admin, members.admin,
+        # is imported by Django's admin autodiscovery.)
+        from members import invalidation  # noqa: F401
         from members.partners import webhooks  # noqa: F401

@@ -3,7 +3,7 @@ network. The check is on the address the socket reached, so DNS names are covere
 
 import pytest
 
-from members.api.admin import WebhookEndpointForm
+from members.admin.partners import WebhookEndpointForm
 from members.models import WebhookDelivery, WebhookEndpoint
 from members.partners import outbound, tasks
 from tests.api.conftest import client_for, purchase_body

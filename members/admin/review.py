@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
 from members import fraud
-from members.admin import action_form
-from members.admin_forms import ReviewDecisionForm
+from members.admin.base import action_form
+from members.admin.forms import ReviewDecisionForm
 from members.models import ReviewCase
 
 SIGNALS = {"phone": _("same phone"), "email": _("same mailbox"), "device": _("same browser (device cookie)")}
