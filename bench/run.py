@@ -35,8 +35,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from members.api.services import partner_key_create
 from members.models import Member, Partner, Program
+from members.partners.services import partner_key_create
 from rewards.models import Reward
 
 PORT = int(os.environ.get("BENCH_PORT", "8190"))  # another bench on the machine may hold 8190

@@ -16,7 +16,7 @@ from campaigns import selectors, services
 from campaigns.models import Campaign, Delivery, Offer, OfferGrant, Segment, SegmentRule, Variant
 from core.csvfiles import CsvImportForm, import_rejected_into_form, import_report_message
 from core.errors import DomainError
-from members.admin import ReadOnlyAdmin
+from members.admin.base import ReadOnlyAdmin
 
 SAMPLE_SIZE = 20
 

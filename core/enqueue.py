@@ -31,6 +31,7 @@ _broker_down_until = 0.0
 
 def enqueue_on_commit(task: str | Task, *args, **kwargs) -> None:
     """Send `task` (a dotted name, or a task object inside `tasks.py`) after the current commit."""
+
     # robust: the write is committed; a task that fails to start (or, run eagerly, fails) must not
     # turn that success into an error. Its sweeper finds what was left.
     # (A named function, not a partial: Django logs a robust callback's failure by its __qualname__.)

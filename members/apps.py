@@ -7,7 +7,7 @@ class MembersConfig(AppConfig):
     verbose_name = _("Members and points")
 
     def ready(self) -> None:
-        # Members' event types, partner API admin (keys, webhooks), the review-case queue, the
-        # rules-cache invalidation and the webhook sender, an event handler.
-        from members import events, fraud_admin, invalidation, webhooks  # noqa: F401
-        from members.api import admin  # noqa: F401
+        # Members' event types, the rules-cache invalidation and the webhook sender, an event handler.
+        # (The admin, members.admin, is imported by Django's admin autodiscovery.)
+        from members import events, invalidation  # noqa: F401
+        from members.partners import webhooks  # noqa: F401

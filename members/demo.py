@@ -8,10 +8,10 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from members import services
-from members.api.services import partner_key_demo
 from members.auth import demo_member_login
 from members.loyalty import loyalty_types_recompute
 from members.models import EarningRule, Member, MembershipPlan, Partner, Program, Tier
+from members.partners.services import partner_key_demo
 
 DEMO_SLUG = "demo"
 ADMIN_USERNAME = "admin"

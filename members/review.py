@@ -2,7 +2,7 @@
 
 Above the services: approving credits what the case held through them, once (a held purchase earns
 its points, a held referral pays as usual); rejecting credits nothing. The admin's actions and
-buttons (members/fraud_admin.py) call `review_approve` and `review_reject`.
+buttons (members/admin/review.py) call `review_approve` and `review_reject`.
 """
 
 from django.db import transaction

@@ -23,9 +23,9 @@ from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
 from members import services
-from members.api.services import partner_key_create
 from members.metrics import Scope
 from members.models import Partner, Program, Tier
+from members.partners.services import partner_key_create
 
 # A real Celery worker, one task at a time, no cluster chatter (the tests start and stop it).
 WORKER_COMMAND = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO"]

@@ -4,7 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from feedback.models import Ticket
-from members.api.serializers import StrictSerializer
+from members.partners.serializers import StrictSerializer
 
 
 class TicketOpenSerializer(StrictSerializer):

@@ -6,8 +6,8 @@ from rest_framework.response import Response
 from feedback import services
 from feedback.api import serializers as s
 from feedback.models import Ticket
-from members.api.base import PartnerAPIView, idempotent
-from members.api.docs import IDEMPOTENCY_KEY, IN_FLIGHT, WRITE_ERRORS, errors
+from members.partners.base import PartnerAPIView, idempotent
+from members.partners.docs import IDEMPOTENCY_KEY, IN_FLIGHT, WRITE_ERRORS, errors
 
 
 class TicketsView(PartnerAPIView):

@@ -1,65 +1,16 @@
 """Input and output shapes of the members part of the partner API. Serializers validate and
 render; they never create domain objects (views pass validated data to the services)."""
 
-import re
 from decimal import Decimal
 
 from django.conf import settings
-from django.http import QueryDict
 from rest_framework import serializers
 
 from members import checks as fraud
 from members.models import EarningRule, LedgerEntry, Member
+from members.partners.serializers import MONEY, StrictSerializer
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
 MAX_ITEMS = 500
-MONEY_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-
-
-# JSON type each kind of input field takes. DRF would coerce (0 -> "0" for a text field, "5" -> 5 for
-# a number, 84.5 -> Decimal for money): a partner sending the wrong type would never learn that its
-# payload does not match the published schema. Money is a string, so it keeps its exact decimals.
-_JSON_TYPES = (
-    (serializers.BooleanField, bool, "true or false"),
-    (serializers.IntegerField, int, "an integer"),
-    (serializers.DecimalField, str, 'a string such as "12.50"'),
-    (serializers.CharField, str, "a string"),
-    (serializers.ChoiceField, str, "a string"),
-    (serializers.DateTimeField, str, "a string (ISO 8601 date and time)"),
-    (serializers.DateField, str, "a string (YYYY-MM-DD)"),
-)
-
-
-class StrictSerializer(serializers.Serializer):
-    """Unknown fields are an error, not silently dropped: a partner sending `points_available` or
-    `tier` learns at once that it cannot write them (mass assignment), and typos do not go unnoticed.
-    In a JSON body each field must also have its documented JSON type (query strings are all text)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["This field cannot be written."] for name in unknown})
-            if not isinstance(data, QueryDict):
-                wrong = self._wrong_types(data)
-                if wrong:
-                    raise serializers.ValidationError(wrong)
-        return super().to_internal_value(data)
-
-    def _wrong_types(self, data: dict) -> dict[str, list[str]]:
-        errors = {}
-        for name, field in self.fields.items():
-            value = data.get(name)
-            if field.read_only or value is None:
-                continue  # absent or null: the field's own required/allow_null rules answer
-            for kind, json_type, label in _JSON_TYPES:
-                if isinstance(field, kind):
-                    if not isinstance(value, json_type) or (json_type is int and isinstance(value, bool)):
-                        errors[name] = [f"Must be {label}."]
-                    elif kind is serializers.DecimalField and not MONEY_TEXT.fullmatch(value):
-                        errors[name] = [f"Must be {label}."]  # DRF would also take " 1", "1e3", "NaN"
-                    break
-        return errors
 
 
 def email_local_part_fits(value: str) -> None:

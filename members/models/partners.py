@@ -1,4 +1,4 @@
-"""The partner API (members/api/): keys, idempotency records, webhook endpoints and deliveries."""
+"""The partner API (members/partners/): keys, idempotency records, webhook endpoints and deliveries."""
 
 from django.db import models
 from django.db.models import Q

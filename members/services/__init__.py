@@ -23,7 +23,7 @@ Where a change goes:
 - A new earning-rule kind (3 files, plus what tools generate and a test): its choice on
   EarningRule.Kind (members/models/program.py) and the migration makemigrations writes for it;
   how it earns in members/earning.py (earn_quote: a line, basket or bonus rule); what it needs
-  filled in, in the admin's EarningRuleForm (NEEDS, in members/admin_forms.py); its label in
+  filled in, in the admin's EarningRuleForm (NEEDS, in members/admin/forms.py); its label in
   locale/*/LC_MESSAGES/django.po (makemessages, then translate); a test in
   tests/members/test_earning.py. Optional: how the member pages word its breakdown line
   (templates/members/_why.html, else the rule's name shows) and the kinds listed in the API's

@@ -4,7 +4,8 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from members.api.serializers import MONEY, BalanceShortSerializer, StrictSerializer
+from members.api.serializers import BalanceShortSerializer
+from members.partners.serializers import MONEY, StrictSerializer
 from rewards.models import BurnHold, Redemption, Reward, Voucher
 from rewards.services import voucher_code_display
 

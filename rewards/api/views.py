@@ -10,9 +10,9 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework.response import Response
 
 from core.errors import NotFound
-from members.api.base import PartnerAPIView, idempotent
-from members.api.docs import IDEMPOTENCY_KEY, IN_FLIGHT, READ_ERRORS, WRITE_ERRORS, errors
 from members.models import Member
+from members.partners.base import PartnerAPIView, idempotent
+from members.partners.docs import IDEMPOTENCY_KEY, IN_FLIGHT, READ_ERRORS, WRITE_ERRORS, errors
 from rewards import selectors, services
 from rewards.api import serializers as s
 

@@ -9,9 +9,9 @@ import pytest
 import requests
 from django.db.models import Count, F
 
-from members.api.services import partner_key_create
 from members.models import Event, Member, WebhookDelivery, WebhookEndpoint
 from members.outbox import handlers_for, webhook_event_types
+from members.partners.services import partner_key_create
 from rewards.models import Redemption
 from tests.conftest import PartnerFactory
 from tests.members.partners.test_webhooks import Receiver
@@ -72,7 +72,7 @@ def test_writes_succeed_with_the_broker_down_and_their_effects_arrive_once_it_is
     )
     # Let the periodic jobs run again, then wait for the worker to go idle: nothing is sent twice.
     beat.send_task("members.tasks.events_sweep")
-    beat.send_task("members.api.tasks.webhooks_retry_due")
+    beat.send_task("members.partners.tasks.webhooks_retry_due")
     wait_until(lambda: private_redis.queue_length() == 0 and _idle(beat), message="worker idle")
     receiver.__exit__()
 

@@ -10,8 +10,8 @@ import pytest
 import requests
 from django.db import connection
 
-from members.api.services import partner_key_create
 from members.models import LedgerEntry, Purchase
+from members.partners.services import partner_key_create
 from members.selectors import ledger_mismatches
 from tests.conftest import MemberFactory, PartnerFactory
 from tests.reliability.conftest import wait_until

@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import DomainError
-from members.api import services
 from members.models import Partner
+from members.partners import services
 
 
 class Command(BaseCommand):

@@ -7,8 +7,8 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from members.api.services import partner_key_create, partner_key_revoke
 from members.models import Partner, PartnerAPIKey
+from members.partners.services import partner_key_create, partner_key_revoke
 
 
 @pytest.fixture(autouse=True)

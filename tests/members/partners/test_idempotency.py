@@ -10,8 +10,8 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
-from members.api.services import IDEMPOTENCY_LOCK, idempotency_purge, request_fingerprint
 from members.models import IdempotencyKey, LedgerEntry, Purchase
+from members.partners.services import IDEMPOTENCY_LOCK, idempotency_purge, request_fingerprint
 from tests.conftest import MemberFactory, PartnerFactory, ProgramFactory, client_for, purchase_body
 
 

@@ -3,9 +3,9 @@ network. The check is on the address the socket reached, so DNS names are covere
 
 import pytest
 
-from members.api import outbound, tasks
-from members.api.admin import WebhookEndpointForm
+from members.admin.partners import WebhookEndpointForm
 from members.models import WebhookDelivery, WebhookEndpoint
+from members.partners import outbound, tasks
 from tests.conftest import client_for, purchase_body
 from tests.members.partners.test_webhooks import Receiver
 

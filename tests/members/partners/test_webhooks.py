@@ -14,9 +14,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from members.api import tasks
-from members.api.services import WEBHOOK_MAX_ATTEMPTS
 from members.models import WebhookDelivery, WebhookEndpoint
+from members.partners import tasks
+from members.partners.services import WEBHOOK_MAX_ATTEMPTS
 from tests.conftest import purchase_body
 
 SECRET = "whsec_test"

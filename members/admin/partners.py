@@ -8,9 +8,9 @@ from rest_framework_api_key.models import APIKey
 
 from core.enqueue import enqueue_on_commit
 from core.errors import DomainError
-from members.api import outbound, services, tasks
 from members.models import IdempotencyKey, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
 from members.outbox import webhook_event_types
+from members.partners import outbound, services, tasks
 
 # The package's own key model is not used (keys here belong to a partner); hide it.
 if admin.site.is_registered(APIKey):

@@ -1,6 +1,6 @@
-"""Admin queue of review cases (members.fraud): open cases first; approve or reject, always with a note.
+"""Admin queue of review cases (members.review): open cases first; approve or reject, always with a note.
 
-The actions and the buttons on a case's page call members.fraud's services; nothing here writes a model.
+The actions and the buttons on a case's page call members.review's services; nothing here writes a model.
 """
 
 from django.contrib import admin, messages
@@ -11,9 +11,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
-from members import review as fraud
-from members.admin import action_form
-from members.admin_forms import ReviewDecisionForm
+from members import review
+from members.admin.base import action_form
+from members.admin.forms import ReviewDecisionForm
 from members.models import ReviewCase
 
 SIGNALS = {"phone": _("same phone"), "email": _("same mailbox"), "device": _("same browser (device cookie)")}
@@ -128,13 +128,13 @@ class ReviewCaseAdmin(admin.ModelAdmin):
     @admin.action(description=_("Approve (credit the held points)"), permissions=["change"])
     def approve(self, request, queryset):
         return self._action(
-            request, queryset, fraud.review_approve, _("Approve review cases"), _("%(n)d cases approved.")
+            request, queryset, review.review_approve, _("Approve review cases"), _("%(n)d cases approved.")
         )
 
     @admin.action(description=_("Reject (credit nothing)"), permissions=["change"])
     def reject(self, request, queryset):
         return self._action(
-            request, queryset, fraud.review_reject, _("Reject review cases"), _("%(n)d cases rejected.")
+            request, queryset, review.review_reject, _("Reject review cases"), _("%(n)d cases rejected.")
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -147,7 +147,7 @@ class ReviewCaseAdmin(admin.ModelAdmin):
             if not form.is_valid():
                 self.message_user(request, _("A decision needs a note."), messages.ERROR)
                 return redirect(request.path)
-            service = fraud.review_approve if decision == "_approve" else fraud.review_reject
+            service = review.review_approve if decision == "_approve" else review.review_reject
             done = _("Case approved.") if decision == "_approve" else _("Case rejected.")
             self._decide(
                 request,

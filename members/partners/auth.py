@@ -7,8 +7,8 @@ from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
-from members.api.selectors import KeyGrant, api_key_grant
-from members.api.services import rate_parse
+from members.partners.selectors import KeyGrant, api_key_grant
+from members.partners.services import rate_parse
 
 KEYWORD = "Api-Key"
 

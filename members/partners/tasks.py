@@ -4,7 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from core.enqueue import enqueue
-from members.api import selectors, services
+from members.partners import selectors, services
 
 
 @shared_task

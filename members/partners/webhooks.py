@@ -9,9 +9,9 @@ the periodic `webhooks_retry_due` job sends them within a minute.
 from celery import current_app
 
 from core.enqueue import enqueue_on_commit
-from members.api import services, tasks
 from members.models import Event
 from members.outbox import handles_webhook_types
+from members.partners import services, tasks
 
 
 @handles_webhook_types

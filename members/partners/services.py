@@ -15,9 +15,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.errors import Conflict, DomainError
-from members.api import outbound
-from members.api.selectors import key_cache_name
 from members.models import Event, IdempotencyKey, Partner, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
+from members.partners import outbound
+from members.partners.selectors import key_cache_name
 
 # --- keys ------------------------------------------------------------------------------------
 

@@ -93,7 +93,7 @@ IN_FLIGHT = ("idempotency_key_in_use", "A request with this Idempotency-Key is s
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    # What the wrapper accepts (members/api/base.py), so clients and fuzzers know a blank key is a 400.
+    # What the wrapper accepts (members/partners/base.py), so clients and fuzzers know a blank key is a 400.
     {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"},
     OpenApiParameter.HEADER,
     required=False,
@@ -123,7 +123,7 @@ class StrictSerializerSchema(OpenApiSerializerExtension):
     of digits within the field's digits, decimals and minimum, text that is not only spaces (DRF trims
     it, and blank text is refused)."""
 
-    target_class = "members.api.serializers.StrictSerializer"
+    target_class = "members.partners.serializers.StrictSerializer"
     match_subclasses = True
 
     def map_serializer(self, auto_schema, direction):

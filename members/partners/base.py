@@ -14,10 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import Conflict, NotFound
-from members.api import services
-from members.api.auth import HasPartnerKey, PartnerKeyAuthentication, PartnerThrottle
-from members.api.selectors import member_for_partner
 from members.models import Member, Partner
+from members.partners import services
+from members.partners.auth import HasPartnerKey, PartnerKeyAuthentication, PartnerThrottle
+from members.partners.selectors import member_for_partner
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255

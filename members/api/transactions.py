@@ -1,4 +1,4 @@
-"""Partner API v1, members part: enrollment, lookup, profile, balance, ledger, purchases, engagement.
+"""Partner API v1, transactions part: purchases (earn), their simulation and reversal, engagement.
 
 Thin views: input serializer -> service or selector -> output serializer. Everything is scoped to
 the calling partner (members of its program; its own transactions); the rest is a 404.
@@ -11,40 +11,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from core.api import Pagination
 from core.errors import DomainError, NotFound
-from members import selectors, services
+from members import services
 from members.api import selectors as api_selectors
 from members.api import serializers as s
-from members.api.base import PartnerAPIView, idempotent
-from members.api.docs import IDEMPOTENCY_KEY, IN_FLIGHT, READ_ERRORS, WRITE_ERRORS, errors
-from members.models import LedgerEntry, Member, Purchase, ReviewCase
+from members.api.members import BREAKDOWN_EXAMPLE, NUMBER
+from members.models import Member, Purchase, ReviewCase
+from members.partners.base import PartnerAPIView, idempotent
+from members.partners.docs import IDEMPOTENCY_KEY, IN_FLIGHT, WRITE_ERRORS, errors
 
-NUMBER = "402519876543"
-MEMBER_EXAMPLE = {
-    "number": NUMBER,
-    "email": "ana.popescu@example.com",
-    "phone": "+40721000111",
-    "first_name": "Ana",
-    "last_name": "Popescu",
-    "birth_date": "1990-04-17",
-    "language": "ro",
-    "external_id": "CRM-1881",
-    "consent_email": True,
-    "consent_sms": False,
-    "referral_code": "K7MZ3QPA",
-    "status": "active",
-    "tier": "Silver",
-    "points_available": 1240,
-    "points_pending": 85,
-    "enrolled_at": "2026-03-02T10:15:00Z",
-}
 BALANCE_SHORT = {"available": 1240, "pending": 185}
-BREAKDOWN_EXAMPLE = [
-    {"kind": "base", "label": "84.50 EUR x 1.0000", "points": 84, "rule": None},
-    {"kind": "category", "label": "Triple stars on coffee beans", "points": 25, "rule": 3},
-    {"kind": "tier", "label": "Silver x1.25", "points": 27, "rule": None},
-]
 PURCHASE_REQUEST = {
     "member": NUMBER,
     "external_id": "ORD-2026-000123",
@@ -84,12 +60,6 @@ PURCHASE_HELD = {
     },
     "balance": {"available": 1240, "pending": 49},
 }
-# The bounds the filter serializers enforce, so a client (and the schema fuzz test) knows them.
-PAGE_PARAM = OpenApiParameter("page", {"type": "integer", "minimum": 1})
-PAGE_SIZE_PARAM = OpenApiParameter(
-    "page_size", {"type": "integer", "minimum": 1, "maximum": 200}, description="At most 200."
-)
-MEMBER_PARAM = OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH, description="Membership number.")
 
 
 def _availability(member: Member, points: int, occurred_at) -> tuple[str, object]:
@@ -127,290 +97,6 @@ def _purchase_data(purchase: Purchase) -> dict:
         "balance": member,
         "hold": hold,
     }
-
-
-class MembersView(PartnerAPIView):
-    @extend_schema(
-        tags=["members"],
-        operation_id="members_lookup",
-        summary="Find members by email, phone or your external id",
-        parameters=[
-            OpenApiParameter(
-                "email", {"type": "string", "maxLength": 254}, description="Exact email (case-insensitive)."
-            ),
-            OpenApiParameter(
-                "phone", {"type": "string", "maxLength": 20}, description="Exact phone number as enrolled."
-            ),
-            OpenApiParameter(
-                "external_id", {"type": "string", "maxLength": 64}, description="Your customer id given at enrollment."
-            ),
-            PAGE_PARAM,
-            PAGE_SIZE_PARAM,
-        ],
-        responses={
-            200: OpenApiResponse(
-                s.MemberPageSerializer,
-                examples=[
-                    OpenApiExample(
-                        "found", value={"count": 1, "next": None, "previous": None, "results": [MEMBER_EXAMPLE]}
-                    )
-                ],
-            ),
-            **errors(*READ_ERRORS),
-        },
-    )
-    def get(self, request):
-        query = s.MemberLookupSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        filters = {k: v for k, v in query.validated_data.items() if k in ("email", "phone", "external_id")}
-        members = api_selectors.members_lookup(partner=self.partner, **filters)
-        if query.validated_data.get("nothing"):
-            members = members.none()
-        paginator = Pagination()
-        page = paginator.paginate_queryset(members, request, view=self)
-        return paginator.get_paginated_response(s.MemberSerializer(page, many=True).data)
-
-    @extend_schema(
-        tags=["members"],
-        operation_id="members_enroll",
-        summary="Enroll a member in your program",
-        description="The welcome gift, if the program has one, is credited at once. A referral code credits "
-        "the referrer when the new member's first qualifying purchase arrives.",
-        parameters=[IDEMPOTENCY_KEY],
-        request=s.MemberCreateSerializer,
-        examples=[
-            OpenApiExample(
-                "enroll",
-                request_only=True,
-                value={
-                    "email": "ana.popescu@example.com",
-                    "first_name": "Ana",
-                    "last_name": "Popescu",
-                    "phone": "+40721000111",
-                    "birth_date": "1990-04-17",
-                    "language": "ro",
-                    "external_id": "CRM-1881",
-                    "consent_email": True,
-                    "referral_code": "Q4TR8WXZ",
-                },
-            )
-        ],
-        responses={
-            201: OpenApiResponse(
-                s.MemberSerializer,
-                examples=[
-                    OpenApiExample("enrolled", value={**MEMBER_EXAMPLE, "points_available": 200, "tier": "Insider"})
-                ],
-            ),
-            **errors(
-                *WRITE_ERRORS,
-                conflicts=(
-                    ("email_taken", "A member with this email already exists in the program."),
-                    ("external_id_taken", "A member with this external id already exists."),
-                    IN_FLIGHT,
-                ),
-                refusals=(("invalid_referral_code", "This referral code does not exist."),),
-            ),
-        },
-    )
-    @idempotent
-    def post(self, request):
-        data = s.MemberCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        member = services.member_enroll(program=self.partner.program, **data.validated_data)
-        return Response(s.MemberSerializer(member).data, status=201)
-
-
-class MemberView(PartnerAPIView):
-    @extend_schema(
-        tags=["members"],
-        operation_id="members_get",
-        summary="A member of your program",
-        parameters=[MEMBER_PARAM],
-        responses={
-            200: OpenApiResponse(s.MemberSerializer, examples=[OpenApiExample("member", value=MEMBER_EXAMPLE)]),
-            **errors(*READ_ERRORS),
-        },
-    )
-    def get(self, request, number: str):
-        return Response(s.MemberSerializer(self.member_or_404(number)).data)
-
-    @extend_schema(
-        tags=["members"],
-        operation_id="members_update",
-        summary="Change profile and consent fields",
-        description="Only the fields in the request body are changed. Balance, tier and status are never "
-        "writable: sending them is a 400 naming each such field.",
-        parameters=[MEMBER_PARAM],
-        request=s.MemberUpdateSerializer,
-        examples=[
-            OpenApiExample("consent", request_only=True, value={"consent_sms": True, "phone": "+40721000222"}),
-        ],
-        responses={
-            200: OpenApiResponse(s.MemberSerializer, examples=[OpenApiExample("updated", value=MEMBER_EXAMPLE)]),
-            **errors(
-                400,
-                401,
-                404,
-                409,
-                413,
-                415,
-                429,
-                conflicts=(("email_taken", "Another member uses this email."),),
-                refusals=(("validation_error", "The request has invalid fields."),),
-            ),
-        },
-    )
-    def patch(self, request, number: str):
-        member = self.member_or_404(number)
-        data = s.MemberUpdateSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        member = services.member_update(member=member, **data.validated_data)
-        return Response(s.MemberSerializer(member).data)
-
-
-class BalanceView(PartnerAPIView):
-    @extend_schema(
-        tags=["members"],
-        operation_id="members_balance",
-        summary="Points, tier progress and points about to expire",
-        parameters=[MEMBER_PARAM],
-        responses={
-            200: OpenApiResponse(
-                s.BalanceSerializer,
-                examples=[
-                    OpenApiExample(
-                        "balance",
-                        value={
-                            "member": NUMBER,
-                            "available": 1240,
-                            "pending": 85,
-                            "lifetime": 3180,
-                            "debt": 0,
-                            "tier": "Silver",
-                            "next_tier": {
-                                "name": "Gold",
-                                "metric": "spend",
-                                "threshold": "1500.00",
-                                "value": "1122.40",
-                                "needed": "377.60",
-                                "percent": 74,
-                            },
-                            "expiring": {"within_30_days": 0, "within_60_days": 120, "within_90_days": 310},
-                        },
-                    )
-                ],
-            ),
-            **errors(*READ_ERRORS),
-        },
-    )
-    def get(self, request, number: str):
-        member = self.member_or_404(number)
-        standing = selectors.member_standing(member=member, days=(30, 60, 90))
-        progress = standing.progress
-        nxt = progress.next
-        return Response(
-            s.BalanceSerializer(
-                {
-                    "member": member.number,
-                    "available": member.points_available,
-                    "pending": member.points_pending,
-                    "lifetime": member.points_lifetime,
-                    "debt": member.points_debt,
-                    "tier": member.tier.name if member.tier else None,
-                    "next_tier": {
-                        "name": nxt.name,
-                        "metric": progress.metric,
-                        "threshold": nxt.threshold,
-                        "value": progress.value,
-                        "needed": progress.needed,
-                        "percent": progress.percent,
-                    }
-                    if nxt
-                    else None,
-                    "expiring": {f"within_{days}_days": points for days, points in standing.expiring.items()},
-                }
-            ).data
-        )
-
-
-class MemberEntriesView(PartnerAPIView):
-    @extend_schema(
-        tags=["members"],
-        operation_id="members_transactions",
-        summary="Your ledger entries for a member, newest first, with totals",
-        description="Only entries your purchases and refunds created; other partners' are never shown.",
-        parameters=[
-            MEMBER_PARAM,
-            OpenApiParameter("since", OpenApiTypes.DATETIME),
-            OpenApiParameter("until", OpenApiTypes.DATETIME),
-            OpenApiParameter("kind", OpenApiTypes.STR, enum=LedgerEntry.Kind.values),
-            PAGE_PARAM,
-            PAGE_SIZE_PARAM,
-        ],
-        responses={
-            200: OpenApiResponse(
-                s.EntryPageSerializer,
-                examples=[
-                    OpenApiExample(
-                        "entries",
-                        value={
-                            "count": 2,
-                            "next": None,
-                            "previous": None,
-                            "totals": {"count": 2, "points_in": 136, "points_out": -40, "net": 96},
-                            "results": [
-                                {
-                                    "id": 9312,
-                                    "kind": "reverse",
-                                    "points": -40,
-                                    "amount": "25.00",
-                                    "currency": "EUR",
-                                    "transaction": 5121,
-                                    "reference": "purchase:ORD-2026-000123",
-                                    "reason": "Refund",
-                                    "breakdown": [{"lot": 811, "points": 40}],
-                                    "created_at": "2026-11-22T09:01:00Z",
-                                },
-                                {
-                                    "id": 9188,
-                                    "kind": "earn",
-                                    "points": 136,
-                                    "amount": "84.50",
-                                    "currency": "EUR",
-                                    "transaction": 5121,
-                                    "reference": "purchase:ORD-2026-000123",
-                                    "reason": "",
-                                    "breakdown": BREAKDOWN_EXAMPLE,
-                                    "created_at": "2026-11-20T17:42:03Z",
-                                },
-                            ],
-                        },
-                    )
-                ],
-            ),
-            **errors(*READ_ERRORS),
-        },
-    )
-    def get(self, request, number: str):
-        member = self.member_or_404(number)
-        query = s.EntryFilterSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        q = query.validated_data
-        entries = selectors.member_entries(
-            member=member, partner=self.partner, kind=q.get("kind"), since=q.get("since"), until=q.get("until")
-        )
-        paginator = Pagination()
-        page = paginator.paginate_queryset(entries, request, view=self)
-        return Response(
-            {
-                "count": paginator.page.paginator.count,
-                "next": paginator.get_next_link(),
-                "previous": paginator.get_previous_link(),
-                "totals": api_selectors.entries_totals(entries),
-                "results": s.EntrySerializer(page, many=True).data,
-            }
-        )
 
 
 class PurchasesView(PartnerAPIView):

@@ -1,0 +1,199 @@
+"""Admin for program configuration: programs with their tiers, partners, earning rules (and the
+earning simulator), paid plans and the subscriptions to them."""
+
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members import services
+from members.admin.forms import EarningRuleForm, ProgramForm, SimulatorForm
+from members.earning import earn_quote
+from members.models import EarningRule, MembershipPlan, Partner, Program, Subscription, Tier
+
+
+class TierInline(admin.TabularInline):
+    model = Tier
+    extra = 0
+    fields = ("level", "name", "metric", "window", "threshold", "earn_multiplier", "invitation_only")
+    ordering = ("level",)
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    form = ProgramForm
+    list_display = (
+        "name",
+        "slug",
+        "currency",
+        "points_name",
+        "earn_rate",
+        "pending_days",
+        "expiry_policy",
+        "is_default",
+    )
+    list_filter = ("expiry_policy", "referral_mode")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [TierInline]
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "is_default", "currency", "points_name")}),
+        (_("Earning"), {"fields": ("earn_rate", "rounding", "welcome_bonus", "pending_days")}),
+        (_("Expiry"), {"fields": ("expiry_policy", "expiry_months", "expiry_notice_days")}),
+        (
+            _("Referrals"),
+            {
+                "fields": (
+                    "referral_mode",
+                    "referral_referrer_points",
+                    "referral_referee_points",
+                    "referral_steps",
+                    "referral_min_purchase",
+                )
+            },
+        ),
+        (_("Paying with points and tiers"), {"fields": ("burn_rate", "burn_min_order", "tier_notice_days")}),
+        (_("Staff"), {"fields": ("adjust_limit",)}),
+        (
+            _("Abuse controls"),
+            {
+                "description": _(
+                    "Daily limits on earning; empty means no limit. A purchase past a limit is recorded but "
+                    "its points wait in Review cases until staff approve or reject them."
+                ),
+                "fields": (
+                    ("member_daily_earns", "member_daily_points"),
+                    ("partner_daily_earns", "partner_daily_points"),
+                ),
+            },
+        ),
+    )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # members and the ledger hang on a program; deactivate its rules instead
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = ("name", "program", "level", "metric", "window", "threshold", "earn_multiplier", "invitation_only")
+    list_filter = ("program", "metric", "window", "invitation_only")
+    list_select_related = ("program",)
+    search_fields = ("name", "program__name")
+    ordering = ("program", "level")
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ("name", "program", "earn_multiplier", "is_active", "created_at")
+    list_filter = ("program", "is_active")
+    list_select_related = ("program",)
+    search_fields = ("name",)
+
+
+@admin.register(EarningRule)
+class EarningRuleAdmin(admin.ModelAdmin):
+    form = EarningRuleForm
+    list_display = (
+        "name",
+        "program",
+        "kind",
+        "target",
+        "multiplier",
+        "points",
+        "priority",
+        "stackable",
+        "is_active",
+        "starts_at",
+        "ends_at",
+    )
+    list_filter = ("program", "kind", "is_active", "stackable", "action")
+    list_select_related = ("program", "partner")
+    list_editable = ("is_active",)
+    search_fields = ("name", "category", "sku")
+    autocomplete_fields = ("partner",)
+    change_list_template = "admin/members/earningrule/change_list.html"
+    fieldsets = (
+        (None, {"fields": ("program", "name", "kind", "is_active")}),
+        (_("What it matches"), {"fields": ("category", "sku", "partner", "action", "min_amount")}),
+        (_("What it gives"), {"fields": ("multiplier", "points", "daily_cap", "lifetime_cap")}),
+        (_("When"), {"fields": ("starts_at", "ends_at", "weekdays")}),
+        (_("Combining with other rules"), {"fields": ("priority", "stackable")}),
+    )
+
+    @admin.display(description=_("Applies to"))
+    def target(self, rule: EarningRule) -> str:
+        return rule.sku or rule.category or (rule.partner.name if rule.partner else "") or rule.action or "-"
+
+    def get_urls(self):
+        return [
+            path("simulate/", self.admin_site.admin_view(self.simulate_view), name="members_earningrule_simulate"),
+            *super().get_urls(),
+        ]
+
+    def simulate_view(self, request):
+        """Pick a program, a member or a tier, a partner and a basket: see what it would earn. Writes nothing."""
+        form = SimulatorForm(request.POST or None)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            member = data.get("member_obj")
+            kwargs = {
+                "partner": data.get("partner"),
+                "amount": data["amount"],
+                "items": data["items"],
+                "paid_with_points": data.get("paid_with_points") or 0,
+            }
+            at = data.get("at") or timezone.now()
+            if member is not None:
+                result = services.purchase_quote(member=member, at=at, **kwargs)
+            else:
+                result = earn_quote(program=data["program"], tier=data.get("tier"), at=at, **kwargs)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Earning simulator"),
+            "opts": self.model._meta,
+            "form": form,
+            "result": result,
+        }
+        return TemplateResponse(request, "admin/members/simulator.html", context)
+
+
+@admin.register(MembershipPlan)
+class MembershipPlanAdmin(admin.ModelAdmin):
+    list_display = ("name", "program", "fee", "duration_days", "recurring", "earn_multiplier", "is_active")
+    list_filter = ("program", "recurring", "is_active")
+    list_select_related = ("program",)
+    search_fields = ("name",)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    """Subscriptions start from a member (action "subscribe") or the API; here they are followed and cancelled."""
+
+    list_display = ("member", "plan", "status", "started_at", "expires_at", "paid_by", "cancelled_at")
+    list_filter = ("status", "plan__program", "plan")
+    list_select_related = ("member", "plan")
+    search_fields = ("=member__number", "member__email")
+    show_full_result_count = False
+    actions = ["cancel"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.has_perm("members.change_subscription")
+
+    @admin.action(description=_("Cancel (perks last until the end of the paid period)"), permissions=["cancel"])
+    def cancel(self, request, queryset):
+        done = 0
+        for sub in queryset.filter(status=Subscription.Status.ACTIVE):
+            services.plan_cancel(subscription=sub)
+            done += 1
+        self.message_user(request, _("%(n)d memberships cancelled.") % {"n": done}, messages.SUCCESS)

@@ -1,0 +1,80 @@
+"""Reads for the partner-API platform: key lookups (cached by prefix), the member a partner may
+address, and webhook deliveries due.
+
+Scope rule: a partner sees members of its own program and only the purchases and ledger entries
+it created. Whatever lies outside that scope is reported as missing (None -> 404), never as
+forbidden, so a partner cannot even learn that it exists.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from members.models import Member, Partner, PartnerAPIKey, WebhookDelivery
+
+# A revoked key keeps working for at most this long on other processes (revoking through the
+# service clears the cache at once); in exchange the hot path skips a database round trip.
+KEY_CACHE_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class KeyGrant:
+    """What a valid API key grants: the partner (with its program loaded) and the key's own rate."""
+
+    key_id: str
+    prefix: str
+    hashed_key: str
+    partner: Partner
+    rate_limit: str
+    expiry_date: datetime | None
+
+    # request.user is the grant: Django and DRF code that asks request.user.is_authenticated works.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def program_id(self) -> int:
+        return self.partner.program_id
+
+
+def key_cache_name(prefix: str) -> str:
+    return f"api-key:{prefix}"
+
+
+def api_key_grant(*, key: str) -> KeyGrant | None:
+    """The grant for a presented key, or None when it is unknown, wrong, revoked, expired or its
+    partner is inactive."""
+    prefix, dot, _ = key.partition(".")
+    if not dot or not prefix:
+        return None
+    grant = cache.get(key_cache_name(prefix))
+    if grant is None:
+        row = (
+            PartnerAPIKey.objects.select_related("partner__program")
+            .filter(prefix=prefix, revoked=False, partner__is_active=True)
+            .first()
+        )
+        if row is None:
+            return None
+        grant = KeyGrant(row.pk, row.prefix, row.hashed_key, row.partner, row.rate_limit, row.expiry_date)
+        cache.set(key_cache_name(prefix), grant, KEY_CACHE_SECONDS)
+    if grant.expiry_date is not None and grant.expiry_date <= timezone.now():
+        return None
+    if not PartnerAPIKey.objects.key_generator.verify(key, grant.hashed_key):
+        return None
+    return grant
+
+
+def member_for_partner(*, partner: Partner, number: str) -> Member | None:
+    return Member.objects.select_related("program", "tier").filter(program_id=partner.program_id, number=number).first()
+
+
+def deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
+    """Webhook deliveries waiting for their next attempt."""
+    return list(
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
