@@ -1,6 +1,6 @@
 """The dashboard's tables: one builder per table, registered in TABLES by the key its CSV export uses.
 
-Every number comes from the apps' metric selectors (members/metrics.py, rewards/metrics.py,
+Every number comes from the apps' metric selectors (members/metrics/, rewards/metrics.py,
 feedback/selectors.py, campaigns/metrics.py). Each table is built on its own, so the CSV export
 of one table runs only that table's queries, and the page and the CSV share the same rows.
 """

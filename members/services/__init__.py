@@ -31,7 +31,7 @@ Where a change goes:
 - A new event type (2 files and a test): its payload class with @event_type in the events.py of
   the app whose service records it (members/events.py here), and `event_record(TheType(...), ...)`
   in that service. Reactions subscribe with @handles(TheType) in any app's handlers.py. With
-  `webhook=True` it is a partner webhook too: the sender (members/webhooks.py) and the admin's
+  `webhook=True` it is a partner webhook too: the sender (members/partners/webhooks.py) and the admin's
   endpoint form read the registry, so only README's list of webhook types for partners is added
   by hand.
 - A new balance movement: a LedgerEntry.Kind (and whether it counts in ISSUED_KINDS), then a
