@@ -172,8 +172,10 @@ def signin(request: HttpRequest) -> HttpResponse:
             email, password = form.cleaned_data["email"], form.cleaned_data["password"]
             if password:
                 try:
-                    user = auth.password_signin_user(email=email, password=password)
-                except DomainError:  # attempts used up for this address
+                    user = auth.password_signin_user(
+                        email=email, password=password, client=auth.client_address(request)
+                    )
+                except DomainError:  # failed attempts used up for this email or this client
                     form.add_error(
                         "password", _("Too many attempts. Leave the password empty to get a link, or try later.")
                     )
