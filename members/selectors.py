@@ -437,7 +437,7 @@ def plans_available(*, member: Member) -> QuerySet[MembershipPlan]:
 
 
 def subscription_live(*, member: Member) -> Subscription | None:
-    """The member's active or cancelled-but-running subscription."""
+    """The member's subscription waiting for payment, active, or cancelled but still running."""
     return (
         Subscription.objects.select_related("plan")
         .filter(member=member)

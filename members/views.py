@@ -44,8 +44,8 @@ from members.models import LedgerEntry, Member
 
 HISTORY_PAGE_SIZE = 25
 DASHBOARD_ENTRIES = 5
-# Subscription.paid_by for plans joined on the member page: the fee itself is taken by staff.
-PAID_BY_MEMBER_PAGE = "member page; fee collected by staff"
+# Subscription.paid_by for plans asked for on the member page, until whoever takes the fee records it.
+PAID_BY_MEMBER_PAGE = "member page"
 
 
 def member_required(view: Callable) -> Callable:
@@ -390,14 +390,18 @@ def membership_subscribe(request: HttpRequest, plan_id: int) -> HttpResponse:
     member = request.member
     plan = get_object_or_404(selectors.plans_available(member=member), pk=plan_id)
     try:
-        services.plan_subscribe(member=member, plan=plan, paid_by=PAID_BY_MEMBER_PAGE)
+        subscription = services.plan_subscribe(member=member, plan=plan, paid_by=PAID_BY_MEMBER_PAGE)
     except DomainError:
         messages.error(request, _("You already have a membership plan."))
     else:
-        messages.success(
-            request,
-            _("You joined %(plan)s. The fee is collected at the desk or by our staff.") % {"plan": plan.name},
-        )
+        if subscription.gives_perks:  # kept a cancelled plan that was already paid
+            messages.success(request, _("Your %(plan)s membership continues.") % {"plan": plan.name})
+        else:
+            messages.success(
+                request,
+                _("Your request to join %(plan)s is recorded. Your perks start once the fee is paid.")
+                % {"plan": plan.name},
+            )
     return redirect("members:membership")
 
 
@@ -412,6 +416,9 @@ def membership_cancel(request: HttpRequest) -> HttpResponse:
     except DomainError:
         messages.error(request, _("This membership is already cancelled."))
     else:
+        if not subscription.gives_perks:  # not paid yet: the request is withdrawn
+            messages.success(request, _("Your request to join is withdrawn."))
+            return redirect("members:membership")
         messages.success(
             request,
             _("Your membership will not renew. Your perks last until %(date)s.")

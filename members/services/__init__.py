@@ -65,7 +65,14 @@ from members.services.ledger import (
     points_refund,
     points_spend,
 )
-from members.services.plans import active_plan, plan_cancel, plan_renew, plan_subscribe, subscriptions_expire
+from members.services.plans import (
+    active_plan,
+    plan_cancel,
+    plan_payment_record,
+    plan_renew,
+    plan_subscribe,
+    subscriptions_expire,
+)
 from members.services.purchases import purchase_quote, purchase_record, purchase_reverse
 from members.services.tiers import tier_assign, tiers_review
 
@@ -88,6 +95,7 @@ __all__ = [
     "new_code",
     "normalize_email",
     "plan_cancel",
+    "plan_payment_record",
     "plan_renew",
     "plan_subscribe",
     "points_adjust",
