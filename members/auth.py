@@ -6,6 +6,7 @@ use the pages. Sign-in links need no table: they are signed with a timestamp (va
 and a hash of the user's last login and password, so signing in once makes the link stale.
 """
 
+import contextlib
 from datetime import timedelta
 
 from django.conf import settings
@@ -100,10 +101,8 @@ def within_limit(action: str, subject: str, limit: int) -> bool:
 def limit_uncount(action: str, subject: str) -> None:
     """Take back one attempt `within_limit` counted (it turned out not to be a failure). Counting
     first and taking back after keeps the check atomic: parallel guesses cannot all pass."""
-    try:
+    with contextlib.suppress(ValueError):  # expired meanwhile: nothing to take back
         cache.decr(_limit_key(action, subject))
-    except ValueError:  # expired meanwhile: nothing to take back
-        pass
 
 
 def limit_reset(action: str, subject: str) -> None:
