@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from members.models import (
     EarningRule,
+    EmailChange,
     LedgerEntry,
     Member,
     MembershipPlan,
@@ -430,6 +431,11 @@ def member_referrals(*, member: Member) -> list[Referral]:
             "first_name", "last_name", "status", "enrolled_at", "referral_rewarded_at", "referred_by_id"
         ).order_by("-enrolled_at")
     ]
+
+
+def email_change_pending(*, member: Member) -> EmailChange | None:
+    """The member's email change waiting for the new address to confirm it, if any."""
+    return EmailChange.objects.filter(member=member, status=EmailChange.Status.PENDING).first()
 
 
 def plans_available(*, member: Member) -> QuerySet[MembershipPlan]:

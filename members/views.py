@@ -450,6 +450,7 @@ def _profile_page(request: HttpRequest, status: int = 200, **forms) -> HttpRespo
         or ConsentForm(initial={"consent_email": member.consent_email, "consent_sms": member.consent_sms}),
         "password_form": forms.get("password_form") or PasswordForm(),
         "has_password": request.user.has_usable_password(),
+        "email_change": selectors.email_change_pending(member=member),
     }
     return render(request, "members/profile.html", context, status=status)
 
@@ -460,17 +461,55 @@ def profile(request: HttpRequest) -> HttpResponse:
         return _profile_page(request)
     form = ProfileForm(request.POST)
     if form.is_valid():
+        data = form.cleaned_data
         try:
-            services.member_update(member=request.member, **form.cleaned_data)
+            _member, change = services.member_profile_change(member=request.member, requested_by="member", **data)
         except DomainError as exc:
             _domain_error_to_form(form, exc)
         else:
             response = redirect("members:profile")
-            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, form.cleaned_data["language"], samesite="Lax")
-            with translation.override(form.cleaned_data["language"]):
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, data["language"], samesite="Lax")
+            with translation.override(data["language"]):
                 messages.success(request, _("Your details are saved."))
+                if change is not None:
+                    messages.info(
+                        request,
+                        _("To change your email, open the link we sent to %(new)s. Until then we keep using %(old)s.")
+                        % {"new": change.new_email, "old": change.old_email},
+                    )
             return response
     return _profile_page(request, status=400, profile_form=form)
+
+
+def _email_change_page(request: HttpRequest, token: str, purpose: str) -> HttpResponse:
+    """GET only shows a button (mail scanners open links); POST confirms or reports. No sign-in
+    needed: the signed link is the key, as for sign-in links."""
+    found = links.email_change_token_read(token, purpose)
+    if isinstance(found, str):
+        status = 410 if found == "expired" else 404
+        return render(request, "members/email_change.html", {"purpose": purpose, "problem": found}, status=status)
+    change, done = found, False
+    if request.method == "POST":
+        try:
+            if purpose == "confirm":
+                change = services.email_change_confirm(change=change)
+            else:
+                change = services.email_change_report(change=change)
+        except DomainError:
+            change.refresh_from_db()
+            context = {"purpose": purpose, "problem": "stale", "change": change}
+            return render(request, "members/email_change.html", context, status=409)
+        done = True
+    context = {"purpose": purpose, "change": change, "member": change.member, "done": done}
+    return render(request, "members/email_change.html", context)
+
+
+def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    return _email_change_page(request, token, "confirm")
+
+
+def email_report(request: HttpRequest, token: str) -> HttpResponse:
+    return _email_change_page(request, token, "report")
 
 
 @require_POST
