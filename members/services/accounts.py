@@ -370,6 +370,7 @@ def member_anonymize(*, member: Member) -> Member:
         ]
     )
     member.devices.all().delete()  # the device hashes are identifiers too
+    member.email_changes.all().delete()  # they hold old and new addresses
     if member.user_id:
         user = member.user
         user.is_active = False

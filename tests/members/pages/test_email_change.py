@@ -93,3 +93,8 @@ def test_confirm_links_expire_and_tampered_ones_are_refused(requested, client):
     with time_machine.travel(timezone.now() + timezone.timedelta(seconds=links.EMAIL_CONFIRM_MAX_AGE + 60)):
         expired = client.post(confirm)
     assert expired.status_code == 410 and "expired" in expired.text
+
+
+def test_erasure_forgets_the_addresses_of_email_changes(requested, member_client, member):
+    member_client.post(reverse("members:profile_delete"), {"confirm": "on"})
+    assert not EmailChange.objects.filter(member=member).exists()
