@@ -6,6 +6,7 @@ use the pages. Sign-in links need no table: they are signed with a timestamp (va
 and a hash of the user's last login and password, so signing in once makes the link stale.
 """
 
+import contextlib
 from datetime import timedelta
 
 from django.conf import settings
@@ -32,6 +33,9 @@ LINK_MAX_AGE = timedelta(minutes=15)
 # enough password tries for typos but not a guessing attack.
 LINK_REQUESTS_PER_WINDOW = 5
 PASSWORD_TRIES_PER_WINDOW = 10
+# Per client address: several members may share one (an office, a mobile carrier's NAT), so more,
+# but a guesser spreading tries over many emails from one address is still cut off.
+PASSWORD_TRIES_PER_CLIENT = 30
 _LINK_SALT = "members.signin-link"
 
 
@@ -77,17 +81,32 @@ def _account_for(member: Member):
     return user
 
 
+def _limit_key(action: str, subject: str) -> str:
+    return f"members:{action}:{salted_hmac(_LINK_SALT, subject).hexdigest()}"
+
+
 def within_limit(action: str, subject: str, limit: int) -> bool:
     """Counts one attempt at `action` by `subject` (an email, a client address); False once `limit`
     attempts were made in the window. The one rate-limit mechanism of the member pages: sign-in
     links, password tries, sign-ups and survey submissions all count here. Subjects are stored
     hashed, so the cache holds no addresses."""
-    key = f"members:{action}:{salted_hmac(_LINK_SALT, subject).hexdigest()}"
+    key = _limit_key(action, subject)
     cache.add(key, 0, timeout=int(LINK_MAX_AGE.total_seconds()))
     try:
         return cache.incr(key) <= limit
     except ValueError:  # the key expired between add and incr
         return True
+
+
+def limit_uncount(action: str, subject: str) -> None:
+    """Take back one attempt `within_limit` counted (it turned out not to be a failure). Counting
+    first and taking back after keeps the check atomic: parallel guesses cannot all pass."""
+    with contextlib.suppress(ValueError):  # expired meanwhile: nothing to take back
+        cache.decr(_limit_key(action, subject))
+
+
+def limit_reset(action: str, subject: str) -> None:
+    cache.delete(_limit_key(action, subject))
 
 
 def client_address(request) -> str:
@@ -124,19 +143,31 @@ def signin_link_send(*, email: str) -> int:
     return len(members)
 
 
-def password_signin_user(*, email: str, password: str):
-    """The member user whose email and password match, or None. Refuses once the address has
-    used up its attempts for the window."""
+def password_signin_user(*, email: str, password: str, client: str = ""):
+    """The member user whose email and password match, or None. Only failures count: refuses once
+    the email, or the client address, has used up its failed attempts for the window. A success
+    clears the email's count (the member proved the password) but only takes itself back from the
+    client's, so one account of one's own does not wipe a guesser's record."""
     email = services.normalize_email(email)
     if not password:
         return None
-    if not within_limit("password", email, PASSWORD_TRIES_PER_WINDOW):
-        raise DomainError("too_many_attempts", "Too many password attempts; use a sign-in link.", status=429)
+    counted = []
+    for action, subject, limit in (
+        ("password", email, PASSWORD_TRIES_PER_WINDOW),
+        ("password-client", client, PASSWORD_TRIES_PER_CLIENT),
+    ):
+        if not subject:
+            continue
+        counted.append((action, subject))
+        if not within_limit(action, subject, limit):
+            raise DomainError("too_many_attempts", "Too many password attempts; use a sign-in link.", status=429)
     candidates = User.objects.filter(member__email=email, member__status=Member.Status.ACTIVE, is_active=True).order_by(
         "pk"
     )
     for user in candidates:
         if user.has_usable_password() and user.check_password(password):
+            for action, subject in counted:
+                (limit_reset if action == "password" else limit_uncount)(action, subject)
             return user
     return None
 

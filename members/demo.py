@@ -263,7 +263,7 @@ def _members(program: Program) -> None:
             services.points_spend(member=member, points=member.points_available * 3 // 4, reason="Demo voucher")
     plan = program.plans.first()
     for member in members[1::9]:
-        services.plan_subscribe(member=member, plan=plan, paid_by="demo")
+        services.plan_subscribe(member=member, plan=plan, paid_by="demo", payment_reference=f"demo-{member.number}")
     for member in members[2::11]:
         services.member_nps_set(member=member, score=rng.choice([6, 8, 9, 10]))
     loyalty_types_recompute()

@@ -1,10 +1,11 @@
-"""Signed links that work without a login: one-click unsubscribe (RFC 8058) from any email."""
+"""Signed links that work without a login: one-click unsubscribe (RFC 8058) from any email, and
+confirming (new address) or reporting (old address) an email change."""
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from members.models import Member
+from members.models import EmailChange, Member
 
 _UNSUBSCRIBE_SALT = "members.unsubscribe"
 CHANNELS = ("email", "sms")
@@ -44,3 +45,42 @@ def unsubscribe_token_read(token: str) -> tuple[Member, str] | str:
     if member is None or data.get("c") not in CHANNELS:
         return "invalid"
     return member, data["c"]
+
+
+# --- confirming an email change, and reporting one -------------------------------------------------
+
+_EMAIL_CONFIRM_SALT = "members.email-change.confirm"
+_EMAIL_REPORT_SALT = "members.email-change.report"
+# The new address proves itself within a day; the old one may report a change for a month (a
+# holiday away from the inbox), even after it was confirmed.
+EMAIL_CONFIRM_MAX_AGE = 24 * 3600
+EMAIL_REPORT_MAX_AGE = 30 * 24 * 3600
+_EMAIL_CHANGE = {
+    "confirm": (_EMAIL_CONFIRM_SALT, EMAIL_CONFIRM_MAX_AGE, "members:email_confirm"),
+    "report": (_EMAIL_REPORT_SALT, EMAIL_REPORT_MAX_AGE, "members:email_report"),
+}
+
+
+def email_change_url(change: EmailChange, purpose: str) -> str:
+    """The link for the new address ("confirm") or the old one ("report"). The token names the new
+    address too, so a link of a change that was replaced never confirms another address."""
+    salt, _max_age, name = _EMAIL_CHANGE[purpose]
+    token = signing.dumps({"c": change.pk, "e": change.new_email}, salt=salt, compress=True)
+    return settings.SITE_URL + reverse(name, args=[token])
+
+
+def email_change_token_read(token: str, purpose: str) -> EmailChange | str:
+    """The change a valid token names; else "expired" or "invalid"."""
+    salt, max_age, _name = _EMAIL_CHANGE[purpose]
+    try:
+        data = signing.loads(token, salt=salt, max_age=max_age)
+    except signing.SignatureExpired:
+        return "expired"
+    except signing.BadSignature:
+        return "invalid"
+    if not isinstance(data, dict):
+        return "invalid"
+    change = EmailChange.objects.select_related("member__program").filter(pk=data.get("c")).first()
+    if change is None or change.new_email != data.get("e"):
+        return "invalid"
+    return change

@@ -96,9 +96,9 @@ def loyalty_signals(*, members: list[Member], now: datetime | None = None) -> di
         .values_list("referred_by_id", "n")
     )
     planned = set(
-        Subscription.objects.filter(member_id__in=ids, expires_at__gt=now)
-        .exclude(status=Subscription.Status.EXPIRED)
-        .values_list("member_id", flat=True)
+        Subscription.objects.filter(
+            member_id__in=ids, expires_at__gt=now, status__in=Subscription.PERK_STATUSES
+        ).values_list("member_id", flat=True)
     )
     tier_levels = dict(Member.objects.filter(pk__in=ids, tier__isnull=False).values_list("pk", "tier__level"))
     signals = {}

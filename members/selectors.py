@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from members.models import (
     EarningRule,
+    EmailChange,
     LedgerEntry,
     Member,
     MembershipPlan,
@@ -432,12 +433,17 @@ def member_referrals(*, member: Member) -> list[Referral]:
     ]
 
 
+def email_change_pending(*, member: Member) -> EmailChange | None:
+    """The member's email change waiting for the new address to confirm it, if any."""
+    return EmailChange.objects.filter(member=member, status=EmailChange.Status.PENDING).first()
+
+
 def plans_available(*, member: Member) -> QuerySet[MembershipPlan]:
     return MembershipPlan.objects.filter(program_id=member.program_id, is_active=True).order_by("fee")
 
 
 def subscription_live(*, member: Member) -> Subscription | None:
-    """The member's active or cancelled-but-running subscription."""
+    """The member's subscription waiting for payment, active, or cancelled but still running."""
     return (
         Subscription.objects.select_related("plan")
         .filter(member=member)

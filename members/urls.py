@@ -23,5 +23,7 @@ urlpatterns = [
     path("profile/password/", views.profile_password, name="profile_password"),
     path("profile/my-data.json", views.profile_export, name="profile_export"),
     path("profile/delete/", views.profile_delete, name="profile_delete"),
+    path("email/confirm/<str:token>/", views.email_confirm, name="email_confirm"),
+    path("email/report/<str:token>/", views.email_report, name="email_report"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

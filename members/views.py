@@ -44,8 +44,8 @@ from members.models import LedgerEntry, Member
 
 HISTORY_PAGE_SIZE = 25
 DASHBOARD_ENTRIES = 5
-# Subscription.paid_by for plans joined on the member page: the fee itself is taken by staff.
-PAID_BY_MEMBER_PAGE = "member page; fee collected by staff"
+# Subscription.paid_by for plans asked for on the member page, until whoever takes the fee records it.
+PAID_BY_MEMBER_PAGE = "member page"
 
 
 def member_required(view: Callable) -> Callable:
@@ -172,8 +172,10 @@ def signin(request: HttpRequest) -> HttpResponse:
             email, password = form.cleaned_data["email"], form.cleaned_data["password"]
             if password:
                 try:
-                    user = auth.password_signin_user(email=email, password=password)
-                except DomainError:  # attempts used up for this address
+                    user = auth.password_signin_user(
+                        email=email, password=password, client=auth.client_address(request)
+                    )
+                except DomainError:  # failed attempts used up for this email or this client
                     form.add_error(
                         "password", _("Too many attempts. Leave the password empty to get a link, or try later.")
                     )
@@ -388,14 +390,18 @@ def membership_subscribe(request: HttpRequest, plan_id: int) -> HttpResponse:
     member = request.member
     plan = get_object_or_404(selectors.plans_available(member=member), pk=plan_id)
     try:
-        services.plan_subscribe(member=member, plan=plan, paid_by=PAID_BY_MEMBER_PAGE)
+        subscription = services.plan_subscribe(member=member, plan=plan, paid_by=PAID_BY_MEMBER_PAGE)
     except DomainError:
         messages.error(request, _("You already have a membership plan."))
     else:
-        messages.success(
-            request,
-            _("You joined %(plan)s. The fee is collected at the desk or by our staff.") % {"plan": plan.name},
-        )
+        if subscription.gives_perks:  # kept a cancelled plan that was already paid
+            messages.success(request, _("Your %(plan)s membership continues.") % {"plan": plan.name})
+        else:
+            messages.success(
+                request,
+                _("Your request to join %(plan)s is recorded. Your perks start once the fee is paid.")
+                % {"plan": plan.name},
+            )
     return redirect("members:membership")
 
 
@@ -410,6 +416,9 @@ def membership_cancel(request: HttpRequest) -> HttpResponse:
     except DomainError:
         messages.error(request, _("This membership is already cancelled."))
     else:
+        if not subscription.gives_perks:  # not paid yet: the request is withdrawn
+            messages.success(request, _("Your request to join is withdrawn."))
+            return redirect("members:membership")
         messages.success(
             request,
             _("Your membership will not renew. Your perks last until %(date)s.")
@@ -441,6 +450,7 @@ def _profile_page(request: HttpRequest, status: int = 200, **forms) -> HttpRespo
         or ConsentForm(initial={"consent_email": member.consent_email, "consent_sms": member.consent_sms}),
         "password_form": forms.get("password_form") or PasswordForm(),
         "has_password": request.user.has_usable_password(),
+        "email_change": selectors.email_change_pending(member=member),
     }
     return render(request, "members/profile.html", context, status=status)
 
@@ -451,17 +461,55 @@ def profile(request: HttpRequest) -> HttpResponse:
         return _profile_page(request)
     form = ProfileForm(request.POST)
     if form.is_valid():
+        data = form.cleaned_data
         try:
-            services.member_update(member=request.member, **form.cleaned_data)
+            _member, change = services.member_profile_change(member=request.member, requested_by="member", **data)
         except DomainError as exc:
             _domain_error_to_form(form, exc)
         else:
             response = redirect("members:profile")
-            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, form.cleaned_data["language"], samesite="Lax")
-            with translation.override(form.cleaned_data["language"]):
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, data["language"], samesite="Lax")
+            with translation.override(data["language"]):
                 messages.success(request, _("Your details are saved."))
+                if change is not None:
+                    messages.info(
+                        request,
+                        _("To change your email, open the link we sent to %(new)s. Until then we keep using %(old)s.")
+                        % {"new": change.new_email, "old": change.old_email},
+                    )
             return response
     return _profile_page(request, status=400, profile_form=form)
+
+
+def _email_change_page(request: HttpRequest, token: str, purpose: str) -> HttpResponse:
+    """GET only shows a button (mail scanners open links); POST confirms or reports. No sign-in
+    needed: the signed link is the key, as for sign-in links."""
+    found = links.email_change_token_read(token, purpose)
+    if isinstance(found, str):
+        status = 410 if found == "expired" else 404
+        return render(request, "members/email_change.html", {"purpose": purpose, "problem": found}, status=status)
+    change, done = found, False
+    if request.method == "POST":
+        try:
+            if purpose == "confirm":
+                change = services.email_change_confirm(change=change)
+            else:
+                change = services.email_change_report(change=change)
+        except DomainError:
+            change.refresh_from_db()
+            context = {"purpose": purpose, "problem": "stale", "change": change}
+            return render(request, "members/email_change.html", context, status=409)
+        done = True
+    context = {"purpose": purpose, "change": change, "member": change.member, "done": done}
+    return render(request, "members/email_change.html", context)
+
+
+def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    return _email_change_page(request, token, "confirm")
+
+
+def email_report(request: HttpRequest, token: str) -> HttpResponse:
+    return _email_change_page(request, token, "report")
 
 
 @require_POST

@@ -136,11 +136,9 @@ def redeem_refusal(
 
 
 def _has_plan(member: Member, now: datetime) -> bool:
-    return (
-        Subscription.objects.filter(member=member, expires_at__gt=now)
-        .exclude(status=Subscription.Status.EXPIRED)
-        .exists()
-    )
+    return Subscription.objects.filter(
+        member=member, expires_at__gt=now, status__in=Subscription.PERK_STATUSES
+    ).exists()
 
 
 def catalog(*, program: Program) -> QuerySet[Reward]:

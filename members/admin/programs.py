@@ -1,13 +1,16 @@
 """Admin for program configuration: programs with their tiers, partners, earning rules (and the
 earning simulator), paid plans and the subscriptions to them."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import DomainError
 from members import services
+from members.admin.base import action_form
 from members.admin.forms import EarningRuleForm, ProgramForm, SimulatorForm
 from members.earning import earn_quote
 from members.models import EarningRule, MembershipPlan, Partner, Program, Subscription, Tier
@@ -167,16 +170,34 @@ class MembershipPlanAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
+class PaymentForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Payment reference"),
+        max_length=100,
+        help_text=_("The receipt number at the desk, or the payment's id at the provider."),
+    )
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
-    """Subscriptions start from a member (action "subscribe") or the API; here they are followed and cancelled."""
+    """Subscriptions start from a member (the membership page, action "subscribe") or the API, waiting
+    for payment; here staff record the payment (which starts the perks), follow and cancel them."""
 
-    list_display = ("member", "plan", "status", "started_at", "expires_at", "paid_by", "cancelled_at")
+    list_display = (
+        "member",
+        "plan",
+        "status",
+        "started_at",
+        "expires_at",
+        "paid_by",
+        "payment_reference",
+        "cancelled_at",
+    )
     list_filter = ("status", "plan__program", "plan")
     list_select_related = ("member", "plan")
-    search_fields = ("=member__number", "member__email")
+    search_fields = ("=member__number", "member__email", "=payment_reference")
     show_full_result_count = False
-    actions = ["cancel"]
+    actions = ["record_payment", "cancel"]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -190,10 +211,37 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def has_cancel_permission(self, request) -> bool:
         return request.user.has_perm("members.change_subscription")
 
+    has_record_payment_permission = has_cancel_permission
+
+    @admin.action(description=_("Record the payment (the perks start now)"), permissions=["record_payment"])
+    def record_payment(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(
+                request, _("Select one subscription: each payment has its own reference."), messages.ERROR
+            )
+            return None
+        form = action_form(self, request, queryset, PaymentForm, _("Record the payment"))
+        if not isinstance(form, PaymentForm):
+            return form
+        try:
+            sub = services.plan_payment_record(
+                subscription=queryset.get(),
+                reference=form.cleaned_data["reference"],
+                paid_by=f"staff:{request.user.username}",
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                _("Payment recorded: %(sub)s runs until %(date)s.") % {"sub": sub, "date": sub.expires_at.date()},
+            )
+        return None
+
     @admin.action(description=_("Cancel (perks last until the end of the paid period)"), permissions=["cancel"])
     def cancel(self, request, queryset):
         done = 0
-        for sub in queryset.filter(status=Subscription.Status.ACTIVE):
+        for sub in queryset.filter(status__in=[Subscription.Status.ACTIVE, Subscription.Status.PENDING]):
             services.plan_cancel(subscription=sub)
             done += 1
         self.message_user(request, _("%(n)d memberships cancelled.") % {"n": done}, messages.SUCCESS)

@@ -1,4 +1,5 @@
-"""Partner API v1, members part: enrollment, lookup, profile, balance and the member's ledger.
+"""Partner API v1, members part: enrollment, lookup, profile (a new email waits for the member's
+confirmation), balance, the member's ledger, and paid-plan subscriptions with their payment.
 
 Thin views: input serializer -> service or selector -> output serializer. Everything is scoped to
 the calling partner (members of its program; its own transactions); the rest is a 404.
@@ -9,6 +10,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework.response import Response
 
 from core.api import Pagination
+from core.errors import NotFound
 from members import selectors, services
 from members.api import selectors as api_selectors
 from members.api import serializers as s
@@ -159,14 +161,41 @@ class MemberView(PartnerAPIView):
         operation_id="members_update",
         summary="Change profile and consent fields",
         description="Only the fields in the request body are changed. Balance, tier and status are never "
-        "writable: sending them is a 400 naming each such field.",
+        "writable: sending them is a 400 naming each such field.\n\n"
+        "**The email is what the member signs in with**, so a new `email` is not written at once: it becomes "
+        "a pending change and the answer is **202** with `email_change.status = pending` (`email` still shows "
+        "the current address). The member confirms it from a link mailed to the new address (valid 24 hours); "
+        "the current address is told, with a link to stop the change or undo it. The other fields of the "
+        "request are saved at once either way. Without a new email the answer is 200.",
         parameters=[MEMBER_PARAM],
         request=s.MemberUpdateSerializer,
         examples=[
             OpenApiExample("consent", request_only=True, value={"consent_sms": True, "phone": "+40721000222"}),
+            OpenApiExample("email", request_only=True, value={"email": "ana.new@example.com"}),
         ],
         responses={
-            200: OpenApiResponse(s.MemberSerializer, examples=[OpenApiExample("updated", value=MEMBER_EXAMPLE)]),
+            200: OpenApiResponse(
+                s.MemberUpdateResultSerializer,
+                description="Saved.",
+                examples=[OpenApiExample("updated", value={**MEMBER_EXAMPLE, "email_change": None})],
+            ),
+            202: OpenApiResponse(
+                s.MemberUpdateResultSerializer,
+                description="Saved, except the email: it waits for the member's confirmation.",
+                examples=[
+                    OpenApiExample(
+                        "email pending",
+                        value={
+                            **MEMBER_EXAMPLE,
+                            "email_change": {
+                                "status": "pending",
+                                "new_email": "ana.new@example.com",
+                                "requested_at": "2026-11-20T17:42:03Z",
+                            },
+                        },
+                    )
+                ],
+            ),
             **errors(
                 400,
                 401,
@@ -184,8 +213,103 @@ class MemberView(PartnerAPIView):
         member = self.member_or_404(number)
         data = s.MemberUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        member = services.member_update(member=member, **data.validated_data)
-        return Response(s.MemberSerializer(member).data)
+        member, change = services.member_profile_change(
+            member=member, requested_by=f"partner:{self.partner.name}", partner=self.partner, **data.validated_data
+        )
+        member.email_change = change or selectors.email_change_pending(member=member)
+        return Response(s.MemberUpdateResultSerializer(member).data, status=202 if change else 200)
+
+
+SUBSCRIPTION_EXAMPLE = {
+    "id": 381,
+    "plan": "Plus",
+    "status": "pending",
+    "fee": "49.00",
+    "started_at": "2026-11-20T17:42:03Z",
+    "expires_at": "2026-12-04T17:42:03Z",
+    "paid_at": None,
+    "payment_reference": "",
+}
+SUBSCRIPTION_PARAM = OpenApiParameter(
+    "subscription_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Subscription id."
+)
+
+
+class SubscriptionsView(PartnerAPIView):
+    @extend_schema(
+        tags=["members"],
+        operation_id="members_subscriptions",
+        summary="A member's paid-plan subscriptions, newest first",
+        description="A subscription asked for on the member pages (or by staff) is `pending` and gives no perks "
+        "until its payment is recorded: see the payment endpoint.",
+        parameters=[MEMBER_PARAM],
+        responses={
+            200: OpenApiResponse(
+                s.SubscriptionListSerializer,
+                examples=[OpenApiExample("subscriptions", value={"results": [SUBSCRIPTION_EXAMPLE]})],
+            ),
+            **errors(*READ_ERRORS),
+        },
+    )
+    def get(self, request, number: str):
+        member = self.member_or_404(number)
+        subscriptions = api_selectors.member_subscriptions(member=member)
+        return Response({"results": s.SubscriptionSerializer(subscriptions, many=True).data})
+
+
+class SubscriptionPaymentView(PartnerAPIView):
+    @extend_schema(
+        tags=["members"],
+        operation_id="members_subscription_payment",
+        summary="Record the payment of a pending subscription (its perks start now)",
+        description="For your till or your payment provider's webhook. The paid period starts now and the "
+        "plan's perks (earning multiplier, plan-only rewards) with it. Idempotent by `reference`: the same "
+        "reference again answers 200 with the subscription unchanged; another reference for a subscription "
+        "already paid is a 409 `already_paid`; a subscription that lapsed unpaid is a 409 `expired`.",
+        parameters=[MEMBER_PARAM, SUBSCRIPTION_PARAM, IDEMPOTENCY_KEY],
+        request=s.PaymentSerializer,
+        examples=[OpenApiExample("payment", request_only=True, value={"reference": "psp_3QfG7x2eZvKqA1"})],
+        responses={
+            200: OpenApiResponse(
+                s.SubscriptionSerializer,
+                examples=[
+                    OpenApiExample(
+                        "paid",
+                        value={
+                            **SUBSCRIPTION_EXAMPLE,
+                            "status": "active",
+                            "started_at": "2026-11-21T09:00:00Z",
+                            "expires_at": "2027-11-21T09:00:00Z",
+                            "paid_at": "2026-11-21T09:00:00Z",
+                            "payment_reference": "psp_3QfG7x2eZvKqA1",
+                        },
+                    )
+                ],
+            ),
+            **errors(
+                *WRITE_ERRORS,
+                conflicts=(
+                    ("already_paid", "This subscription's payment is already recorded with another reference."),
+                    ("expired", "This subscription has lapsed; subscribe again."),
+                    IN_FLIGHT,
+                ),
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request, number: str, subscription_id: int):
+        member = self.member_or_404(number)
+        subscription = api_selectors.member_subscriptions(member=member).filter(pk=subscription_id).first()
+        if subscription is None:
+            raise NotFound("Subscription not found.")
+        data = s.PaymentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        subscription = services.plan_payment_record(
+            subscription=subscription,
+            reference=data.validated_data["reference"],
+            paid_by=f"partner:{self.partner.name}",
+        )
+        return Response(s.SubscriptionSerializer(subscription).data)
 
 
 class BalanceView(PartnerAPIView):

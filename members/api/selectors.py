@@ -1,11 +1,12 @@
 """Reads for the members part of the partner API, each scoped to the calling partner (the scope
-rule is in members/partners/selectors.py): lookups, its purchases and their ledger entries.
+rule is in members/partners/selectors.py): lookups, its purchases and their ledger entries, a
+member's subscriptions.
 """
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from members.models import LedgerEntry, Member, Partner, Purchase, ReviewCase
+from members.models import LedgerEntry, Member, Partner, Purchase, ReviewCase, Subscription
 
 
 def members_lookup(*, partner: Partner, email: str = "", phone: str = "", external_id: str = "") -> QuerySet[Member]:
@@ -17,6 +18,11 @@ def members_lookup(*, partner: Partner, email: str = "", phone: str = "", extern
     if external_id:
         qs = qs.filter(external_id=external_id)
     return qs.order_by("pk")
+
+
+def member_subscriptions(*, member: Member) -> QuerySet[Subscription]:
+    """A member of the partner's program: their plan subscriptions, newest first."""
+    return Subscription.objects.select_related("plan").filter(member=member).order_by("-started_at", "-pk")
 
 
 def purchase_for_partner(*, partner: Partner, purchase_id: int) -> Purchase | None:

@@ -7,7 +7,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from members import checks as fraud
-from members.models import EarningRule, LedgerEntry, Member
+from members.models import EarningRule, LedgerEntry, Member, Subscription
 from members.partners.serializers import MONEY, StrictSerializer
 
 MAX_ITEMS = 500
@@ -63,6 +63,46 @@ class MemberSerializer(serializers.Serializer):
     points_available = serializers.IntegerField()
     points_pending = serializers.IntegerField()
     enrolled_at = serializers.DateTimeField()
+
+
+class EmailChangeSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["pending"], help_text="pending: waiting for the member to confirm it from the new address."
+    )
+    new_email = serializers.EmailField()
+    requested_at = serializers.DateTimeField(source="created_at")
+
+
+class MemberUpdateResultSerializer(MemberSerializer):
+    email_change = EmailChangeSerializer(
+        allow_null=True,
+        help_text="Set when an email change waits for the member's confirmation; `email` stays the old one until then.",
+    )
+
+
+class SubscriptionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    plan = serializers.CharField(source="plan.name")
+    status = serializers.ChoiceField(
+        choices=Subscription.Status.choices,
+        help_text="pending: asked for, no perks until its payment is recorded; active; cancelled: perks until "
+        "expires_at; expired.",
+    )
+    fee = serializers.DecimalField(**MONEY, source="plan.fee")
+    started_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(help_text="End of the paid period; for a pending one, when it lapses.")
+    paid_at = serializers.DateTimeField(allow_null=True)
+    payment_reference = serializers.CharField()
+
+
+class SubscriptionListSerializer(serializers.Serializer):
+    results = SubscriptionSerializer(many=True)
+
+
+class PaymentSerializer(StrictSerializer):
+    reference = serializers.CharField(
+        max_length=100, help_text="The payment's id at your till or payment provider; the same one again is a no-op."
+    )
 
 
 class MemberLookupSerializer(StrictSerializer):

@@ -7,6 +7,12 @@ urlpatterns = [
     path("members/<str:number>", members.MemberView.as_view(), name="api-member"),
     path("members/<str:number>/balance", members.BalanceView.as_view(), name="api-member-balance"),
     path("members/<str:number>/transactions", members.MemberEntriesView.as_view(), name="api-member-transactions"),
+    path("members/<str:number>/subscriptions", members.SubscriptionsView.as_view(), name="api-member-subscriptions"),
+    path(
+        "members/<str:number>/subscriptions/<int:subscription_id>/payment",
+        members.SubscriptionPaymentView.as_view(),
+        name="api-member-subscription-payment",
+    ),
     path("transactions", transactions.PurchasesView.as_view(), name="api-transactions"),
     path("transactions/simulate", transactions.SimulateView.as_view(), name="api-transactions-simulate"),
     path("transactions/<int:pk>/reverse", transactions.ReverseView.as_view(), name="api-transaction-reverse"),

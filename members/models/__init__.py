@@ -1,7 +1,7 @@
 """Members' models, one module per concern, all importable from here (`from members.models import Member`).
 
 - program: Program, Tier, Partner, MembershipPlan, EarningRule (what staff configure)
-- member: Member, TierChange, Subscription, MemberDevice (a member and their history)
+- member: Member, EmailChange, TierChange, Subscription, MemberDevice (a member and their history)
 - ledger: Purchase, LedgerEntry, PointLot, EngagementAction (points and what moved them)
 - outbox: Event, EventHandling (members.outbox)
 - partners: PartnerAPIKey, IdempotencyKey, WebhookEndpoint, WebhookDelivery (the partner API)
@@ -10,7 +10,7 @@
 """
 
 from members.models.ledger import EngagementAction, LedgerEntry, PointLot, Purchase
-from members.models.member import Member, MemberDevice, Subscription, TierChange
+from members.models.member import EmailChange, Member, MemberDevice, Subscription, TierChange
 from members.models.ops import AuditEntry, MetricSnapshot, ReconciliationRun
 from members.models.outbox import Event, EventHandling
 from members.models.partners import IdempotencyKey, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
@@ -20,6 +20,7 @@ from members.models.review import ReviewCase
 __all__ = [
     "AuditEntry",
     "EarningRule",
+    "EmailChange",
     "EngagementAction",
     "Event",
     "EventHandling",

@@ -1,11 +1,12 @@
-"""A member: profile and consents, tier history, paid-plan subscriptions, the browsers they used."""
+"""A member: profile and consents, email changes waiting for confirmation, tier history, paid-plan
+subscriptions, the browsers they used."""
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from members.models.program import MembershipPlan, Program, Tier
+from members.models.program import MembershipPlan, Partner, Program, Tier
 
 
 class Member(models.Model):
@@ -118,6 +119,36 @@ class Member(models.Model):
         return self.points_available + self.points_pending
 
 
+class EmailChange(models.Model):
+    """A change of the email sign-in uses, asked for by the member or a partner. It takes effect only
+    when confirmed from a link sent to the new address; the old address is told, with a link to
+    report it (which cancels a pending change, or puts the old address back)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        CANCELLED = "cancelled", _("Cancelled")
+        REPORTED = "reported", _("Reported as not asked for")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="email_changes")
+    old_email = models.EmailField()
+    new_email = models.EmailField()
+    requested_by = models.CharField(max_length=80, help_text=_("member, or partner:<name>"))
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["member"], condition=Q(status="pending"), name="one_pending_email_change"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.status}"
+
+
 class TierChange(models.Model):
     class Reason(models.TextChoices):
         UPGRADE = "upgrade", _("Qualified")
@@ -143,27 +174,51 @@ class TierChange(models.Model):
 
 
 class Subscription(models.Model):
+    """A member's paid plan. It starts pending: perks (the earning multiplier, plan-only rewards)
+    begin only once its payment is recorded (staff in admin, or a partner or payment provider
+    through the API), and a pending one nobody pays lapses at `expires_at`."""
+
     class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for payment")
         ACTIVE = "active", _("Active")
         CANCELLED = "cancelled", _("Cancelled (runs to the end of the period)")
         EXPIRED = "expired", _("Expired")
 
+    # The statuses that carry the plan's perks (until expires_at); every reader of perks filters on them.
+    PERK_STATUSES = (Status.ACTIVE, Status.CANCELLED)
+
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="subscriptions")
     plan = models.ForeignKey(MembershipPlan, on_delete=models.PROTECT, related_name="subscriptions")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     started_at = models.DateTimeField()
-    expires_at = models.DateTimeField(db_index=True)
-    paid_by = models.CharField(max_length=40, help_text=_("Who recorded the payment: staff user, partner API, ..."))
+    expires_at = models.DateTimeField(
+        db_index=True, help_text=_("End of the paid period; for a pending subscription, when it lapses unpaid.")
+    )
+    paid_by = models.CharField(
+        max_length=40, blank=True, help_text=_("Who asked for it, then who recorded the payment: staff user, partner.")
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+    payment_reference = models.CharField(
+        max_length=100, blank=True, help_text=_("The payment's id at the till or payment provider.")
+    )
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
         constraints = [
             models.UniqueConstraint(fields=["member"], condition=~Q(status="expired"), name="one_live_subscription"),
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(status="expired") | ~Q(payment_reference=""),
+                name="subscription_perks_need_payment",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.member_id} {self.plan}"
+
+    @property
+    def gives_perks(self) -> bool:
+        return self.status in self.PERK_STATUSES
 
 
 class MemberDevice(models.Model):

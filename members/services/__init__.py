@@ -1,7 +1,8 @@
 """Writes for members, one module per subdomain; what other modules call is importable from here
 (`services.points_spend`, `from members.services import lock_members`).
 
-- accounts: enrollment, profile and consents, status, GDPR erasure, member numbers and codes
+- accounts: enrollment, profile and consents, email changes (confirmed by the new address, reported
+  by the old one), status, GDPR erasure, member numbers and codes
 - audit: the audit trail every staff write appends to
 - ledger: the two primitives every balance change goes through (`ledger_credit`, `ledger_debit`),
   their bulk forms for periodic jobs, and points_spend / grant / refund / adjust
@@ -44,10 +45,14 @@ Where a change goes:
 from members.locks import lock_members
 from members.services.accounts import (
     PROFILE_FIELDS,
+    email_change_confirm,
+    email_change_report,
+    email_change_request,
     member_anonymize,
     member_consent_set,
     member_enroll,
     member_nps_set,
+    member_profile_change,
     member_set_status,
     member_update,
     new_code,
@@ -65,7 +70,14 @@ from members.services.ledger import (
     points_refund,
     points_spend,
 )
-from members.services.plans import active_plan, plan_cancel, plan_renew, plan_subscribe, subscriptions_expire
+from members.services.plans import (
+    active_plan,
+    plan_cancel,
+    plan_payment_record,
+    plan_renew,
+    plan_subscribe,
+    subscriptions_expire,
+)
 from members.services.purchases import purchase_quote, purchase_record, purchase_reverse
 from members.services.tiers import tier_assign, tiers_review
 
@@ -76,6 +88,9 @@ __all__ = [
     "audit_changes",
     "audit_record",
     "birthdays_award",
+    "email_change_confirm",
+    "email_change_report",
+    "email_change_request",
     "ledger_credit",
     "ledger_debit",
     "lock_members",
@@ -83,11 +98,13 @@ __all__ = [
     "member_consent_set",
     "member_enroll",
     "member_nps_set",
+    "member_profile_change",
     "member_set_status",
     "member_update",
     "new_code",
     "normalize_email",
     "plan_cancel",
+    "plan_payment_record",
     "plan_renew",
     "plan_subscribe",
     "points_adjust",

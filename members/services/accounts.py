@@ -1,5 +1,6 @@
 """Member accounts: enrollment (with the welcome gift and the referral it may hold), profile and
-consents, status, GDPR erasure, and the NPS answer feedback hands over."""
+consents, email changes (verified by the new address, told to the old one), status, GDPR erasure,
+and the NPS answer feedback hands over."""
 
 import secrets
 from datetime import date
@@ -8,15 +9,18 @@ from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 
 from core.errors import Conflict, DomainError
 from members.checks import referral_check
 from members.events import MemberEnrolled, MemberErased
+from members.links import EMAIL_CONFIRM_MAX_AGE, email_change_url
 from members.locks import lock_member
-from members.models import LedgerEntry, Member, Program, TierChange
+from members.models import EmailChange, LedgerEntry, Member, Partner, Program, TierChange
 from members.outbox import event_record
 from members.services.ledger import ledger_credit
 
@@ -198,6 +202,119 @@ def member_update(*, member: Member, **fields) -> Member:
     return member
 
 
+def _email_free(member: Member, email: str) -> None:
+    if Member.objects.filter(program_id=member.program_id, email=email).exclude(pk=member.pk).exists():
+        raise Conflict("email_taken", "Another member uses this email.", fields={"email": ["Already used."]})
+
+
+@transaction.atomic
+def member_profile_change(
+    *, member: Member, requested_by: str, partner: Partner | None = None, **fields
+) -> tuple[Member, EmailChange | None]:
+    """A profile change asked for by the member or a partner: every field but the email is written
+    at once; a new email (the address sign-in uses) becomes a pending EmailChange instead. Returns
+    the member and the change waiting for confirmation, if any."""
+    change = None
+    if "email" in fields and normalize_email(fields["email"]) == member.email:
+        fields.pop("email")  # unchanged: a pending change (if any) stays pending
+    if "email" in fields:
+        change = email_change_request(
+            member=member, new_email=fields.pop("email"), requested_by=requested_by, partner=partner
+        )
+    member = member_update(member=member, **fields) if fields else lock_member(member)
+    return member, change
+
+
+@transaction.atomic
+def email_change_request(
+    *, member: Member, new_email: str, requested_by: str, partner: Partner | None = None
+) -> EmailChange | None:
+    """Ask for the member's email to become `new_email`. Nothing changes until the member opens the
+    link mailed to the new address; the old address is told, with a link to report it. A newer
+    request replaces a pending one; asking for the current address withdraws it (returns None)."""
+    new_email = normalize_email(new_email)
+    _validate_profile(email=new_email)
+    member = lock_member(member)
+    now = timezone.now()
+    EmailChange.objects.filter(member=member, status=EmailChange.Status.PENDING).update(
+        status=EmailChange.Status.CANCELLED, decided_at=now
+    )
+    if new_email == member.email:
+        return None
+    _email_free(member, new_email)
+    change = EmailChange.objects.create(
+        member=member,
+        old_email=member.email,
+        new_email=new_email,
+        requested_by=requested_by[:80],
+        partner=partner,
+    )
+    transaction.on_commit(lambda: _email_change_send(change), robust=True)
+    return change
+
+
+def _email_change_send(change: EmailChange) -> None:
+    """The link to the new address and the notice to the old one, in the member's language. Sent
+    after commit: a rolled-back request mails nothing."""
+    member = change.member
+    with translation.override(member.language):
+        context = {
+            "member": member,
+            "change": change,
+            "by_partner": change.partner.name if change.partner_id else "",
+            "confirm_url": email_change_url(change, "confirm"),
+            "report_url": email_change_url(change, "report"),
+            "hours": EMAIL_CONFIRM_MAX_AGE // 3600,
+        }
+        for template, to in (("email_change_confirm", change.new_email), ("email_change_notice", change.old_email)):
+            subject = render_to_string(f"members/emails/{template}_subject.txt", context).strip()
+            send_mail(subject, render_to_string(f"members/emails/{template}.txt", context), None, [to])
+
+
+@transaction.atomic
+def email_change_confirm(*, change: EmailChange) -> EmailChange:
+    """The new address proved itself: it becomes the member's email (and the sign-in user's)."""
+    member = lock_member(change.member)
+    change = EmailChange.objects.select_for_update().get(pk=change.pk)
+    if change.status != EmailChange.Status.PENDING:
+        raise DomainError("not_pending", "This change was already confirmed, replaced or reported.", status=409)
+    if member.email != change.old_email:  # changed meanwhile by staff: this request is stale
+        change.status, change.decided_at = EmailChange.Status.CANCELLED, timezone.now()
+        change.save(update_fields=["status", "decided_at"])
+        raise DomainError("not_pending", "The email was changed meanwhile; ask again.", status=409)
+    _email_free(member, change.new_email)
+    member_update(member=member, email=change.new_email)
+    if member.user_id:
+        type(member.user).objects.filter(pk=member.user_id).update(email=change.new_email)
+    change.status, change.decided_at = EmailChange.Status.CONFIRMED, timezone.now()
+    change.save(update_fields=["status", "decided_at"])
+    return change
+
+
+@transaction.atomic
+def email_change_report(*, change: EmailChange) -> EmailChange:
+    """The old address says it did not ask for this. A pending change is cancelled; a confirmed one
+    is undone (the old address comes back) and the account's password is cleared, which also signs
+    out every session, so whoever took it over is out; the member signs in again by link."""
+    member = lock_member(change.member)
+    change = EmailChange.objects.select_for_update().get(pk=change.pk)
+    if change.status in (EmailChange.Status.CANCELLED, EmailChange.Status.REPORTED):
+        return change
+    if change.status == EmailChange.Status.CONFIRMED:
+        if member.email != change.new_email:
+            raise DomainError("not_current", "This address is no longer the member's email.", status=409)
+        _email_free(member, change.old_email)
+        member_update(member=member, email=change.old_email)
+        if member.user_id:
+            user = member.user
+            user.email = change.old_email
+            user.set_unusable_password()
+            user.save(update_fields=["email", "password"])
+    change.status, change.decided_at = EmailChange.Status.REPORTED, timezone.now()
+    change.save(update_fields=["status", "decided_at"])
+    return change
+
+
 def _set_consent(member: Member, channel: str, granted: bool) -> list[str]:
     if getattr(member, f"consent_{channel}") == granted:
         return []
@@ -253,6 +370,7 @@ def member_anonymize(*, member: Member) -> Member:
         ]
     )
     member.devices.all().delete()  # the device hashes are identifiers too
+    member.email_changes.all().delete()  # they hold old and new addresses
     if member.user_id:
         user = member.user
         user.is_active = False

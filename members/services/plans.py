@@ -1,4 +1,10 @@
-"""Paid membership plans: subscribe, cancel, renew, and the periodic renewal and expiry."""
+"""Paid membership plans: subscribe, record the payment, cancel, renew, and the periodic renewal and
+expiry.
+
+A subscription starts pending: it gives no perks (earning multiplier, plan-only rewards) until its
+payment is recorded (`plan_payment_record`: staff in admin, a partner or a payment provider through
+the API), which starts the paid period. A pending one nobody pays lapses after PAYMENT_WAIT
+(subscriptions_expire). Whoever reads perks filters on Subscription.PERK_STATUSES."""
 
 from datetime import datetime, timedelta
 
@@ -13,6 +19,9 @@ from members.models import Member, MembershipPlan, Subscription
 from members.outbox import event_build, event_record, events_record_bulk
 from members.selectors import program_rules
 
+# How long a subscription waits for its payment before it lapses.
+PAYMENT_WAIT = timedelta(days=14)
+
 
 def active_plan(member: Member, at: datetime | None = None) -> MembershipPlan | None:
     """The plan whose perks the member holds at `at` (default: now), or None."""
@@ -21,15 +30,18 @@ def active_plan(member: Member, at: datetime | None = None) -> MembershipPlan | 
     at = at or timezone.now()
     sub = (
         Subscription.objects.select_related("plan")
-        .filter(member=member, expires_at__gt=at)
-        .exclude(status=Subscription.Status.EXPIRED)
+        .filter(member=member, expires_at__gt=at, status__in=Subscription.PERK_STATUSES)
         .first()
     )
     return sub.plan if sub else None
 
 
 @transaction.atomic
-def plan_subscribe(*, member: Member, plan: MembershipPlan, paid_by: str) -> Subscription:
+def plan_subscribe(
+    *, member: Member, plan: MembershipPlan, paid_by: str = "", payment_reference: str = ""
+) -> Subscription:
+    """A subscription waiting for its payment, or, with `payment_reference` (the fee was taken at
+    once, e.g. at the desk), a paid one. `paid_by` says who asked, then who recorded the payment."""
     if plan.program_id != member.program_id or not plan.is_active:
         raise NotFound("Plan not found.")
     member = lock_member(member)
@@ -44,25 +56,70 @@ def plan_subscribe(*, member: Member, plan: MembershipPlan, paid_by: str) -> Sub
     if live is not None:
         if live.plan_id != plan.pk or live.status == Subscription.Status.ACTIVE:
             raise Conflict("already_subscribed", "The member already has a membership plan.")
-        live.status = Subscription.Status.ACTIVE  # re-subscribing before a cancelled plan runs out
-        live.cancelled_at = None
-        live.save(update_fields=["status", "cancelled_at"])
-        return live
-    sub = Subscription.objects.create(
-        member=member, plan=plan, started_at=now, expires_at=now + timedelta(days=plan.duration_days), paid_by=paid_by
-    )
-    event_record(PlanSubscribed(member=member.number, plan=plan.name), program=member.program, member=member)
+        if live.status == Subscription.Status.CANCELLED:
+            live.status = Subscription.Status.ACTIVE  # re-subscribing before a paid, cancelled plan runs out
+            live.cancelled_at = None
+            live.save(update_fields=["status", "cancelled_at"])
+            return live
+        sub = live  # asked again while waiting for payment: the same subscription
+    else:
+        sub = Subscription.objects.create(
+            member=member,
+            plan=plan,
+            status=Subscription.Status.PENDING,
+            started_at=now,
+            expires_at=now + PAYMENT_WAIT,
+            paid_by=paid_by[:40],
+        )
+    if payment_reference:
+        sub = plan_payment_record(subscription=sub, reference=payment_reference, paid_by=paid_by)
+    return sub
+
+
+@transaction.atomic
+def plan_payment_record(*, subscription: Subscription, reference: str, paid_by: str) -> Subscription:
+    """The fee of a pending subscription is paid: the paid period and its perks start now.
+    Idempotent: the same reference again returns the subscription unchanged (a payment provider
+    retrying its webhook); another reference for a subscription already paid is a conflict."""
+    reference = reference.strip()
+    if not reference:
+        raise DomainError("reference_required", "A payment reference is required.", fields={"reference": ["Required."]})
+    member = lock_member(subscription.member)
+    sub = Subscription.objects.select_for_update().select_related("plan").get(pk=subscription.pk)
+    if sub.payment_reference == reference and sub.status != Subscription.Status.PENDING:
+        return sub
+    if sub.status == Subscription.Status.EXPIRED:
+        raise DomainError("expired", "This subscription has lapsed; subscribe again.", status=409)
+    if sub.status != Subscription.Status.PENDING:
+        raise Conflict("already_paid", "This subscription's payment is already recorded with another reference.")
+    member_require_active(member)
+    now = timezone.now()
+    sub.status = Subscription.Status.ACTIVE
+    sub.started_at = sub.paid_at = now
+    sub.expires_at = now + timedelta(days=sub.plan.duration_days)
+    sub.payment_reference = reference[:100]
+    sub.paid_by = paid_by[:40]
+    sub.save(update_fields=["status", "started_at", "paid_at", "expires_at", "payment_reference", "paid_by"])
+    # The plan starts (and its perks with it) when it is paid, not when it was asked for.
+    event_record(PlanSubscribed(member=member.number, plan=sub.plan.name), program=member.program, member=member)
     return sub
 
 
 @transaction.atomic
 def plan_cancel(*, subscription: Subscription) -> Subscription:
-    """Stops renewal; perks last until the end of the paid period."""
+    """Stops renewal; perks last until the end of the paid period. A subscription not yet paid is
+    simply withdrawn."""
     sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    now = timezone.now()
+    if sub.status == Subscription.Status.PENDING:
+        sub.status = Subscription.Status.EXPIRED
+        sub.cancelled_at = sub.expires_at = now
+        sub.save(update_fields=["status", "cancelled_at", "expires_at"])
+        return sub
     if sub.status != Subscription.Status.ACTIVE:
         raise DomainError("not_active", "This membership is not active.", status=409)
     sub.status = Subscription.Status.CANCELLED
-    sub.cancelled_at = timezone.now()
+    sub.cancelled_at = now
     sub.save(update_fields=["status", "cancelled_at"])
     return sub
 
@@ -75,6 +132,8 @@ def plan_renew(*, subscription: Subscription, paid_by: str) -> Subscription:
     member_require_active(sub.member)
     if sub.status == Subscription.Status.EXPIRED:
         raise DomainError("expired", "This membership has expired; subscribe again.", status=409)
+    if sub.status == Subscription.Status.PENDING:
+        raise DomainError("payment_pending", "The first payment is not recorded yet.", status=409)
     now = timezone.now()
     sub.expires_at = max(sub.expires_at, now) + timedelta(days=sub.plan.duration_days)
     sub.status = Subscription.Status.ACTIVE

@@ -50,7 +50,7 @@ def world(db):
         member_services.tier_assign(member=cid, tier=gold, until=None, created_by=None)
         member_services.points_grant(member=cid, points=500, reason="test")
         member_services.points_spend(member=cid, points=100, reason="a reward")
-        member_services.plan_subscribe(member=cid, plan=plan, paid_by="test")
+        member_services.plan_subscribe(member=cid, plan=plan, paid_by="test", payment_reference="PAY-1")
         member_services.member_nps_set(member=cid, score=10)
         member_services.member_nps_set(member=ana, score=3)
         member_services.member_nps_set(member=bob, score=8)

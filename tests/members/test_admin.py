@@ -301,9 +301,37 @@ def test_subscribe_action(admin_client, admin_user, program):
     member = MemberFactory(program=program)
     run_action(admin_client, "subscribe", [member], apply="1", plan=plan.pk)
     sub = Subscription.objects.get(member=member)
-    assert (sub.plan, sub.status, sub.paid_by) == (plan, Subscription.Status.ACTIVE, f"staff:{admin_user.username}")
-    run_action(admin_client, "subscribe", [member], apply="1", plan=plan.pk)  # refused: already subscribed
+    assert (sub.plan, sub.status) == (plan, Subscription.Status.PENDING)  # perks wait for the payment
+    run_action(admin_client, "subscribe", [member], apply="1", plan=plan.pk)  # asked again: the same one
     assert Subscription.objects.filter(member=member).count() == 1
+
+
+def test_staff_record_a_subscriptions_payment_and_its_perks_start(admin_client, admin_user, program):
+    plan = MembershipPlan.objects.create(program=program, name="Plus", fee=Decimal("49"), duration_days=30)
+    member = MemberFactory(program=program)
+    sub = services.plan_subscribe(member=member, plan=plan, paid_by="member page")
+    assert services.active_plan(member) is None
+    url = reverse("admin:members_subscription_changelist")
+    data = {"action": "record_payment", "_selected_action": [sub.pk]}
+    form = admin_client.post(url, data)
+    assert form.status_code == 200 and "Payment reference" in form.text
+    blank = admin_client.post(url, {**data, "apply": "1", "reference": ""})
+    assert blank.status_code == 200 and "This field is required" in blank.text
+    sub.refresh_from_db()
+    assert sub.status == Subscription.Status.PENDING
+    done = admin_client.post(url, {**data, "apply": "1", "reference": "DESK-0042"}, follow=True)
+    assert "Payment recorded" in done.text
+    sub.refresh_from_db()
+    assert (sub.status, sub.payment_reference, sub.paid_by) == (
+        Subscription.Status.ACTIVE,
+        "DESK-0042",
+        f"staff:{admin_user.username}",
+    )
+    assert services.active_plan(member) == plan
+    again = admin_client.post(url, {**data, "apply": "1", "reference": "DESK-0099"}, follow=True)
+    assert "already recorded" in again.text
+    sub.refresh_from_db()
+    assert sub.payment_reference == "DESK-0042"
 
 
 def test_program_form_checks_referral_steps(admin_client, program):

@@ -57,7 +57,7 @@ def test_recompute_reads_behaviour_from_the_database(program, clock):
     buy(vip, 10)
     plus = MembershipPlan.objects.create(program=program, name="Plus", fee=Decimal("9"))
     planned = MemberFactory(program=program)
-    services.plan_subscribe(member=planned, plan=plus, paid_by="staff")
+    services.plan_subscribe(member=planned, plan=plus, paid_by="staff", payment_reference="PAY-1")
     buy(planned, 10)
     buy(planned, 10)
     idle = MemberFactory(program=program)

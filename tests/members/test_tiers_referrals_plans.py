@@ -153,7 +153,7 @@ def plan(program):
 
 
 def test_paid_plan_multiplies_earning_renews_and_expires_after_cancel(program, plan, member, clock):
-    sub = services.plan_subscribe(member=member, plan=plan, paid_by="staff:1")
+    sub = services.plan_subscribe(member=member, plan=plan, paid_by="staff:1", payment_reference="DESK-1")
     buy(member, 10)
     assert fresh(member).points_available == 20
     with pytest.raises(DomainError):
@@ -177,7 +177,7 @@ def test_one_time_plan_expires_and_can_be_renewed_before(program, member, clock)
     plan = MembershipPlan.objects.create(
         program=program, name="Once", fee=Decimal("9"), duration_days=10, recurring=False
     )
-    sub = services.plan_subscribe(member=member, plan=plan, paid_by="api")
+    sub = services.plan_subscribe(member=member, plan=plan, paid_by="api", payment_reference="PAY-1")
     clock.shift(timedelta(days=5))
     services.plan_renew(subscription=sub, paid_by="api")
     clock.shift(timedelta(days=10))
@@ -186,3 +186,33 @@ def test_one_time_plan_expires_and_can_be_renewed_before(program, member, clock)
     assert services.subscriptions_expire() == {"renewed": 0, "expired": 1}
     with pytest.raises(DomainError):
         services.plan_renew(subscription=sub, paid_by="api")
+
+
+def test_a_subscription_gives_no_perks_until_paid_and_lapses_unpaid(program, plan, member, clock):
+    sub = services.plan_subscribe(member=member, plan=plan, paid_by="member page")
+    assert sub.status == Subscription.Status.PENDING and services.active_plan(member) is None
+    buy(member, 10)
+    assert fresh(member).points_available == 10  # no x2 before the payment
+    with pytest.raises(DomainError) as refused:
+        services.plan_renew(subscription=sub, paid_by="api")  # renewing is not paying the first fee
+    assert refused.value.code == "payment_pending"
+    clock.shift(services.plans.PAYMENT_WAIT + timedelta(seconds=1))
+    assert services.subscriptions_expire() == {"renewed": 0, "expired": 1}
+    with pytest.raises(DomainError) as lapsed:
+        services.plan_payment_record(subscription=sub, reference="LATE-1", paid_by="api")
+    assert lapsed.value.code == "expired"
+
+
+def test_recording_a_payment_starts_the_period_and_is_idempotent(program, plan, member, clock):
+    sub = services.plan_subscribe(member=member, plan=plan, paid_by="member page")
+    clock.shift(timedelta(days=3))
+    paid = services.plan_payment_record(subscription=sub, reference="PSP-9", paid_by="partner:Shop")
+    assert paid.status == Subscription.Status.ACTIVE and paid.paid_at == timezone.now()
+    assert paid.expires_at == timezone.now() + timedelta(days=plan.duration_days)
+    assert services.active_plan(member) == plan
+    again = services.plan_payment_record(subscription=sub, reference="PSP-9", paid_by="partner:Shop")
+    assert again.expires_at == paid.expires_at  # a retried webhook adds nothing
+    assert Event.objects.filter(type="plan.subscribed", member=member).count() == 1
+    with pytest.raises(DomainError) as other:
+        services.plan_payment_record(subscription=sub, reference="PSP-10", paid_by="partner:Shop")
+    assert other.value.code == "already_paid"

@@ -92,7 +92,14 @@ def test_members_only_reward_needs_a_paid_plan(rich, program, reward):
     reward.save()
     _assert_refused(rich, reward, "membership_required")
     plan = MembershipPlan.objects.create(program=program, name="Plus", fee=Decimal("49"))
-    members_services.plan_subscribe(member=rich, plan=plan, paid_by="test")
+    sub = members_services.plan_subscribe(member=rich, plan=plan, paid_by="member page")
+    # Asked for but not paid: no plan-only rewards, neither in the catalog nor at redemption.
+    _assert_refused(rich, reward, "membership_required")
+    offer = next(o for o in selectors.rewards_for_member(member=rich) if o.reward.pk == reward.pk)
+    assert (offer.can_redeem, offer.reason) == (False, "membership_required")
+    members_services.plan_payment_record(subscription=sub, reference="PAY-1", paid_by="test")
+    offer = next(o for o in selectors.rewards_for_member(member=rich) if o.reward.pk == reward.pk)
+    assert offer.can_redeem
     assert services.reward_redeem(member=rich, reward=reward)
 
 

@@ -58,7 +58,9 @@ def test_a_rule_switched_off_or_deleted_stops_applying(api, program, member):
 def test_a_plan_created_after_purchases_multiplies_its_subscribers_points(api, program, member):
     assert _earn(api, member, "C-1")["points"] == 100  # cached: the program sells no plans
     plan = MembershipPlan.objects.create(program=program, name="Plus", fee=Decimal("9.99"), earn_multiplier=2)
-    services.plan_subscribe(member=Member.objects.get(pk=member.pk), plan=plan, paid_by="test")
+    services.plan_subscribe(
+        member=Member.objects.get(pk=member.pk), plan=plan, paid_by="test", payment_reference="PAY-1"
+    )
     assert _earn(api, member, "C-2")["points"] == 200
 
 

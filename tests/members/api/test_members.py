@@ -1,15 +1,17 @@
 """Members endpoints: enrollment, lookup, profile (writable-field whitelist), balance, ledger."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core import mail
 from django.utils import timezone
 
-from members import services
-from members.models import LedgerEntry, Member, Program
-from tests.conftest import MemberFactory, TierFactory, purchase_body
+from members import auth, services
+from members.models import LedgerEntry, Member, MembershipPlan, Program
+from tests.conftest import MemberFactory, ProgramFactory, TierFactory, purchase_body
 
 
 def test_enroll_credits_the_welcome_gift_and_returns_the_member(api, program):
@@ -185,3 +187,85 @@ def test_welcome_gift_and_other_partners_entries_are_not_listed(api, program):
     services.points_grant(member=member, points=5, reason="surprise")
     assert LedgerEntry.objects.filter(member=member).count() == 2
     assert api.get(f"/api/v1/members/{member.number}/transactions").json()["count"] == 0
+
+
+def _links(message) -> list[str]:
+    return re.findall(r"https?://\S+/email/(?:confirm|report)/\S+/", message.body)
+
+
+def _path(url: str) -> str:
+    return "/" + url.split("://", 1)[1].split("/", 1)[1]
+
+
+def test_patch_with_a_new_email_waits_for_the_member_and_tells_the_old_address(
+    api, member, partner, client, django_capture_on_commit_callbacks
+):
+    old = member.email
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.patch(
+            f"/api/v1/members/{member.number}", {"email": "Thief@Example.com", "first_name": "Eve"}, format="json"
+        )
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["email"] == old and body["first_name"] == "Eve"  # the rest is saved, the email is not
+    assert body["email_change"]["status"] == "pending" and body["email_change"]["new_email"] == "thief@example.com"
+    member.refresh_from_db()
+    assert member.email == old
+    # Nobody can take the account over by asking for a sign-in link at the new address meanwhile.
+    mail.outbox.clear()
+    auth.signin_link_send(email="thief@example.com")
+    assert mail.outbox == []
+    with django_capture_on_commit_callbacks(execute=True):
+        api.patch(f"/api/v1/members/{member.number}", {"email": "thief@example.com"}, format="json")
+    to_new, to_old = mail.outbox
+    assert to_new.to == ["thief@example.com"] and "/email/confirm/" in to_new.body
+    assert to_old.to == [old] and partner.name in to_old.body and "/email/report/" in to_old.body
+    # The old address reports it: the change is stopped and the confirm link no longer works.
+    report = _path(_links(to_old)[0])
+    assert client.post(report).status_code == 200
+    refused = client.post(_path(_links(to_new)[0]))
+    assert refused.status_code == 409
+    member.refresh_from_db()
+    assert member.email == old
+
+
+def test_patch_without_an_email_change_is_200_and_leaves_a_pending_change_alone(api, member):
+    services.email_change_request(member=member, new_email="next@example.com", requested_by="member")
+    response = api.patch(f"/api/v1/members/{member.number}", {"email": member.email.upper()}, format="json")
+    assert response.status_code == 200
+    assert response.json()["email_change"]["new_email"] == "next@example.com"
+
+
+def test_a_partner_records_a_subscriptions_payment_once(api, program, member):
+    plan = MembershipPlan.objects.create(program=program, name="Plus", fee=Decimal("49"), earn_multiplier=2)
+    sub = services.plan_subscribe(member=member, plan=plan, paid_by="member page")
+    listed = api.get(f"/api/v1/members/{member.number}/subscriptions").json()["results"]
+    assert [(s["id"], s["status"]) for s in listed] == [(sub.pk, "pending")]
+    earned = api.post("/api/v1/transactions", purchase_body(member, external_id="P-1", amount="10.00"), format="json")
+    assert earned.json()["points"] == 10  # no perks while unpaid
+    url = f"/api/v1/members/{member.number}/subscriptions/{sub.pk}/payment"
+    assert api.post(url, {}, format="json").status_code == 400
+    assert api.post(url, {"reference": "x" * 101}, format="json").status_code == 400
+    paid = api.post(url, {"reference": "psp_1"}, format="json")
+    assert paid.status_code == 200, paid.content
+    assert paid.json()["status"] == "active" and paid.json()["payment_reference"] == "psp_1"
+    replay = api.post(url, {"reference": "psp_1"}, format="json")
+    assert replay.status_code == 200 and replay.json()["expires_at"] == paid.json()["expires_at"]
+    other = api.post(url, {"reference": "psp_2"}, format="json")
+    assert other.status_code == 409 and other.json()["error"]["code"] == "already_paid"
+    earned = api.post("/api/v1/transactions", purchase_body(member, external_id="P-2", amount="10.00"), format="json")
+    assert earned.json()["points"] == 20
+
+
+def test_subscription_payment_is_scoped_to_the_member_and_program(api, program, member):
+    plan = MembershipPlan.objects.create(program=program, name="Plus", fee=Decimal("49"))
+    sub = services.plan_subscribe(member=member, plan=plan)
+    someone = MemberFactory(program=program)
+    wrong_member = api.post(
+        f"/api/v1/members/{someone.number}/subscriptions/{sub.pk}/payment", {"reference": "r"}, format="json"
+    )
+    assert wrong_member.status_code == 404
+    foreign = MemberFactory(program=ProgramFactory())
+    assert api.get(f"/api/v1/members/{foreign.number}/subscriptions").status_code == 404
+    sub.refresh_from_db()
+    assert sub.status == "pending"

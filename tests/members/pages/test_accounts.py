@@ -231,3 +231,40 @@ def test_password_guessing_is_cut_off_per_address(client, program):
         client.post(reverse("members:signin"), {"email": "guess@example.com", "password": f"wrong guess {i}"})
     right = client.post(reverse("members:signin"), {"email": "guess@example.com", "password": "correct horse battery"})
     assert right.status_code == 200 and "Too many attempts" in right.text  # even the right one waits
+
+
+def test_successful_password_signins_do_not_lock_the_member_out(client, program):
+    signup(program, email="daily@example.com", password="correct horse battery")
+    for _ in range(auth.PASSWORD_TRIES_PER_WINDOW + 5):
+        ok = client.post(reverse("members:signin"), {"email": "daily@example.com", "password": "correct horse battery"})
+        assert ok.status_code == 302
+        client.post(reverse("members:signout"))
+
+
+def test_a_success_clears_the_failures_of_that_email(client, program):
+    signup(program, email="typo@example.com", password="correct horse battery")
+    for round_ in range(3):
+        for i in range(auth.PASSWORD_TRIES_PER_WINDOW - 1):
+            client.post(reverse("members:signin"), {"email": "typo@example.com", "password": f"typo {round_} {i}"})
+        ok = client.post(reverse("members:signin"), {"email": "typo@example.com", "password": "correct horse battery"})
+        assert ok.status_code == 302
+        client.post(reverse("members:signout"))
+
+
+def test_password_guessing_across_many_emails_is_cut_off_per_client_address(client, program, settings):
+    settings.RATE_LIMIT_CLIENT_HEADER = "HTTP_X_REAL_IP"
+    signup(program, email="victim@example.com", password="correct horse battery")
+    guesser = {"HTTP_X_REAL_IP": "203.0.113.9"}
+    for i in range(auth.PASSWORD_TRIES_PER_CLIENT):
+        client.post(reverse("members:signin"), {"email": f"nobody{i}@example.com", "password": "guess"}, **guesser)
+    refused = client.post(
+        reverse("members:signin"), {"email": "victim@example.com", "password": "correct horse battery"}, **guesser
+    )
+    assert refused.status_code == 200 and "Too many attempts" in refused.text
+    # Another client behind the same proxy is not blocked, and the victim's own count is untouched.
+    ok = client.post(
+        reverse("members:signin"),
+        {"email": "victim@example.com", "password": "correct horse battery"},
+        HTTP_X_REAL_IP="198.51.100.7",
+    )
+    assert ok.status_code == 302
