@@ -50,6 +50,7 @@ class ProgramAdmin(admin.ModelAdmin):
                     "referral_referee_points",
                     "referral_steps",
                     "referral_min_purchase",
+                    "refund_takes_referral",
                 )
             },
         ),
