@@ -329,7 +329,7 @@ def purchase_reverse(
     others = set(_derived_entries(purchase).values_list("member_id", flat=True)) - {purchase.member_id}
     locked = lock_members(purchase.member_id, *others)
     member = locked[purchase.member_id]
-    purchase = Purchase.objects.select_for_update().select_related("partner").get(pk=purchase.pk)
+    purchase = Purchase.objects.select_for_update(of=("self",)).select_related("partner").get(pk=purchase.pk)
     purchase.member = member
     refundable = purchase.amount - purchase.refunded_amount
     amount = refundable if amount is None else amount
