@@ -378,7 +378,8 @@ def purchase_reverse(
             own_lots=PointLot.objects.select_for_update().filter(entry=source, remaining__gt=0),
             now=now,
             amount=amount,
-            reason=f"{reason}: {source.reason or source.get_kind_display()}",
+            # The member's history names what is taken back (the entry's kind says it is a refund).
+            reason=source.reason or str(source.get_kind_display()),
             reference=f"{DERIVED_PREFIX}{source.pk}",
             created_by=created_by,
         )
