@@ -1,6 +1,7 @@
 """A partner's ledger of a member (GET /members/{n}/transactions) shows every entry it caused,
 returned points included, so its totals reconcile."""
 
+import importlib
 from datetime import timedelta
 from decimal import Decimal
 
@@ -50,3 +51,20 @@ def test_cancelled_redemptions_and_burns_show_their_returned_points(api, other_a
     # Another partner sees none of it (and the staff grant is nobody's).
     assert _ledger(other_api, member)["totals"]["count"] == 0
     assert LedgerEntry.objects.filter(member=member, kind=LedgerEntry.Kind.REFUND, partner__isnull=True).count() == 0
+
+
+def test_refunds_recorded_before_are_given_their_partner_by_the_migration(api, member, program):
+    from django.apps import apps
+
+    backfill = importlib.import_module("members.migrations.0010_refunds_reversals").refunds_to_their_partner
+    services.points_grant(member=member, points=500, reason="Start")
+    reward = RewardFactory(program=program, points_cost=300)
+    redemption = api.post("/api/v1/redemptions", {"member": member.number, "reward": reward.pk}, format="json")
+    api.post(f"/api/v1/redemptions/{redemption.json()['id']}/cancel", {}, format="json")
+    # As the refund was written before: without a partner, so the partner saw only the spend.
+    LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REFUND).update(partner=None)
+    assert _ledger(api, member)["totals"]["net"] == -300
+
+    backfill(apps, None)
+
+    assert _ledger(api, member)["totals"] == {"count": 2, "points_in": 300, "points_out": -300, "net": 0}
