@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='program',
             name='refund_takes_referral',
-            field=models.BooleanField(default=False, help_text='When the purchase that qualified a referral is refunded, take the referral points back too (in proportion to the refund).'),
+            field=models.BooleanField(default=False, verbose_name='take referral points back on refund', help_text='When the purchase that qualified a referral is refunded, take the referral points back too (in proportion to the refund).'),
         ),
         migrations.RunPython(refunds_to_their_partner, migrations.RunPython.noop),
     ]

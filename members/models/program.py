@@ -61,6 +61,7 @@ class Program(models.Model):
     )
     referral_min_purchase = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     refund_takes_referral = models.BooleanField(
+        _("take referral points back on refund"),
         default=False,
         help_text=_(
             "When the purchase that qualified a referral is refunded, take the referral points back "
