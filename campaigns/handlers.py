@@ -2,7 +2,15 @@
 
 from campaigns import services
 from campaigns.models import Campaign, OfferGrant
-from members.events import MemberEnrolled, PointsEarned, PointsExpiring, PurchaseRecorded, TierChanged, TierExpiring
+from members.events import (
+    MemberEnrolled,
+    PointsEarned,
+    PointsExpiring,
+    PointsReversed,
+    PurchaseRecorded,
+    TierChanged,
+    TierExpiring,
+)
 from members.models import Event, Purchase
 from members.outbox import handles
 from rewards.events import RewardViewed, VoucherConsumed
@@ -54,6 +62,15 @@ def after_purchase(event: Event) -> None:
         occurrence=f"purchase:{purchase.pk}",
         delay_from=max(purchase.occurred_at, event.occurred_at),
     )
+
+
+@handles(PointsReversed)
+def refund_restores_offers(event: Event) -> None:
+    payload = PointsReversed.read(event)
+    if payload.full:
+        purchase = Purchase.objects.filter(pk=payload.purchase).first()
+        if purchase is not None:
+            services.offers_restore_for_refund(purchase=purchase)
 
 
 @handles(RewardViewed)

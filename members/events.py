@@ -58,11 +58,17 @@ class PointsHeld(Payload):
 
 @event_type("points.reversed", webhook=True)
 class PointsReversed(Payload):
+    """A refund of a purchase (one per call, even one that takes back no points): `points` taken
+    back from the member by it (the purchase's own and those derived from it), `debt` the part
+    already spent; `full` once the whole amount is refunded."""
+
     member: str
     purchase: int
     amount: str
     points: int
     debt: int
+    refunded_amount: str | None = None
+    full: bool = False
 
 
 @event_type("points.expiring", webhook=True)

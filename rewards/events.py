@@ -47,6 +47,9 @@ class RewardViewed(Payload):
 
 @event_type("challenge.completed")
 class ChallengeCompleted(Payload):
+    """`purchase`: the purchase that completed it, if one did (its full refund reopens the challenge)."""
+
     member: str
     challenge: int
     points: int
+    purchase: int | None = None

@@ -3,7 +3,9 @@
 Each (event, handler) runs at most once (members.outbox), so a re-dispatch never double counts.
 """
 
-from members.events import EngagementRecorded, MemberEnrolled, PointsEarned, PurchaseRecorded
+from decimal import Decimal
+
+from members.events import EngagementRecorded, MemberEnrolled, PointsEarned, PointsReversed, PurchaseRecorded
 from members.models import Event, Purchase
 from members.outbox import handles
 from rewards import services
@@ -26,6 +28,19 @@ def surprises_on_purchase(event: Event) -> None:
     purchase = _purchase(event)
     if purchase is not None:
         services.surprises_on_purchase(purchase=purchase)
+
+
+@handles(PointsReversed)
+def refund_takes_back(event: Event) -> None:
+    """A refund: challenge progress goes back down (members already took back the prize points the
+    purchase earned, which reference it); a full refund withdraws the surprises it set off."""
+    payload = PointsReversed.read(event)
+    purchase = Purchase.objects.select_related("member", "member__program").filter(pk=payload.purchase).first()
+    if purchase is None:
+        return
+    services.challenge_progress_on_refund(purchase=purchase, amount=Decimal(payload.amount), full=payload.full)
+    if payload.full:
+        services.surprises_withdraw_for_refund(purchase=purchase)
 
 
 @handles(MemberEnrolled)

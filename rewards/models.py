@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Member, Partner, Program, Tier
+from members.models import Member, Partner, Program, Purchase, Tier
 
 IMAGE_EXTENSIONS = FileExtensionValidator(["png", "jpg", "jpeg", "gif", "webp", "svg"])
 
@@ -191,6 +191,14 @@ class Redemption(models.Model):
     rule = models.ForeignKey(SurpriseRule, null=True, blank=True, on_delete=models.PROTECT, related_name="grants")
     occasion = models.CharField(
         max_length=40, blank=True, help_text=_("Which occurrence of the rule fired (a rule fires once per occasion).")
+    )
+    purchase = models.ForeignKey(
+        Purchase,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The purchase that set off this automatic surprise; refunding it in full withdraws it."),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

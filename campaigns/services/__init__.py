@@ -46,6 +46,7 @@ from campaigns.services.offers import (
     offer_grant_issue,
     offer_grant_redeem,
     offers_apply_to_purchase,
+    offers_restore_for_refund,
 )
 from campaigns.services.segments import segment_freeze, segment_import_csv
 from campaigns.services.sending import SEND_GROUP, deliveries_send_batch, deliveries_send_due
@@ -69,6 +70,7 @@ __all__ = [
     "offer_grant_issue",
     "offer_grant_redeem",
     "offers_apply_to_purchase",
+    "offers_restore_for_refund",
     "reward_interest_check",
     "reward_interest_record",
     "segment_freeze",

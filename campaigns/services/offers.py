@@ -115,9 +115,34 @@ def offers_apply_to_purchase(*, purchase: Purchase) -> list[OfferGrant]:
             kind=LedgerEntry.Kind.BONUS,
             reason=f"Campaign offer: {offer.title}",
             reference=f"campaigns.offergrant:{grant.pk}",
+            purchase=purchase,  # a refund of the purchase takes these points back with its own
         )
         grant.status, grant.points = OfferGrant.Status.REDEEMED, grant.points + points
         grant.reference, grant.redeemed_at = f"purchase:{purchase.pk}", grant.redeemed_at or timezone.now()
         grant.save(update_fields=["status", "points", "reference", "redeemed_at"])
         used.append(grant)
     return used
+
+
+@transaction.atomic
+def offers_restore_for_refund(*, purchase: Purchase) -> list[OfferGrant]:
+    """A purchase was refunded in full: a one-time bonus offer it used is the member's again while
+    still valid (members already took its points back, since they reference the purchase)."""
+    restored = []
+    grants = (
+        OfferGrant.objects.select_for_update()
+        .select_related("offer")
+        .filter(
+            member_id=purchase.member_id,
+            offer__kind=Offer.Kind.BONUS,
+            status=OfferGrant.Status.REDEEMED,
+            reference=f"purchase:{purchase.pk}",
+            valid_until__gt=timezone.now(),
+        )
+    )
+    for grant in grants:
+        grant.status, grant.reference, grant.redeemed_at = OfferGrant.Status.ISSUED, "", None
+        grant.points = max(grant.points - grant.offer.points, 0)
+        grant.save(update_fields=["status", "reference", "redeemed_at", "points"])
+        restored.append(grant)
+    return restored

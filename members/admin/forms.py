@@ -40,6 +40,7 @@ class ProgramForm(forms.ModelForm):
             "referral_referee_points",
             "referral_steps",
             "referral_min_purchase",
+            "refund_takes_referral",
             "burn_rate",
             "burn_min_order",
             "tier_notice_days",

@@ -44,7 +44,7 @@ class PurchaseAdmin(ReadOnlyAdmin):
         if not isinstance(form, RefundForm):
             return form
         try:
-            entry = services.purchase_reverse(
+            reversal = services.purchase_reverse(
                 purchase=purchase,
                 amount=form.cleaned_data["amount"],
                 reason=form.cleaned_data["reason"],
@@ -53,8 +53,10 @@ class PurchaseAdmin(ReadOnlyAdmin):
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return None
-        taken = -entry.points if entry else 0
-        self.message_user(request, _("Refund recorded; %(n)d points taken back.") % {"n": taken}, messages.SUCCESS)
+        message = _("Refund recorded; %(n)d points taken back.") % {"n": reversal.points}
+        if reversal.debt:
+            message += " " + _("%(n)d of them were already spent: the member owes them.") % {"n": reversal.debt}
+        self.message_user(request, message, messages.SUCCESS)
         return None
 
 

@@ -53,6 +53,7 @@ class ProgramAdmin(admin.ModelAdmin):
                     "referral_referee_points",
                     "referral_steps",
                     "referral_min_purchase",
+                    "refund_takes_referral",
                 )
             },
         ),

@@ -382,7 +382,10 @@ class MemberEntriesView(PartnerAPIView):
         tags=["members"],
         operation_id="members_transactions",
         summary="Your ledger entries for a member, newest first, with totals",
-        description="Only entries your purchases and refunds created; other partners' are never shown.",
+        description="Every entry you caused: your purchases and their refunds, the points your purchases "
+        "set off (campaign offers, challenge prizes, referral rewards) and their reversals, your "
+        "redemptions and checkout burns and the points they returned when cancelled or lapsed. "
+        "Other partners' entries are never shown, so `totals` reconcile with your own books.",
         parameters=[
             MEMBER_PARAM,
             OpenApiParameter("since", OpenApiTypes.DATETIME),
@@ -440,7 +443,7 @@ class MemberEntriesView(PartnerAPIView):
         query = s.EntryFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         q = query.validated_data
-        entries = selectors.member_entries(
+        entries = api_selectors.partner_member_entries(
             member=member, partner=self.partner, kind=q.get("kind"), since=q.get("since"), until=q.get("until")
         )
         paginator = Pagination()

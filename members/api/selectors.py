@@ -3,6 +3,8 @@ rule is in members/partners/selectors.py): lookups, its purchases and their ledg
 member's subscriptions.
 """
 
+from datetime import datetime
+
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
@@ -23,6 +25,33 @@ def members_lookup(*, partner: Partner, email: str = "", phone: str = "", extern
 def member_subscriptions(*, member: Member) -> QuerySet[Subscription]:
     """A member of the partner's program: their plan subscriptions, newest first."""
     return Subscription.objects.select_related("plan").filter(member=member).order_by("-started_at", "-pk")
+
+
+def partner_member_entries(
+    *,
+    partner: Partner,
+    member: Member,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[LedgerEntry]:
+    """Every entry of `member` the partner caused, newest first: its purchases and their refunds,
+    what its purchases set off (campaign offer points, challenge prizes, referral rewards, and
+    their reversals), its redemptions and checkout burns and the points they returned when cancelled
+    or lapsed (points_refund gives a refund the partner of the spend it returns)."""
+    qs = (
+        LedgerEntry.objects.filter(member=member)
+        .filter(Q(partner=partner) | Q(purchase__partner=partner))
+        .select_related("partner")
+        .order_by("-created_at", "-id")
+    )
+    if kind:
+        qs = qs.filter(kind=kind)
+    if since:
+        qs = qs.filter(created_at__gte=since)
+    if until:
+        qs = qs.filter(created_at__lt=until)
+    return qs
 
 
 def purchase_for_partner(*, partner: Partner, purchase_id: int) -> Purchase | None:

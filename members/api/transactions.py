@@ -238,8 +238,11 @@ class ReverseView(PartnerAPIView):
         tags=["transactions"],
         operation_id="transactions_reverse",
         summary="Refund a purchase, fully or in part, and take its points back",
-        description="Points are taken back in proportion to the refunded amount. Points the member already "
-        "spent become a debt repaid from future earnings (the balance never goes negative).",
+        description="Points are taken back in proportion to the refunded amount: the purchase's own points "
+        "and every credit it set off (campaign offer bonus and multiplier points, challenge prizes, and "
+        "referral rewards where the program says so). Points the member already spent become a debt "
+        "repaid from future earnings (the balance never goes negative). `points_reversed` and `debt` "
+        "are what this call took back, so parallel partial refunds add up to the purchase's points.",
         parameters=[
             OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Transaction id."),
             IDEMPOTENCY_KEY,
@@ -277,23 +280,20 @@ class ReverseView(PartnerAPIView):
             raise NotFound("Transaction not found.")
         data = s.ReverseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        refunded_before, reversed_before = purchase.refunded_amount, purchase.points_reversed
-        entry = services.purchase_reverse(
+        # The answer is what the locked service changed, not before/after reads of unlocked rows:
+        # parallel refunds of one purchase each report their own share.
+        reversal = services.purchase_reverse(
             purchase=purchase, amount=data.validated_data.get("amount"), reason=data.validated_data["reason"]
         )
-        purchase.refresh_from_db(fields=["refunded_amount", "points_reversed"])
-        member = purchase.member
-        member.refresh_from_db(fields=["points_available", "points_pending"])
-        points = purchase.points_reversed - reversed_before
         return Response(
             s.ReverseResultSerializer(
                 {
-                    "transaction": purchase.pk,
-                    "amount": purchase.refunded_amount - refunded_before,
-                    "refunded_amount": purchase.refunded_amount,
-                    "points_reversed": points,
-                    "debt": points - (-entry.points if entry else 0),
-                    "balance": member,
+                    "transaction": reversal.purchase.pk,
+                    "amount": reversal.amount,
+                    "refunded_amount": reversal.purchase.refunded_amount,
+                    "points_reversed": reversal.points,
+                    "debt": reversal.debt,
+                    "balance": reversal.member,
                 }
             ).data
         )

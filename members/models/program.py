@@ -60,6 +60,14 @@ class Program(models.Model):
         help_text=_("Stepped rewards: [[from_count, points], ...], e.g. [[1, 100], [3, 200], [5, 400]]."),
     )
     referral_min_purchase = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    refund_takes_referral = models.BooleanField(
+        _("take referral points back on refund"),
+        default=False,
+        help_text=_(
+            "When the purchase that qualified a referral is refunded, take the referral points back "
+            "too (in proportion to the refund)."
+        ),
+    )
     burn_rate = models.DecimalField(
         max_digits=10,
         decimal_places=4,

@@ -28,7 +28,7 @@ from core.errors import DomainError
 from members.checks import member_require_active
 from members.events import PointsEarned
 from members.locks import lock_member
-from members.models import LedgerEntry, Member, Partner, PointLot, Program
+from members.models import LedgerEntry, Member, Partner, PointLot, Program, Purchase
 from members.outbox import event_record
 from members.selectors import add_months
 from members.services.audit import audit_record
@@ -285,14 +285,24 @@ def points_grant(
     reason: str,
     reference: str = "",
     kind: str = LedgerEntry.Kind.GRANT,
+    purchase: Purchase | None = None,
     created_by=None,
 ) -> LedgerEntry:
-    """Give points that are available at once (surprises, challenges, survey rewards)."""
+    """Give points that are available at once (campaign offers, challenges, survey rewards).
+    `purchase`: the purchase that earned them (a campaign bonus or multiplier on it, a challenge it
+    completed); its refund takes them back with its own points (members.services.purchases)."""
     member = lock_member(member)
     member_require_active(member)
     now = timezone.now()
     entry = ledger_credit(
-        member, kind=kind, points=points, now=now, reason=reason, reference=reference, created_by=created_by
+        member,
+        kind=kind,
+        points=points,
+        now=now,
+        reason=reason,
+        reference=reference,
+        purchase=purchase,
+        created_by=created_by,
     )
     event_record(
         PointsEarned(member=member.number, points=points, kind=kind, entry=entry.pk),
@@ -305,8 +315,17 @@ def points_grant(
 
 @transaction.atomic
 def points_refund(*, member: Member, points: int, reason: str, reference: str = "", created_by=None) -> LedgerEntry:
-    """Return spent points (a cancelled redemption or an unconfirmed checkout hold)."""
+    """Return spent points (a cancelled redemption or an unconfirmed checkout hold). The refund belongs
+    to the partner of the spend it returns (same `reference`), so that partner's ledger nets out."""
     member = lock_member(member)
+    partner_id = None
+    if reference:
+        partner_id = (
+            LedgerEntry.objects.filter(member=member, reference=reference, points__lt=0)
+            .order_by("pk")
+            .values_list("partner_id", flat=True)
+            .first()
+        )
     return ledger_credit(
         member,
         kind=LedgerEntry.Kind.REFUND,
@@ -314,6 +333,7 @@ def points_refund(*, member: Member, points: int, reason: str, reference: str = 
         now=timezone.now(),
         reason=reason,
         reference=reference,
+        partner_id=partner_id,
         created_by=created_by,
     )
 

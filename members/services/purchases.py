@@ -1,18 +1,19 @@
 """Purchases: recording one (its points, velocity limits, the referral it may qualify, its events),
 the earn entry, and refunds, which take back a proportional share of the points."""
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from core.errors import Conflict, DomainError, NotFound
 from members.checks import debt_case_open, earn_hold, earn_limit_check, member_require_active
 from members.earning import Quote, earn_quote
 from members.events import PointsEarned, PointsReversed, PurchaseRecorded
-from members.locks import lock_buyer, lock_member
+from members.locks import lock_buyer, lock_members
 from members.models import Event, LedgerEntry, Member, Partner, PointLot, Purchase
 from members.outbox import event_build, event_record, events_record_bulk
 from members.services.ledger import ledger_credit, ledger_debit
@@ -158,7 +159,7 @@ def purchase_record(
     else:
         member.save(update_fields=["last_purchase_at", "last_activity_at"])
     if referrer and amount >= member.program.referral_min_purchase:
-        referral_reward(member, referrer, now)
+        referral_reward(member, referrer, now, purchase=purchase)
     events = [
         event_build(
             PurchaseRecorded(
@@ -240,13 +241,96 @@ def points_reversed_share(purchase: Purchase, points: int) -> int:
     return int((Decimal(points) * purchase.refunded_amount / purchase.amount).to_integral_value(ROUND_FLOOR))
 
 
+@dataclass(frozen=True)
+class Reversal:
+    """What one refund changed, read under the locks that made the change: the answer to the
+    partner (and what an idempotent replay repeats), never recomputed from rows read before."""
+
+    purchase: Purchase
+    member: Member
+    amount: Decimal
+    points: int
+    debt: int
+    entries: list[LedgerEntry] = field(default_factory=list)
+
+
+def _reversed_so_far(purchase: Purchase) -> dict[int, int]:
+    """Points each derived entry's refunds already took back (lots plus debt), by source entry id."""
+    owed: dict[int, int] = {}
+    for reference, points, breakdown in LedgerEntry.objects.filter(
+        purchase=purchase, kind=LedgerEntry.Kind.REVERSE, reference__startswith=DERIVED_PREFIX
+    ).values_list("reference", "points", "breakdown"):
+        source = int(reference.removeprefix(DERIVED_PREFIX))
+        debt = sum(line.get("debt", 0) for line in breakdown or [] if isinstance(line, dict))
+        owed[source] = owed.get(source, 0) - points + debt
+    return owed
+
+
+# The REVERSE entry taking back points derived from a purchase names the entry it takes back.
+DERIVED_PREFIX = "members.ledgerentry:"
+
+
+def _derived_entries(purchase: Purchase) -> QuerySet[LedgerEntry]:
+    """Credits a purchase set off besides its own earn entry: campaign offer bonus and multiplier
+    points, challenge prizes, and referral rewards when the program takes those back too."""
+    qs = LedgerEntry.objects.filter(purchase=purchase, points__gt=0).exclude(kind=LedgerEntry.Kind.EARN)
+    if not purchase.member.program.refund_takes_referral:
+        qs = qs.exclude(kind=LedgerEntry.Kind.REFERRAL)
+    return qs.order_by("pk")
+
+
+def _take_back(
+    member: Member,
+    *,
+    purchase: Purchase,
+    points: int,
+    own_lots: QuerySet[PointLot],
+    now: datetime,
+    amount: Decimal,
+    reason: str,
+    reference: str,
+    created_by,
+) -> tuple[LedgerEntry, int]:
+    """A REVERSE entry taking `points` from a locked member: the lots the points were credited to
+    first, then spendable points, then other pending points; what none cover becomes debt."""
+    other_pending = (
+        PointLot.objects.select_for_update()
+        .filter(member=member, pending=True, remaining__gt=0)
+        .order_by(F("expires_at").asc(nulls_last=True), "id")
+    )
+    entry = ledger_debit(
+        member,
+        kind=LedgerEntry.Kind.REVERSE,
+        points=points,
+        now=now,
+        lots=(own_lots, None, other_pending),
+        amount=amount,
+        currency=purchase.currency,
+        partner=purchase.partner,
+        purchase=purchase,
+        reason=reason,
+        reference=reference,
+        created_by=created_by,
+    )
+    shortfall = points + entry.points  # what no lot covered (the entry holds what they gave)
+    if shortfall:
+        debt_case_open(entry=entry, debt=shortfall)
+    return entry, shortfall
+
+
 @transaction.atomic
 def purchase_reverse(
     *, purchase: Purchase, amount: Decimal | None = None, reason: str = "Refund", created_by=None
-) -> LedgerEntry | None:
-    """Take back the points of a refunded amount, proportionally. Points already spent become debt."""
-    member = lock_member(purchase.member)
-    purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+) -> Reversal:
+    """Take back the points of a refunded amount, proportionally: the purchase's own points and every
+    credit derived from it (campaign offers, challenge prizes, referral rewards where the program
+    says so). Points already spent become debt. Returns what this call changed, under the locks."""
+    # Derived entries may belong to another member (the referrer): lock them all, in id order.
+    others = set(_derived_entries(purchase).values_list("member_id", flat=True)) - {purchase.member_id}
+    locked = lock_members(purchase.member_id, *others)
+    member = locked[purchase.member_id]
+    purchase = Purchase.objects.select_for_update(of=("self",)).select_related("partner").get(pk=purchase.pk)
+    purchase.member = member
     refundable = purchase.amount - purchase.refunded_amount
     amount = refundable if amount is None else amount
     if amount <= 0 or amount > refundable:
@@ -261,38 +345,58 @@ def purchase_reverse(
     purchase.points_reversed = target
     purchase.save(update_fields=["refunded_amount", "points_reversed"])
     now = timezone.now()
-    if to_take <= 0:
-        return None
-    own_lot = PointLot.objects.select_for_update().filter(
-        entry__purchase=purchase, entry__kind=LedgerEntry.Kind.EARN, remaining__gt=0
-    )
-    other_pending = (
-        PointLot.objects.select_for_update()
-        .filter(member=member, pending=True, remaining__gt=0)
-        .order_by(F("expires_at").asc(nulls_last=True), "id")
-    )
-    # The purchase's own points first, then spendable points (None), then other points still
-    # pending; only what none of them cover becomes debt.
-    entry = ledger_debit(
-        member,
-        kind=LedgerEntry.Kind.REVERSE,
-        points=to_take,
-        now=now,
-        lots=(own_lot, None, other_pending),
-        amount=amount,
-        currency=purchase.currency,
-        partner=purchase.partner,
-        purchase=purchase,
-        reason=reason,
-        reference=f"purchase:{purchase.external_id}",
-        created_by=created_by,
-    )
-    shortfall = to_take + entry.points  # what no lot covered (the entry holds what they gave)
-    if shortfall:
-        debt_case_open(entry=entry, debt=shortfall)
+    entries, points, debt = [], 0, 0
+    if to_take > 0:
+        own_lot = PointLot.objects.select_for_update().filter(
+            entry__purchase=purchase, entry__kind=LedgerEntry.Kind.EARN, remaining__gt=0
+        )
+        entry, shortfall = _take_back(
+            member,
+            purchase=purchase,
+            points=to_take,
+            own_lots=own_lot,
+            now=now,
+            amount=amount,
+            reason=reason,
+            reference=f"purchase:{purchase.external_id}",
+            created_by=created_by,
+        )
+        entries.append(entry)
+        points, debt = to_take, shortfall
+    so_far = _reversed_so_far(purchase)
+    for source in _derived_entries(purchase):
+        share = points_reversed_share(purchase, source.points) - so_far.get(source.pk, 0)
+        if share <= 0:
+            continue
+        holder = locked.get(source.member_id)
+        if holder is None:  # credited after we looked (a late offer): its member is not locked
+            continue
+        entry, shortfall = _take_back(
+            holder,
+            purchase=purchase,
+            points=share,
+            own_lots=PointLot.objects.select_for_update().filter(entry=source, remaining__gt=0),
+            now=now,
+            amount=amount,
+            # The member's history names what is taken back (the entry's kind says it is a refund).
+            reason=source.reason or str(source.get_kind_display()),
+            reference=f"{DERIVED_PREFIX}{source.pk}",
+            created_by=created_by,
+        )
+        entries.append(entry)
+        if holder.pk == member.pk:
+            points, debt = points + share, debt + shortfall
     event_record(
-        PointsReversed(member=member.number, purchase=purchase.pk, amount=str(amount), points=to_take, debt=shortfall),
+        PointsReversed(
+            member=member.number,
+            purchase=purchase.pk,
+            amount=str(amount),
+            points=points,
+            debt=debt,
+            refunded_amount=str(purchase.refunded_amount),
+            full=purchase.refunded_amount == purchase.amount,
+        ),
         program=member.program,
         member=member,
     )
-    return entry
+    return Reversal(purchase=purchase, member=member, amount=amount, points=points, debt=debt, entries=entries)

@@ -8,16 +8,18 @@ from datetime import datetime
 
 from members.earning import referral_points_for
 from members.events import PointsEarned
-from members.models import LedgerEntry, Member, Program
+from members.models import LedgerEntry, Member, Program, Purchase
 from members.outbox import event_record
 from members.services.ledger import ledger_credit
 from members.services.tiers import tier_evaluate
 
 
-def referral_reward(referee: Member, referrer: Member | None, now: datetime) -> None:
+def referral_reward(referee: Member, referrer: Member | None, now: datetime, purchase: Purchase | None = None) -> None:
     """The referral qualifies now: the new member gets the program's referee points and the referrer,
     if still active, the points of their nth successful referral. Both rows are locked by the caller
-    (members.locks: lock_buyer at a purchase, lock_members when staff release a held referral)."""
+    (members.locks: lock_buyer at a purchase, lock_members when staff release a held referral).
+    `purchase`: the purchase that qualified it; both entries reference it, so its refund can take
+    them back where the program says so (Program.refund_takes_referral)."""
     program = referee.program
     referee.referral_rewarded_at = now
     referee.save(update_fields=["referral_rewarded_at"])
@@ -31,6 +33,7 @@ def referral_reward(referee: Member, referrer: Member | None, now: datetime) -> 
             now=now,
             reason="Joined through a referral",
             reference=f"members.member:{referrer.pk if referrer else ''}",
+            purchase=purchase,
         )
     if referrer is None or referrer.status != Member.Status.ACTIVE:
         return
@@ -44,6 +47,7 @@ def referral_reward(referee: Member, referrer: Member | None, now: datetime) -> 
             now=now,
             reason=f"Referral #{nth}",
             reference=f"members.member:{referee.pk}",
+            purchase=purchase,
         )
         event_record(
             PointsEarned(member=referrer.number, points=points, kind="referral"), program=program, member=referrer

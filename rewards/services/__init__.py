@@ -48,6 +48,7 @@ from rewards.services.challenges import (
     challenge_progress_on_engagement,
     challenge_progress_on_purchase,
     challenge_progress_on_referral,
+    challenge_progress_on_refund,
 )
 from rewards.services.redemptions import redemption_cancel, reward_grant, reward_redeem, reward_viewed
 from rewards.services.surprises import (
@@ -58,6 +59,7 @@ from rewards.services.surprises import (
     surprises_anniversaries,
     surprises_on_enrollment,
     surprises_on_purchase,
+    surprises_withdraw_for_refund,
 )
 from rewards.services.vouchers import (
     VOUCHER_CODE_LENGTH,
@@ -85,6 +87,7 @@ __all__ = [
     "challenge_progress_on_engagement",
     "challenge_progress_on_purchase",
     "challenge_progress_on_referral",
+    "challenge_progress_on_refund",
     "redemption_cancel",
     "reward_grant",
     "reward_redeem",
@@ -95,6 +98,7 @@ __all__ = [
     "surprises_anniversaries",
     "surprises_on_enrollment",
     "surprises_on_purchase",
+    "surprises_withdraw_for_refund",
     "voucher_code_display",
     "voucher_code_new",
     "voucher_code_normalize",

@@ -10,11 +10,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from members.models import Member, Purchase
 from rewards.models import Redemption, Reward, SurpriseRule
-from rewards.services.redemptions import reward_grant
+from rewards.services.redemptions import redemption_cancel, reward_grant
 from rewards.services.vouchers import voucher_code_display
 
 
@@ -90,15 +91,16 @@ def surprise_grant_many(
                     refused[exc.code] = refused.get(exc.code, 0) + 1
 
 
-def _fire(rule: SurpriseRule, member: Member, occasion: str) -> Redemption | None:
-    """Grant the rule's reward once per (rule, member, occasion); a stock-out or a repeat is skipped."""
+def _fire(rule: SurpriseRule, member: Member, occasion: str, purchase: Purchase | None = None) -> Redemption | None:
+    """Grant the rule's reward once per (rule, member, occasion); a stock-out or a repeat is skipped.
+    `purchase`: the purchase that set it off (Nth purchase, comeback), whose full refund withdraws it."""
     if not rule.repeatable:
         occasion = ""
     if Redemption.objects.filter(rule=rule, member=member, occasion=occasion).exists():
         return None
     try:
         with transaction.atomic():
-            return reward_grant(
+            redemption = reward_grant(
                 member=member,
                 reward=rule.reward,
                 message=rule.message,
@@ -106,6 +108,10 @@ def _fire(rule: SurpriseRule, member: Member, occasion: str) -> Redemption | Non
                 rule=rule,
                 occasion=occasion,
             )
+            if purchase is not None:
+                redemption.purchase = purchase
+                redemption.save(update_fields=["purchase"])
+            return redemption
     except (DomainError, IntegrityError):
         return None
 
@@ -126,21 +132,38 @@ def surprises_on_purchase(*, purchase: Purchase) -> list[Redemption]:
     )
     fired = []
     for rule in rules:
-        occasion = None
+        occasion, cause = None, None
         if rule.trigger == SurpriseRule.Trigger.NTH_PURCHASE:
             if earlier.count() + 1 == rule.n:
-                occasion = f"purchase:{purchase.pk}"
+                occasion, cause = f"purchase:{purchase.pk}", purchase
         elif rule.trigger == SurpriseRule.Trigger.COMEBACK:
             previous = earlier.order_by("-occurred_at").values_list("occurred_at", flat=True).first()
             if previous is not None and purchase.occurred_at - previous >= timedelta(days=rule.n):
-                occasion = f"purchase:{purchase.pk}"
+                occasion, cause = f"purchase:{purchase.pk}", purchase
         elif rule.trigger == SurpriseRule.Trigger.ANNIVERSARY:
+            # The anniversary is the member's, not the purchase's: a refund does not withdraw it.
             years = _years_between(member.enrolled_at, purchase.occurred_at)
             if years >= max(rule.n, 1):
                 occasion = f"year:{years}"
-        if occasion is not None and (redemption := _fire(rule, member, occasion)):
+        if occasion is not None and (redemption := _fire(rule, member, occasion, cause)):
             fired.append(redemption)
     return fired
+
+
+def surprises_withdraw_for_refund(*, purchase: Purchase) -> list[Redemption]:
+    """A purchase was refunded in full: the automatic surprises it set off are withdrawn (their
+    vouchers cancelled, the stock returned). One whose voucher was already used stays: it is spent,
+    like points already spent, but here no debt is owed."""
+    withdrawn = []
+    for redemption in Redemption.objects.filter(
+        purchase=purchase, source=Redemption.Source.RULE, status=Redemption.Status.COMPLETED
+    ).select_related("reward"):
+        try:
+            with transaction.atomic():
+                withdrawn.append(redemption_cancel(redemption=redemption, reason=_("The purchase was refunded")))
+        except DomainError:
+            continue
+    return withdrawn
 
 
 def surprises_on_enrollment(*, member: Member) -> list[Redemption]:

@@ -153,8 +153,8 @@ def test_partial_reversal_after_partial_spending_creates_debt_repaid_first(progr
     purchase = buy(member, 100)
     services.points_spend(member=member, points=80, reason="Voucher")
     # Refund 60% of the order: 60 points to take back, only 20 left, 40 become debt.
-    entry = services.purchase_reverse(purchase=purchase, amount=Decimal("60"))
-    assert entry.points == -20
+    reversal = services.purchase_reverse(purchase=purchase, amount=Decimal("60"))
+    assert (reversal.points, reversal.debt, reversal.entries[0].points) == (60, 40, -20)
     member = assert_ledger_consistent(member)
     assert (member.points_available, member.points_debt) == (0, 40)
     # The rest of the order: 40 more points, all debt.

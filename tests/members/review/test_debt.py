@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_a_refund_after_redemption_opens_a_debt_case(member, clock, admin_user):
     purchase = record(member, 100, external_id="ORD-100")
     services.points_spend(member=member, points=80, reason="Coffee machine")
-    entry = services.purchase_reverse(purchase=purchase, reason="Returned")
+    (entry,) = services.purchase_reverse(purchase=purchase, reason="Returned").entries
     member = assert_ledger_consistent(member)
     assert member.points_debt == 80
     case = ReviewCase.objects.get(kind=ReviewCase.Kind.DEBT)

@@ -67,7 +67,8 @@ def test_a_decision_needs_a_note(held, admin_user):
 
 
 def test_a_refund_while_held_takes_nothing_and_approval_credits_only_the_rest(held, member, admin_user):
-    assert services.purchase_reverse(purchase=held.purchase, amount=Decimal("20")) is None  # nothing credited yet
+    nothing = services.purchase_reverse(purchase=held.purchase, amount=Decimal("20"))  # nothing credited yet
+    assert (nothing.points, nothing.debt, nothing.entries) == (0, 0, [])
     review.review_approve(case=held, decided_by=admin_user, note="ok")
     assert assert_ledger_consistent(member).points_available == 60  # 80 held, a quarter refunded
     services.purchase_reverse(purchase=held.purchase)  # the rest, later: takes back exactly the 60
