@@ -91,6 +91,12 @@ def _release_referral(case: ReviewCase) -> None:
     referee.referral_held = False
     referee.save(update_fields=["referral_held"])
     program = referee.program
-    qualified = Purchase.objects.filter(member=referee, amount__gte=program.referral_min_purchase).exists()
-    if referee.referral_rewarded_at is None and qualified:
-        referral_reward(referee, locked.get(referrer_id), timezone.now())
+    # The first purchase that qualified it: both rewards reference it, so its refund can take them
+    # back where the program says so, as at an unheld purchase.
+    qualifying = (
+        Purchase.objects.filter(member=referee, amount__gte=program.referral_min_purchase)
+        .order_by("occurred_at", "pk")
+        .first()
+    )
+    if referee.referral_rewarded_at is None and qualifying is not None:
+        referral_reward(referee, locked.get(referrer_id), timezone.now(), purchase=qualifying)
