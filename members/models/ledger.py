@@ -75,8 +75,9 @@ class LedgerEntry(models.Model):
         DEBT = "debt", _("Debt repayment")
 
     # Points issued to members: the one definition of the dashboard's "points issued"
-    # (members.metrics), of what the lifetime total adds up (members.services.ledger, which adds
-    # staff adjustments up too) and of the points-earned tier metric (members.selectors).
+    # (members.metrics), of what the lifetime total adds up (members.services.ledger, which counts
+    # staff adjustments net, up and down, and takes reversals out) and of the points-earned tier
+    # metric (members.selectors).
     ISSUED_KINDS = (
         Kind.EARN,
         Kind.BONUS,
