@@ -128,7 +128,9 @@ class EntrySerializer(serializers.Serializer):
     currency = serializers.CharField()
     transaction = serializers.IntegerField(source="purchase_id", allow_null=True)
     reference = serializers.CharField()
-    reason = serializers.CharField()
+    reason = serializers.CharField(
+        source="member_reason", help_text="Why; a staff adjustment reads 'Points adjustment' (its reason is internal)."
+    )
     breakdown = serializers.JSONField()
     created_at = serializers.DateTimeField()
 

@@ -117,6 +117,19 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.points:+d}"
 
+    # What members (their pages, CSV, export, emails) and partners read. A staff member's reason is
+    # written for staff ("goodwill after complaint T-000042", "fraud suspicion"): they see a neutral
+    # title instead, and the reason stays in the admin and the audit trail.
+    @property
+    def member_title(self) -> str:
+        return str(_("Points adjustment")) if self.kind == self.Kind.ADJUST else str(self.get_kind_display())
+
+    @property
+    def member_reason(self) -> str:
+        if self.kind == self.Kind.ADJUST or self.created_by_id is not None:
+            return self.member_title
+        return self.reason
+
 
 class PointLot(models.Model):
     """Points earned together: they become available, are spent and expire together."""
