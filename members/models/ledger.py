@@ -126,7 +126,7 @@ class LedgerEntry(models.Model):
 
     @property
     def member_reason(self) -> str:
-        if self.kind == self.Kind.ADJUST or self.created_by_id is not None:
+        if self.kind == self.Kind.ADJUST:
             return self.member_title
         return self.reason
 
