@@ -45,7 +45,7 @@ def test_the_database_refuses_min_above_max(program):
     ("changes", "message"),
     [
         ({"kind": "multiplier", "multiplier": "1"}, "multiplies by more than 1"),
-        ({"kind": "multiplier", "multiplier": "-2"}, "A multiplier is at least 1"),
+        ({"kind": "bonus", "points": "10", "multiplier": "-2"}, "A multiplier is at least 1"),
         ({"kind": "bonus", "points": "0"}, "A bonus offer gives at least 1 point"),
         ({"kind": "discount", "discount_percent": "0"}, "takes 1 to 100 percent off"),
         ({"kind": "bonus", "points": "10", "min_amount": "-5"}, "cannot be negative"),
