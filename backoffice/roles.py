@@ -46,6 +46,7 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "ledgerentry": VIEW,
             "tierchange": VIEW,
             "reviewcase": ("change", "view"),  # decides held earns and referrals
+            "pendingadjustment": VIEW,  # approves another staff member's large adjustment (adjust_points)
         },
         "rewards": {"*": ALL},
         "campaigns": {"*": ALL},
@@ -66,6 +67,7 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "tierchange": VIEW,
             "subscription": VIEW,
             "purchase": VIEW,
+            "pendingadjustment": VIEW,  # sees what waits; approves only within their own adjust limit
         },
         "feedback": {"ticket": ("add", "change", "view"), "ticketmessage": VIEW},
     },
@@ -78,7 +80,13 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     },
     # Read-only on the ledger, the audit trail and the admin log.
     AUDITOR: {
-        "members": {"ledgerentry": VIEW, "auditentry": VIEW, "reviewcase": VIEW, "reconciliationrun": VIEW},
+        "members": {
+            "ledgerentry": VIEW,
+            "auditentry": VIEW,
+            "reviewcase": VIEW,
+            "reconciliationrun": VIEW,
+            "pendingadjustment": VIEW,
+        },
         "admin": {"logentry": VIEW},
     },
 }

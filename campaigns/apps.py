@@ -7,4 +7,5 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Campaigns")
 
     def ready(self) -> None:
-        from campaigns import handlers  # noqa: F401 - registers the journey and offer event handlers
+        # The journey and offer event handlers; its part of a member's data export (members.exports).
+        from campaigns import exports, handlers  # noqa: F401

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template import Engine, TemplateSyntaxError
 from django.utils.translation import gettext_lazy as _
 
@@ -87,6 +87,24 @@ class SegmentRule(models.Model):
 
     class Meta:
         ordering = ["group", "id"]
+        constraints = [
+            # min > max matches nobody, silently: refuse it instead.
+            models.CheckConstraint(
+                condition=Q(minimum__isnull=True) | Q(maximum__isnull=True) | Q(minimum__lte=F("maximum")),
+                name="segment_rule_min_not_above_max",
+                violation_error_message=_("The minimum cannot be above the maximum."),
+            ),
+            models.CheckConstraint(
+                condition=(Q(minimum__isnull=True) | Q(minimum__gte=0)) & (Q(maximum__isnull=True) | Q(maximum__gte=0)),
+                name="segment_rule_bounds_not_negative",
+                violation_error_message=_("The minimum and maximum cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(date_from__isnull=True) | Q(date_to__isnull=True) | Q(date_from__lte=F("date_to")),
+                name="segment_rule_dates_in_order",
+                violation_error_message=_("The start date cannot be after the end date."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{'NOT ' if self.negate else ''}{self.get_kind_display()}"
@@ -114,6 +132,10 @@ class SegmentRule(models.Model):
         }
         if self.kind in needs and not needs[self.kind][1]:
             raise ValidationError({needs[self.kind][0]: _("This rule needs a value here.")})
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValidationError(
+                {"maximum": _("The maximum cannot be below the minimum: the rule would match nobody.")}
+            )
         if self.kind in allowed:
             values = [v.strip() for v in self.values.split(",") if v.strip()]
             wrong = [v for v in values if v not in allowed[self.kind]]
@@ -169,9 +191,40 @@ class Offer(models.Model):
 
     class Meta:
         ordering = ["program", "name"]
+        constraints = [
+            # Below 1 a multiplier would take points away from purchases.
+            models.CheckConstraint(
+                condition=Q(multiplier__gte=1),
+                name="offer_multiplier_at_least_one",
+                violation_error_message=_("A multiplier is at least 1."),
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_percent__lte=100),
+                name="offer_discount_percent_at_most_100",
+                violation_error_message=_("A discount takes at most 100 percent off."),
+            ),
+            models.CheckConstraint(
+                condition=Q(min_amount__gte=0) & Q(valid_days__gte=1),
+                name="offer_amounts_valid",
+                violation_error_message=_(
+                    "The minimum amount cannot be negative and an offer is valid at least 1 day."
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """What each kind needs to do anything (a draft may still lack its catalog reward: launch checks it)."""
+        if self.reward_id and self.program_id and self.reward.program_id != self.program_id:
+            raise ValidationError({"reward": _("This reward belongs to another program.")})
+        if self.kind == self.Kind.MULTIPLIER and self.multiplier is not None and self.multiplier <= 1:
+            raise ValidationError({"multiplier": _("A multiplier offer multiplies by more than 1.")})
+        if self.kind == self.Kind.BONUS and not self.points:
+            raise ValidationError({"points": _("A bonus offer gives at least 1 point.")})
+        if self.kind == self.Kind.DISCOUNT and not self.discount_percent:
+            raise ValidationError({"discount_percent": _("A discount offer takes 1 to 100 percent off.")})
 
 
 class Campaign(models.Model):
@@ -243,9 +296,49 @@ class Campaign(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "next_run_at"]), models.Index(fields=["program", "trigger"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(budget_offers__isnull=True) | Q(budget_offers__gte=1))
+                & (Q(budget_points__isnull=True) | Q(budget_points__gte=1)),
+                name="campaign_budget_positive",
+                violation_error_message=_("A budget is at least 1 (empty: no budget)."),
+            ),
+            models.CheckConstraint(
+                condition=(Q(cap_messages__isnull=True) | Q(cap_messages__gte=1)) & Q(cap_days__gte=1),
+                name="campaign_cap_positive",
+                violation_error_message=_("A frequency cap allows at least 1 message in at least 1 day."),
+            ),
+            models.CheckConstraint(
+                condition=Q(quiet_start__lte=23) & Q(quiet_end__lte=23) & Q(holdout_percent__lte=90),
+                name="campaign_hours_and_holdout_valid",
+                violation_error_message=_("Quiet hours are 0 to 23 and the holdout at most 90%."),
+            ),
+            models.CheckConstraint(
+                condition=Q(attribution_days__gte=1),
+                name="campaign_attribution_positive",
+                violation_error_message=_("Attribution needs at least 1 day."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        for name in ("segment", "offer"):
+            related = getattr(self, name) if getattr(self, f"{name}_id") else None
+            if related is not None and related.program_id not in (None, self.program_id) and self.program_id:
+                raise ValidationError({name: _("It belongs to another program.")})
+        offer = self.offer if self.offer_id else None
+        if (
+            offer
+            and offer.kind == Offer.Kind.BONUS
+            and self.budget_points is not None
+            and self.budget_points < offer.points
+        ):
+            message = _("Below the offer's %(points)d bonus points: no offer could be issued.") % {
+                "points": offer.points
+            }
+            raise ValidationError({"budget_points": message})
 
 
 class Variant(models.Model):
@@ -261,7 +354,14 @@ class Variant(models.Model):
 
     class Meta:
         ordering = ["campaign", "name"]
-        constraints = [models.UniqueConstraint(fields=["campaign", "name"], name="variant_name_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "name"], name="variant_name_unique"),
+            models.CheckConstraint(
+                condition=Q(weight__gte=1),
+                name="variant_weight_positive",
+                violation_error_message=_("A variant's weight is at least 1."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.campaign} / {self.name}"

@@ -215,6 +215,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=102
 # Largest manual points adjustment (up or down) a staff user without members.adjust_points_unlimited
 # may make at once; a program's own "adjust limit" wins over it.
 POINTS_ADJUST_LIMIT = env.int("POINTS_ADJUST_LIMIT", default=1000)
+# The admin asks staff to confirm an adjustment above this (it shows the amount again)...
+POINTS_ADJUST_CONFIRM_ABOVE = env.int("POINTS_ADJUST_CONFIRM_ABOVE", default=1000)
+# ... and above this one (a program's own "adjust approval above" wins) a second staff member approves it.
+POINTS_ADJUST_APPROVAL_ABOVE = env.int("POINTS_ADJUST_APPROVAL_ABOVE", default=10000)
 
 # --- REST API ---
 REST_FRAMEWORK = {

@@ -5,6 +5,7 @@ import csv
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import linebreaksbr
@@ -25,8 +26,27 @@ from feedback.models import Answer, Invitation, Question, Response, SlaPolicy, S
 from members.models import Member, Program, Tier
 
 
+class QuestionFormSet(BaseInlineFormSet):
+    """An active survey must be answerable with the questions as they will be saved (the survey's own
+    clean() cannot see the questions added or removed on the same page)."""
+
+    def clean(self):
+        super().clean()
+        survey = self.instance
+        if not survey.is_active or any(form.errors for form in self.forms):
+            return
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        scores = sum(1 for f in kept if f.cleaned_data.get("kind") == Question.Kind.SCORE)
+        problem = Survey.questions_problem(survey.kind, scores)
+        if problem:
+            raise forms.ValidationError(
+                _("%(problem)s Or leave the survey switched off until it is ready.") % {"problem": problem}
+            )
+
+
 class QuestionInline(TranslationTabularInline):
     model = Question
+    formset = QuestionFormSet
     extra = 0
     fields = ("position", "kind", "text", "choices", "required", "min_score", "max_score")
 
@@ -98,6 +118,8 @@ class SurveyAdmin(TranslationAdmin):
             )
             if not survey.is_active:
                 form.add_error(None, _("Switch the survey on before sending it."))
+            elif problem := survey.answerable_problem():
+                form.add_error(None, problem)
             else:
                 reference = f"manual:{timezone.now():%Y%m%d%H%M%S}"
                 enqueue(tasks.survey_send_manual, survey.pk, member_ids, reference)

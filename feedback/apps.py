@@ -7,5 +7,6 @@ class FeedbackConfig(AppConfig):
     verbose_name = _("Feedback loops")
 
     def ready(self) -> None:
-        # Feedback's event types; surveys scheduled after purchases and resolved tickets (handlers).
-        from feedback import events, handlers  # noqa: F401
+        # Feedback's event types; surveys scheduled after purchases and resolved tickets (handlers);
+        # its part of a member's data export (members.exports).
+        from feedback import events, exports, handlers  # noqa: F401

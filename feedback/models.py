@@ -4,9 +4,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from feedback.scoring import CLI_QUESTIONS
 from members.models import Member, Partner, Program, Tier
 
 
@@ -71,6 +72,18 @@ class Survey(models.Model):
     class Meta:
         ordering = ["program", "name"]
         indexes = [models.Index(fields=["program", "trigger", "is_active"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(every_months__gte=1) & Q(expiry_days__gte=1),
+                name="survey_periods_positive",
+                violation_error_message=_("The repeat period and the link's validity are at least 1."),
+            ),
+            models.CheckConstraint(
+                condition=Q(min_spend__isnull=True) | Q(min_spend__gte=0),
+                name="survey_min_spend_not_negative",
+                violation_error_message=_("The minimum spend cannot be negative."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -80,6 +93,22 @@ class Survey(models.Model):
             raise ValidationError(
                 _("A relationship survey needs a minimum tier or a minimum spend (who is high-value).")
             )
+        if self.min_tier_id and self.program_id and self.min_tier.program_id != self.program_id:
+            raise ValidationError({"min_tier": _("This tier belongs to another program.")})
+
+    @staticmethod
+    def questions_problem(kind: str, score_questions: int) -> str | None:
+        """Why a survey of `kind` with this many score questions cannot be answered, or None.
+        (The score step asks every score question; CLI's score is the mean of exactly three.)"""
+        if kind == Survey.Kind.CLI and score_questions != CLI_QUESTIONS:
+            return _("A CLI survey needs exactly %(n)d score questions.") % {"n": CLI_QUESTIONS}
+        if score_questions < 1:
+            return _("Add a score question first: members could not answer a survey without one.")
+        return None
+
+    def answerable_problem(self) -> str | None:
+        """What stops members from completing this survey as stored, or None."""
+        return self.questions_problem(self.kind, self.questions.filter(kind=Question.Kind.SCORE).count())
 
 
 class Question(models.Model):
@@ -113,9 +142,31 @@ class Question(models.Model):
 
     class Meta:
         ordering = ["survey", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_score__isnull=True) | Q(max_score__isnull=True) | Q(min_score__lte=F("max_score")),
+                name="question_score_range_valid",
+                violation_error_message=_("The lowest score cannot be above the highest score."),
+            ),
+            models.CheckConstraint(
+                condition=(Q(min_score__isnull=True) | Q(min_score__gte=0))
+                & (Q(max_score__isnull=True) | Q(max_score__gte=0)),
+                name="question_scores_not_negative",
+                violation_error_message=_("Scores cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="choice") | ~Q(choices=""),
+                name="question_choice_has_options",
+                violation_error_message=_("A choice question needs its options, one per line."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.text
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.CHOICE and len(self.options) < 2:
+            raise ValidationError({"choices": _("A choice question needs at least two options, one per line.")})
 
     @property
     def options(self) -> list[str]:
@@ -320,7 +371,14 @@ class SlaPolicy(models.Model):
         verbose_name = _("SLA policy")
         verbose_name_plural = _("SLA policies")
         ordering = ["program", "resolve_hours"]
-        constraints = [models.UniqueConstraint(fields=["program", "priority"], name="sla_once_per_priority")]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "priority"], name="sla_once_per_priority"),
+            models.CheckConstraint(
+                condition=Q(resolve_hours__gte=1) & Q(acknowledge_hours__lte=F("resolve_hours")),
+                name="sla_hours_valid",
+                violation_error_message=_("Resolving takes at least 1 hour, and no less than acknowledging."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.program}: {self.priority} in {self.resolve_hours} h"

@@ -11,6 +11,7 @@ from django.db.models import Count, DecimalField, F, IntegerField, OuterRef, Q, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from members.exports import export_sections
 from members.models import (
     EarningRule,
     EmailChange,
@@ -285,7 +286,8 @@ def points_expiring(*, member: Member, days: int, now: datetime | None = None) -
 
 
 def member_export(*, member: Member) -> dict:
-    """Everything held about a member (GDPR access request), as plain JSON types."""
+    """Everything held about a member (GDPR access request), as plain JSON types: members' own data,
+    then one section per app that registered one (members.exports)."""
     fields = (
         "number",
         "email",
@@ -312,11 +314,20 @@ def member_export(*, member: Member) -> dict:
     data = {f: _plain(getattr(member, f)) for f in fields}
     data["program"] = member.program.name
     data["tier"] = member.tier.name if member.tier else None
+    # The ledger as the member's history page shows it: a staff member's reason is internal.
     data["ledger"] = [
-        {k: _plain(v) for k, v in row.items()}
-        for row in member.ledger.order_by("created_at", "id").values(
-            "created_at", "kind", "points", "amount", "currency", "reason", "reference", "partner__name"
-        )
+        {
+            "created_at": _plain(e.created_at),
+            "kind": e.kind,
+            "title": e.member_title,
+            "points": e.points,
+            "amount": _plain(e.amount),
+            "currency": e.currency,
+            "reason": e.member_reason,
+            "reference": e.reference,
+            "partner__name": e.partner.name if e.partner else None,
+        }
+        for e in member.ledger.select_related("partner").order_by("created_at", "id")
     ]
     data["purchases"] = [
         {k: _plain(v) for k, v in row.items()}
@@ -341,6 +352,12 @@ def member_export(*, member: Member) -> dict:
         for row in member.engagements.order_by("created_at").values("created_at", "action", "reference")
     ]
     data["referrals"] = list(member.referrals.values_list("number", flat=True))
+    data["pending_adjustments"] = [
+        {k: _plain(v) for k, v in row.items()}
+        for row in member.pending_adjustments.filter(status="pending").values("requested_at", "points")
+    ]
+    # Every other app's part (rewards, feedback, campaigns), registered in members.exports.
+    data.update(export_sections(member=member))
     return data
 
 

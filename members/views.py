@@ -323,7 +323,7 @@ def history_csv(request: HttpRequest) -> StreamingHttpResponse:
             yield writer.writerow(
                 [
                     timezone.localtime(entry.created_at).isoformat(timespec="seconds"),
-                    entry.get_kind_display(),
+                    entry.member_title,
                     entry.points,
                     formula_safe(entry.partner.name if entry.partner else ""),
                     formula_safe(entry.purchase.external_id if entry.purchase else entry.reference),
@@ -348,7 +348,7 @@ def _plain_why(entry: LedgerEntry) -> str:
             parts.append(_("%(label)s: no points") % {"label": item["label"]})
         else:
             parts.append(f"{item['label']}: {item['points']:+d}")
-    return "; ".join(parts) or entry.reason
+    return "; ".join(parts) or entry.member_reason
 
 
 @member_required

@@ -8,5 +8,6 @@ class RewardsConfig(AppConfig):
 
     def ready(self) -> None:
         # Rewards' event types; challenge progress and automatic surprises react to members' events;
-        # the voucher and stock checks join the nightly reconciliation that members runs.
-        from rewards import checks, events, handlers  # noqa: F401
+        # the voucher and stock checks join the nightly reconciliation that members runs; its part of
+        # a member's data export (members.exports).
+        from rewards import checks, events, exports, handlers  # noqa: F401

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -120,6 +121,36 @@ class Reward(models.Model):
                 violation_error_message=_("A percentage discount needs its percentage."),
             ),
             models.CheckConstraint(
+                condition=Q(percent__isnull=True) | Q(percent__gte=0, percent__lte=100),
+                name="reward_percent_in_range",
+                violation_error_message=_("A percentage is between 0 and 100."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="fixed_discount") | Q(value__gt=0) | Q(is_active=False),
+                name="reward_fixed_discount_has_value",
+                violation_error_message=_("A fixed-amount discount needs its amount (the value)."),
+            ),
+            models.CheckConstraint(
+                condition=Q(value__gte=0) & Q(min_order_value__gte=0),
+                name="reward_amounts_not_negative",
+                violation_error_message=_("The value and the minimum order cannot be negative."),
+            ),
+            # A free reward in the catalog could be redeemed without limit by anyone; one given only
+            # as a surprise or an offer stays out of the catalog (inactive).
+            models.CheckConstraint(
+                condition=Q(points_cost__gte=1) | Q(is_active=False),
+                name="reward_catalog_costs_points",
+                violation_error_message=_(
+                    "A reward in the catalog costs at least 1 point (a free one, given only as a surprise or "
+                    "an offer, must be inactive)."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(voucher_valid_days__isnull=True) | Q(voucher_valid_days__gte=1),
+                name="reward_voucher_valid_days_positive",
+                violation_error_message=_("A voucher stays valid at least 1 day (empty: until used)."),
+            ),
+            models.CheckConstraint(
                 condition=~Q(kind="experience") | Q(event_at__isnull=False),
                 name="reward_experience_has_date",
                 violation_error_message=_("An experience or event needs its date."),
@@ -133,6 +164,10 @@ class Reward(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        if self.cause_id and self.program_id and self.cause.program_id != self.program_id:
+            raise ValidationError({"cause": _("This cause belongs to another program.")})
 
     @property
     def issues_voucher(self) -> bool:
@@ -164,9 +199,21 @@ class SurpriseRule(models.Model):
     class Meta:
         ordering = ["program", "name"]
         indexes = [models.Index(fields=["program", "trigger", "is_active"])]
+        constraints = [
+            # N counts purchases, days or years; only "the first N members" has a meaning for 0 (everyone).
+            models.CheckConstraint(
+                condition=Q(trigger="enrollment") | Q(n__gte=1),
+                name="surprise_rule_n_positive",
+                violation_error_message=_("N must be at least 1 for this trigger."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.reward_id and self.program_id and self.reward.program_id != self.program_id:
+            raise ValidationError({"reward": _("This reward belongs to another program.")})
 
 
 class Redemption(models.Model):
@@ -355,10 +402,19 @@ class Challenge(models.Model):
                 name="challenge_has_a_prize",
                 violation_error_message=_("Give points, a badge, or both."),
             ),
+            models.CheckConstraint(
+                condition=Q(target__gt=0),
+                name="challenge_target_positive",
+                violation_error_message=_("The target must be above zero."),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        if self.badge_id and self.program_id and self.badge.program_id != self.program_id:
+            raise ValidationError({"badge": _("This badge belongs to another program.")})
 
 
 class ChallengeProgress(models.Model):

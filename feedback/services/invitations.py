@@ -103,6 +103,8 @@ def survey_send_manual(*, survey: Survey, member_ids: Iterable[int], reference: 
     """Staff (or a campaign, for a segment) send the survey now; fatigue rules still apply at sending."""
     if not survey.is_active:
         raise DomainError("survey_inactive", "Switch the survey on before sending it.")
+    if problem := survey.answerable_problem():
+        raise DomainError("survey_unanswerable", str(problem))
     now = timezone.now()
     return invitations_schedule_many(
         survey=survey,
@@ -116,6 +118,8 @@ def survey_send_manual(*, survey: Survey, member_ids: Iterable[int], reference: 
 def surveys_schedule_after(*, trigger: str, member: Member, reference: str, partner: Partner | None = None) -> int:
     """Purchase and resolved-ticket triggers: schedule every active survey of that trigger after its delay."""
     surveys = Survey.objects.filter(program_id=member.program_id, trigger=trigger, is_active=True)
+    # A survey members could not finish (no score question) is not sent (the admin refuses to switch it on).
+    surveys = [s for s in surveys if not s.answerable_problem()]
     now = timezone.now()
     for survey in surveys:
         invitation_schedule(
@@ -134,6 +138,8 @@ def surveys_relationship_schedule(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     scheduled = 0
     for survey in Survey.objects.filter(trigger=Survey.Trigger.RELATIONSHIP, is_active=True).select_related("min_tier"):
+        if survey.answerable_problem():
+            continue
         high_value = Q(pk__in=[])
         if survey.min_tier is not None:
             high_value |= Q(tier__level__gte=survey.min_tier.level)

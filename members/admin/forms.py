@@ -45,6 +45,7 @@ class ProgramForm(forms.ModelForm):
             "burn_min_order",
             "tier_notice_days",
             "adjust_limit",
+            "adjust_approval_above",
             "member_daily_earns",
             "member_daily_points",
             "partner_daily_earns",
@@ -153,11 +154,14 @@ class AdjustPointsForm(forms.Form):
     points = forms.IntegerField(
         label=_("Points"), help_text=_("Positive to add, negative to remove."), min_value=-(10**7), max_value=10**7
     )
-    reason = forms.CharField(label=_("Reason"), max_length=255, help_text=_("Required; kept in the ledger."))
+    reason = forms.CharField(
+        label=_("Reason"), max_length=255, help_text=_("Required; kept in the ledger, for staff only.")
+    )
+    confirm = forms.BooleanField(label=_("Yes, adjust by this amount"), required=False)
 
-    def __init__(self, *args, limit: int | None = None, **kwargs):
+    def __init__(self, *args, limit: int | None = None, confirm_above: int | None = None, members: int = 1, **kwargs):
         super().__init__(*args, **kwargs)
-        self.limit = limit
+        self.limit, self.confirm_above, self.members = limit, confirm_above, members
         if limit is not None:
             self.fields["points"].help_text = _(
                 "Positive to add, negative to remove; at most %(limit)d either way."
@@ -179,6 +183,18 @@ class AdjustPointsForm(forms.Form):
         if not reason:
             raise forms.ValidationError(_("Say why: the reason is kept in the ledger and the audit trail."))
         return reason
+
+    def clean(self):
+        # A large amount is typed twice in effect: the page shows it back and asks for a tick.
+        data = super().clean()
+        points = data.get("points")
+        if points and self.confirm_above is not None and abs(points) > self.confirm_above and not data.get("confirm"):
+            self.add_error(
+                "confirm",
+                _("%(points)s points for each of %(members)d members (%(total)s in all): tick to confirm.")
+                % {"points": f"{points:+,}", "members": self.members, "total": f"{points * self.members:+,}"},
+            )
+        return data
 
 
 class AssignTierForm(forms.Form):

@@ -1,7 +1,9 @@
 """Admin for members: the change list with its filters, the member page with read-only ledger, tier
 and subscription inlines, CSV import and export, and the actions (adjust points, suspend, reactivate,
-assign a tier, subscribe, GDPR export), each calling members.services."""
+assign a tier, subscribe, GDPR export), each calling members.services; large adjustments wait in
+Pending adjustments for a second staff member."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.forms.models import BaseInlineFormSet
@@ -22,10 +24,11 @@ from members.admin.forms import (
     MemberAdminForm,
     MemberConfirmImportForm,
     MemberImportForm,
+    ReviewDecisionForm,
     SubscribeForm,
 )
 from members.loyalty import loyalty_signals
-from members.models import LedgerEntry, Member, Program, Subscription, Tier, TierChange
+from members.models import LedgerEntry, Member, PendingAdjustment, Program, Subscription, Tier, TierChange
 from members.resources import MemberResource, import_result_report
 
 LEDGER_PAGE_SIZE = 25
@@ -369,16 +372,37 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
             for program in Program.objects.filter(pk__in=queryset.values("program_id"))
         }
         limit = None if limits == {None} else min(x for x in limits if x is not None)
-        form = action_form(self, request, queryset, AdjustPointsForm, _("Adjust points"), limit=limit)
+        form = action_form(
+            self,
+            request,
+            queryset,
+            AdjustPointsForm,
+            _("Adjust points"),
+            limit=limit,
+            confirm_above=settings.POINTS_ADJUST_CONFIRM_ABOVE,
+            members=queryset.count(),
+        )
         if not isinstance(form, AdjustPointsForm):
             return form
         points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
-        self._each(
-            request,
-            queryset,
-            lambda m: services.points_adjust(member=m, points=points, reason=reason, created_by=request.user),
-            _("Points adjusted for %(n)d members."),
-        )
+
+        def adjust(member: Member) -> None:
+            # Above the program's threshold a second staff member approves (Pending adjustments).
+            if abs(points) > services.points_adjust_approval_above(program=member.program):
+                services.points_adjust_request(member=member, points=points, reason=reason, created_by=request.user)
+                waiting.append(member.number)
+            else:
+                services.points_adjust(member=member, points=points, reason=reason, created_by=request.user)
+
+        waiting: list[str] = []
+        self._each(request, queryset.select_related("program"), adjust, _("Adjustment recorded for %(n)d members."))
+        if waiting:
+            self.message_user(
+                request,
+                _("%(n)d adjustments wait for a second staff member's approval under Pending adjustments.")
+                % {"n": len(waiting)},
+                messages.WARNING,
+            )
         return None
 
     def _move_status(self, request, queryset, before: str, after: str, done_message) -> None:
@@ -446,3 +470,65 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
         response = JsonResponse(selectors.member_export(member=members[0]), json_dumps_params={"indent": 2})
         response["Content-Disposition"] = f'attachment; filename="member-{members[0].number}.json"'
         return response
+
+
+@admin.register(PendingAdjustment)
+class PendingAdjustmentAdmin(admin.ModelAdmin):
+    """Large adjustments waiting for a second staff member: anyone with the adjust permission but the
+    requester approves or rejects them (members.services.points_adjust_approve / _reject)."""
+
+    list_display = ("requested_at", "member", "points", "reason", "status", "requested_by", "decided_by", "decided_at")
+    list_filter = ("status", "program")
+    list_select_related = ("member", "requested_by", "decided_by")
+    search_fields = ("=member__number",)
+    show_full_result_count = False
+    actions = ["approve", "reject"]
+    readonly_fields = [f.name for f in PendingAdjustment._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # asked for through the members' "Adjust points" action
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_adjust_points_permission(self, request) -> bool:
+        return request.user.has_perm("members.adjust_points")
+
+    def _decide(self, request, queryset, call, done_message) -> None:
+        done, refused = 0, []
+        for adjustment in queryset.filter(status=PendingAdjustment.Status.PENDING):
+            try:
+                call(adjustment)
+                done += 1
+            except DomainError as exc:
+                refused.append(f"#{adjustment.pk}: {exc.message}")
+        if done:
+            self.message_user(request, done_message % {"n": done}, messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
+
+    @admin.action(description=_("Approve and apply"), permissions=["adjust_points"])
+    def approve(self, request, queryset):
+        self._decide(
+            request,
+            queryset,
+            lambda a: services.points_adjust_approve(adjustment=a, approved_by=request.user),
+            _("%(n)d adjustments approved and applied."),
+        )
+
+    @admin.action(description=_("Reject (with a note)"), permissions=["adjust_points"])
+    def reject(self, request, queryset):
+        form = action_form(self, request, queryset, ReviewDecisionForm, _("Reject adjustments"))
+        if not isinstance(form, ReviewDecisionForm):
+            return form
+        note = form.cleaned_data["note"]
+        self._decide(
+            request,
+            queryset,
+            lambda a: services.points_adjust_reject(adjustment=a, rejected_by=request.user, note=note),
+            _("%(n)d adjustments rejected."),
+        )
+        return None

@@ -168,7 +168,8 @@ class EntrySerializer(serializers.Serializer):
     currency = serializers.CharField()
     transaction = serializers.IntegerField(source="purchase_id", allow_null=True)
     reference = serializers.CharField()
-    reason = serializers.CharField()
+    # Partners list only their own entries, never staff adjustments; member_reason keeps it so if that changes.
+    reason = serializers.CharField(source="member_reason")
     breakdown = serializers.JSONField()
     created_at = serializers.DateTimeField()
 

@@ -3,12 +3,14 @@
 - program: Program, Tier, Partner, MembershipPlan, EarningRule (what staff configure)
 - member: Member, EmailChange, TierChange, Subscription, MemberDevice (a member and their history)
 - ledger: Purchase, LedgerEntry, PointLot, EngagementAction (points and what moved them)
+- adjustments: PendingAdjustment (a large staff adjustment waiting for a second staff member)
 - outbox: Event, EventHandling (members.outbox)
 - partners: PartnerAPIKey, IdempotencyKey, WebhookEndpoint, WebhookDelivery (the partner API)
 - review: ReviewCase (held for staff by members.checks, decided in members.review)
 - ops: MetricSnapshot, AuditEntry, ReconciliationRun (derived figures and operations records)
 """
 
+from members.models.adjustments import PendingAdjustment
 from members.models.ledger import EngagementAction, LedgerEntry, PointLot, Purchase
 from members.models.member import EmailChange, Member, MemberDevice, Subscription, TierChange
 from members.models.ops import AuditEntry, MetricSnapshot, ReconciliationRun
@@ -32,6 +34,7 @@ __all__ = [
     "MetricSnapshot",
     "Partner",
     "PartnerAPIKey",
+    "PendingAdjustment",
     "PointLot",
     "Program",
     "Purchase",

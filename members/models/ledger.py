@@ -75,8 +75,9 @@ class LedgerEntry(models.Model):
         DEBT = "debt", _("Debt repayment")
 
     # Points issued to members: the one definition of the dashboard's "points issued"
-    # (members.metrics), of what the lifetime total adds up (members.services.ledger, which adds
-    # staff adjustments up too) and of the points-earned tier metric (members.selectors).
+    # (members.metrics), of what the lifetime total adds up (members.services.ledger, which counts
+    # staff adjustments net, up and down, and takes reversals out) and of the points-earned tier
+    # metric (members.selectors).
     ISSUED_KINDS = (
         Kind.EARN,
         Kind.BONUS,
@@ -115,6 +116,19 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.points:+d}"
+
+    # What members (their pages, CSV, export, emails) and partners read. A staff member's reason is
+    # written for staff ("goodwill after complaint T-000042", "fraud suspicion"): they see a neutral
+    # title instead, and the reason stays in the admin and the audit trail.
+    @property
+    def member_title(self) -> str:
+        return str(_("Points adjustment")) if self.kind == self.Kind.ADJUST else str(self.get_kind_display())
+
+    @property
+    def member_reason(self) -> str:
+        if self.kind == self.Kind.ADJUST:
+            return self.member_title
+        return self.reason
 
 
 class PointLot(models.Model):

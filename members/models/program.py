@@ -2,9 +2,10 @@
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -104,11 +105,40 @@ class Program(models.Model):
     # the hot path caches those under this version (members.selectors.program_rules), so every
     # process sees a change as soon as it commits.
     rules_version = models.PositiveIntegerField(default=0, editable=False)
+    # A second staff member approves adjustments above this (members.services.ledger.points_adjust_request).
+    adjust_approval_above = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "Manual adjustments above this many points (up or down) wait for a second staff member's approval. "
+            "Empty: the POINTS_ADJUST_APPROVAL_ABOVE setting."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_program"),
+            models.CheckConstraint(
+                condition=Q(earn_rate__gte=0),
+                name="program_earn_rate_not_negative",
+                violation_error_message=_("Points per currency unit cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(burn_rate__gt=0),
+                name="program_burn_rate_positive",
+                violation_error_message=_("The value of one point at checkout must be above zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(referral_min_purchase__gte=0) & Q(burn_min_order__gte=0),
+                name="program_minimums_not_negative",
+                violation_error_message=_("Minimum amounts (referral purchase, checkout order) cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(expiry_policy="never") | Q(expiry_months__gte=1),
+                name="program_expiry_months_positive",
+                violation_error_message=_("Points that expire need at least one month before they do."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -139,10 +169,35 @@ class Tier(models.Model):
 
     class Meta:
         ordering = ["program", "level"]
-        constraints = [models.UniqueConstraint(fields=["program", "level"], name="tier_level_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "level"], name="tier_level_unique"),
+            models.CheckConstraint(
+                condition=Q(threshold__gte=0),
+                name="tier_threshold_not_negative",
+                violation_error_message=_("A tier's threshold cannot be negative."),
+            ),
+            # Below 1 a tier would earn less than no tier at all, shown to members as a negative "bonus".
+            models.CheckConstraint(
+                condition=Q(earn_multiplier__gte=1),
+                name="tier_earn_multiplier_at_least_one",
+                violation_error_message=_("A tier's earn multiplier must be at least 1 (1: no bonus)."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.program})"
+
+    def clean(self) -> None:
+        """Higher tiers are harder to reach: a threshold out of order would move members backwards."""
+        if self.program_id is None or self.threshold is None or self.level is None:
+            return
+        same = Tier.objects.filter(program_id=self.program_id, metric=self.metric, window=self.window).exclude(
+            pk=self.pk
+        )
+        if same.filter(level__lt=self.level, threshold__gt=self.threshold).exists():
+            raise ValidationError({"threshold": _("A lower tier needs more than this; raise the threshold.")})
+        if same.filter(level__gt=self.level, threshold__lt=self.threshold).exists():
+            raise ValidationError({"threshold": _("A higher tier needs less than this; lower the threshold.")})
 
 
 class Partner(models.Model):
@@ -154,7 +209,14 @@ class Partner(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["program", "name"], name="partner_name_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "name"], name="partner_name_unique"),
+            models.CheckConstraint(
+                condition=Q(earn_multiplier__gte=0),
+                name="partner_earn_multiplier_not_negative",
+                violation_error_message=_("A partner's earn multiplier cannot be negative (0: no points there)."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -176,6 +238,23 @@ class MembershipPlan(models.Model):
 
     class Meta:
         ordering = ["program", "fee"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fee__gte=0),
+                name="plan_fee_not_negative",
+                violation_error_message=_("A plan's fee cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_days__gte=1),
+                name="plan_duration_positive",
+                violation_error_message=_("A plan lasts at least one day."),
+            ),
+            models.CheckConstraint(
+                condition=Q(earn_multiplier__gte=1),
+                name="plan_earn_multiplier_at_least_one",
+                violation_error_message=_("A plan's earn multiplier must be at least 1 (1: no bonus)."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -225,6 +304,32 @@ class EarningRule(models.Model):
     class Meta:
         ordering = ["program", "-priority", "id"]
         indexes = [models.Index(fields=["program", "kind", "is_active"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(multiplier__gte=0),
+                name="rule_multiplier_not_negative",
+                violation_error_message=_("A multiplier cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(min_amount__gte=0),
+                name="rule_min_amount_not_negative",
+                violation_error_message=_("A minimum amount cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["bonus", "engagement"]) | Q(points__gte=1) | Q(is_active=False),
+                name="rule_fixed_points_positive",
+                violation_error_message=_("An active bonus or engagement rule gives at least 1 point."),
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True) | Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
+                name="rule_window_valid",
+                violation_error_message=_("The end must be after the start."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.partner_id and self.program_id and self.partner.program_id != self.program_id:
+            raise ValidationError({"partner": _("This partner belongs to another program.")})

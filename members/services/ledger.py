@@ -28,7 +28,7 @@ from core.errors import DomainError
 from members.checks import member_require_active
 from members.events import PointsEarned
 from members.locks import lock_member
-from members.models import LedgerEntry, Member, Partner, PointLot, Program, Purchase
+from members.models import LedgerEntry, Member, Partner, PendingAdjustment, PointLot, Program, Purchase
 from members.outbox import event_record
 from members.selectors import add_months
 from members.services.audit import audit_record
@@ -94,7 +94,8 @@ def ledger_credit(
         member.points_pending += net
     else:
         member.points_available += net
-    # The lifetime total counts issued points and staff corrections up.
+    # Lifetime = ISSUED_KINDS + staff adjustments (net: a negative one subtracts, in ledger_debit)
+    # - reversals, never below 0 (README, "Points").
     if kind in LedgerEntry.ISSUED_KINDS or kind == LedgerEntry.Kind.ADJUST:
         member.points_lifetime += points
     member.last_activity_at = now
@@ -129,7 +130,9 @@ def ledger_debit(
     Callers refuse first, in their own words, what the member's available points do not cover. A
     REVERSE (a refunded purchase) is the exception: it takes back earned points that may be spent
     already, so what no lot covers becomes debt (repaid first by later credits) and the entry shows
-    only what the lots gave; it also takes the points back out of the lifetime total."""
+    only what the lots gave; it also takes the points back out of the lifetime total. A negative
+    staff ADJUST takes them out of the lifetime total too: adjustments are corrections, counted net,
+    so a +2,000,000 slip corrected by -2,000,000 leaves lifetime where it was."""
     if points <= 0:
         raise DomainError("invalid_points", "Points must be a positive whole number.")
     reversal = kind == LedgerEntry.Kind.REVERSE
@@ -148,8 +151,10 @@ def ledger_debit(
     shortfall = points - taken if reversal else 0
     if reversal:
         member.points_debt += shortfall
+        update_fields.append("points_debt")
+    if reversal or kind == LedgerEntry.Kind.ADJUST:
         member.points_lifetime = max(0, member.points_lifetime - points)
-        update_fields += ["points_debt", "points_lifetime"]
+        update_fields.append("points_lifetime")
     member.save(update_fields=update_fields)
     if shortfall:
         detail.append({"debt": shortfall})
@@ -345,14 +350,19 @@ def points_adjust_limit(*, program: Program, user) -> int | None:
     return program.adjust_limit if program.adjust_limit is not None else settings.POINTS_ADJUST_LIMIT
 
 
-@transaction.atomic
-def points_adjust(*, member: Member, points: int, reason: str, created_by) -> LedgerEntry:
-    """A staff correction, up or down, always with a reason, within the staff user's limit."""
+def points_adjust_approval_above(*, program: Program) -> int:
+    """Adjustments larger than this (up or down) need a second staff member's approval, whoever asks."""
+    if program.adjust_approval_above is not None:
+        return program.adjust_approval_above
+    return settings.POINTS_ADJUST_APPROVAL_ABOVE
+
+
+def _adjust_check(*, member: Member, points: int, reason: str, user) -> None:
     if not reason.strip():
         raise DomainError("reason_required", "An adjustment needs a reason.", fields={"reason": ["Required."]})
     if points == 0:
         raise DomainError("invalid_points", "An adjustment must change the balance.")
-    limit = points_adjust_limit(program=member.program, user=created_by)
+    limit = points_adjust_limit(program=member.program, user=user)
     if limit is not None and abs(points) > limit:
         raise DomainError(
             "over_adjust_limit",
@@ -360,7 +370,10 @@ def points_adjust(*, member: Member, points: int, reason: str, created_by) -> Le
             fields={"points": [f"At most {limit} up or down."]},
             status=403,
         )
-    member = lock_member(member)
+
+
+def _adjust_apply(*, member: Member, points: int, reason: str, created_by) -> tuple[LedgerEntry, int, int]:
+    """The ledger side of an adjustment, on the locked member. Returns the entry and the balance before/after."""
     before = member.points_available
     now = timezone.now()
     if points > 0:
@@ -375,11 +388,111 @@ def points_adjust(*, member: Member, points: int, reason: str, created_by) -> Le
         entry = ledger_debit(
             member, kind=LedgerEntry.Kind.ADJUST, points=-points, now=now, reason=reason, created_by=created_by
         )
+    return entry, before, member.points_available
+
+
+@transaction.atomic
+def points_adjust(*, member: Member, points: int, reason: str, created_by) -> LedgerEntry:
+    """A staff correction, up or down, always with a reason, within the staff user's limit. Above the
+    program's approval threshold it is refused: ask with points_adjust_request instead."""
+    _adjust_check(member=member, points=points, reason=reason, user=created_by)
+    threshold = points_adjust_approval_above(program=member.program)
+    if abs(points) > threshold:
+        raise DomainError(
+            "approval_required",
+            f"Adjustments above {threshold} points need a second staff member's approval.",
+            fields={"points": [f"Above {threshold}: ask for approval."]},
+            status=409,
+        )
+    member = lock_member(member)
+    entry, before, after = _adjust_apply(member=member, points=points, reason=reason, created_by=created_by)
     audit_record(
         actor=created_by,
         action="points.adjust",
         target=member,
-        changes={"points_available": [before, member.points_available], "ledger_entry": [None, entry.pk]},
+        changes={"points_available": [before, after], "ledger_entry": [None, entry.pk]},
         reason=reason,
     )
     return entry
+
+
+@transaction.atomic
+def points_adjust_request(*, member: Member, points: int, reason: str, created_by) -> PendingAdjustment:
+    """A large adjustment, recorded to wait for another staff member (points_adjust_approve). Nothing
+    moves until then; the requester's own limit applies already."""
+    _adjust_check(member=member, points=points, reason=reason, user=created_by)
+    pending = PendingAdjustment.objects.create(
+        program_id=member.program_id,
+        member=member,
+        points=points,
+        reason=reason.strip(),
+        requested_by=created_by,
+        requested_at=timezone.now(),
+    )
+    audit_record(
+        actor=created_by,
+        action="points.adjust_requested",
+        target=member,
+        changes={"points": [None, points], "pending_adjustment": [None, pending.pk]},
+        reason=reason,
+    )
+    return pending
+
+
+def _pending_lock(adjustment: PendingAdjustment, user) -> PendingAdjustment:
+    adjustment = PendingAdjustment.objects.select_for_update().select_related("member").get(pk=adjustment.pk)
+    if adjustment.status != PendingAdjustment.Status.PENDING:
+        raise DomainError("already_decided", "This adjustment was already decided.", status=409)
+    if user is None or user.pk == adjustment.requested_by_id:
+        raise DomainError(
+            "own_adjustment", "Another staff member must decide on an adjustment you asked for.", status=403
+        )
+    return adjustment
+
+
+@transaction.atomic
+def points_adjust_approve(*, adjustment: PendingAdjustment, approved_by) -> LedgerEntry:
+    """A second staff member applies a pending adjustment (within their own limit). The entry names
+    the requester; the approval is on the pending row and in the audit trail."""
+    # Lock order: the pending row, then the member (lock_member).
+    adjustment = _pending_lock(adjustment, approved_by)
+    limit = points_adjust_limit(program=adjustment.member.program, user=approved_by)
+    if limit is not None and abs(adjustment.points) > limit:
+        raise DomainError("over_adjust_limit", f"You may approve adjustments of at most {limit} points.", status=403)
+    member = lock_member(adjustment.member)
+    entry, before, after = _adjust_apply(
+        member=member, points=adjustment.points, reason=adjustment.reason, created_by=adjustment.requested_by
+    )
+    adjustment.status, adjustment.entry = PendingAdjustment.Status.APPROVED, entry
+    adjustment.decided_by, adjustment.decided_at = approved_by, timezone.now()
+    adjustment.save(update_fields=["status", "entry", "decided_by", "decided_at"])
+    audit_record(
+        actor=approved_by,
+        action="points.adjust_approved",
+        target=member,
+        changes={
+            "points_available": [before, after],
+            "ledger_entry": [None, entry.pk],
+            "pending_adjustment": [adjustment.pk, adjustment.pk],
+            "requested_by": [adjustment.requested_by_id, adjustment.requested_by_id],
+        },
+        reason=adjustment.reason,
+    )
+    return entry
+
+
+@transaction.atomic
+def points_adjust_reject(*, adjustment: PendingAdjustment, rejected_by, note: str = "") -> PendingAdjustment:
+    """A second staff member turns a pending adjustment down; nothing moves."""
+    adjustment = _pending_lock(adjustment, rejected_by)
+    adjustment.status, adjustment.note = PendingAdjustment.Status.REJECTED, note[:255]
+    adjustment.decided_by, adjustment.decided_at = rejected_by, timezone.now()
+    adjustment.save(update_fields=["status", "note", "decided_by", "decided_at"])
+    audit_record(
+        actor=rejected_by,
+        action="points.adjust_rejected",
+        target=adjustment.member,
+        changes={"pending_adjustment": [adjustment.pk, adjustment.pk], "points": [adjustment.points, None]},
+        reason=note,
+    )
+    return adjustment

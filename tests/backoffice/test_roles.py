@@ -66,6 +66,7 @@ def test_the_four_groups_exist_and_hold_only_their_permissions():
         ("members", "view_auditentry"),
         ("members", "view_reviewcase"),
         ("members", "view_reconciliationrun"),
+        ("members", "view_pendingadjustment"),
         ("admin", "view_logentry"),
     }
     for role in ROLES:
@@ -115,9 +116,12 @@ def test_program_manager_configures_programs_catalog_campaigns_and_surveys(clien
     assert Tier.objects.filter(program=program, name="Gold").exists()
     run_action(client, "campaigns_campaign", "launch", [campaign])
     assert Campaign.objects.get(pk=campaign.pk).status != Campaign.Status.DRAFT
-    # Unlimited adjustments (a big goodwill gesture needs no second person).
-    run_action(client, "members_member", "adjust_points", [member], apply="1", points=50_000, reason="Goodwill")
-    assert Member.objects.get(pk=member.pk).points_available == 50_000
+    # Past the per-user limit (the unlimited permission); past the confirm and approval thresholds
+    # (issue 16) a confirmation, then a second staff member: tests/members/test_adjust_approval.py.
+    run_action(
+        client, "members_member", "adjust_points", [member], apply="1", points=5_000, reason="Goodwill", confirm="on"
+    )
+    assert Member.objects.get(pk=member.pk).points_available == 5_000
     assert client.get("/admin/").context.get("dashboard_form") is not None
 
     # ... but not the tickets, staff accounts, API keys, the audit trail or exports.

@@ -213,7 +213,7 @@ def test_member_vouchers_lists_the_members_own(rich, reward):
 def test_the_catalog_page_costs_the_same_queries_for_3_or_30_rewards(member, program, django_assert_max_num_queries):
     tier = TierFactory(program=program, level=1)
     for i in range(30):
-        reward = RewardFactory(program=program, points_cost=10 * i, limit_per_member=2, limit_per_period=1)
+        reward = RewardFactory(program=program, points_cost=10 * (i + 1), limit_per_member=2, limit_per_period=1)
         if i % 3 == 0:
             reward.tiers.add(tier)
         if i % 5 == 0:

@@ -74,7 +74,9 @@ def demo(db):
     Reward.objects.create(
         program=program, kind=Reward.Kind.FREE_PRODUCT, title="Free coffee", points_cost=250, is_featured=True
     )
-    Reward.objects.create(program=program, kind=Reward.Kind.FIXED_DISCOUNT, title="10 EUR off", points_cost=2000)
+    Reward.objects.create(
+        program=program, kind=Reward.Kind.FIXED_DISCOUNT, title="10 EUR off", points_cost=2000, value=10
+    )
     return program
 
 
