@@ -66,16 +66,27 @@ from members.services.ledger import (
     points_spend,
 )
 from members.services.plans import active_plan, plan_cancel, plan_renew, plan_subscribe, subscriptions_expire
-from members.services.purchases import purchase_quote, purchase_record, purchase_reverse
+from members.services.purchases import (
+    ITEM_KINDS,
+    external_reference_normalize,
+    purchase_available_at,
+    purchase_items_check,
+    purchase_quote,
+    purchase_record,
+    purchase_reverse,
+    purchase_simulate,
+)
 from members.services.tiers import tier_assign, tiers_review
 
 __all__ = [
+    "ITEM_KINDS",
     "NOT_RECORDED",
     "PROFILE_FIELDS",
     "active_plan",
     "audit_changes",
     "audit_record",
     "birthdays_award",
+    "external_reference_normalize",
     "ledger_credit",
     "ledger_debit",
     "lock_members",
@@ -99,9 +110,12 @@ __all__ = [
     "points_refund",
     "points_release_pending",
     "points_spend",
+    "purchase_available_at",
+    "purchase_items_check",
     "purchase_quote",
     "purchase_record",
     "purchase_reverse",
+    "purchase_simulate",
     "subscriptions_expire",
     "tier_assign",
     "tiers_review",
