@@ -154,6 +154,8 @@ def _date_check(member: Member, occurred_at: datetime, now: datetime) -> None:
 
 def _points_earned_today(member: Member, now: datetime) -> int:
     start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    if member.last_activity_at is None or member.last_activity_at < start:
+        return 0  # every credit marks activity: none today, so no query (a member's first purchase of the day)
     return LedgerEntry.objects.filter(member=member, kind=LedgerEntry.Kind.EARN, created_at__gte=start).aggregate(
         points=Coalesce(Sum("points"), 0)
     )["points"]
