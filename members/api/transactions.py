@@ -26,7 +26,7 @@ PURCHASE_REQUEST = {
     "external_id": "ORD-2026-000123",
     "amount": "84.50",
     "currency": "EUR",
-    "occurred_at": "2026-11-20T17:42:00Z",
+    # No occurred_at: a fixed date in an example ages past the back-dating window (it defaults to now).
     "items": [
         {"sku": "BEANS-1KG", "category": "coffee", "quantity": 1, "unit_price": "12.50"},
         {"sku": "MUG-01", "category": "home", "quantity": 2, "unit_price": "36.00"},

@@ -69,7 +69,6 @@ from members.services.plans import active_plan, plan_cancel, plan_renew, plan_su
 from members.services.purchases import (
     ITEM_KINDS,
     external_reference_normalize,
-    purchase_available_at,
     purchase_items_check,
     purchase_quote,
     purchase_record,
@@ -110,7 +109,6 @@ __all__ = [
     "points_refund",
     "points_release_pending",
     "points_spend",
-    "purchase_available_at",
     "purchase_items_check",
     "purchase_quote",
     "purchase_record",

@@ -77,11 +77,13 @@ def purchase_items_check(*, amount: Decimal, items: list[dict] | None) -> list[d
         quantity = item.get("quantity", 1)
         try:
             price = Decimal(str(item["unit_price"]))
+            if not price.is_finite():
+                raise InvalidOperation
         except (KeyError, InvalidOperation):
             raise _items_error(f'Line {number} needs a unit_price such as "12.50".') from None
         if kind not in ITEM_KINDS:
             raise _items_error(f"Line {number}: kind must be one of {', '.join(ITEM_KINDS)}.")
-        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1 or not price.is_finite():
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
             raise _items_error(f"Line {number}: quantity must be a whole number of at least 1.")
         if kind == "discount" and price > 0:
             raise _items_error(f"Line {number}: a discount line has a negative unit_price.")

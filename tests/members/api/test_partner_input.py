@@ -247,3 +247,19 @@ def test_a_service_caller_gets_the_same_normalisation(member):
             currency="EUR",
         )
     assert Purchase.objects.filter(member=member).count() == 1
+
+
+@pytest.mark.parametrize(
+    "item",
+    [{"category": "home", "price": "10"}, {"unit_price": "NaN"}, {"unit_price": "10", "quantity": 0}, "10.00"],
+)
+def test_a_service_caller_with_malformed_items_gets_a_refusal_not_a_crash(member, item):
+    from core.errors import DomainError
+    from members import services
+
+    with pytest.raises(DomainError) as refusal:
+        services.purchase_record(
+            member=member, partner=None, external_id="S-1", amount=Decimal("10"), currency="EUR", items=[item]
+        )
+    assert refusal.value.code == "invalid_items" and "Line 1" in refusal.value.message
+    nothing_earned(member)
