@@ -1,4 +1,4 @@
-"""Shared REST plumbing: error envelope, JSON parser, pagination, the JSON error pages of /api/."""
+"""Shared REST plumbing: error envelope, pagination, the JSON error pages of /api/."""
 
 import logging
 
@@ -8,7 +8,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions, pagination, parsers, status
+from rest_framework import exceptions, pagination, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -75,17 +75,6 @@ class Pagination(pagination.PageNumberPagination):
 def not_found(request, *args, **kwargs):
     """Unknown API paths answer in the API's own error format, not with Django's HTML page."""
     return JsonResponse(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
-
-
-class JSONParser(parsers.JSONParser):
-    """DRF's parser, but a body nested deeper than Python's recursion allows is a 400 like any other
-    malformed body (json raises RecursionError, which DRF does not catch: a 500)."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
 
 
 def is_api(request) -> bool:

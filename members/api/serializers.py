@@ -188,7 +188,9 @@ class PurchaseSerializer(StrictSerializer):
         min_value=Decimal("0.01"),
         help_text="Order total. With items, the lines (all kinds) add up to it within 0.01 per line.",
     )
-    currency = serializers.CharField(min_length=3, max_length=3, help_text="The program's currency, e.g. EUR.")
+    currency = serializers.RegexField(
+        r"^[A-Za-z]{3}$", min_length=3, max_length=3, help_text="The program's currency, e.g. EUR."
+    )
     occurred_at = serializers.DateTimeField(
         required=False,
         help_text="When the purchase happened; default now. Not before the member enrolled, not older than the "
