@@ -21,3 +21,7 @@ urlpatterns = [
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# Errors outside the views' own handling: JSON under /api/, the usual pages elsewhere.
+handler400 = "core.api.bad_request"
+handler500 = "core.api.server_error"

@@ -1,4 +1,4 @@
-"""Shared REST plumbing: error envelope, pagination."""
+"""Shared REST plumbing: error envelope, pagination, the JSON error pages of /api/."""
 
 import logging
 
@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, pagination, status
 from rest_framework.response import Response
@@ -74,3 +75,23 @@ class Pagination(pagination.PageNumberPagination):
 def not_found(request, *args, **kwargs):
     """Unknown API paths answer in the API's own error format, not with Django's HTML page."""
     return JsonResponse(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
+
+
+def is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request, exception=None, *args, **kwargs):
+    """handler400: a refused request (SuspiciousOperation, ...) under /api/ answers in the API's format."""
+    if is_api(request):
+        return JsonResponse(error_body("bad_request", "The request is malformed."), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def server_error(request, *args, **kwargs):
+    """handler500: with DEBUG off, an unhandled error under /api/ is JSON like every other answer
+    there (the details are in the log, under the request id), not Django's HTML page."""
+    if is_api(request):
+        message = "An unexpected error occurred; it was logged. Retry later or contact support with the X-Request-ID."
+        return JsonResponse(error_body("server_error", message), status=500)
+    return defaults.server_error(request)

@@ -1,4 +1,5 @@
-"""Request id: taken from X-Request-ID (if sane) or generated, echoed back, stamped on logs."""
+"""Request id: taken from X-Request-ID (if sane) or generated, echoed back, stamped on logs.
+Requests no view can answer (a NUL byte in the path) are refused here; a lost database is a 503."""
 
 import contextvars
 import logging
@@ -60,3 +61,24 @@ class DatabaseUnavailableMiddleware:
             response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
         response["Retry-After"] = "5"
         return response
+
+
+class NulByteMiddleware:
+    """A NUL byte in the path or the query string is never valid input, and PostgreSQL refuses it in
+    any text parameter (DataError: a 500 wherever a path segment reaches a query). Refused up front
+    with a 400: JSON under /api/, plain text elsewhere."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
+            from django.http import HttpResponse, JsonResponse
+
+            if request.path.startswith("/api/"):
+                from core.api import error_body
+
+                message = "The address contains a NUL byte."
+                return JsonResponse(error_body("bad_request", message), status=400)
+            return HttpResponse("Bad request.", status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

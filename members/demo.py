@@ -225,6 +225,14 @@ def _members(program: Program) -> None:
             referral_code=referrer.referral_code if referrer else "",
         )
         members.append(member)
+    # The year of history is imported today: the customers joined before it, and its purchases are
+    # dated up to a year back and are past their return window (partners may back-date 30 days, and
+    # the return window counts from recording, so the program allows it only while the history loads).
+    Member.objects.filter(pk__in=[m.pk for m in members]).update(enrolled_at=now - timedelta(days=400))
+    for member in members:
+        member.enrolled_at = now - timedelta(days=400)
+    Program.objects.filter(pk=program.pk).update(backdate_days=366, pending_days=0)
+    program.refresh_from_db()
     for member in members:
         # Spend varies a lot, like real customers: a few whales, many occasional shoppers.
         visits = rng.choice([0, 1, 2, 3, 5, 8, 13, 21])
@@ -254,6 +262,8 @@ def _members(program: Program) -> None:
             )
             if rng.random() < 0.05:
                 services.purchase_reverse(purchase=purchase, amount=(amount / 2).quantize(Decimal("0.01")))
+    Program.objects.filter(pk=program.pk).update(backdate_days=30, pending_days=14)
+    program.refresh_from_db()
     services.points_release_pending()
     for member in members[::4]:
         services.points_engage(member=member, action=EarningRule.Action.REVIEW, reference="demo-review")

@@ -3,7 +3,8 @@ and the referral reward of a program. Pure: writes nothing.
 
 How rules combine (also in the README):
 - base points = eligible amount x program earn rate. The eligible amount is the order total minus
-  the part paid with points minus the lines that an exclusion rule matches (gift cards, ...);
+  the part paid with points minus shipping and tax lines minus the lines that an exclusion rule
+  matches (gift cards, ...). Only product lines earn; discount lines lower them in proportion;
 - category/SKU rules (and promotions restricted to a category or SKU) add (multiplier - 1) x the
   base points of each line they match; promotions and partner rules without a category add
   (multiplier - 1) x the base points of the whole eligible basket; bonus rules add fixed points
@@ -55,15 +56,28 @@ class Quote:
             self.points += points
 
 
+def _is_product(item: dict) -> bool:
+    return item.get("kind", "product") in ("product", "")
+
+
+def _line_amount(item: dict) -> Decimal:
+    return Decimal(str(item.get("unit_price", 0))) * Decimal(str(item.get("quantity", 1)))
+
+
 def lines_from_items(items: list[dict]) -> list[Line]:
+    """The product lines of a basket (the only ones that earn); shipping, tax and discount lines are not products."""
     return [
-        Line(
-            sku=str(item.get("sku", "")),
-            category=str(item.get("category", "")),
-            amount=Decimal(str(item.get("unit_price", 0))) * Decimal(str(item.get("quantity", 1))),
-        )
+        Line(sku=str(item.get("sku", "")), category=str(item.get("category", "")), amount=_line_amount(item))
         for item in items
+        if _is_product(item)
     ]
+
+
+def _not_product_totals(items: list[dict]) -> tuple[Decimal, Decimal]:
+    """(shipping + tax, discounts) of a basket; discounts are negative."""
+    paid_extra = sum((_line_amount(i) for i in items if i.get("kind") in ("shipping", "tax")), ZERO)
+    discounts = sum((_line_amount(i) for i in items if i.get("kind") == "discount"), ZERO)
+    return paid_extra, discounts
 
 
 def rules_in_force(program: Program, at: datetime) -> list[EarningRule]:
@@ -112,9 +126,17 @@ def earn_quote(
     rules = rules_in_force(program, at) if rules is None else rules
     rules = [r for r in rules if not r.partner_id or (partner is not None and r.partner_id == partner.pk)]
     lines = lines_from_items(items or [])
+    paid_extra, discounts = _not_product_totals(items or [])
+    share = Decimal(1)
+    products = sum((ln.amount for ln in lines), ZERO)
+    if discounts and products > 0:
+        # Discount lines lower what the product lines earn, spread over them in proportion.
+        share = max(ZERO, (products + discounts) / products)
     if paid_with_points and amount > 0:
         # The part paid with points earns nothing; it is spread over the lines in proportion.
-        share = (amount - paid_with_points) / amount
+        share *= (amount - paid_with_points) / amount
+        paid_extra *= (amount - paid_with_points) / amount
+    if share != 1:
         lines = [Line(sku=ln.sku, category=ln.category, amount=ln.amount * share) for ln in lines]
     by_kind: dict[str, list[EarningRule]] = {}
     for rule in rules:
@@ -123,9 +145,9 @@ def earn_quote(
     exclusions = by_kind.get(EarningRule.Kind.EXCLUSION, [])
     excluded = [ln for ln in lines if any(_matches(r, ln) for r in exclusions)]
     eligible_lines = [ln for ln in lines if ln not in excluded]
-    eligible = max(ZERO, amount - paid_with_points - sum((ln.amount for ln in excluded), ZERO)).quantize(
-        Decimal("0.01")
-    )
+    # Shipping and tax are paid but earn nothing.
+    earning = amount - paid_with_points - paid_extra - sum((ln.amount for ln in excluded), ZERO)
+    eligible = max(ZERO, earning).quantize(Decimal("0.01"))
 
     quote = Quote(eligible_amount=eligible)
     rate = program.earn_rate

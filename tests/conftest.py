@@ -262,7 +262,11 @@ def buy(member, when: datetime, amount: str, categories=(), partner=None):
             amount=Decimal(amount),
             currency=member.program.currency,
             occurred_at=when,
-            items=[{"sku": f"sku-{c}", "category": c, "price": amount} for c in categories],
+            # Lines add up to the amount (the first carries it): what the metrics read is the categories.
+            items=[
+                {"sku": f"sku-{c}", "category": c, "unit_price": amount if i == 0 else "0"}
+                for i, c in enumerate(categories)
+            ],
         )
     return purchase
 

@@ -258,7 +258,11 @@ class SimulatorForm(forms.Form):
         label=_("Basket"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "cols": 60}),
-        help_text=_("One line per item: sku, category, quantity, unit price. E.g. SKU-1, coffee, 2, 4.50"),
+        help_text=_(
+            "One line per item: sku, category, quantity, unit price, and optionally its kind (product, shipping, "
+            "tax, discount; a discount has a negative price). E.g. SKU-1, coffee, 2, 4.50. The lines add up to "
+            "the order total."
+        ),
     )
 
     def clean_basket(self) -> list[dict]:
@@ -268,13 +272,21 @@ class SimulatorForm(forms.Form):
                 continue
             parts = [p.strip() for p in line.split(",")]
             try:
-                sku, category, quantity, price = parts
+                sku, category, quantity, price, *kind = parts
+                if len(kind) > 1:
+                    raise ValueError
                 items.append(
-                    {"sku": sku, "category": category, "quantity": int(quantity), "unit_price": str(Decimal(price))}
+                    {
+                        "kind": kind[0] if kind else "product",
+                        "sku": sku,
+                        "category": category,
+                        "quantity": int(quantity),
+                        "unit_price": str(Decimal(price)),
+                    }
                 )
             except (ValueError, InvalidOperation):
                 raise forms.ValidationError(
-                    _("Line %(n)d: expected sku, category, quantity, unit price.") % {"n": number}
+                    _("Line %(n)d: expected sku, category, quantity, unit price[, kind].") % {"n": number}
                 ) from None
         return items
 

@@ -60,6 +60,19 @@ class ProgramAdmin(admin.ModelAdmin):
         (_("Paying with points and tiers"), {"fields": ("burn_rate", "burn_min_order", "tier_notice_days")}),
         (_("Staff"), {"fields": ("adjust_limit",)}),
         (
+            _("Ceilings on purchases"),
+            {
+                "description": _(
+                    "Hard limits on what partners send: a purchase dated too far back, over the largest amount, "
+                    "or that would earn more points than allowed (per purchase, or per member and day) is refused."
+                ),
+                "fields": (
+                    ("backdate_days", "max_purchase_amount"),
+                    ("max_purchase_points", "max_member_daily_points"),
+                ),
+            },
+        ),
+        (
             _("Abuse controls"),
             {
                 "description": _(
@@ -139,6 +152,12 @@ class EarningRuleAdmin(admin.ModelAdmin):
         """Pick a program, a member or a tier, a partner and a basket: see what it would earn. Writes nothing."""
         form = SimulatorForm(request.POST or None)
         result = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                data["items"] = services.purchase_items_check(amount=data["amount"], items=data["items"])
+            except DomainError as exc:
+                form.add_error("basket", exc.message)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             member = data.get("member_obj")

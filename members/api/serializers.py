@@ -9,8 +9,17 @@ from rest_framework import serializers
 from members import checks as fraud
 from members.models import EarningRule, LedgerEntry, Member, Subscription
 from members.partners.serializers import MONEY, StrictSerializer
+from members.services import ITEM_KINDS, external_reference_normalize
 
 MAX_ITEMS = 500
+
+
+class NFCCharField(serializers.CharField):
+    """Text a partner uses as an idempotent reference: normalised to NFC, so the same text typed
+    with combining accents (NFD) is the same reference."""
+
+    def to_internal_value(self, data):
+        return external_reference_normalize(super().to_internal_value(data))
 
 
 def email_local_part_fits(value: str) -> None:
@@ -29,7 +38,7 @@ class MemberWriteSerializer(StrictSerializer):
     phone = serializers.RegexField(r"^\+?[0-9 ()-]{0,20}$", max_length=20, required=False, allow_blank=True)
     birth_date = serializers.DateField(required=False, allow_null=True)
     language = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES], required=False)
-    external_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    external_id = NFCCharField(max_length=64, required=False, allow_blank=True)
     consent_email = serializers.BooleanField(required=False, help_text="Agrees to receive emails.")
     consent_sms = serializers.BooleanField(required=False, help_text="Agrees to receive text messages.")
 
@@ -108,7 +117,7 @@ class PaymentSerializer(StrictSerializer):
 class MemberLookupSerializer(StrictSerializer):
     email = serializers.CharField(required=False, max_length=254)
     phone = serializers.CharField(required=False, max_length=20)
-    external_id = serializers.CharField(required=False, max_length=64)
+    external_id = NFCCharField(required=False, max_length=64)
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
 
@@ -201,18 +210,33 @@ class EntryPageSerializer(serializers.Serializer):
 
 
 class ItemSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(
+        choices=ITEM_KINDS,
+        default="product",
+        help_text="product (the only lines that earn), shipping, tax or discount (a negative unit_price).",
+    )
     sku = serializers.CharField(max_length=60, required=False, allow_blank=True)
     category = serializers.CharField(max_length=60, required=False, allow_blank=True)
     quantity = serializers.IntegerField(min_value=1, max_value=100000, default=1)
-    unit_price = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
+    unit_price = serializers.DecimalField(**MONEY, help_text="Negative only on discount lines.")
 
 
 class PurchaseSerializer(StrictSerializer):
     member = serializers.CharField(max_length=12, help_text="Membership number.")
-    external_id = serializers.CharField(max_length=64, help_text="Your order id; unique per partner.")
-    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"), help_text="Order total.")
-    currency = serializers.CharField(min_length=3, max_length=3, help_text="The program's currency, e.g. EUR.")
-    occurred_at = serializers.DateTimeField(required=False, help_text="When the purchase happened; default now.")
+    external_id = NFCCharField(max_length=64, help_text="Your order id; unique per partner.")
+    amount = serializers.DecimalField(
+        **MONEY,
+        min_value=Decimal("0.01"),
+        help_text="Order total. With items, the lines (all kinds) add up to it within 0.01 per line.",
+    )
+    currency = serializers.RegexField(
+        r"^[A-Za-z]{3}$", min_length=3, max_length=3, help_text="The program's currency, e.g. EUR."
+    )
+    occurred_at = serializers.DateTimeField(
+        required=False,
+        help_text="When the purchase happened; default now. Not before the member enrolled, not older than the "
+        "program's back-dating window (30 days by default), not more than 5 minutes ahead.",
+    )
     paid_with_points = serializers.DecimalField(
         **MONEY, min_value=Decimal("0"), default=Decimal("0"), help_text="Part of the total paid with points."
     )
@@ -294,7 +318,7 @@ class ReverseResultSerializer(serializers.Serializer):
 class EngagementSerializer(StrictSerializer):
     member = serializers.CharField(max_length=12)
     type = serializers.ChoiceField(choices=EarningRule.Action.choices)
-    reference = serializers.CharField(max_length=120, help_text="Your id of the action; the same one earns once.")
+    reference = NFCCharField(max_length=120, help_text="Your id of the action; the same one earns once.")
 
 
 class EngagementResultSerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from core.errors import DomainError, NotFound
+from core.errors import NotFound
 from members import services
 from members.api import selectors as api_selectors
 from members.api import serializers as s
@@ -26,7 +26,7 @@ PURCHASE_REQUEST = {
     "external_id": "ORD-2026-000123",
     "amount": "84.50",
     "currency": "EUR",
-    "occurred_at": "2026-11-20T17:42:00Z",
+    # No occurred_at: a fixed date in an example ages past the back-dating window (it defaults to now).
     "items": [
         {"sku": "BEANS-1KG", "category": "coffee", "quantity": 1, "unit_price": "12.50"},
         {"sku": "MUG-01", "category": "home", "quantity": 2, "unit_price": "36.00"},
@@ -61,9 +61,28 @@ PURCHASE_HELD = {
     "balance": {"available": 1240, "pending": 49},
 }
 
+# What a purchase (or its simulation) may be refused for, with an example message each.
+PURCHASE_REFUSALS = (
+    ("currency_mismatch", "This program works in EUR."),
+    (
+        "items_mismatch",
+        "The items add up to 5000.00 but the amount is 1.00: they must match within 0.01 (0.01 per line). "
+        "Send shipping, tax and discounts as lines of their own kind.",
+    ),
+    ("invalid_items", "Line 2: a discount line has a negative unit_price."),
+    ("invalid_date", "The purchase date is more than 30 days ago."),
+    ("amount_too_large", "The amount is over this program's largest purchase (1000000.00 EUR)."),
+    ("points_ceiling", "This purchase would earn 2000000 points; a purchase may earn at most 1000000."),
+    (
+        "daily_points_ceiling",
+        "This purchase would take the member past 2000000 purchase points today (1990000 already earned).",
+    ),
+)
 
-def _availability(member: Member, points: int, occurred_at) -> tuple[str, object]:
-    available_at = occurred_at + timedelta(days=member.program.pending_days)
+
+def _availability(member: Member, points: int, recorded_at) -> tuple[str, object]:
+    """The return window counts from when the purchase is recorded, whatever date it carries."""
+    available_at = recorded_at + timedelta(days=member.program.pending_days)
     if not points:
         return "none", available_at
     return ("pending" if available_at > timezone.now() else "available"), available_at
@@ -75,7 +94,7 @@ def _purchase_data(purchase: Purchase) -> dict:
     entry = (
         purchase.earn_entry if hasattr(purchase, "earn_entry") else api_selectors.purchase_earn_entry(purchase=purchase)
     )
-    status, available_at = _availability(member, purchase.points, purchase.occurred_at)
+    status, available_at = _availability(member, purchase.points, purchase.created_at)
     case = api_selectors.purchase_hold(purchase=purchase)
     hold = None
     if case is not None and case.status != ReviewCase.Status.APPROVED:
@@ -143,7 +162,7 @@ class PurchasesView(PartnerAPIView):
                     ("member_inactive", "Member 402519876543 is suspended."),
                     IN_FLIGHT,
                 ),
-                refusals=(("currency_mismatch", "This program works in EUR."),),
+                refusals=PURCHASE_REFUSALS,
             ),
         },
     )
@@ -186,7 +205,7 @@ class SimulateView(PartnerAPIView):
             **errors(
                 *WRITE_ERRORS,
                 conflicts=(IN_FLIGHT,),
-                refusals=(("currency_mismatch", "This program works in EUR."),),
+                refusals=PURCHASE_REFUSALS,
             ),
         },
     )
@@ -196,29 +215,17 @@ class SimulateView(PartnerAPIView):
         data.is_valid(raise_exception=True)
         d = data.validated_data
         member = self.member_or_404(d["member"])
-        if d["currency"].upper() != member.program.currency:
-            raise DomainError(
-                "currency_mismatch",
-                f"This program works in {member.program.currency}.",
-                fields={"currency": [f"Expected {member.program.currency}."]},
-            )
-        if d["paid_with_points"] > d["amount"]:
-            raise DomainError(
-                "invalid_amount",
-                "The part paid with points must be between zero and the amount.",
-                fields={"paid_with_points": ["Out of range."]},
-            )
-        occurred_at = d.get("occurred_at") or timezone.now()
-        quote = services.purchase_quote(
+        quote = services.purchase_simulate(
             member=member,
             partner=self.partner,
             amount=d["amount"],
+            currency=d["currency"],
             items=d.get("items"),
             paid_with_points=d["paid_with_points"],
-            at=occurred_at,
+            occurred_at=d.get("occurred_at"),
         )
         points = max(quote.points, 0)
-        status, available_at = _availability(member, points, occurred_at)
+        status, available_at = _availability(member, points, timezone.now())
         return Response(
             s.SimulationSerializer(
                 {

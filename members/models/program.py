@@ -3,10 +3,13 @@
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+
+# Points columns are 32-bit integers: a ceiling above this could let one day's sums overflow them.
+POINTS_CEILING_MAX = 1_000_000_000
 
 
 class Program(models.Model):
@@ -99,6 +102,32 @@ class Program(models.Model):
     )
     partner_daily_points = models.PositiveIntegerField(
         null=True, blank=True, help_text=_("Purchase points each partner may award per day. Empty: no limit.")
+    )
+    # Ceilings on partner input (members.services.purchases): past one, a purchase is refused (4xx), not held.
+    backdate_days = models.PositiveIntegerField(
+        default=30,
+        validators=[MaxValueValidator(3650)],
+        help_text=_(
+            "How many days back a purchase may be dated (occurred_at). Its points still wait the whole "
+            "return window from when it is recorded."
+        ),
+    )
+    max_purchase_amount = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("1000000.00"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_("Largest order total a purchase may have."),
+    )
+    max_purchase_points = models.PositiveIntegerField(
+        default=1_000_000,
+        validators=[MinValueValidator(1), MaxValueValidator(POINTS_CEILING_MAX)],
+        help_text=_("Most points one purchase may earn; a purchase that would earn more is refused."),
+    )
+    max_member_daily_points = models.PositiveIntegerField(
+        default=2_000_000,
+        validators=[MinValueValidator(1), MaxValueValidator(POINTS_CEILING_MAX)],
+        help_text=_("Most purchase points a member may earn per day; a purchase past it is refused."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     # Bumped in the same transaction as any change to the program's earning rules, tiers or plans:

@@ -82,10 +82,19 @@ from members.services.plans import (
     plan_subscribe,
     subscriptions_expire,
 )
-from members.services.purchases import purchase_quote, purchase_record, purchase_reverse
+from members.services.purchases import (
+    ITEM_KINDS,
+    external_reference_normalize,
+    purchase_items_check,
+    purchase_quote,
+    purchase_record,
+    purchase_reverse,
+    purchase_simulate,
+)
 from members.services.tiers import tier_assign, tiers_review
 
 __all__ = [
+    "ITEM_KINDS",
     "NOT_RECORDED",
     "PROFILE_FIELDS",
     "active_plan",
@@ -95,6 +104,7 @@ __all__ = [
     "email_change_confirm",
     "email_change_report",
     "email_change_request",
+    "external_reference_normalize",
     "ledger_credit",
     "ledger_debit",
     "lock_members",
@@ -124,9 +134,11 @@ __all__ = [
     "points_refund",
     "points_release_pending",
     "points_spend",
+    "purchase_items_check",
     "purchase_quote",
     "purchase_record",
     "purchase_reverse",
+    "purchase_simulate",
     "subscriptions_expire",
     "tier_assign",
     "tiers_review",

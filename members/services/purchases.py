@@ -1,12 +1,14 @@
 """Purchases: recording one (its points, velocity limits, the referral it may qualify, its events),
 the earn entry, and refunds, which take back a proportional share of the points."""
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.errors import Conflict, DomainError, NotFound
@@ -45,7 +47,59 @@ def purchase_quote(
 
 
 # Tills and e-shops clocks drift a little; a purchase further in the future is a mistake.
-CLOCK_SKEW = timedelta(minutes=10)
+CLOCK_SKEW = timedelta(minutes=5)
+
+# Line items: only product lines earn; shipping and tax lines are paid but earn nothing; discount
+# lines are negative and lower what the products earn. All lines add up to the amount, give or take
+# a cent per line (tills round each line's tax or discount on their own).
+ITEM_KINDS = ("product", "shipping", "tax", "discount")
+ITEMS_TOLERANCE_PER_LINE = Decimal("0.01")
+
+
+def external_reference_normalize(value: str) -> str:
+    """A partner's idempotent reference (order id, ...) in one Unicode form: "é" typed as one code
+    point (NFC) and as "e" + a combining accent (NFD) are the same order, not two."""
+    return unicodedata.normalize("NFC", value)
+
+
+def _items_error(message: str, code: str = "invalid_items") -> DomainError:
+    return DomainError(code, message, fields={"items": [message]})
+
+
+def purchase_items_check(*, amount: Decimal, items: list[dict] | None) -> list[dict]:
+    """The line items of a purchase, checked against its amount (refused with a 400 that says why)
+    and normalised for storage: every line has its kind, an integer quantity and a price as text."""
+    checked = []
+    total = Decimal("0")
+    for number, item in enumerate(items or [], start=1):
+        if not isinstance(item, dict):
+            raise _items_error(f"Line {number} is not an object.")
+        kind = item.get("kind") or "product"
+        quantity = item.get("quantity", 1)
+        try:
+            price = Decimal(str(item["unit_price"]))
+            if not price.is_finite():
+                raise InvalidOperation
+        except (KeyError, InvalidOperation):
+            raise _items_error(f'Line {number} needs a unit_price such as "12.50".') from None
+        if kind not in ITEM_KINDS:
+            raise _items_error(f"Line {number}: kind must be one of {', '.join(ITEM_KINDS)}.")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            raise _items_error(f"Line {number}: quantity must be a whole number of at least 1.")
+        if kind == "discount" and price > 0:
+            raise _items_error(f"Line {number}: a discount line has a negative unit_price.")
+        if kind != "discount" and price < 0:
+            raise _items_error(f"Line {number}: only discount lines may have a negative unit_price.")
+        total += price * quantity
+        checked.append({**item, "kind": kind, "quantity": quantity, "unit_price": str(price)})
+    tolerance = ITEMS_TOLERANCE_PER_LINE * len(checked)
+    if checked and abs(total - amount) > tolerance:
+        raise _items_error(
+            f"The items add up to {total:.2f} but the amount is {amount:.2f}: they must match within "
+            f"{tolerance:.2f} (0.01 per line). Send shipping, tax and discounts as lines of their own kind.",
+            code="items_mismatch",
+        )
+    return checked
 
 
 def _validate_purchase(
@@ -55,12 +109,7 @@ def _validate_purchase(
     currency: str,
     paid_with_points: Decimal,
     discount_amount: Decimal = Decimal("0"),
-    occurred_at: datetime | None = None,
 ) -> None:
-    if occurred_at is not None and occurred_at > timezone.now() + CLOCK_SKEW:
-        raise DomainError(
-            "invalid_date", "The purchase date is in the future.", fields={"occurred_at": ["In the future."]}
-        )
     if discount_amount < 0:
         raise DomainError(
             "invalid_amount", "The discount cannot be negative.", fields={"discount_amount": ["Must be zero or more."]}
@@ -68,6 +117,13 @@ def _validate_purchase(
     if amount <= 0:
         raise DomainError(
             "invalid_amount", "The amount must be positive.", fields={"amount": ["Must be greater than zero."]}
+        )
+    if amount > member.program.max_purchase_amount:
+        limit = member.program.max_purchase_amount
+        raise DomainError(
+            "amount_too_large",
+            f"The amount is over this program's largest purchase ({limit} {member.program.currency}).",
+            fields={"amount": [f"At most {limit}."]},
         )
     if paid_with_points < 0 or paid_with_points > amount:
         raise DomainError(
@@ -83,6 +139,80 @@ def _validate_purchase(
         )
     if partner is not None and (partner.program_id != member.program_id or not partner.is_active):
         raise NotFound("Member not found.")
+
+
+def _date_check(member: Member, occurred_at: datetime, now: datetime) -> None:
+    """A purchase given a date is neither in the future (past clock skew), nor before the member
+    enrolled, nor older than the program's back-dating window."""
+    if occurred_at > now + CLOCK_SKEW:
+        message = "The purchase date is in the future."
+    elif occurred_at < member.enrolled_at - CLOCK_SKEW:
+        message = "The purchase date is before the member enrolled."
+    elif occurred_at < now - timedelta(days=member.program.backdate_days):
+        message = f"The purchase date is more than {member.program.backdate_days} days ago."
+    else:
+        return
+    raise DomainError("invalid_date", message, fields={"occurred_at": [message]})
+
+
+def _points_earned_today(member: Member, now: datetime) -> int:
+    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    if member.last_activity_at is None or member.last_activity_at < start:
+        return 0  # every credit marks activity: none today, so no query (a member's first purchase of the day)
+    return LedgerEntry.objects.filter(member=member, kind=LedgerEntry.Kind.EARN, created_at__gte=start).aggregate(
+        points=Coalesce(Sum("points"), 0)
+    )["points"]
+
+
+def _ceilings_check(member: Member, points: int, now: datetime) -> None:
+    """The program's hard ceilings on purchase points; past one the purchase is refused (a daily
+    *limit* of members.checks holds it for review instead). Called with the member row locked when
+    recording, so two purchases of one member never both see room for one."""
+    program = member.program
+    if points > program.max_purchase_points:
+        raise DomainError(
+            "points_ceiling",
+            f"This purchase would earn {points} points; a purchase may earn at most {program.max_purchase_points}.",
+            fields={"amount": [f"At most {program.max_purchase_points} points a purchase."]},
+        )
+    if points > 0:
+        earned = _points_earned_today(member, now)
+        if earned + points > program.max_member_daily_points:
+            raise DomainError(
+                "daily_points_ceiling",
+                f"This purchase would take the member past {program.max_member_daily_points} purchase points "
+                f"today ({earned} already earned).",
+                fields={"member": [f"At most {program.max_member_daily_points} points a day."]},
+            )
+
+
+def purchase_simulate(
+    *,
+    member: Member,
+    partner: Partner | None,
+    amount: Decimal,
+    currency: str,
+    items: list[dict] | None = None,
+    paid_with_points: Decimal = Decimal("0"),
+    occurred_at: datetime | None = None,
+) -> Quote:
+    """What recording this purchase would earn, refused for the same reasons purchase_record would
+    refuse it (the simulate endpoint). Writes nothing."""
+    _validate_purchase(member, partner, amount, currency, paid_with_points)
+    items = purchase_items_check(amount=amount, items=items)
+    now = timezone.now()
+    if occurred_at is not None:
+        _date_check(member, occurred_at, now)
+    quote = purchase_quote(
+        member=member,
+        partner=partner,
+        amount=amount,
+        items=items,
+        paid_with_points=paid_with_points,
+        at=occurred_at or now,
+    )
+    _ceilings_check(member, max(quote.points, 0), now)
+    return quote
 
 
 @transaction.atomic
@@ -103,8 +233,10 @@ def purchase_record(
     a repeat returns the first purchase and False. `member` may be a membership number of the
     partner's program (404 if there is none). The purchase carries its earn entry as
     `purchase.earn_entry` (None without points) so callers need not read it back."""
+    external_id = external_reference_normalize(external_id)
     member, referrer = lock_buyer(member, partner)
-    _validate_purchase(member, partner, amount, currency, paid_with_points, discount_amount, occurred_at)
+    _validate_purchase(member, partner, amount, currency, paid_with_points, discount_amount)
+    items = purchase_items_check(amount=amount, items=items)
     member_require_active(member)
     if member.referral_rewarded_at is not None or member.referral_held:
         # A concurrent purchase qualified the referral while we waited for the lock, or it is held
@@ -121,11 +253,13 @@ def purchase_record(
         return existing, False
 
     now = timezone.now()
+    if occurred_at is not None:
+        _date_check(member, occurred_at, now)
     occurred_at = occurred_at or now
-    items = items or []
     quote = purchase_quote(
         member=member, partner=partner, amount=amount, items=items, paid_with_points=paid_with_points, at=occurred_at
     )
+    _ceilings_check(member, max(quote.points, 0), now)
     hold = earn_limit_check(member=member, partner=partner, points=max(quote.points, 0), now=now)
     purchase = Purchase.objects.create(
         program_id=member.program_id,
@@ -141,6 +275,8 @@ def purchase_record(
         occurred_at=occurred_at,
         points=0 if hold else max(quote.points, 0),
     )
+    # From here on "now" is the moment the purchase was recorded: its return window starts there.
+    now = purchase.created_at
     if hold:
         earn_hold(purchase=purchase, points=quote.points, breakdown=quote.breakdown, hold=hold)
     member.last_purchase_at = max(filter(None, [member.last_purchase_at, occurred_at]))
@@ -194,13 +330,13 @@ def purchase_credit(
     also_save: tuple[str, ...] = (),
 ) -> LedgerEntry:
     """The earn entry of a purchase (at recording, or when a held purchase is approved), pending for
-    the program's return window from when it was bought."""
+    the program's return window from when it was recorded: a back-dated purchase waits it out too."""
     return ledger_credit(
         member,
         kind=LedgerEntry.Kind.EARN,
         points=points,
         now=now,
-        available_at=purchase.occurred_at + timedelta(days=member.program.pending_days),
+        available_at=purchase_available_at(purchase),
         amount=purchase.amount,
         currency=purchase.currency,
         partner_id=purchase.partner_id,
@@ -211,6 +347,12 @@ def purchase_credit(
         created_by=created_by,
         also_save=also_save,
     )
+
+
+def purchase_available_at(purchase: Purchase) -> datetime:
+    """When a purchase's points become spendable: the return window counts from when the purchase
+    was recorded, never from the date the partner gave it (which may be in the past)."""
+    return purchase.created_at + timedelta(days=purchase.member.program.pending_days)
 
 
 def purchase_earned_event(*, purchase: Purchase, entry: LedgerEntry, case: int | None = None) -> Event:

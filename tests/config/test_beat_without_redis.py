@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from members import services
+from members.models import PointLot
 from tests.conftest import _database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,15 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_beat_without_a_broker_releases_pending_points(program, partner, member, tmp_path):
     program.pending_days = 1
     program.save()
-    # Purchase made almost a day ago: its points become spendable a few seconds from now.
-    services.purchase_record(
-        member=member,
-        partner=partner,
-        external_id="till-1",
-        amount=Decimal("40"),
-        currency="EUR",
-        occurred_at=timezone.now() - timedelta(days=1) + timedelta(seconds=3),
-    )
+    services.purchase_record(member=member, partner=partner, external_id="till-1", amount=Decimal("40"), currency="EUR")
+    # As if it had been recorded almost a day ago: its points become spendable a few seconds from now.
+    PointLot.objects.filter(member=member).update(available_at=timezone.now() + timedelta(seconds=3))
     member.refresh_from_db()
     assert (member.points_pending, member.points_available) == (40, 0)
     every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
