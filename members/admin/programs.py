@@ -58,7 +58,7 @@ class ProgramAdmin(admin.ModelAdmin):
             },
         ),
         (_("Paying with points and tiers"), {"fields": ("burn_rate", "burn_min_order", "tier_notice_days")}),
-        (_("Staff"), {"fields": ("adjust_limit",)}),
+        (_("Staff"), {"fields": ("adjust_limit", "adjust_approval_above")}),
         (
             _("Ceilings on purchases"),
             {
