@@ -56,7 +56,7 @@ def test_cancelled_redemptions_and_burns_show_their_returned_points(api, other_a
 def test_refunds_recorded_before_are_given_their_partner_by_the_migration(api, member, program):
     from django.apps import apps
 
-    backfill = importlib.import_module("members.migrations.0010_refunds_reversals").refunds_to_their_partner
+    backfill = importlib.import_module("members.migrations.0011_refunds_reversals").refunds_to_their_partner
     services.points_grant(member=member, points=500, reason="Start")
     reward = RewardFactory(program=program, points_cost=300)
     redemption = api.post("/api/v1/redemptions", {"member": member.number, "reward": reward.pk}, format="json")

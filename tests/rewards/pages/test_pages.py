@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from members import services
-from members.models import Event, MembershipPlan, Tier
+from members.models import Event, MembershipPlan, Subscription, Tier
 from rewards.models import Redemption, Reward, Voucher
 from tests.conftest import ProgramFactory
 from tests.members.pages.conftest import buy, signup
@@ -146,5 +146,10 @@ def test_dashboard_shows_featured_rewards_challenges_and_badges(
 def test_members_only_reward_opens_with_a_plan(member_client, member, program, rewards):
     plan = MembershipPlan.objects.create(program=program, name="Plus", fee=10)
     member_client.post(reverse("members:membership_subscribe", args=[plan.pk]))
+    page = member_client.get(reverse("rewards:catalog"))
+    assert "Plus night" not in [o.reward.title for o in page.context["available"]]  # not paid yet
+    services.plan_payment_record(
+        subscription=Subscription.objects.get(member=member), reference="desk-1", paid_by="staff"
+    )
     page = member_client.get(reverse("rewards:catalog"))
     assert "Plus night" in [o.reward.title for o in page.context["available"]]
