@@ -73,8 +73,11 @@ def ceiling(amount: Decimal) -> int:
 
 
 class PointsMachine(RuleBasedStateMachine):
-    @initialize(pending_days=st.sampled_from([0, 14]))
-    def program_partner_member(self, pending_days):
+    @initialize(
+        pending_days=st.sampled_from([0, 14]),
+        offers=st.sets(st.sampled_from([Offer.Kind.BONUS, Offer.Kind.MULTIPLIER])),
+    )
+    def program_partner_member(self, pending_days, offers):
         self.program = ProgramFactory(pending_days=pending_days, earn_rate=Decimal(1), burn_min_order=0)
         EarningRule.objects.create(
             program=self.program,
@@ -99,6 +102,8 @@ class PointsMachine(RuleBasedStateMachine):
         self.redemptions: list[int] = []
         self.offers: set[str] = set()
         self.orders = 0
+        for kind in sorted(offers):
+            self.campaign_offer(kind)
 
     # --- helpers ------------------------------------------------------------------------------
 
