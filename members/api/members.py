@@ -16,7 +16,7 @@ from members.api import selectors as api_selectors
 from members.api import serializers as s
 from members.models import LedgerEntry
 from members.partners.base import PartnerAPIView, idempotent
-from members.partners.docs import IDEMPOTENCY_KEY, IN_FLIGHT, READ_ERRORS, WRITE_ERRORS, errors
+from members.partners.docs import IDEMPOTENCY_KEY, IN_FLIGHT, READ_ERRORS, TEXT_PATTERN, WRITE_ERRORS, errors
 
 NUMBER = "402519876543"
 MEMBER_EXAMPLE = {
@@ -57,13 +57,19 @@ class MembersView(PartnerAPIView):
         summary="Find members by email, phone or your external id",
         parameters=[
             OpenApiParameter(
-                "email", {"type": "string", "maxLength": 254}, description="Exact email (case-insensitive)."
+                "email",
+                {"type": "string", "maxLength": 254, "pattern": TEXT_PATTERN},
+                description="Exact email (case-insensitive).",
             ),
             OpenApiParameter(
-                "phone", {"type": "string", "maxLength": 20}, description="Exact phone number as enrolled."
+                "phone",
+                {"type": "string", "maxLength": 20, "pattern": TEXT_PATTERN},
+                description="Exact phone number as enrolled.",
             ),
             OpenApiParameter(
-                "external_id", {"type": "string", "maxLength": 64}, description="Your customer id given at enrollment."
+                "external_id",
+                {"type": "string", "maxLength": 64, "pattern": TEXT_PATTERN},
+                description="Your customer id given at enrollment.",
             ),
             PAGE_PARAM,
             PAGE_SIZE_PARAM,

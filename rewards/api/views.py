@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from core.errors import NotFound
 from members.models import Member
 from members.partners.base import PartnerAPIView, idempotent
-from members.partners.docs import IDEMPOTENCY_KEY, IN_FLIGHT, READ_ERRORS, WRITE_ERRORS, errors
+from members.partners.docs import IDEMPOTENCY_KEY, IN_FLIGHT, NON_BLANK_TEXT_PATTERN, READ_ERRORS, WRITE_ERRORS, errors
 from rewards import selectors, services
 from rewards.api import serializers as s
 
@@ -75,7 +75,7 @@ class RewardsView(PartnerAPIView):
         parameters=[
             OpenApiParameter(
                 "member",
-                {"type": "string", "minLength": 1, "maxLength": 12},
+                {"type": "string", "minLength": 1, "maxLength": 12, "pattern": NON_BLANK_TEXT_PATTERN},
                 required=True,
                 description="Membership number.",
             )
