@@ -49,6 +49,8 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
         },
         "rewards": {"*": ALL},
         "campaigns": {"*": ALL},
+        # Staff sign-in lockouts (django-axes): sees them and lifts one by deleting its attempts.
+        "axes": {"accessattempt": ("delete", "view"), "accesslog": VIEW, "accessfailurelog": VIEW},
         "feedback": {
             "*": VIEW,
             "survey": ALL,
@@ -76,10 +78,11 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
         "feedback": {"*": VIEW},
         "campaigns": {"*": VIEW},
     },
-    # Read-only on the ledger, the audit trail and the admin log.
+    # Read-only on the ledger, the audit trail, the admin log and staff sign-in attempts.
     AUDITOR: {
         "members": {"ledgerentry": VIEW, "auditentry": VIEW, "reviewcase": VIEW, "reconciliationrun": VIEW},
         "admin": {"logentry": VIEW},
+        "axes": {"*": VIEW},
     },
 }
 

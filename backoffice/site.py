@@ -7,16 +7,20 @@ The dashboard is read-only; it needs members.view_dashboard (superusers, the "an
 
 Every ModelAdmin registered on this site is audited (AuditedAdminMixin, backoffice/audit.py).
 Staff sign in with an authenticator code once they enrolled one on the "Two-factor" page
-(backoffice/two_factor.py); superusers must enrol when OTP_REQUIRED_FOR_SUPERUSERS.
+(backoffice/two_factor.py); superusers must enrol when OTP_REQUIRED_FOR_SUPERUSERS. Failed passwords
+are counted by django-axes (AXES_* settings): a locked-out login gets `lockout_response`, and its
+access attempts are listed (and reset, by deleting them) under Axes on this site.
 """
 
 from base64 import b32encode
 from functools import wraps
 
 import segno
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -126,3 +130,14 @@ class FidelisAdminSite(admin.AdminSite):
         if not form.is_valid():
             return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
         return table_csv(key=key, scope=form.scope(timezone.now()))
+
+
+def lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """What django-axes answers a locked-out login (AXES_LOCKOUT_CALLABLE): a page in the admin's look,
+    429, that says how long to wait and who can lift it."""
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Too many failed sign-in attempts"),
+        "cooloff_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60) if settings.AXES_COOLOFF_TIME else 0,
+    }
+    return render(request, "admin/lockout.html", context, status=429)
