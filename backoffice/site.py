@@ -78,11 +78,21 @@ class FidelisAdminSite(admin.AdminSite):
         return guarded
 
     def two_factor(self, request: HttpRequest) -> HttpResponse:
-        """Enrol an authenticator app (QR code, confirmed by a first code), or turn it off."""
+        """Enrol an authenticator app (QR code, confirmed by a first code), generate recovery codes, or
+        turn it off (with a current or a recovery code)."""
         user = request.user
         device = two_factor.totp_device_confirmed(user=user)
-        form = two_factor.TokenForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
+        wants_codes = device is not None and request.POST.get("action") == "recovery_codes"
+        form = two_factor.TokenForm(request.POST if request.method == "POST" and not wants_codes else None)
+        recovery_form = two_factor.TokenForm(request.POST if wants_codes else None, prefix="recovery")
+        recovery_codes = None
+        if wants_codes and recovery_form.is_valid():
+            recovery_codes = two_factor.recovery_codes_generate(user=user, token=recovery_form.cleaned_data["token"])
+            if recovery_codes is None:
+                recovery_form.add_error(
+                    "token", _("This code is not valid. Enter the current code from your authenticator app.")
+                )
+        elif request.method == "POST" and not wants_codes and form.is_valid():
             token = form.cleaned_data["token"].strip()
             if device is None:
                 confirmed = two_factor.totp_enrolment_confirm(user=user, token=token)
@@ -93,13 +103,24 @@ class FidelisAdminSite(admin.AdminSite):
             elif two_factor.totp_device_remove(user=user, token=token):
                 messages.success(request, _("Two-factor sign-in is off."))
                 return HttpResponseRedirect(reverse("admin:two_factor", current_app=self.name))
-            form.add_error("token", _("This code is not valid. Enter the current code from your authenticator app."))
+            form.add_error(
+                "token",
+                _("This code is not valid. Enter the current code from your authenticator app.")
+                if device is None
+                else _(
+                    "This code is not valid. Enter the current code from your authenticator app, or a recovery code."
+                ),
+            )
         context = {
             **self.each_context(request),
             "title": _("Two-factor sign-in"),
             "device": device,
             "form": form,
             "required": two_factor.otp_enrolment_required(user=user),
+            "recovery_form": recovery_form,
+            # Shown once, in this answer only (admin pages are never cached); a new set replaces them.
+            "recovery_codes": recovery_codes,
+            "recovery_codes_left": two_factor.recovery_codes_left(user=user) if device is not None else 0,
         }
         if device is None:
             pending = two_factor.totp_enrolment_start(user=user)
