@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+import phonenumbers
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -179,6 +180,13 @@ UNSUBSCRIBE_LINK_MAX_AGE = env.int("UNSUBSCRIBE_LINK_MAX_AGE", default=365 * 24 
 SIGNUP_ATTEMPTS_PER_WINDOW = env.int("SIGNUP_ATTEMPTS_PER_WINDOW", default=20)
 SURVEY_SUBMISSIONS_PER_WINDOW = env.int("SURVEY_SUBMISSIONS_PER_WINDOW", default=30)
 RATE_LIMIT_CLIENT_HEADER = env.str("RATE_LIMIT_CLIENT_HEADER", default="")
+
+# Phone numbers are stored in E.164 (members/phones.py). A number typed without its country code is
+# read in its program's default region (Program.default_region, set in admin); new programs start
+# with this one. Empty: only international numbers (+40..., 0040...) are accepted.
+PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="").upper()
+if PHONE_DEFAULT_REGION and PHONE_DEFAULT_REGION not in phonenumbers.SUPPORTED_REGIONS:
+    raise ImproperlyConfigured("PHONE_DEFAULT_REGION must be a two-letter region code such as RO, or empty.")
 
 # Staff two-factor (django-otp TOTP). Optional for staff; superusers must enrol a device before
 # the admin lets them do anything, unless this is off (the default in DEBUG, so the demo login of

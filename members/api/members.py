@@ -58,7 +58,9 @@ class MembersView(PartnerAPIView):
                 "email", {"type": "string", "maxLength": 254}, description="Exact email (case-insensitive)."
             ),
             OpenApiParameter(
-                "phone", {"type": "string", "maxLength": 20}, description="Exact phone number as enrolled."
+                "phone",
+                {"type": "string", "maxLength": 32},
+                description="Phone number in any format enrolment accepts; matched on its E.164 form.",
             ),
             OpenApiParameter(
                 "external_id", {"type": "string", "maxLength": 64}, description="Your customer id given at enrollment."
