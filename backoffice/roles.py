@@ -82,7 +82,7 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     AUDITOR: {
         "members": {"ledgerentry": VIEW, "auditentry": VIEW, "reviewcase": VIEW, "reconciliationrun": VIEW},
         "admin": {"logentry": VIEW},
-        "axes": {"*": VIEW},
+        "axes": {"accessattempt": VIEW, "accesslog": VIEW, "accessfailurelog": VIEW},
     },
 }
 

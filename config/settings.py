@@ -364,6 +364,8 @@ LOGGING = {
         "django.request": {"level": "WARNING"},
         # In eager mode every task would log twice per request; keep those lines for real workers.
         "celery.app.trace": {"level": "INFO" if REDIS_URL else "WARNING"},
+        # django-axes: keep its failures and lockouts (WARNING), not a line per login and command.
+        "axes": {"level": "WARNING"},
     },
 }
 
