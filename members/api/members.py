@@ -59,7 +59,7 @@ class MembersView(PartnerAPIView):
             ),
             OpenApiParameter(
                 "phone",
-                {"type": "string", "maxLength": 32},
+                {"type": "string", "maxLength": 20},
                 description="Phone number in any format enrolment accepts; matched on its E.164 form.",
             ),
             OpenApiParameter(

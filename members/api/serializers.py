@@ -73,7 +73,7 @@ class MemberSerializer(serializers.Serializer):
 
 class MemberLookupSerializer(StrictSerializer):
     email = serializers.CharField(required=False, max_length=254)
-    phone = serializers.CharField(required=False, max_length=32)
+    phone = serializers.CharField(required=False, max_length=20)
     external_id = serializers.CharField(required=False, max_length=64)
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)

@@ -9,6 +9,8 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode, checks
+from schemathesis.core.failures import FailureGroup
+from schemathesis.openapi.checks import RejectedPositiveData
 
 from config.wsgi import application
 from members.models import Member, Program
@@ -60,4 +62,14 @@ def test_the_api_conforms_to_its_schema(case, key):
     idempotency_key = (case.headers or {}).get("Idempotency-Key")
     if isinstance(idempotency_key, str) and idempotency_key.strip() and len(idempotency_key) <= 255:
         case.headers["Idempotency-Key"] = uuid.uuid4().hex
-    case.call_and_validate(headers={"Authorization": f"Api-Key {key}"}, checks=CHECKS)
+    try:
+        case.call_and_validate(headers={"Authorization": f"Api-Key {key}"}, checks=CHECKS)
+    except FailureGroup as failures:
+        # Whether a phone number is valid depends on its country (and the program's phone region),
+        # which no schema keyword states: a documented 400 invalid_phone is excused from "valid data
+        # is accepted", and only that; any other failure still fails.
+        if not (
+            all(isinstance(failure, RejectedPositiveData) for failure in failures.exceptions)
+            and '"code":"invalid_phone"' in str(failures)
+        ):
+            raise
