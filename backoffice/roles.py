@@ -50,6 +50,8 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
         },
         "rewards": {"*": ALL},
         "campaigns": {"*": ALL},
+        # Staff sign-in lockouts (django-axes): sees them and lifts one by deleting its attempts.
+        "axes": {"accessattempt": ("delete", "view"), "accesslog": VIEW, "accessfailurelog": VIEW},
         "feedback": {
             "*": VIEW,
             "survey": ALL,
@@ -78,7 +80,7 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
         "feedback": {"*": VIEW},
         "campaigns": {"*": VIEW},
     },
-    # Read-only on the ledger, the audit trail and the admin log.
+    # Read-only on the ledger, the audit trail, the admin log and staff sign-in attempts.
     AUDITOR: {
         "members": {
             "ledgerentry": VIEW,
@@ -88,6 +90,7 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "pendingadjustment": VIEW,
         },
         "admin": {"logentry": VIEW},
+        "axes": {"accessattempt": VIEW, "accesslog": VIEW, "accessfailurelog": VIEW},
     },
 }
 

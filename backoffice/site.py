@@ -7,16 +7,20 @@ The dashboard is read-only; it needs members.view_dashboard (superusers, the "an
 
 Every ModelAdmin registered on this site is audited (AuditedAdminMixin, backoffice/audit.py).
 Staff sign in with an authenticator code once they enrolled one on the "Two-factor" page
-(backoffice/two_factor.py); superusers must enrol when OTP_REQUIRED_FOR_SUPERUSERS.
+(backoffice/two_factor.py); superusers must enrol when OTP_REQUIRED_FOR_SUPERUSERS. Failed passwords
+are counted by django-axes (AXES_* settings): a locked-out login gets `lockout_response`, and its
+access attempts are listed (and reset, by deleting them) under Axes on this site.
 """
 
 from base64 import b32encode
 from functools import wraps
 
 import segno
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -74,11 +78,21 @@ class FidelisAdminSite(admin.AdminSite):
         return guarded
 
     def two_factor(self, request: HttpRequest) -> HttpResponse:
-        """Enrol an authenticator app (QR code, confirmed by a first code), or turn it off."""
+        """Enrol an authenticator app (QR code, confirmed by a first code), generate recovery codes, or
+        turn it off (with a current or a recovery code)."""
         user = request.user
         device = two_factor.totp_device_confirmed(user=user)
-        form = two_factor.TokenForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
+        wants_codes = device is not None and request.POST.get("action") == "recovery_codes"
+        form = two_factor.TokenForm(request.POST if request.method == "POST" and not wants_codes else None)
+        recovery_form = two_factor.TokenForm(request.POST if wants_codes else None, prefix="recovery")
+        recovery_codes = None
+        if wants_codes and recovery_form.is_valid():
+            recovery_codes = two_factor.recovery_codes_generate(user=user, token=recovery_form.cleaned_data["token"])
+            if recovery_codes is None:
+                recovery_form.add_error(
+                    "token", _("This code is not valid. Enter the current code from your authenticator app.")
+                )
+        elif request.method == "POST" and not wants_codes and form.is_valid():
             token = form.cleaned_data["token"].strip()
             if device is None:
                 confirmed = two_factor.totp_enrolment_confirm(user=user, token=token)
@@ -89,13 +103,24 @@ class FidelisAdminSite(admin.AdminSite):
             elif two_factor.totp_device_remove(user=user, token=token):
                 messages.success(request, _("Two-factor sign-in is off."))
                 return HttpResponseRedirect(reverse("admin:two_factor", current_app=self.name))
-            form.add_error("token", _("This code is not valid. Enter the current code from your authenticator app."))
+            form.add_error(
+                "token",
+                _("This code is not valid. Enter the current code from your authenticator app.")
+                if device is None
+                else _(
+                    "This code is not valid. Enter the current code from your authenticator app, or a recovery code."
+                ),
+            )
         context = {
             **self.each_context(request),
             "title": _("Two-factor sign-in"),
             "device": device,
             "form": form,
             "required": two_factor.otp_enrolment_required(user=user),
+            "recovery_form": recovery_form,
+            # Shown once, in this answer only (admin pages are never cached); a new set replaces them.
+            "recovery_codes": recovery_codes,
+            "recovery_codes_left": two_factor.recovery_codes_left(user=user) if device is not None else 0,
         }
         if device is None:
             pending = two_factor.totp_enrolment_start(user=user)
@@ -126,3 +151,14 @@ class FidelisAdminSite(admin.AdminSite):
         if not form.is_valid():
             return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
         return table_csv(key=key, scope=form.scope(timezone.now()))
+
+
+def lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """What django-axes answers a locked-out login (AXES_LOCKOUT_CALLABLE): a page in the admin's look,
+    429, that says how long to wait and who can lift it."""
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Too many failed sign-in attempts"),
+        "cooloff_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60) if settings.AXES_COOLOFF_TIME else 0,
+    }
+    return render(request, "admin/lockout.html", context, status=429)

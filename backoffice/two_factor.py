@@ -4,6 +4,12 @@ Optional for staff: a staff user enrols an authenticator app on the admin's "Two
 code, confirmed with a first code); from then on the admin login asks for a code. Superusers must
 have a device when OTP_REQUIRED_FOR_SUPERUSERS is on (the default when DEBUG is off): until they
 enrol, every admin page sends them to the enrolment page.
+
+Recovery codes (django-otp static tokens) stand in for a lost phone: once two-factor is on, the page
+generates OTP_RECOVERY_CODES one-time codes (proved by a current code; shown once, a new set replaces
+the old one). Each signs in once in place of the authenticator code, and turns two-factor off so a
+new phone can be enrolled, without another superuser. A 6-digit entry is an authenticator code,
+anything else a recovery code (8 letters and digits), so a failure throttles only the device tried.
 """
 
 from django import forms
@@ -12,9 +18,20 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django_otp.forms import OTPAuthenticationFormMixin
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 DEVICE_NAME = "Authenticator app"
+RECOVERY_DEVICE_NAME = "Recovery codes"
+
+
+def token_clean(token: str) -> str:
+    """As typed: recovery codes are shown in lower case, people copy them with spaces or in capitals."""
+    return "".join(token.split()).lower()
+
+
+def is_recovery_code(token: str) -> bool:
+    return not (len(token) == 6 and token.isdigit())
 
 
 # --- reads ---------------------------------------------------------------------------------------
@@ -24,6 +41,10 @@ def totp_device_confirmed(*, user) -> TOTPDevice | None:
     if not user.is_authenticated:
         return None
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+def recovery_codes_left(*, user) -> int:
+    return StaticToken.objects.filter(device__user=user, device__name=RECOVERY_DEVICE_NAME).count()
 
 
 def _has_device(user) -> bool:
@@ -75,14 +96,40 @@ def totp_enrolment_confirm(*, user, token: str) -> TOTPDevice | None:
     return device
 
 
+def _device_for(*, user, token: str) -> TOTPDevice | StaticDevice | None:
+    """The device that `token` is meant for (see is_recovery_code), locked: each verification
+    updates its throttle and, for a recovery code, consumes it."""
+    if is_recovery_code(token):
+        return StaticDevice.objects.select_for_update().filter(user=user, name=RECOVERY_DEVICE_NAME).first()
+    return TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk").first()
+
+
 @transaction.atomic
 def totp_device_remove(*, user, token: str) -> bool:
-    """Turns two-factor off, proved by a current code (a stolen session alone cannot)."""
-    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk").first()
-    if device is None or not device.verify_token(token):
+    """Turns two-factor off, proved by a current code or a recovery code (a stolen session alone
+    cannot). The recovery codes go with it."""
+    if totp_device_confirmed(user=user) is None:
+        return False
+    device = _device_for(user=user, token=token_clean(token))
+    if device is None or not device.verify_token(token_clean(token)):
         return False
     TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
     return True
+
+
+@transaction.atomic
+def recovery_codes_generate(*, user, token: str) -> list[str] | None:
+    """A new set of one-time recovery codes, replacing any earlier set, proved by a current
+    authenticator code; None when the code is not valid. The caller shows them once."""
+    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk").first()
+    if device is None or is_recovery_code(token_clean(token)) or not device.verify_token(token_clean(token)):
+        return None
+    recovery, _ = StaticDevice.objects.get_or_create(user=user, name=RECOVERY_DEVICE_NAME, defaults={"confirmed": True})
+    recovery.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(settings.OTP_RECOVERY_CODES)]
+    StaticToken.objects.bulk_create([StaticToken(device=recovery, token=code) for code in codes])
+    return codes
 
 
 # --- forms ---------------------------------------------------------------------------------------
@@ -94,14 +141,16 @@ class StaffLoginForm(OTPAuthenticationFormMixin, AdminAuthenticationForm):
     otp_token = forms.CharField(
         label=_("Authenticator code"),
         required=False,
-        max_length=8,
-        help_text=_("Only if you turned on two-factor sign-in."),
+        max_length=12,
+        help_text=_("Only if you turned on two-factor sign-in. Lost your phone? Enter a recovery code."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
     otp_error_messages = {
         **OTPAuthenticationFormMixin.otp_error_messages,
         "token_required": _("Enter the code from your authenticator app."),
-        "invalid_token": _("This code is not valid. Enter the current code from your authenticator app."),
+        "invalid_token": _(
+            "This code is not valid. Enter the current code from your authenticator app, or an unused recovery code."
+        ),
     }
 
     def clean(self):
@@ -109,13 +158,15 @@ class StaffLoginForm(OTPAuthenticationFormMixin, AdminAuthenticationForm):
         user = self.get_user()
         device = totp_device_confirmed(user=user) if user is not None else None
         if device is not None:
-            token = (cleaned.get("otp_token") or "").strip()
+            token = token_clean(cleaned.get("otp_token") or "")
             if not token:
                 raise forms.ValidationError(self.otp_error_messages["token_required"], code="token_required")
             error = None
             with transaction.atomic():
-                locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+                locked = _device_for(user=user, token=token)
                 try:
+                    if locked is None:  # a recovery code, and none were ever generated
+                        raise forms.ValidationError(self.otp_error_messages["invalid_token"], code="invalid_token")
                     # Sets user.otp_device; django-otp's login signal then marks the session verified.
                     user.otp_device = self._verify_token(user, token, locked)
                 except forms.ValidationError as exc:
@@ -129,6 +180,6 @@ class StaffLoginForm(OTPAuthenticationFormMixin, AdminAuthenticationForm):
 class TokenForm(forms.Form):
     token = forms.CharField(
         label=_("Code from the app"),
-        max_length=8,
+        max_length=12,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
     )

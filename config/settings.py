@@ -1,8 +1,10 @@
 """Fidelis settings: everything comes from the environment (see .env.example)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+import phonenumbers
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -45,6 +47,8 @@ INSTALLED_APPS = [
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # staff recovery codes (backoffice/two_factor.py)
+    "axes",  # staff password lockout (see AXES_* below)
     "members",
     "rewards",
     "feedback",
@@ -67,6 +71,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page, which then passes
+    # every middleware above on its way out (the CSP header included).
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out user before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = env.str("ROOT_URLCONF", default="config.urls")
@@ -169,11 +182,40 @@ SIGNUP_ATTEMPTS_PER_WINDOW = env.int("SIGNUP_ATTEMPTS_PER_WINDOW", default=20)
 SURVEY_SUBMISSIONS_PER_WINDOW = env.int("SURVEY_SUBMISSIONS_PER_WINDOW", default=30)
 RATE_LIMIT_CLIENT_HEADER = env.str("RATE_LIMIT_CLIENT_HEADER", default="")
 
+# Phone numbers are stored in E.164 (members/phones.py). A number typed without its country code is
+# read in its program's default region (Program.default_region, set in admin); new programs start
+# with this one. Empty: only international numbers (+40..., 0040...) are accepted.
+PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="").upper()
+if PHONE_DEFAULT_REGION and PHONE_DEFAULT_REGION not in phonenumbers.SUPPORTED_REGIONS:
+    raise ImproperlyConfigured("PHONE_DEFAULT_REGION must be a two-letter region code such as RO, or empty.")
+
 # Staff two-factor (django-otp TOTP). Optional for staff; superusers must enrol a device before
 # the admin lets them do anything, unless this is off (the default in DEBUG, so the demo login of
 # `make run` keeps working).
 OTP_REQUIRED_FOR_SUPERUSERS = env.bool("OTP_REQUIRED_FOR_SUPERUSERS", default=not DEBUG)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Fidelis")
+# Staff password lockout on the admin login (django-axes; member sign-in has its own limits in
+# members.auth). AXES_FAILURE_LIMIT failed passwords lock out, for AXES_COOLOFF_MINUTES, each
+# criterion of AXES_LOCKOUT_PARAMETERS on its own: by default the user name (whatever the address:
+# a botnet guessing one account) and the client address (whatever the user: one address spraying
+# many). "username+ip_address" would count the pair instead. A success clears the count. Staff
+# see and reset lockouts in admin > Axes > Access attempts (superusers, program managers).
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [
+    item.split("+") if "+" in item else item
+    for item in env.list("AXES_LOCKOUT_PARAMETERS", default=["username", "ip_address"])
+]
+AXES_RESET_ON_SUCCESS = True
+# The same client address as the member-side limits (RATE_LIMIT_CLIENT_HEADER behind a proxy).
+AXES_CLIENT_IP_CALLABLE = "members.auth.client_address"
+# The lockout answer: a page in the admin's look (429), not a bare string.
+AXES_LOCKOUT_CALLABLE = "backoffice.site.lockout_response"
+# Masked in axes' log lines and in an access attempt's stored form data (the password always is).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
+# Recovery codes (django-otp static tokens): how many a staff user gets at once.
+OTP_RECOVERY_CODES = env.int("OTP_RECOVERY_CODES", default=10)
 # Partner webhooks may not target loopback, private, link-local or other non-public addresses
 # (SSRF). Development and tests post to local receivers, so the default follows DEBUG.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=DEBUG)
@@ -327,6 +369,8 @@ LOGGING = {
         "django.request": {"level": "WARNING"},
         # In eager mode every task would log twice per request; keep those lines for real workers.
         "celery.app.trace": {"level": "INFO" if REDIS_URL else "WARNING"},
+        # django-axes: keep its failures and lockouts (WARNING), not a line per login and command.
+        "axes": {"level": "WARNING"},
     },
 }
 

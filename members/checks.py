@@ -9,7 +9,8 @@ its points are held, and a `ReviewCase` waits in the admin queue, where staff ap
 
 - Velocity limits per member and per partner (earning purchases and points per day, set on the
   program): `earn_limit_check` before a purchase is written, `earn_hold` after.
-- Self-referral at enrolment (same phone, same mailbox once the address is normalised, or the
+- Self-referral at enrolment (same phone number, both stored in E.164 by the services so the country
+  code counts, same mailbox once the address is normalised, or the
   referrer's device cookie on the referee's sign-up): `referral_check`.
 - A refund after the points were spent leaves a debt: `debt_case_open` puts it in front of staff.
 
@@ -175,12 +176,6 @@ def email_key(email: str) -> str:
     return f"{local}@{domain}"
 
 
-def phone_key(phone: str) -> str:
-    """Digits only, and only the last nine: +40 721 000 111, 0040721000111 and 0721000111 are one phone."""
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    return digits[-9:] if len(digits) >= 6 else ""
-
-
 # The device cookie: long-lived, random, httponly, set by the member pages (members.views).
 DEVICE_COOKIE = "fidelis_device"
 DEVICE_COOKIE_AGE = timedelta(days=730)
@@ -214,7 +209,8 @@ def referral_check(*, member: Member, referrer: Member, device: str = "") -> Rev
     review when referrer and new member look like one person. The referral then gives no points
     (purchase_record skips it while `referral_held`) until staff approve the case."""
     signals = []
-    if phone_key(member.phone) and phone_key(member.phone) == phone_key(referrer.phone):
+    # The whole E.164 number (members/phones.py): the same local digits in two countries are two phones.
+    if member.phone and member.phone == referrer.phone:
         signals.append("phone")
     if email_key(member.email) == email_key(referrer.email):
         signals.append("email")

@@ -18,6 +18,13 @@ class SignupForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=_("Leave empty to sign in with a link we email you instead."),
     )
+    phone = forms.CharField(
+        label=_("Phone (optional)"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        help_text=_("For offers by SMS. With the country code, e.g. +40 721 000 111."),
+    )
     referral_code = forms.CharField(label=_("Referral code (optional)"), max_length=12, required=False)
     consent_email = forms.BooleanField(label=_("Send me offers and news by email"), required=False)
     consent_sms = forms.BooleanField(label=_("Send me offers and news by SMS"), required=False)
@@ -43,7 +50,11 @@ class ProfileForm(forms.Form):
     last_name = forms.CharField(label=_("Last name"), max_length=80, required=False)
     email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     phone = forms.CharField(
-        label=_("Phone"), max_length=20, required=False, widget=forms.TextInput(attrs={"autocomplete": "tel"})
+        label=_("Phone"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        help_text=_("With the country code, e.g. +40 721 000 111."),
     )
     birth_date = forms.DateField(
         label=_("Birthday"),

@@ -100,6 +100,10 @@ def _domain_error_to_form(form, exc: DomainError) -> None:
     known = {
         "email_taken": ("email", _("This email is already registered. Sign in instead.")),
         "invalid_referral_code": ("referral_code", _("This referral code does not exist.")),
+        "invalid_phone": (
+            "phone",
+            _("This is not a valid phone number. Enter it with + and the country code, e.g. +40 721 000 111."),
+        ),
     }
     field, message = known.get(exc.code, (None, exc.message))
     form.add_error(field if field in form.fields else None, message)
@@ -146,6 +150,7 @@ def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
                     email=data["email"],
                     first_name=data["first_name"],
                     last_name=data["last_name"],
+                    phone=data["phone"],
                     language=translation.get_language() or settings.LANGUAGE_CODE,
                     consent_email=data["consent_email"],
                     consent_sms=data["consent_sms"],

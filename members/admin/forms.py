@@ -10,6 +10,7 @@ from import_export.forms import ConfirmImportForm, ImportForm
 from core.csvfiles import CsvImportForm, upload_text
 from members import services
 from members.models import EarningRule, Member, MembershipPlan, Partner, Program, Tier
+from members.phones import REGIONS, PhoneInvalid, phone_e164
 
 NEEDS = {
     EarningRule.Kind.CATEGORY: ("category",),
@@ -27,6 +28,7 @@ class ProgramForm(forms.ModelForm):
             "slug",
             "is_default",
             "currency",
+            "default_region",
             "points_name",
             "earn_rate",
             "rounding",
@@ -51,6 +53,11 @@ class ProgramForm(forms.ModelForm):
             "partner_daily_earns",
             "partner_daily_points",
         ]
+        widgets = {
+            "default_region": forms.Select(
+                choices=[("", _("None: international numbers only")), *((code, code) for code in REGIONS)]
+            )
+        }
 
     def clean_referral_steps(self) -> list[list[int]]:
         steps = self.cleaned_data["referral_steps"] or []
@@ -143,6 +150,13 @@ class MemberAdminForm(forms.ModelForm):
             self.add_error("email", _("Another member of this program uses this email."))
         if program and data.get("external_id") and others.filter(external_id=data["external_id"]).exists():
             self.add_error("external_id", _("Another member of this program uses this external id."))
+        if program and data.get("phone"):
+            try:
+                data["phone"] = phone_e164(data["phone"], region=program.default_region)
+            except PhoneInvalid:
+                self.add_error(
+                    "phone", _("Not a valid phone number. Enter it with + and the country code, e.g. +40 721 000 111.")
+                )
         code = (data.get("referral_code_used") or "").strip().upper()
         if code and program and not Member.objects.filter(program=program, referral_code=code).exists():
             self.add_error("referral_code_used", _("No member of this program has this code."))

@@ -41,7 +41,7 @@ class ProgramAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = [TierInline]
     fieldsets = (
-        (None, {"fields": ("name", "slug", "is_default", "currency", "points_name")}),
+        (None, {"fields": ("name", "slug", "is_default", "currency", "points_name", "default_region")}),
         (_("Earning"), {"fields": ("earn_rate", "rounding", "welcome_bonus", "pending_days")}),
         (_("Expiry"), {"fields": ("expiry_policy", "expiry_months", "expiry_notice_days")}),
         (

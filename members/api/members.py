@@ -64,7 +64,7 @@ class MembersView(PartnerAPIView):
             OpenApiParameter(
                 "phone",
                 {"type": "string", "maxLength": 20, "pattern": TEXT_PATTERN},
-                description="Exact phone number as enrolled.",
+                description="Phone number in any format enrolment accepts; matched on its E.164 form.",
             ),
             OpenApiParameter(
                 "external_id",

@@ -9,6 +9,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from members.models import LedgerEntry, Member, Partner, Purchase, ReviewCase, Subscription
+from members.phones import PhoneInvalid, phone_e164
 
 
 def members_lookup(*, partner: Partner, email: str = "", phone: str = "", external_id: str = "") -> QuerySet[Member]:
@@ -16,7 +17,11 @@ def members_lookup(*, partner: Partner, email: str = "", phone: str = "", extern
     if email:
         qs = qs.filter(email=email.strip().lower())
     if phone:
-        qs = qs.filter(phone=phone.strip())
+        try:  # stored in E.164: the query is read the same way (an invalid number matches nobody)
+            phone = phone_e164(phone, region=partner.program.default_region)
+        except PhoneInvalid:
+            return qs.none()
+        qs = qs.filter(phone=phone)
     if external_id:
         qs = qs.filter(external_id=external_id)
     return qs.order_by("pk")

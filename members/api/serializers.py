@@ -35,7 +35,13 @@ class MemberWriteSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254, validators=[email_local_part_fits])
     first_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
-    phone = serializers.RegexField(r"^\+?[0-9 ()-]{0,20}$", max_length=20, required=False, allow_blank=True)
+    phone = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        help_text="+40 721 000 111, or 0721 000 111 in the program's phone region. Stored and returned in E.164 "
+        "(+40721000111); not a valid number: 400 invalid_phone.",
+    )
     birth_date = serializers.DateField(required=False, allow_null=True)
     language = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES], required=False)
     external_id = NFCCharField(max_length=64, required=False, allow_blank=True)
@@ -58,7 +64,7 @@ class MemberUpdateSerializer(MemberWriteSerializer):
 class MemberSerializer(serializers.Serializer):
     number = serializers.CharField(help_text="Membership number (12 digits, Luhn check digit).")
     email = serializers.EmailField()
-    phone = serializers.CharField()
+    phone = serializers.CharField(help_text="E.164, e.g. +40721000111; empty when unknown.")
     first_name = serializers.CharField()
     last_name = serializers.CharField()
     birth_date = serializers.DateField(allow_null=True)

@@ -34,7 +34,9 @@ class Member(models.Model):
     )
     number = models.CharField(max_length=12, unique=True, editable=False)
     email = models.EmailField()
-    phone = models.CharField(max_length=20, blank=True)
+    phone = models.CharField(
+        max_length=20, blank=True, help_text=_("In international format; stored as +40721000111 (E.164).")
+    )
     first_name = models.CharField(max_length=80, blank=True)
     last_name = models.CharField(max_length=80, blank=True)
     birth_date = models.DateField(null=True, blank=True)
@@ -92,6 +94,8 @@ class Member(models.Model):
             models.CheckConstraint(condition=Q(points_available__gte=0), name="member_available_not_negative"),
             models.CheckConstraint(condition=Q(points_pending__gte=0), name="member_pending_not_negative"),
             models.CheckConstraint(condition=Q(points_debt__gte=0), name="member_debt_not_negative"),
+            # Written normalised by the services (members/phones.py): a free-text phone cannot slip in.
+            models.CheckConstraint(condition=Q(phone="") | Q(phone__startswith="+"), name="member_phone_e164"),
         ]
         permissions = [
             ("adjust_points", "Can adjust points up to the program's limit"),

@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from members.phones import phone_region_default, validate_region
+
 # Points columns are 32-bit integers: a ceiling above this could let one day's sums overflow them.
 POINTS_CEILING_MAX = 1_000_000_000
 
@@ -32,6 +34,17 @@ class Program(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     is_default = models.BooleanField(default=False, help_text=_("Program used by the sign-up page when none is named."))
     currency = models.CharField(max_length=3, default="EUR")
+    default_region = models.CharField(
+        _("phone region"),
+        max_length=2,
+        blank=True,
+        default=phone_region_default,
+        validators=[validate_region],
+        help_text=_(
+            "Country whose numbers members may type without the country code (e.g. RO: 0721 000 111). "
+            "Empty: only international numbers (+40 ...)."
+        ),
+    )
     points_name = models.CharField(max_length=40, default="points")
     earn_rate = models.DecimalField(
         max_digits=10,

@@ -22,6 +22,7 @@ from members.links import EMAIL_CONFIRM_MAX_AGE, email_change_url
 from members.locks import lock_member
 from members.models import EmailChange, LedgerEntry, Member, Partner, Program, TierChange
 from members.outbox import event_record
+from members.phones import PhoneInvalid, phone_e164
 from members.services.ledger import ledger_credit
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
@@ -78,6 +79,20 @@ def _validate_profile(*, email: str | None = None, language: str | None = None) 
         )
 
 
+def phone_normalize(phone: str | None, *, program: Program) -> str:
+    """The E.164 form of `phone`, read in the program's default region (members/phones.py); a
+    DomainError naming the field when it is not a valid number."""
+    try:
+        return phone_e164(phone or "", region=program.default_region)
+    except PhoneInvalid as exc:
+        hint = (
+            f"Enter a valid {program.default_region} number, or any number with + and its country code."
+            if program.default_region
+            else "Enter the number with + and its country code, e.g. +40 721 000 111."
+        )
+        raise DomainError("invalid_phone", "This is not a valid phone number.", fields={"phone": [hint]}) from exc
+
+
 PROFILE_FIELDS = ("email", "phone", "first_name", "last_name", "birth_date", "language", "external_id")
 
 
@@ -100,6 +115,7 @@ def member_enroll(
 ) -> Member:
     email = normalize_email(email)
     _validate_profile(email=email, language=language)
+    phone = phone_normalize(phone, program=program)
     if Member.objects.filter(program=program, email=email).exists():
         raise Conflict(
             "email_taken",
@@ -174,6 +190,8 @@ def member_update(*, member: Member, **fields) -> Member:
     if "email" in fields:
         fields["email"] = normalize_email(fields["email"])
     _validate_profile(email=fields.get("email"), language=fields.get("language"))
+    if "phone" in fields:
+        fields["phone"] = phone_normalize(fields["phone"], program=member.program)
     if (
         "email" in fields
         and Member.objects.filter(program_id=member.program_id, email=fields["email"]).exclude(pk=member.pk).exists()

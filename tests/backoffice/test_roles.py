@@ -72,6 +72,9 @@ def test_the_four_groups_exist_and_hold_only_their_permissions():
         ("members", "view_reconciliationrun"),
         ("members", "view_pendingadjustment"),
         ("admin", "view_logentry"),
+        ("axes", "view_accessattempt"),
+        ("axes", "view_accesslog"),
+        ("axes", "view_accessfailurelog"),
     }
     for role in ROLES:
         codenames = set(Group.objects.get(name=role).permissions.values_list("codename", flat=True))

@@ -1,8 +1,13 @@
 """Staff two-factor sign-in (django-otp TOTP) with real codes computed from the device key."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +146,62 @@ def test_turning_two_factor_off_needs_a_current_code(client, staff):
     device.throttle_reset()
     assert client.post("/admin/2fa/", {"token": code(device, drift=1)}).status_code == 302
     assert not TOTPDevice.objects.filter(user=staff).exists()
+
+
+def generate_recovery_codes(client, device: TOTPDevice) -> list[str]:
+    device.refresh_from_db()
+    page = client.post("/admin/2fa/", {"action": "recovery_codes", "recovery-token": code(device, drift=1)})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-testid="recovery-codes"' in html
+    codes = re.findall(r"<li><code>([a-z2-7]{8})</code></li>", html)
+    assert len(codes) == 10
+    return codes
+
+
+def test_a_recovery_code_signs_in_once_instead_of_the_app_code(client, staff):
+    login(client, staff)
+    device = enrol(client)
+    codes = generate_recovery_codes(client, device)
+    later = client.get("/admin/2fa/").content.decode()
+    assert not any(c in later for c in codes)  # shown once
+    assert "You have 10 unused recovery codes." in later
+    client.logout()
+
+    assert login(client, staff, codes[0].upper()).status_code == 302  # as typed from the printout
+    assert client.get("/admin/").status_code == 200  # the session is verified by the recovery code
+    assert "You have 9 unused recovery codes." in client.get("/admin/2fa/").content.decode()
+    client.logout()
+    reused = login(client, staff, codes[0])
+    assert reused.status_code == 200 and "not valid" in reused.content.decode()
+    assert client.get("/admin/").status_code == 302
+
+
+def test_a_new_set_of_recovery_codes_replaces_the_old_one_and_needs_a_current_code(client, staff, time_machine):
+    login(client, staff)
+    device = enrol(client)
+    old = generate_recovery_codes(client, device)
+    refused = client.post("/admin/2fa/", {"action": "recovery_codes", "recovery-token": old[1]})
+    assert refused.status_code == 200 and "not valid" in refused.content.decode()
+    assert 'data-testid="recovery-codes"' not in refused.content.decode()
+    time_machine.move_to(timezone.now() + timedelta(minutes=2))  # the next codes of the app
+    device.refresh_from_db()
+    device.throttle_reset()
+    new = generate_recovery_codes(client, device)
+    assert not set(new) & set(old)
+    client.logout()
+    assert login(client, staff, old[1]).status_code == 200  # the old set no longer works
+    time_machine.move_to(timezone.now() + timedelta(seconds=5))  # past the delay that failure started
+    assert login(client, staff, new[1]).status_code == 302
+
+
+def test_a_lost_phone_is_replaced_with_a_recovery_code_alone(client, staff):
+    login(client, staff)
+    device = enrol(client)
+    codes = generate_recovery_codes(client, device)
+    client.logout()
+    assert login(client, staff, codes[0]).status_code == 302
+    assert client.post("/admin/2fa/", {"token": codes[1]}).status_code == 302  # two-factor off
+    assert not TOTPDevice.objects.filter(user=staff).exists()
+    assert not StaticDevice.objects.filter(user=staff).exists()  # the remaining codes went with it
+    enrol(client)  # a new phone

@@ -53,7 +53,7 @@ def test_profile_update_refuses_balances_and_taken_emails(program):
         services.member_update(member=a, email=b.email.upper())
     assert refused.value.code == "email_taken"
     services.member_update(member=a, phone="+40 721 000 000", language="it")
-    assert (fresh(a).phone, fresh(a).language) == ("+40 721 000 000", "it")
+    assert (fresh(a).phone, fresh(a).language) == ("+40721000000", "it")  # stored in E.164
 
 
 def test_gdpr_export_and_erasure_keep_the_ledger_amounts(program):

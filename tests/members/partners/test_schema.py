@@ -85,6 +85,10 @@ CHECKS = checks.CHECKS.get_all()
 # purchase under them: one that passes a ceiling must be refused with that ceiling's code, and is
 # then held to every other check.
 CEILING_CODES = {"amount_too_large", "points_ceiling", "daily_points_ceiling"}
+# Whether a phone number is valid depends on its country and the program's phone region, which no
+# schema keyword states: a documented 400 invalid_phone is excused from "valid data is accepted"
+# (and only from that check) on any operation.
+UNSTATABLE_CODES = {"invalid_phone"}
 
 
 @pytest.fixture
@@ -132,12 +136,10 @@ def test_the_api_conforms_to_its_schema(case, key):
         earliest = max(member.enrolled_at, timezone.now() - timedelta(days=member.program.backdate_days))
         if occurred_at is not None and not earliest <= occurred_at <= timezone.now():
             body["occurred_at"] = timezone.now().isoformat()
-    if body is None:
-        case.call_and_validate(headers={"Authorization": f"Api-Key {key}"}, checks=CHECKS)
-        return
     accepts = [c for c in CHECKS if c.__name__ == "positive_data_acceptance"]
     response = case.call_and_validate(
         headers={"Authorization": f"Api-Key {key}"}, checks=[c for c in CHECKS if c not in accepts]
     )
-    if not (response.status_code == 400 and response.json()["error"]["code"] in CEILING_CODES):
+    excused = UNSTATABLE_CODES | (CEILING_CODES if body is not None else set())
+    if not (response.status_code == 400 and response.json()["error"]["code"] in excused):
         case.validate_response(response, checks=accepts)

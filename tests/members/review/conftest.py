@@ -23,7 +23,10 @@ def _fresh_cache():
 
 @pytest.fixture
 def program(db):
-    return ProgramFactory(pending_days=0, referral_referrer_points=150, referral_referee_points=100)
+    # RO: the phones in these tests are typed the local way (0721...), as a Romanian shop would.
+    return ProgramFactory(
+        pending_days=0, referral_referrer_points=150, referral_referee_points=100, default_region="RO"
+    )
 
 
 @pytest.fixture

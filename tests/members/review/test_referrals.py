@@ -57,11 +57,24 @@ def test_different_people_are_not_held(program):
     assert _referral_points(ana, friend) == 250
 
 
-def test_email_and_phone_keys():
+def test_email_keys():
     assert checks.email_key(" A.B.C+x@GoogleMail.com ") == "abc@gmail.com"
     assert checks.email_key("a.b+x@outlook.com") == "a.b@outlook.com"
-    assert checks.phone_key("+40 (721) 000-111") == checks.phone_key("0040721000111") == "721000111"
-    assert checks.phone_key("") == checks.phone_key("12") == ""
+
+
+def test_one_phone_however_it_is_typed_holds_the_referral(program):
+    ana = MemberFactory(program=program, phone="+40 (721) 000-111")
+    alias = MemberFactory(program=program, phone="0040 721 000 111", referral_code=ana.referral_code)
+    assert (ana.phone, alias.phone) == ("+40721000111", "+40721000111")
+    assert ReviewCase.objects.get(member=alias).details["signals"] == ["phone"]
+
+
+def test_the_same_local_digits_in_two_countries_are_two_phones(program):
+    """The last nine digits used to be compared: a Romanian and an Italian number collided."""
+    ana = MemberFactory(program=program, phone="+40 721 000 111")
+    stranger = MemberFactory(program=program, phone="+39 0721 000111", referral_code=ana.referral_code)
+    assert stranger.phone == "+390721000111"
+    assert not stranger.referral_held and not ReviewCase.objects.exists()
 
 
 def test_approving_before_the_first_purchase_lets_the_referral_pay_as_usual(program, admin_user):
