@@ -121,9 +121,10 @@ class PaymentSerializer(StrictSerializer):
 
 
 class MemberLookupSerializer(StrictSerializer):
-    email = serializers.CharField(required=False, max_length=254)
-    phone = serializers.CharField(required=False, max_length=20)
-    external_id = NFCCharField(required=False, max_length=64)
+    # A blank filter (empty, or only spaces) is no filter, whichever field it is.
+    email = serializers.CharField(required=False, allow_blank=True, max_length=254)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    external_id = NFCCharField(required=False, allow_blank=True, max_length=64)
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
 
