@@ -170,6 +170,7 @@ class Offer(models.Model):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="offers")
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=14, choices=Kind.choices)
+    # xgettext:no-python-format
     title = models.CharField(max_length=160, help_text=_("What the member reads, e.g. '25% off shoes this week'."))
     description = models.TextField(blank=True)
     reward = models.ForeignKey(

@@ -313,6 +313,7 @@ def table_feedback(scope: Scope) -> Table:
     rows = [
         ["nps", _("NPS (promoters % - detractors %)"), scores["nps"]],
         ["nps_responses", _("NPS answers"), scores["nps_responses"]],
+        # xgettext:no-python-format
         ["csat", _("CSAT (% satisfied)"), scores["csat"]],
         ["ces", _("CES (mean)"), scores["ces"]],
         ["cli", _("CLI (mean)"), scores["cli"]],
