@@ -156,14 +156,19 @@ class PointsMachine(RuleBasedStateMachine):
             assert answer["status"] == "pending", f"back-dated {back_days} days: {answer['status']}"
         self.purchases[purchase.pk] = {"gained": self.entries_since(before), "taken": 0, "offers": offers}
 
-    def reverse_answer_matches(self, answers: list[dict], purchase: Purchase, debt_before: int, points_before: int):
-        purchase.refresh_from_db()
+    def reverse_answer_matches(self, answers: list[dict], purchase: Purchase, debt_before: int, after: int):
+        """A refund answers every point it took back: the purchase's own and those of what it set off
+        (an offer's bonus or multiplier), from lots or as debt; the ledger's reverse entries say the same."""
         member = self.fresh()
         answered_points = sum(a["points_reversed"] for a in answers)
         answered_debt = sum(a["debt"] for a in answers)
-        assert answered_points == purchase.points_reversed - points_before, (
-            f"answers say {answered_points} points reversed, the purchase holds {purchase.points_reversed - points_before}"
+        taken = sum(
+            -points + sum(line.get("debt", 0) for line in breakdown or [] if isinstance(line, dict))
+            for points, breakdown in LedgerEntry.objects.filter(
+                purchase=purchase, kind=LedgerEntry.Kind.REVERSE, id__gt=after
+            ).values_list("points", "breakdown")
         )
+        assert answered_points == taken, f"answers say {answered_points} points reversed, the ledger took {taken}"
         assert answered_debt == member.points_debt - debt_before, (
             f"answers say {answered_debt} debt, the member's debt grew by {member.points_debt - debt_before}"
         )
@@ -213,14 +218,14 @@ class PointsMachine(RuleBasedStateMachine):
         body = {"reason": "Returned"}
         if share is not None:
             body["amount"] = money(max(CENT, (left * share).quantize(CENT)))
-        before, debt_before, points_before = self.last_entry(), self.fresh().points_debt, purchase.points_reversed
+        before, debt_before = self.last_entry(), self.fresh().points_debt
         response = self.post(f"transactions/{purchase.pk}/reverse", body)
         if left <= 0 or (share is not None and Decimal(body["amount"]) > left):
             assert response.status_code == 400
         if response.status_code != 200:
             assert self.last_entry() == before
             return
-        self.reverse_answer_matches([response.json()], purchase, debt_before, points_before)
+        self.reverse_answer_matches([response.json()], purchase, debt_before, before)
         debt_grew = self.fresh().points_debt - debt_before
         self.purchases[purchase.pk]["taken"] += self.entries_since(before) - debt_grew
 
@@ -233,7 +238,7 @@ class PointsMachine(RuleBasedStateMachine):
         body = {"reason": "Returned"}
         if share is not None:
             body["amount"] = money(max(CENT, (purchase.amount * share).quantize(CENT)))
-        before, debt_before, points_before = self.last_entry(), self.fresh().points_debt, purchase.points_reversed
+        before, debt_before = self.last_entry(), self.fresh().points_debt
         refunded_before = purchase.refunded_amount
         answers, barrier = [], threading.Barrier(threads)
 
@@ -253,9 +258,7 @@ class PointsMachine(RuleBasedStateMachine):
             worker.join()
         assert len(answers) == threads
         assert all(r.status_code in (200, 400, 409) for r in answers), [r.status_code for r in answers]
-        self.reverse_answer_matches(
-            [r.json() for r in answers if r.status_code == 200], purchase, debt_before, points_before
-        )
+        self.reverse_answer_matches([r.json() for r in answers if r.status_code == 200], purchase, debt_before, before)
         refunded = sum(Decimal(r.json()["amount"]) for r in answers if r.status_code == 200)
         purchase.refresh_from_db()
         assert refunded == purchase.refunded_amount - refunded_before <= purchase.amount - refunded_before
