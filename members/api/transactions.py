@@ -249,7 +249,8 @@ class ReverseView(PartnerAPIView):
         "and every credit it set off (campaign offer bonus and multiplier points, challenge prizes, and "
         "referral rewards where the program says so). Points the member already spent become a debt "
         "repaid from future earnings (the balance never goes negative). `points_reversed` and `debt` "
-        "are what this call took back, so parallel partial refunds add up to the purchase's points.",
+        "are what this call took back, so parallel partial refunds add up to what the purchase earned, "
+        "its own points and what it set off.",
         parameters=[
             OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Transaction id."),
             IDEMPOTENCY_KEY,

@@ -34,7 +34,16 @@ class StrictSerializer(serializers.Serializer):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError({name: ["This field cannot be written."] for name in unknown})
-            if not isinstance(data, QueryDict):
+            if isinstance(data, QueryDict):
+                # DRF skips an optional field sent empty (`?page=`); for a number that is not a value.
+                blank = [
+                    name
+                    for name, field in self.fields.items()
+                    if name in data and data.get(name) == "" and not isinstance(field, serializers.CharField)
+                ]
+                if blank:
+                    raise serializers.ValidationError({name: ["A value is required."] for name in blank})
+            else:
                 wrong = self._wrong_types(data)
                 if wrong:
                     raise serializers.ValidationError(wrong)
