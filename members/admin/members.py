@@ -17,7 +17,7 @@ from import_export.formats import base_formats
 from core.csvfiles import ImportMode, skipped_message
 from core.errors import DomainError
 from members import selectors, services
-from members.admin.base import action_form
+from members.admin.base import action_form, apply_each
 from members.admin.forms import (
     AdjustPointsForm,
     AssignTierForm,
@@ -351,19 +351,6 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
         self.message_user(request, _("Select members of one program."), messages.ERROR)
         return None
 
-    def _each(self, request, queryset, call, done_message) -> None:
-        done, refused = 0, []
-        for member in queryset:
-            try:
-                call(member)
-                done += 1
-            except DomainError as exc:
-                refused.append(f"{member.number}: {exc.message}")
-        if done:
-            self.message_user(request, done_message % {"n": done}, messages.SUCCESS)
-        for line in refused:
-            self.message_user(request, line, messages.ERROR)
-
     @admin.action(description=_("Adjust points (with a reason)"), permissions=["adjust_points"])
     def adjust_points(self, request, queryset):
         # The form refuses what the service would (over the limit): nothing is stored, the page says why.
@@ -395,7 +382,9 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
                 services.points_adjust(member=member, points=points, reason=reason, created_by=request.user)
 
         waiting: list[str] = []
-        self._each(request, queryset.select_related("program"), adjust, _("Adjustment recorded for %(n)d members."))
+        apply_each(
+            self, request, queryset.select_related("program"), adjust, _("Adjustment recorded for %(n)d members.")
+        )
         if waiting:
             self.message_user(
                 request,
@@ -406,7 +395,8 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
         return None
 
     def _move_status(self, request, queryset, before: str, after: str, done_message) -> None:
-        self._each(
+        apply_each(
+            self,
             request,
             queryset.filter(status=before),
             lambda m: services.member_set_status(member=m, status=after),
@@ -434,7 +424,8 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
         if not isinstance(form, AssignTierForm):
             return form
         data = form.cleaned_data
-        self._each(
+        apply_each(
+            self,
             request,
             queryset,
             lambda m: services.tier_assign(
@@ -453,7 +444,8 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
         if not isinstance(form, SubscribeForm):
             return form
         plan = form.cleaned_data["plan"]
-        self._each(
+        apply_each(
+            self,
             request,
             queryset,
             lambda m: services.plan_subscribe(member=m, plan=plan, paid_by=f"staff:{request.user.username}"),
@@ -497,24 +489,12 @@ class PendingAdjustmentAdmin(admin.ModelAdmin):
     def has_adjust_points_permission(self, request) -> bool:
         return request.user.has_perm("members.adjust_points")
 
-    def _decide(self, request, queryset, call, done_message) -> None:
-        done, refused = 0, []
-        for adjustment in queryset.filter(status=PendingAdjustment.Status.PENDING):
-            try:
-                call(adjustment)
-                done += 1
-            except DomainError as exc:
-                refused.append(f"#{adjustment.pk}: {exc.message}")
-        if done:
-            self.message_user(request, done_message % {"n": done}, messages.SUCCESS)
-        for line in refused:
-            self.message_user(request, line, messages.ERROR)
-
     @admin.action(description=_("Approve and apply"), permissions=["adjust_points"])
     def approve(self, request, queryset):
-        self._decide(
+        apply_each(
+            self,
             request,
-            queryset,
+            queryset.filter(status=PendingAdjustment.Status.PENDING),
             lambda a: services.points_adjust_approve(adjustment=a, approved_by=request.user),
             _("%(n)d adjustments approved and applied."),
         )
@@ -525,9 +505,10 @@ class PendingAdjustmentAdmin(admin.ModelAdmin):
         if not isinstance(form, ReviewDecisionForm):
             return form
         note = form.cleaned_data["note"]
-        self._decide(
+        apply_each(
+            self,
             request,
-            queryset,
+            queryset.filter(status=PendingAdjustment.Status.PENDING),
             lambda a: services.points_adjust_reject(adjustment=a, rejected_by=request.user, note=note),
             _("%(n)d adjustments rejected."),
         )

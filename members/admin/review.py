@@ -10,9 +10,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import DomainError
 from members import review
-from members.admin.base import action_form
+from members.admin.base import action_form, apply_each
 from members.admin.forms import ReviewDecisionForm
 from members.models import ReviewCase
 
@@ -104,24 +103,13 @@ class ReviewCaseAdmin(admin.ModelAdmin):
 
     # --- decisions: each calls a service; refusals (already decided, member suspended) become messages ---
 
-    def _decide(self, request, cases, decide, done_message) -> None:
-        done = 0
-        for case in cases:
-            try:
-                decide(case)
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{case}: {exc.message}", messages.ERROR)
-        if done:
-            self.message_user(request, done_message % {"n": done}, messages.SUCCESS)
-
     def _action(self, request, queryset, service, title, done_message):
         form = action_form(self, request, queryset, ReviewDecisionForm, title)
         if not isinstance(form, ReviewDecisionForm):
             return form
         note = form.cleaned_data["note"]
-        self._decide(
-            request, queryset, lambda case: service(case=case, decided_by=request.user, note=note), done_message
+        apply_each(
+            self, request, queryset, lambda case: service(case=case, decided_by=request.user, note=note), done_message
         )
         return None
 
@@ -149,7 +137,8 @@ class ReviewCaseAdmin(admin.ModelAdmin):
                 return redirect(request.path)
             service = review.review_approve if decision == "_approve" else review.review_reject
             done = _("Case approved.") if decision == "_approve" else _("Case rejected.")
-            self._decide(
+            apply_each(
+                self,
                 request,
                 [case],
                 lambda c: service(case=c, decided_by=request.user, note=form.cleaned_data["note"]),
