@@ -100,6 +100,7 @@ def _domain_error_to_form(form, exc: DomainError) -> None:
     known = {
         "email_taken": ("email", _("This email is already registered. Sign in instead.")),
         "invalid_referral_code": ("referral_code", _("This referral code does not exist.")),
+        "invalid_birth_date": ("birth_date", _("Enter your real date of birth.")),
         "invalid_phone": (
             "phone",
             _("This is not a valid phone number. Enter it with + and the country code, e.g. +40 721 000 111."),

@@ -14,6 +14,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import Conflict, DomainError
 from members.checks import referral_check
@@ -63,7 +64,11 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _validate_profile(*, email: str | None = None, language: str | None = None) -> None:
+# A birthday earns a gift once a year: a date in the future or before anyone now alive is a typo.
+OLDEST_MEMBER_YEARS = 120
+
+
+def _validate_profile(*, email: str | None = None, language: str | None = None, birth_date: date | None = None) -> None:
     if email is not None:
         try:
             validate_email(email)
@@ -77,6 +82,14 @@ def _validate_profile(*, email: str | None = None, language: str | None = None) 
             f"Language must be one of {', '.join(dict(settings.LANGUAGES))}.",
             fields={"language": ["Unknown language."]},
         )
+    if birth_date is not None:
+        today = timezone.localdate()
+        if not today.replace(year=today.year - OLDEST_MEMBER_YEARS, day=min(today.day, 28)) <= birth_date <= today:
+            raise DomainError(
+                "invalid_birth_date",
+                f"A birth date must lie within the last {OLDEST_MEMBER_YEARS} years and not in the future.",
+                fields={"birth_date": [_("Enter your real date of birth.")]},
+            )
 
 
 def phone_normalize(phone: str | None, *, program: Program) -> str:
@@ -114,7 +127,7 @@ def member_enroll(
     device: str = "",
 ) -> Member:
     email = normalize_email(email)
-    _validate_profile(email=email, language=language)
+    _validate_profile(email=email, language=language, birth_date=birth_date)
     phone = phone_normalize(phone, program=program)
     if Member.objects.filter(program=program, email=email).exists():
         raise Conflict(
@@ -189,7 +202,7 @@ def member_update(*, member: Member, **fields) -> Member:
     member = lock_member(member)
     if "email" in fields:
         fields["email"] = normalize_email(fields["email"])
-    _validate_profile(email=fields.get("email"), language=fields.get("language"))
+    _validate_profile(email=fields.get("email"), language=fields.get("language"), birth_date=fields.get("birth_date"))
     if "phone" in fields:
         fields["phone"] = phone_normalize(fields["phone"], program=member.program)
     if (

@@ -315,3 +315,15 @@ def test_not_found_page_uses_the_member_layout(member_client, settings):
     response = member_client.get(reverse("rewards:voucher", args=[999999]))
     assert response.status_code == 404
     assert "We could not find this page" in response.text and 'class="site-nav"' in response.text
+
+
+def test_a_birthday_in_the_future_is_a_form_error_and_changes_nothing(member_client, member):
+    before = member.birth_date
+    response = member_client.post(
+        reverse("members:profile"),
+        {"first_name": "Ana", "last_name": "Pop", "email": member.email, "birth_date": "2999-01-01", "language": "en"},
+    )
+    assert response.status_code == 400
+    assert "Enter your real date of birth." in response.text
+    member.refresh_from_db()
+    assert member.birth_date == before
