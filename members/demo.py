@@ -274,6 +274,10 @@ def _members(program: Program) -> None:
     plan = program.plans.first()
     for member in members[1::9]:
         services.plan_subscribe(member=member, plan=plan, paid_by="demo", payment_reference=f"demo-{member.number}")
+    # Two members asked for the plan on /membership/ and have not paid: no perks until staff record
+    # the payment (admin → Subscriptions → "Record the payment") or a partner posts it.
+    for member in members[5::29][:2]:
+        services.plan_subscribe(member=member, plan=plan, paid_by="member")
     for member in members[2::11]:
         services.member_nps_set(member=member, score=rng.choice([6, 8, 9, 10]))
     loyalty_types_recompute()

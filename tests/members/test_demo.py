@@ -3,7 +3,7 @@
 import pytest
 
 from members import demo
-from members.models import LedgerEntry, Member, ReviewCase
+from members.models import LedgerEntry, Member, ReviewCase, Subscription
 from members.selectors import ledger_mismatches
 
 pytestmark = pytest.mark.django_db
@@ -18,6 +18,9 @@ def test_demo_seed_gives_a_year_of_history_with_a_clean_ledger():
     kinds = set(LedgerEntry.objects.filter(program=program).values_list("kind", flat=True))
     assert {"welcome", "earn", "redeem", "reverse", "engagement", "referral"} <= kinds
     assert Member.objects.filter(program=program).exclude(loyalty_type="").exists()
+    # Paid plans: some paid at the desk, two asked for on the member page and waiting for their payment.
+    statuses = list(Subscription.objects.filter(member__program=program).values_list("status", flat=True))
+    assert statuses.count(Subscription.Status.PENDING) == 2 and Subscription.Status.ACTIVE in statuses
     assert ledger_mismatches() == []
     demo.seed()  # a second run adds nothing
     assert program.members.count() == 61
