@@ -20,12 +20,9 @@ run: $(VENV)/.installed .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	@bash -c 'set -m; trap "kill 0" EXIT INT TERM; \
-	  if grep -qs "^REDIS_URL=." .env || [ -n "$$REDIS_URL" ]; then \
-	    $(VENV)/bin/celery -A config worker --loglevel INFO --concurrency 2 & \
-	  fi; \
-	  $(VENV)/bin/celery -A config beat --loglevel INFO --pidfile= & \
-	  $(PY) manage.py runserver $(HOST):$(PORT)'
+	@# honcho runs the Procfile's process types in one group: Ctrl-C stops all of them, beat included.
+	@procs="web beat"; if grep -qsE "^(REDIS_URL|CELERY_BROKER_URL)=." .env || [ -n "$$REDIS_URL$$CELERY_BROKER_URL" ]; then procs="web worker beat"; fi; \
+	  WEB_SERVER=runserver HOST=$(HOST) $(VENV)/bin/honcho start --port $(PORT) $$procs
 
 test: $(VENV)/.installed .env
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -48,10 +45,10 @@ bench: $(VENV)/.installed .env
 	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/run.py $(BENCH_ARGS)
 
 worker: $(VENV)/.installed .env
-	$(VENV)/bin/celery -A config worker --loglevel INFO
+	deploy/entrypoint.sh worker $(QUEUES)
 
 beat: $(VENV)/.installed .env
-	$(VENV)/bin/celery -A config beat --loglevel INFO --pidfile=
+	deploy/entrypoint.sh beat
 
 # Refresh the .po files after changing member-facing strings (needs GNU gettext; the compiled
 # .mo files are committed, so running the product never does).

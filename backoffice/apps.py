@@ -18,7 +18,12 @@ class BackofficeConfig(AppConfig):
     verbose_name = "Back office"
 
     def ready(self) -> None:
+        from prometheus_client import REGISTRY
+
+        from backoffice.gauges import BacklogCollector
         from backoffice.roles import staff_groups_sync
+
+        REGISTRY.register(BacklogCollector())
 
         # Models added by later migrations reach the staff groups (backoffice/roles.py) after every migrate.
         post_migrate.connect(staff_groups_sync, dispatch_uid="fidelis-staff-groups-sync")

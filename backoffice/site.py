@@ -31,6 +31,7 @@ from django_otp import login as otp_login
 from backoffice import two_factor
 from backoffice.audit import AuditedAdminMixin
 from backoffice.dashboard import TABLES, DashboardForm, dashboard_build, snapshots_ensure, table_csv
+from core.db import replica_reads
 from members.models import Program
 
 DASHBOARD_PERMISSION = "members.view_dashboard"
@@ -137,7 +138,8 @@ class FidelisAdminSite(admin.AdminSite):
             if form.is_valid():
                 scope = form.scope(timezone.now())
                 snapshots_ensure(program=scope.program)
-                context["dashboard"] = dashboard_build(scope=scope)
+                with replica_reads():
+                    context["dashboard"] = dashboard_build(scope=scope)
                 context["dashboard_query"] = request.GET.urlencode()
                 context["dashboard_can_export"] = request.user.has_perm(EXPORT_PERMISSION)
         return super().index(request, context)
@@ -150,7 +152,8 @@ class FidelisAdminSite(admin.AdminSite):
         form = DashboardForm(request.GET)
         if not form.is_valid():
             return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
-        return table_csv(key=key, scope=form.scope(timezone.now()))
+        with replica_reads():
+            return table_csv(key=key, scope=form.scope(timezone.now()))
 
 
 def lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:

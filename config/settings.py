@@ -8,6 +8,7 @@ import phonenumbers
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",  # staff recovery codes (backoffice/two_factor.py)
     "axes",  # staff password lockout (see AXES_* below)
+    "django_prometheus",  # request and database metrics on /metrics (see METRICS_* below)
     "members",
     "rewards",
     "feedback",
@@ -57,6 +59,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.middleware.RequestIdMiddleware",
     "core.middleware.DatabaseUnavailableMiddleware",
     "core.middleware.NulByteMiddleware",
@@ -74,6 +77,7 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into the lockout page, which then passes
     # every middleware above on its way out (the CSP header included).
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 # django-axes first: it refuses a locked-out user before the password is even checked.
@@ -113,6 +117,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }
+# Behind PgBouncer in transaction mode (DATABASE_URL pointing at the pooler), a server-side cursor
+# would outlive the transaction it was opened in: set this to true there. Nothing else on the hot
+# path keeps session state (no advisory locks, no session SET, client-side parameter binding).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False)
+# A streaming read replica (core/db.py): the dashboard, metrics, exports, segment counts and reports
+# read from it while it lags less than REPLICA_MAX_LAG_SECONDS; everything else reads the primary.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]
+    # Tests read the primary's test database through the replica (it streams there).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["core.db.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
+REPLICA_LAG_CHECK_SECONDS = env.float("REPLICA_LAG_CHECK_SECONDS", default=5.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -297,12 +317,15 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ---
-# Without REDIS_URL the product needs no broker: tasks run eagerly in the calling process and
+# Without a broker (no REDIS_URL, no CELERY_BROKER_URL) tasks run eagerly in the calling process and
 # `celery beat` (started by `make run`) executes the periodic tasks itself over an in-memory
-# transport. With REDIS_URL, tasks go to Redis and a worker runs them.
-CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
+# transport. With REDIS_URL, tasks go to Redis and a worker runs them. CELERY_BROKER_URL picks another
+# broker (RabbitMQ: amqp://user:pass@host:5672/vhost); Redis, when set, stays the cache.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "memory://localhost/"
+BROKER_IS_AMQP = CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://"))
+BROKER_CONFIGURED = not CELERY_BROKER_URL.startswith("memory://")
 CELERY_RESULT_BACKEND = REDIS_URL or None
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = not BROKER_CONFIGURED
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -326,11 +349,72 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 1,
     "socket_timeout": 5,
 }
+if BROKER_IS_AMQP:
+    # RabbitMQ acknowledges each publish (publisher confirms), so a task the broker did not take is
+    # an error the caller sees, and the row waits for its sweeper. A dead worker's unacked task is
+    # requeued at once (no visibility timeout).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True, "connect_timeout": 1}
+# On RabbitMQ the queues are quorum queues (replicated, durable; Celery then turns off global QoS);
+# Redis ignores the argument, so every process declares the queues the same way.
+CELERY_WORKER_DETECT_QUORUM_QUEUES = True
+# Queues by purpose, so a slow campaign or a dead webhook receiver never delays a member's email
+# or an earn's events. One worker may take them all (`make run`), or one worker per queue
+# (Procfile, deploy/). Tasks not listed in TASK_QUEUES go to "default".
+CELERY_QUEUE_NAMES = ("default", "webhooks", "bulk", "reports", "maintenance")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = [
+    Queue(name, routing_key=name, queue_arguments={"x-queue-type": "quorum"}) for name in CELERY_QUEUE_NAMES
+]
+TASK_QUEUES = {
+    "webhooks": ["members.partners.tasks.webhook_deliver", "members.partners.tasks.webhooks_retry_due"],
+    "bulk": [
+        "campaigns.tasks.campaign_fan_out",
+        "campaigns.tasks.campaign_chunk",
+        "campaigns.tasks.deliveries_send",
+        "campaigns.tasks.deliveries_send_due",
+        "campaigns.tasks.campaigns_run_due",
+        "campaigns.tasks.journeys_daily",
+        "feedback.tasks.invitations_send_due",
+        "feedback.tasks.invitations_remind_due",
+        "feedback.tasks.surveys_relationship_schedule",
+        "feedback.tasks.survey_send_manual",
+    ],
+    "reports": [
+        "members.tasks.metric_snapshots_refresh",
+        "members.tasks.reconciliation_run",
+        "members.tasks.ledger_check",
+        "members.tasks.loyalty_types_recompute",
+    ],
+    "maintenance": [
+        "members.tasks.points_release_pending",
+        "members.tasks.points_expire_due",
+        "members.tasks.tiers_review",
+        "members.tasks.subscriptions_expire",
+        "members.tasks.points_expiry_notify",
+        "members.tasks.birthdays_award",
+        "members.partners.tasks.idempotency_purge",
+        "rewards.tasks.vouchers_expire",
+        "rewards.tasks.burn_holds_lapse",
+        "rewards.tasks.surprises_anniversaries",
+        "feedback.tasks.tickets_escalate_overdue",
+        "feedback.tasks.ticket_emails_retry",
+    ],
+}
+CELERY_TASK_ROUTES = {task: {"queue": queue} for queue, tasks in TASK_QUEUES.items() for task in tasks}
 CELERY_TIMEZONE = TIME_ZONE
+# A worker's lines carry the id of the request that enqueued the task (config/celery.py).
+CELERY_WORKER_LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] [%(request_id)s] %(message)s"
+CELERY_WORKER_TASK_LOG_FORMAT = (
+    "[%(asctime)s: %(levelname)s/%(processName)s] %(task_name)s[%(task_id)s] [%(request_id)s] %(message)s"
+)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Logging: one line per record on stdout, tagged with the request id; no personal data ---
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "json": one JSON object per line (time, level, logger, request_id, message) for log shippers.
+LOG_FORMAT = env.str("LOG_FORMAT", default="line")
+if LOG_FORMAT not in ("line", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be line or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -342,13 +426,14 @@ LOGGING = {
     },
     "formatters": {
         "line": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "core.observability.json_formatter"},
     },
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "filters": ["request_id", "redact"],
-            "formatter": "line",
+            "formatter": LOG_FORMAT,
         },
         # Django's default error emails to ADMINS, with the same redaction (also of the traceback).
         "mail_admins": {
@@ -368,7 +453,7 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "django.request": {"level": "WARNING"},
         # In eager mode every task would log twice per request; keep those lines for real workers.
-        "celery.app.trace": {"level": "INFO" if REDIS_URL else "WARNING"},
+        "celery.app.trace": {"level": "INFO" if BROKER_CONFIGURED else "WARNING"},
         # django-axes: keep its failures and lockouts (WARNING), not a line per login and command.
         "axes": {"level": "WARNING"},
     },
@@ -405,3 +490,18 @@ CELERY_BEAT_SCHEDULE = {
     # Nightly, when the ledger is quiet: ledger, voucher and stock checks; staff are emailed on a mismatch.
     "reconciliation-run": {"task": "members.tasks.reconciliation_run", "schedule": crontab(hour=3, minute=30)},
 }
+
+# --- Operations: error tracking and metrics ---
+# Sentry (optional): errors of requests and tasks, and beat check-ins; events pass the log redaction.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from core.observability import sentry_init
+
+    sentry_init(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+# Prometheus scrapes /metrics from these networks only (request, database and queue gauges).
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])

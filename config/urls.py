@@ -2,8 +2,10 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core.observability import metrics_allowed
 from core.views import healthz
 
 urlpatterns = [
@@ -13,6 +15,7 @@ urlpatterns = [
     # The split view serves Swagger UI's start-up script as a file of its own: no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_allowed(ExportToDjangoView), name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("rewards/", include("rewards.urls")),
     path("feedback/", include("feedback.urls")),

@@ -26,6 +26,19 @@ class RequestIdMiddleware:
         return response
 
 
+def request_id_get() -> str:
+    return _request_id.get()
+
+
+def request_id_set(value: str | None) -> contextvars.Token:
+    """Adopt a request id carried along (a Celery task's header); a missing or odd one becomes "-"."""
+    return _request_id.set(value if value and _SAFE_ID.match(value) else "-")
+
+
+def request_id_reset(token: contextvars.Token) -> None:
+    _request_id.reset(token)
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = _request_id.get()

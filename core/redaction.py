@@ -67,8 +67,28 @@ class RedactingExceptionReporter(ExceptionReporter):
         return redact(super().get_traceback_html())
 
 
-def install_on_handlers(logger: logging.Logger) -> None:
-    """Celery replaces the root handlers in a worker; put the filter on the ones it made."""
+def install_on_handlers(logger: logging.Logger, *filters: logging.Filter) -> None:
+    """Celery replaces the root handlers in a worker; put the filter (and the given ones, such as the
+    request id) on the ones it made."""
     for handler in logger.handlers:
+        for extra in filters:
+            if not any(isinstance(f, type(extra)) for f in handler.filters):
+                handler.addFilter(extra)
         if not any(isinstance(f, RedactFilter) for f in handler.filters):
             handler.addFilter(RedactFilter())
+
+
+def redact_event(event: dict, hint: dict | None = None) -> dict:
+    """sentry-sdk's before_send / before_send_log: every string in an error event (message, exception
+    values, frame variables, breadcrumbs, request data) passes the same redaction as a log line."""
+    return _redact_value(event)
+
+
+def _redact_value(value):
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redact_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(item) for item in value]
+    return value

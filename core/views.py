@@ -16,7 +16,7 @@ def _database_ok() -> bool:
 
 
 def _broker_state() -> str:
-    if not settings.REDIS_URL:
+    if not settings.BROKER_CONFIGURED:
         return "not configured (tasks run eagerly)"
     try:
         with current_app.connection_for_write() as conn:

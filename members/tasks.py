@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from core.db import reads_replica
 from members import loyalty, metrics, outbox, reconciliation, selectors, services
 
 
@@ -67,6 +68,7 @@ def loyalty_types_recompute() -> dict:
 
 
 @shared_task
+@reads_replica
 def metric_snapshots_refresh() -> int:
     return metrics.metric_snapshots_refresh()
 

@@ -32,7 +32,7 @@ def test_beat_without_a_broker_releases_pending_points(program, partner, member,
     every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
     PeriodicTask.objects.create(name="release now", task="members.tasks.points_release_pending", interval=every_second)
 
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
     env.update(DATABASE_URL=_database_url(), ENV_FILE="/dev/null", DEBUG="true", CONN_MAX_AGE="0")
     log = (tmp_path / "beat.log").open("w")
     beat = subprocess.Popen(

@@ -1,7 +1,8 @@
-"""Real processes for the fault tests: a private redis-server that a test may kill and restart, a
-gunicorn app server and a celery worker pointed at it, all on the test database."""
+"""Real processes for the fault tests: a private broker (a redis-server, or a RabbitMQ vhost) that a test
+may kill and restart, a gunicorn app server and a celery worker pointed at it, all on the test database."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from celery import Celery
+from django.conf import settings
 
 from tests.conftest import WORKER_COMMAND, _database_url
 
@@ -51,6 +53,7 @@ class PrivateRedis:
     def __init__(self, port: int):
         self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
+        self.env = {"REDIS_URL": self.url}
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -71,9 +74,38 @@ class PrivateRedis:
             self.proc = None
 
     def queue_length(self) -> int:
+        """Tasks waiting in any of the queues (kombu keeps each queue as a Redis list of its name)."""
         import redis
 
-        return redis.Redis(port=self.port).llen("celery")
+        client = redis.Redis(port=self.port)
+        return sum(client.llen(name) for name in settings.CELERY_QUEUE_NAMES)
+
+
+class PrivateRabbit:
+    """A virtual host of our own on the local RabbitMQ, reached as the product would (CELERY_BROKER_URL,
+    quorum queues, publisher confirms). Killing it deletes the vhost: connections drop and every queued
+    task is lost, as with a broker that crashed; starting it makes the vhost anew, empty."""
+
+    def __init__(self, vhost: str):
+        self.vhost = vhost
+        self.url = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+        # Redis stays the cache; the broker is RabbitMQ.
+        self.env = {"CELERY_BROKER_URL": self.url, "REDIS_URL": settings.REDIS_URL}
+
+    def _ctl(self, *args: str) -> str:
+        return subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, text=True).stdout
+
+    def start(self) -> None:
+        self._ctl("add_vhost", self.vhost)
+        self._ctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+
+    def kill(self) -> None:
+        self._ctl("delete_vhost", self.vhost)
+
+    def queue_length(self) -> int:
+        """Messages ready or taken but not acknowledged, over every queue of the vhost."""
+        out = self._ctl("list_queues", "-p", self.vhost, "--no-table-headers", "messages")
+        return sum(int(line) for line in out.split() if line.strip().isdigit())
 
 
 def _pings(client) -> bool:
@@ -133,8 +165,8 @@ class Processes:
         wait_until(up, timeout=60, message="gunicorn")
         return base
 
-    def worker(self, broker_url: str, **extra) -> subprocess.Popen:
-        env = {**self.env, "REDIS_URL": broker_url, **extra}
+    def worker(self, **extra) -> subprocess.Popen:
+        env = {**self.env, **extra}
         log_path = self.tmp_path / "worker.log"
         offset = log_path.stat().st_size if log_path.exists() else 0
         proc = self._popen(
@@ -160,8 +192,13 @@ class Processes:
 
 
 def beat_client(broker_url: str) -> Celery:
-    """Sends periodic tasks by name to the broker, the way `celery beat` does."""
-    return Celery("probe", broker=broker_url, set_as_current=False)
+    """Sends periodic tasks by name to the broker, the way `celery beat` does (with the product's
+    queues and routes)."""
+    probe = Celery("probe", set_as_current=False)
+    probe.config_from_object("django.conf:settings", namespace="CELERY")
+    probe.conf.broker_url = broker_url
+    probe.conf.broker_transport_options = {"confirm_publish": True} if broker_url.startswith("amqp") else {}
+    return probe
 
 
 @pytest.fixture
@@ -179,16 +216,29 @@ def processes(transactional_db, tmp_path):
     procs.stop_all()
 
 
-@pytest.fixture
-def private_redis():
+def _private_redis():
     """A redis-server on the first free port of 6391-6399 (ours; the shared Redis is never touched)."""
     for port in range(6391, 6400):
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) != 0:
-                break
-    else:
-        pytest.skip("no free port in 6391-6399 for a private redis-server")
-    server = PrivateRedis(port)
+                return PrivateRedis(port)
+    pytest.skip("no free port in 6391-6399 for a private redis-server")
+
+
+def _private_rabbit():
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("needs RabbitMQ and rabbitmqctl")
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", 5672)) != 0:
+            pytest.skip("needs RabbitMQ on 127.0.0.1:5672")
+    return PrivateRabbit(f"fidelis-test-{os.getpid()}")
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request):
+    """The fault tests run on both brokers the product supports: a private Redis and a private RabbitMQ
+    vhost, each of which the test may kill and start again."""
+    server = _private_redis() if request.param == "redis" else _private_rabbit()
     server.start()
     yield server
     server.kill()

@@ -21,7 +21,7 @@ from tests.rewards.conftest import RewardFactory
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 
-def test_writes_succeed_with_the_broker_down_and_their_effects_arrive_once_it_is_back(processes, private_redis):
+def test_writes_succeed_with_the_broker_down_and_their_effects_arrive_once_it_is_back(processes, broker):
     partner = PartnerFactory()
     reward = RewardFactory(program=partner.program, points_cost=50)
     _, key = partner_key_create(partner=partner, name="till")
@@ -29,9 +29,9 @@ def test_writes_succeed_with_the_broker_down_and_their_effects_arrive_once_it_is
     WebhookEndpoint.objects.create(partner=partner, url=receiver.url, secret="s", events=webhook_event_types())
     api = requests.Session()
     api.headers["Authorization"] = f"Api-Key {key}"
-    base = processes.server(REDIS_URL=private_redis.url)
+    base = processes.server(**broker.env)
 
-    private_redis.kill()
+    broker.kill()
     timings = []
     for n in range(3):
         started = time.monotonic()
@@ -57,11 +57,11 @@ def test_writes_succeed_with_the_broker_down_and_their_effects_arrive_once_it_is
     assert not WebhookDelivery.objects.exists()  # nothing went out while the broker was down
 
     # The broker comes back empty (no persistence: whatever was queued is gone) with a worker.
-    private_redis.start()
-    processes.worker(private_redis.url)
+    broker.start()
+    processes.worker(**broker.env)
     # The sweeper leaves events younger than a minute to their own task; these are older by now.
     events.update(occurred_at=F("occurred_at") - timedelta(minutes=2))
-    beat = beat_client(private_redis.url)
+    beat = beat_client(broker.url)
     beat.send_task("members.tasks.events_sweep")
 
     wait_until(lambda: not events.filter(dispatched_at__isnull=True).exists(), message="events dispatched")
@@ -73,7 +73,7 @@ def test_writes_succeed_with_the_broker_down_and_their_effects_arrive_once_it_is
     # Let the periodic jobs run again, then wait for the worker to go idle: nothing is sent twice.
     beat.send_task("members.tasks.events_sweep")
     beat.send_task("members.partners.tasks.webhooks_retry_due")
-    wait_until(lambda: private_redis.queue_length() == 0 and _idle(beat), message="worker idle")
+    wait_until(lambda: broker.queue_length() == 0 and _idle(beat), message="worker idle")
     receiver.__exit__()
 
     for event in events.annotate(handled=Count("handlings")):

@@ -29,15 +29,15 @@ def _recipients(mail_dir: Path) -> Counter:
     return sent
 
 
-def test_sigkill_mid_fan_out_then_restart_gives_each_member_one_delivery_sent_once(processes, private_redis, tmp_path):
+def test_sigkill_mid_fan_out_then_restart_gives_each_member_one_delivery_sent_once(processes, broker, tmp_path):
     program = ProgramFactory()
     bulk_members(program, MEMBERS, consent_email=True)
     campaign = CampaignFactory(program=program, cap_messages=None)
     deliveries = Delivery.objects.filter(campaign=campaign)
-    worker = processes.worker(private_redis.url)
+    worker = processes.worker(**broker.env)
 
     previous = app.conf.broker_url
-    app.conf.broker_url = private_redis.url
+    app.conf.broker_url = broker.url
     app._pool = app.amqp._producer_pool = None  # pools made earlier still point at the shared broker
     try:
         services.campaign_launch(campaign=campaign)  # commits; the fan-out goes to the private broker
@@ -55,13 +55,13 @@ def test_sigkill_mid_fan_out_then_restart_gives_each_member_one_delivery_sent_on
     assert interrupted < MEMBERS
 
     # A restarted worker with a short visibility timeout takes the unacknowledged chunk back.
-    processes.worker(private_redis.url, CELERY_VISIBILITY_TIMEOUT="2")
+    processes.worker(**broker.env, CELERY_VISIBILITY_TIMEOUT="2")
     wait_until(
         lambda: deliveries.count() == MEMBERS and not deliveries.filter(status=Delivery.Status.QUEUED).exists(),
         timeout=300,
         message="every member's delivery",
     )
-    wait_until(lambda: private_redis.queue_length() == 0, message="queue drained")
+    wait_until(lambda: broker.queue_length() == 0, message="queue drained")
 
     assert deliveries.values("member").distinct().count() == MEMBERS
     statuses = Counter(deliveries.values_list("status", flat=True))
