@@ -134,6 +134,7 @@ def celery_worker(transactional_db, tmp_path):
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
+        "DATABASE_REPLICA_URL": "",  # the test database's name differs; these processes read the primary
         "REDIS_URL": settings.REDIS_URL,
         "ENV_FILE": "/dev/null",
         "DEBUG": "true",

@@ -206,6 +206,7 @@ def processes(transactional_db, tmp_path):
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
+        "DATABASE_REPLICA_URL": "",  # the test database's name differs; these processes read the primary
         "ENV_FILE": "/dev/null",
         "DEBUG": "true",
         "PYTHONUNBUFFERED": "1",  # worker readiness is read from its log
