@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench worker beat messages clean
+.PHONY: run test lint bench worker beat cluster cluster-check messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ bench: $(VENV)/.installed .env
 	  || psql "$(BENCH_PG)/postgres" -qc 'CREATE DATABASE "$(BENCH_DB)"'
 	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) REDIS_URL=$(BENCH_REDIS_URL) $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/run.py $(BENCH_ARGS)
+
+# Two web nodes behind haproxy, PgBouncer, a streaming replica, a worker per queue and beat, on
+# loopback (needs PostgreSQL, Redis and Debian's haproxy and pgbouncer); cluster-check runs the
+# black-box API checks against it and stops.
+cluster: $(VENV)/.installed .env
+	deploy/cluster.sh serve
+
+cluster-check: $(VENV)/.installed .env
+	deploy/cluster.sh check
 
 worker: $(VENV)/.installed .env
 	deploy/entrypoint.sh worker $(QUEUES)

@@ -25,7 +25,7 @@ case "$action" in
     printf "local all all trust\nhost all all 127.0.0.1/32 trust\n" > "$dir/pg_hba.conf"
     : > "$dir/pg_ident.conf"
     chown postgres: "$dir"/*.conf 2>/dev/null || true
-    as_postgres "$bindir/pg_ctl" -D "$dir" -l "$dir/server.log" -w start >/dev/null
+    as_postgres "$bindir/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 300 start >/dev/null
     psql -h 127.0.0.1 -p "$port" -U postgres -tAc 'SELECT pg_is_in_recovery()' | grep -q t
     echo "replica on 127.0.0.1:$port streaming from $primary_host:$primary_port"
     ;;
