@@ -13,8 +13,8 @@ base="${CLUSTER_PORT:-8400}"
 db="${CLUSTER_DB:-fidelis_cluster}"
 redis="${CLUSTER_REDIS_URL:-redis://127.0.0.1:6379/12}"
 bouncer_port="${CLUSTER_PGBOUNCER_PORT:-6442}" replica_port="${CLUSTER_REPLICA_PORT:-5434}"
-PY="$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python)"
-BIN="$(dirname "$PY")"
+PY="${PYTHON:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python)}"
+case "$PY" in */*) BIN="$(dirname "$PY")/" ;; *) BIN="" ;; esac  # a bare "python": tools from PATH
 command -v haproxy >/dev/null && command -v pgbouncer >/dev/null || {
   echo "make cluster needs Debian's haproxy and pgbouncer: apt-get install -y haproxy pgbouncer" >&2; exit 2; }
 
@@ -42,7 +42,7 @@ export ENV_FILE=/dev/null DEBUG=false SECRET_KEY="cluster-$(date +%s)-not-for-pr
   DATABASE_URL="postgres://postgres@127.0.0.1:$bouncer_port/$db" DATABASE_DISABLE_SERVER_SIDE_CURSORS=true \
   DATABASE_REPLICA_URL="postgres://postgres@127.0.0.1:$replica_port/$db" CONN_MAX_AGE=0 \
   WEB_CONCURRENCY=2 WORKER_CONCURRENCY=1 EMAIL_URL="filemail:///$dir/mail" PYTHON="$PY"
-"$BIN/honcho" start --env /dev/null --port "$((base + 1))" --concurrency web=2 \
+"${BIN}honcho" start --env /dev/null --port "$((base + 1))" --concurrency web=2 \
   web worker-default worker-webhooks worker-bulk worker-reports worker-maintenance beat > "$dir/processes.log" 2>&1 &
 pids+=($!)
 
