@@ -39,7 +39,9 @@ def main(base: str, key_a: str, key_b: str) -> int:
     with ThreadPoolExecutor(16) as pool:
         earned = list(pool.map(earn, range(EARNS)))
     served.update(r.headers.get("X-Served-By", "?") for r in earned)
-    check(all(r.status_code == 201 for r in earned), f"{EARNS} concurrent earns: {Counter(r.status_code for r in earned)}")
+    check(
+        all(r.status_code == 201 for r in earned), f"{EARNS} concurrent earns: {Counter(r.status_code for r in earned)}"
+    )
     points = sum(r.json()["points"] for r in earned if r.status_code == 201)
     balance = a.get(f"{api}/members/{number}/balance", timeout=30).json()
     gained = balance["available"] + balance["pending"] - start["available"] - start["pending"]
@@ -57,7 +59,10 @@ def main(base: str, key_a: str, key_b: str) -> int:
     foreign = b.post(f"{api}/transactions/{transaction}/reverse", json={"reason": "not mine"}, timeout=30)
     check(foreign.status_code == 404, f"another partner cannot reverse it: {foreign.status_code}")
     foreign_member = b.get(f"{api}/members/{number}/balance", timeout=30)
-    check(foreign_member.status_code in (200, 404), f"another partner's read answers cleanly: {foreign_member.status_code}")
+    check(
+        foreign_member.status_code in (200, 404),
+        f"another partner's read answers cleanly: {foreign_member.status_code}",
+    )
 
     # Redemptions race on a member with spendable points: never more than the balance allows.
     ana = a.get(f"{api}/members", params={"email": "ana@example.com"}, timeout=30).json()["results"][0]["number"]
