@@ -18,7 +18,7 @@ def test_healthz_is_503_when_the_broker_is_unreachable(client, settings):
 
     previous = app.conf.broker_url
     app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.BROKER_CONFIGURED = True
     try:
         response = client.get("/healthz")
     finally:
