@@ -1,15 +1,13 @@
 """Rewards member pages: the catalog with reasons, redemption with a confirmation step, my vouchers
-with server-side QR codes, and the rewards panel of the dashboard (featured rewards, challenges, badges)."""
+with server-side QR codes and barcodes, and the rewards panel of the dashboard (featured rewards, challenges, badges)."""
 
-import segno
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from core.barcodes import ScanCodes, scan_codes
 from core.errors import DomainError
 from members.models import Member
 from members.views import DashboardPanel, dashboard_panel, member_required
@@ -20,13 +18,16 @@ FEATURED_ON_DASHBOARD = 3
 VOUCHERS_PER_PAGE = 20
 
 
-def voucher_qr_svg(voucher: Voucher) -> SafeString:
-    """The voucher code as an inline SVG QR code (drawn on the server: no script, no CDN).
+def voucher_scan_codes(voucher: Voucher) -> ScanCodes:
+    """The voucher code as a QR code and a Code 128 barcode, drawn on the server.
 
-    The QR holds the bare code, which is what a partner's scanner sends to the validate API."""
-    label = escape(_("QR code of voucher %(code)s") % {"code": services.voucher_code_display(voucher.code)})
-    svg = segno.make(voucher.code, error="m").svg_inline(scale=4, border=2, omitsize=True)
-    return mark_safe(svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1))  # noqa: S308 - segno output, escaped label
+    Both hold the bare code (no dashes), which is what a partner's scanner sends to the validate API."""
+    shown = services.voucher_code_display(voucher.code)
+    return scan_codes(
+        voucher.code,
+        qr_label=_("QR code of voucher %(code)s") % {"code": shown},
+        barcode_label=_("Barcode of voucher %(code)s") % {"code": shown},
+    )
 
 
 def _voucher_rows(vouchers) -> list[dict]:
@@ -34,7 +35,7 @@ def _voucher_rows(vouchers) -> list[dict]:
         {
             "voucher": v,
             "code": services.voucher_code_display(v.code),
-            "qr": voucher_qr_svg(v) if v.status == Voucher.Status.ISSUED else "",
+            "codes": voucher_scan_codes(v) if v.status == Voucher.Status.ISSUED else None,
         }
         for v in vouchers
     ]
