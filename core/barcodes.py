@@ -22,6 +22,10 @@ from PIL import Image, ImageDraw
 QR_QUIET_ZONE = 4
 CODE128_QUIET_ZONE = 10
 CODE128_HEIGHT = 40  # modules: bars about a sixth of their width, readable by a phone camera too
+# CSS pixels per module on screen. A whole number: bars scaled by 1.9 are drawn 1 or 2 pixels wide
+# at random and zbar reads nothing; narrower screens shrink it (max-width), and have 2-3 device
+# pixels per CSS pixel.
+CODE128_SCREEN_PX = 2
 
 
 def _qr(data: str) -> segno.QRCode:
@@ -45,7 +49,8 @@ def qr_svg(data: str, *, label: str, scale: int = 4) -> SafeString:
 
 
 def code128_svg(data: str, *, label: str) -> SafeString:
-    """A Code 128 barcode as inline SVG: one path, one unit per module, sized by CSS."""
+    """A Code 128 barcode as inline SVG: one path, one unit per module, CODE128_SCREEN_PX pixels wide
+    per module unless the page is narrower."""
     modules = code128_modules(data)
     width = len(modules) + 2 * CODE128_QUIET_ZONE
     runs, x, i = [], CODE128_QUIET_ZONE, 0
@@ -57,7 +62,8 @@ def code128_svg(data: str, *, label: str) -> SafeString:
             runs.append(f"M{x + i} 0h{j - i}v{CODE128_HEIGHT}h-{j - i}z")
         i = j
     svg = (
-        f'<svg viewBox="0 0 {width} {CODE128_HEIGHT}" class="code-128" preserveAspectRatio="none" '
+        f'<svg viewBox="0 0 {width} {CODE128_HEIGHT}" width="{width * CODE128_SCREEN_PX}" class="code-128" '
+        'preserveAspectRatio="none" '
         f'shape-rendering="crispEdges"><rect width="{width}" height="{CODE128_HEIGHT}" fill="#fff"/>'
         f'<path fill="#000" d="{"".join(runs)}"/></svg>'
     )

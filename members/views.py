@@ -30,7 +30,7 @@ from django.views.i18n import set_language
 
 from core.csvfiles import formula_safe
 from core.errors import DomainError
-from members import auth, checks, earning, links, selectors, services
+from members import auth, card, checks, earning, links, selectors, services
 from members.forms import (
     ConsentForm,
     DeleteAccountForm,
@@ -278,6 +278,7 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
             "expiry_days": member.program.expiry_notice_days,
             "entries": list(selectors.member_entries(member=member).select_related("purchase")[:DASHBOARD_ENTRIES]),
             "panels": panels,
+            "card": {"codes": card.card_scan_codes(member)},
         },
     )
 
