@@ -1,13 +1,18 @@
 """The member card: the number a till scans to find the member, drawn as a QR code and a Code 128
-barcode on the dashboard and carried by the wallet passes.
+barcode on the dashboard, and the card's Apple Wallet pass and Google Wallet link (core/wallet.py
+signs them).
 
 `card_number` is the one place that decides what the card encodes: today the membership number (12
 digits with a Luhn check digit, which the partner API looks members up by). When members carry
 physical loyalty cards, it returns the card's number instead, and every code and pass follows.
 """
 
+from dataclasses import dataclass
+
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from core import wallet
 from core.barcodes import ScanCodes, scan_codes
 from members.models import Member
 
@@ -17,6 +22,17 @@ def card_number(member: Member) -> str:
     return member.number
 
 
+@dataclass(frozen=True)
+class CardView:
+    codes: ScanCodes
+    wallet: wallet.WalletButtons
+
+
+def card_view(member: Member) -> CardView:
+    """What the dashboard's card shows: the codes, and the wallet buttons that are configured."""
+    return CardView(card_scan_codes(member), wallet.wallet_buttons())
+
+
 def card_scan_codes(member: Member) -> ScanCodes:
     number = card_number(member)
     return scan_codes(
@@ -24,3 +40,72 @@ def card_scan_codes(member: Member) -> ScanCodes:
         qr_label=_("QR code of your card %(number)s") % {"number": number},
         barcode_label=_("Barcode of your card %(number)s") % {"number": number},
     )
+
+
+CARD_COLOR = "#4338ca"  # the member pages' primary colour, when the member has no tier colour
+
+
+def card_color(member: Member) -> str:
+    return member.tier.color if member.tier_id else CARD_COLOR
+
+
+def points_label(member: Member) -> str:
+    # A program that named its points ("Stars") keeps its name; the default word is translated.
+    name = member.program.points_name
+    return _("Points") if name == "points" else name
+
+
+def card_apple_pass(member: Member) -> bytes:
+    """The member card as a signed Apple Wallet pass (a store card), in the member's language."""
+    number = card_number(member)
+    with translation.override(member.language):
+        fields = {
+            "serialNumber": f"member-{number}",
+            "organizationName": member.program.name,
+            "description": _("%(program)s member card") % {"program": member.program.name},
+            "logoText": member.program.name,
+            "foregroundColor": "rgb(255, 255, 255)",
+            "labelColor": "rgb(255, 255, 255)",
+            "backgroundColor": wallet.rgb(card_color(member)),
+            "storeCard": {
+                "primaryFields": [{"key": "points", "label": points_label(member), "value": member.points_available}],
+                "secondaryFields": [
+                    {"key": "member", "label": _("Member"), "value": member.full_name or member.email},
+                    {"key": "tier", "label": _("Tier"), "value": member.tier.name if member.tier_id else "-"},
+                ],
+                "auxiliaryFields": [{"key": "number", "label": _("Card number"), "value": number}],
+            },
+            # Wallet shows the first of these it can draw: the QR code (a watch cannot draw Code 128).
+            "barcodes": [
+                {"format": fmt, "message": number, "messageEncoding": "iso-8859-1", "altText": number}
+                for fmt in ("PKBarcodeFormatQR", "PKBarcodeFormatCode128")
+            ],
+        }
+    return wallet.pkpass_build(fields, color=card_color(member))
+
+
+def card_google_save_url(member: Member, *, logo_url: str) -> str:
+    """The "Save to Google Wallet" link of the member card: the program's loyalty class and the
+    member's loyalty object, created or updated by Google when the member saves it."""
+    number = card_number(member)
+    program = member.program
+    class_id = wallet.google_object_id(f"{program.slug}-card")
+    with translation.override(member.language):
+        loyalty_class = {
+            "id": class_id,
+            "issuerName": program.name,
+            "programName": program.name,
+            "programLogo": {"sourceUri": {"uri": logo_url}},
+            "hexBackgroundColor": CARD_COLOR,
+            "reviewStatus": "UNDER_REVIEW",
+        }
+        loyalty_object = {
+            "id": wallet.google_object_id(f"{program.slug}-member-{number}"),
+            "classId": class_id,
+            "state": "ACTIVE",
+            "accountId": number,
+            "accountName": member.full_name or member.email,
+            "loyaltyPoints": {"label": points_label(member), "balance": {"int": member.points_available}},
+            "barcode": {"type": "QR_CODE", "value": number, "alternateText": number},
+        }
+    return wallet.google_save_url({"loyaltyClasses": [loyalty_class], "loyaltyObjects": [loyalty_object]})
