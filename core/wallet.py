@@ -108,11 +108,23 @@ def manifest_sign(manifest: bytes, signer: AppleSigner) -> bytes:
     )
 
 
-def pkpass_build(fields: dict, *, color: str) -> bytes:
-    """A signed `.pkpass` from the pass's own fields (serialNumber, description, organizationName,
-    the style key such as storeCard or coupon, barcodes, ...); the identifiers come from settings."""
+def pass_barcodes(message: str, *, shown: str) -> list[dict]:
+    """The QR code and the Code 128 barcode of a pass. Wallet draws the first one it can: the QR code
+    (a watch cannot draw Code 128); `shown` is the text under it."""
+    return [
+        {"format": fmt, "message": message, "messageEncoding": "iso-8859-1", "altText": shown}
+        for fmt in ("PKBarcodeFormatQR", "PKBarcodeFormatCode128")
+    ]
+
+
+def pkpass_build(fields: dict, *, organization: str, color: str) -> bytes:
+    """A signed `.pkpass` from the pass's own fields (serialNumber, description, the style key such
+    as storeCard or coupon, barcodes, ...): the identifiers come from settings, the organization
+    names the pass and heads its front, white text on `color`."""
     signer = apple_signer()
     document = {"formatVersion": 1, "passTypeIdentifier": signer.pass_type_id, "teamIdentifier": signer.team_id}
+    document |= {"organizationName": organization, "logoText": organization, "backgroundColor": rgb(color)}
+    document |= {"foregroundColor": "rgb(255, 255, 255)", "labelColor": "rgb(255, 255, 255)"}
     files = {"pass.json": json.dumps(document | fields, ensure_ascii=False, indent=1).encode()}
     files |= {name: pass_icon_png(size, color) for name, size in ICON_SIZES.items()}
     manifest = json.dumps({name: hashlib.sha1(data).hexdigest() for name, data in files.items()}).encode()  # noqa: S324 - Apple's manifest format is SHA-1

@@ -61,12 +61,7 @@ def card_apple_pass(member: Member) -> bytes:
     with translation.override(member.language):
         fields = {
             "serialNumber": f"member-{number}",
-            "organizationName": member.program.name,
             "description": _("%(program)s member card") % {"program": member.program.name},
-            "logoText": member.program.name,
-            "foregroundColor": "rgb(255, 255, 255)",
-            "labelColor": "rgb(255, 255, 255)",
-            "backgroundColor": wallet.rgb(card_color(member)),
             "storeCard": {
                 "primaryFields": [{"key": "points", "label": points_label(member), "value": member.points_available}],
                 "secondaryFields": [
@@ -75,13 +70,9 @@ def card_apple_pass(member: Member) -> bytes:
                 ],
                 "auxiliaryFields": [{"key": "number", "label": _("Card number"), "value": number}],
             },
-            # Wallet shows the first of these it can draw: the QR code (a watch cannot draw Code 128).
-            "barcodes": [
-                {"format": fmt, "message": number, "messageEncoding": "iso-8859-1", "altText": number}
-                for fmt in ("PKBarcodeFormatQR", "PKBarcodeFormatCode128")
-            ],
+            "barcodes": wallet.pass_barcodes(number, shown=number),
         }
-    return wallet.pkpass_build(fields, color=card_color(member))
+    return wallet.pkpass_build(fields, organization=member.program.name, color=card_color(member))
 
 
 def card_google_save_url(member: Member, *, logo_url: str) -> str:
