@@ -18,6 +18,7 @@ from PIL import Image
 from core import barcodes
 from core.wallet import GOOGLE_SAVE_URL, check_wallet_configuration
 from members import card
+from members.models import Member
 from tests.conftest import client_for
 from tests.scanner import scan
 from tests.wallet import (
@@ -127,3 +128,11 @@ def test_the_card_logo_is_public(client):
     response = client.get(reverse("members:card_logo"))
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert Image.open(io.BytesIO(response.content)).size == (660, 660)
+
+
+def test_the_card_pass_speaks_the_members_language(member_client, member, apple_wallet, tmp_path):
+    Member.objects.filter(pk=member.pk).update(language="ro")
+    document = pkpass_verified(member_client.get(reverse("members:card_apple")).content, apple_wallet["root"], tmp_path)
+    assert document["description"] == f"Cardul de membru {member.program.name}"
+    assert document["storeCard"]["auxiliaryFields"][0]["label"] == "Numărul cardului"
+    assert document["storeCard"]["primaryFields"][0]["label"] == "Puncte"
