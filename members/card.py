@@ -42,11 +42,9 @@ def card_scan_codes(member: Member) -> ScanCodes:
     )
 
 
-CARD_COLOR = "#4338ca"  # the member pages' primary colour, when the member has no tier colour
-
-
-def card_color(member: Member) -> str:
-    return member.tier.color if member.tier_id else CARD_COLOR
+# The member pages' primary colour, under the passes' white text (a tier's colour can be too light
+# for it: silver, gold).
+CARD_COLOR = "#4338ca"
 
 
 def points_label(member: Member) -> str:
@@ -72,7 +70,7 @@ def card_apple_pass(member: Member) -> bytes:
             },
             "barcodes": wallet.pass_barcodes(number, shown=number),
         }
-    return wallet.pkpass_build(fields, organization=member.program.name, color=card_color(member))
+    return wallet.pkpass_build(fields, organization=member.program.name, color=CARD_COLOR)
 
 
 def card_google_save_url(member: Member, *, logo_url: str) -> str:
