@@ -1,6 +1,6 @@
 """The codes as a member's phone shows them, in Debian's Chromium: screenshots of the member card on
 the dashboard and of a voucher page, at desktop and phone widths, read back by zbar (a real decoder),
-QR code and Code 128 barcode each."""
+QR code and Code 128 barcode each. The screenshots are saved in test-artifacts/."""
 
 import pytest
 from playwright.sync_api import expect
@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from rewards.services import reward_redeem
 from tests.members.pages.conftest import buy, signup
 from tests.members.pages.test_browser import (  # noqa: F401 - the browser fixtures, shared
+    ARTIFACTS,
     _sign_in_with_password,
     browser,
     demo,
@@ -36,10 +37,13 @@ def test_card_and_voucher_on_screen_scan_to_their_numbers(browser, live_server, 
         }
         assert scan(shown["qr"]) == [("QR-Code", member.number)]
         assert scan(shown["barcode"]) == [("CODE-128", member.number)]
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"member-card-{width}.png"), full_page=True)
 
         page.goto(f"/rewards/vouchers/{voucher.pk}/")
         expect(page.get_by_test_id("voucher-code")).to_be_visible()
         assert scan(page.locator(".voucher__qr").screenshot()) == [("QR-Code", voucher.code)]
         assert scan(page.get_by_test_id("voucher-barcode").screenshot()) == [("CODE-128", voucher.code)]
+        page.screenshot(path=str(ARTIFACTS / f"voucher-{width}.png"), full_page=True)
     finally:
         context.close()
