@@ -283,6 +283,31 @@ POINTS_ADJUST_CONFIRM_ABOVE = env.int("POINTS_ADJUST_CONFIRM_ABOVE", default=100
 # ... and above this one (a program's own "adjust approval above" wins) a second staff member approves it.
 POINTS_ADJUST_APPROVAL_ABOVE = env.int("POINTS_ADJUST_APPROVAL_ABOVE", default=10000)
 
+# --- Wallet passes (README "Member card and wallet passes"); each is off while its first variable is empty ---
+# Apple Wallet: the pass type id and team id from the Apple Developer account, the pass certificate
+# and its private key (PEM files; or a .p12 as the certificate with no key), the key's password, and
+# Apple's WWDR intermediate certificate (PEM or DER).
+APPLE_WALLET_PASS_TYPE_ID = env.str("APPLE_WALLET_PASS_TYPE_ID", default="")
+APPLE_WALLET_TEAM_ID = env.str("APPLE_WALLET_TEAM_ID", default="")
+APPLE_WALLET_CERTIFICATE = env.str("APPLE_WALLET_CERTIFICATE", default="")
+APPLE_WALLET_KEY = env.str("APPLE_WALLET_KEY", default="")
+APPLE_WALLET_KEY_PASSWORD = env.str("APPLE_WALLET_KEY_PASSWORD", default="")
+APPLE_WALLET_WWDR_CERTIFICATE = env.str("APPLE_WALLET_WWDR_CERTIFICATE", default="")
+if APPLE_WALLET_PASS_TYPE_ID:
+    _missing = [
+        name
+        for name in ("APPLE_WALLET_TEAM_ID", "APPLE_WALLET_CERTIFICATE", "APPLE_WALLET_WWDR_CERTIFICATE")
+        if not globals()[name]
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"APPLE_WALLET_PASS_TYPE_ID is set, so set {', '.join(_missing)} too.")
+# Google Wallet: the issuer id from the Google Pay & Wallet Console and the JSON key of a service
+# account that the console lets issue passes.
+GOOGLE_WALLET_ISSUER_ID = env.str("GOOGLE_WALLET_ISSUER_ID", default="")
+GOOGLE_WALLET_SERVICE_ACCOUNT_FILE = env.str("GOOGLE_WALLET_SERVICE_ACCOUNT_FILE", default="")
+if GOOGLE_WALLET_ISSUER_ID and not GOOGLE_WALLET_SERVICE_ACCOUNT_FILE:
+    raise ImproperlyConfigured("GOOGLE_WALLET_ISSUER_ID is set, so set GOOGLE_WALLET_SERVICE_ACCOUNT_FILE too.")
+
 # --- REST API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

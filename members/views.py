@@ -28,9 +28,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
+from core import wallet
 from core.csvfiles import formula_safe
 from core.errors import DomainError
-from members import auth, checks, earning, links, selectors, services
+from members import auth, card, checks, earning, links, selectors, services
 from members.forms import (
     ConsentForm,
     DeleteAccountForm,
@@ -278,8 +279,34 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
             "expiry_days": member.program.expiry_notice_days,
             "entries": list(selectors.member_entries(member=member).select_related("purchase")[:DASHBOARD_ENTRIES]),
             "panels": panels,
+            "card": card.card_view(member),
         },
     )
+
+
+@member_required
+def card_apple_pass(request: HttpRequest) -> HttpResponse:
+    """The member card as an Apple Wallet pass (a 404 where Apple Wallet is not configured)."""
+    if not wallet.apple_wallet_enabled():
+        raise Http404("Apple Wallet is not configured.")
+    return wallet.pkpass_response(card.card_apple_pass(request.member), filename="member-card.pkpass")
+
+
+@member_required
+def card_google_pass(request: HttpRequest) -> HttpResponse:
+    """Off to Google Wallet with the member card (a 404 where Google Wallet is not configured)."""
+    if not wallet.google_wallet_enabled():
+        raise Http404("Google Wallet is not configured.")
+    return HttpResponseRedirect(
+        card.card_google_save_url(request.member, logo_url=settings.SITE_URL + reverse("members:card_logo"))
+    )
+
+
+def card_logo(request: HttpRequest) -> HttpResponse:
+    """The logo Google Wallet shows on the card (it fetches it from this public address)."""
+    response = HttpResponse(wallet.pass_icon_png(660, card.CARD_COLOR), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 def _history_entries(member: Member, form: HistoryFilterForm):

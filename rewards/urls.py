@@ -8,4 +8,6 @@ urlpatterns = [
     path("<int:pk>/redeem/", views.redeem, name="redeem"),
     path("vouchers/", views.vouchers, name="vouchers"),
     path("vouchers/<int:pk>/", views.voucher, name="voucher"),
+    path("vouchers/<int:pk>/apple.pkpass", views.voucher_apple_pass, name="voucher_apple"),
+    path("vouchers/<int:pk>/google/", views.voucher_google_pass, name="voucher_google"),
 ]

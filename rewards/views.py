@@ -1,32 +1,34 @@
 """Rewards member pages: the catalog with reasons, redemption with a confirmation step, my vouchers
-with server-side QR codes, and the rewards panel of the dashboard (featured rewards, challenges, badges)."""
+with server-side QR codes and barcodes, and the rewards panel of the dashboard (featured rewards, challenges, badges)."""
 
-import segno
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from core.barcodes import ScanCodes, scan_codes
 from core.errors import DomainError
+from core.wallet import apple_wallet_enabled, google_wallet_enabled, pkpass_response, wallet_buttons
 from members.models import Member
 from members.views import DashboardPanel, dashboard_panel, member_required
-from rewards import selectors, services
+from rewards import selectors, services, wallet
 from rewards.models import Reward, Voucher
 
 FEATURED_ON_DASHBOARD = 3
 VOUCHERS_PER_PAGE = 20
 
 
-def voucher_qr_svg(voucher: Voucher) -> SafeString:
-    """The voucher code as an inline SVG QR code (drawn on the server: no script, no CDN).
+def voucher_scan_codes(voucher: Voucher) -> ScanCodes:
+    """The voucher code as a QR code and a Code 128 barcode, drawn on the server.
 
-    The QR holds the bare code, which is what a partner's scanner sends to the validate API."""
-    label = escape(_("QR code of voucher %(code)s") % {"code": services.voucher_code_display(voucher.code)})
-    svg = segno.make(voucher.code, error="m").svg_inline(scale=4, border=2, omitsize=True)
-    return mark_safe(svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1))  # noqa: S308 - segno output, escaped label
+    Both hold the bare code (no dashes), which is what a partner's scanner sends to the validate API."""
+    shown = services.voucher_code_display(voucher.code)
+    return scan_codes(
+        voucher.code,
+        qr_label=_("QR code of voucher %(code)s") % {"code": shown},
+        barcode_label=_("Barcode of voucher %(code)s") % {"code": shown},
+    )
 
 
 def _voucher_rows(vouchers) -> list[dict]:
@@ -34,7 +36,7 @@ def _voucher_rows(vouchers) -> list[dict]:
         {
             "voucher": v,
             "code": services.voucher_code_display(v.code),
-            "qr": voucher_qr_svg(v) if v.status == Voucher.Status.ISSUED else "",
+            "codes": voucher_scan_codes(v) if v.status == Voucher.Status.ISSUED else None,
         }
         for v in vouchers
     ]
@@ -105,12 +107,35 @@ def vouchers(request: HttpRequest) -> HttpResponse:
     )
 
 
-@member_required
-def voucher(request: HttpRequest, pk: int) -> HttpResponse:
-    found = selectors.member_vouchers(member=request.member).filter(pk=pk).first()
+def _member_voucher(member: Member, pk: int, *, usable: bool = False) -> Voucher:
+    found = selectors.member_vouchers(member=member, status=Voucher.Status.ISSUED if usable else None)
+    found = found.filter(pk=pk).first()
     if found is None:  # someone else's voucher looks exactly like no voucher
         raise Http404("No such voucher.")
-    return render(request, "rewards/voucher.html", {"member": request.member, "row": _voucher_rows([found])[0]})
+    return found
+
+
+@member_required
+def voucher(request: HttpRequest, pk: int) -> HttpResponse:
+    row = _voucher_rows([_member_voucher(request.member, pk)])[0]
+    return render(request, "rewards/voucher.html", {"member": request.member, "row": row, "wallet": wallet_buttons()})
+
+
+@member_required
+def voucher_apple_pass(request: HttpRequest, pk: int) -> HttpResponse:
+    """An issued voucher as an Apple Wallet pass (a 404 where Apple Wallet is not configured)."""
+    if not apple_wallet_enabled():
+        raise Http404("Apple Wallet is not configured.")
+    found = _member_voucher(request.member, pk, usable=True)
+    return pkpass_response(wallet.voucher_apple_pass(found), filename=f"voucher-{found.pk}.pkpass")
+
+
+@member_required
+def voucher_google_pass(request: HttpRequest, pk: int) -> HttpResponse:
+    """Off to Google Wallet with an issued voucher (a 404 where Google Wallet is not configured)."""
+    if not google_wallet_enabled():
+        raise Http404("Google Wallet is not configured.")
+    return HttpResponseRedirect(wallet.voucher_google_save_url(_member_voucher(request.member, pk, usable=True)))
 
 
 @dashboard_panel

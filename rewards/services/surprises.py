@@ -5,13 +5,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.barcodes import email_attach_scan_codes
 from core.errors import DomainError
 from members.models import Member, Purchase
 from rewards.models import Redemption, Reward, SurpriseRule
@@ -42,9 +43,13 @@ def surprise_email_send(*, redemption_id: int) -> bool:
             "site_url": settings.SITE_URL,
         }
         subject = render_to_string("rewards/emails/surprise_subject.txt", context).strip()
-        text = render_to_string("rewards/emails/surprise.txt", context)
-        html = render_to_string("rewards/emails/surprise.html", context)
-    send_mail(subject, text, None, [member.email], html_message=html)
+        message = EmailMultiAlternatives(
+            subject, render_to_string("rewards/emails/surprise.txt", context), None, [member.email]
+        )
+        if voucher:  # the till scans the email as it scans the voucher page
+            context["codes"] = email_attach_scan_codes(message, voucher.code)
+        message.attach_alternative(render_to_string("rewards/emails/surprise.html", context), "text/html")
+    message.send()
     return True
 
 

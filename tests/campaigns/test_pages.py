@@ -33,6 +33,9 @@ def test_my_offers_lists_open_codes_and_hides_others(client, program, signed_in,
         html = client.get(reverse("campaigns:offers")).content.decode()
     assert "25% off shoes" in html and mine.code in html and theirs.code not in html
     assert "150 bonus points" in html and "Applied automatically" in html
+    # the till scans the offer's code from the QR code or the barcode; a bonus has no code to scan
+    assert f'aria-label="QR code of offer {mine.code}"' in html and f'aria-label="Barcode of offer {mine.code}"' in html
+    assert html.count('data-testid="offer-barcode"') == 1
 
     with time_machine.travel(datetime.fromisoformat("2026-05-09T10:00:00+00:00"), tick=False):
         html = client.get(reverse("campaigns:offers")).content.decode()

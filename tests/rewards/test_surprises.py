@@ -1,5 +1,6 @@
 """Surprise and delight: staff grants with an email, and automatic rules that fire once."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from rewards import selectors, services
 from rewards.models import Redemption, SurpriseRule
 from tests.conftest import MemberFactory, TierFactory
 from tests.rewards.conftest import RewardFactory, SurpriseRuleFactory, buy, fresh
+from tests.scanner import scan
 
 
 def rule_grants(rule) -> list[Redemption]:
@@ -36,6 +38,16 @@ def test_staff_grant_is_free_and_emails_the_member(member, program, admin_user, 
     assert "Coffee mug" in email.subject
     assert "Thanks for being with us!" in email.body
     assert services.voucher_code_display(redemption.voucher.code) in email.body
+    # the HTML shows the voucher's QR code and barcode as inline images a till scanner reads
+    html, _ = email.alternatives[0]
+    images = {part["Content-ID"].strip("<>"): part.get_payload(decode=True) for part in email.attachments}
+    cids = re.findall(r'src="cid:([^"]+)"', html)
+    assert len(cids) == 2 and set(cids) == set(images)
+    assert [scan(images[cid]) for cid in cids] == [
+        [("QR-Code", redemption.voucher.code)],
+        [("CODE-128", redemption.voucher.code)],
+    ]
+    assert email.message().get_content_type() == "multipart/related"
     assert [r.pk for r in selectors.member_redemptions(member=member)] == [redemption.pk]
 
 

@@ -10,6 +10,7 @@ from members import auth
 from members.models import Program, Tier
 from tests.conftest import PartnerFactory, ProgramFactory
 from tests.members.conftest import buy  # noqa: F401 - shared with the page tests
+from tests.wallet import apple_wallet, google_wallet  # noqa: F401 - wallet certificates, for the card and vouchers
 
 
 @pytest.fixture(autouse=True)

@@ -3,3 +3,4 @@ member, a fresh cache, English. In tests/rewards/conftest.py they would replace 
 for every rewards test, so they are taken here, next to the page tests only."""
 
 from tests.members.pages.conftest import _english, _fresh_cache, member, member_client, partner, program  # noqa: F401
+from tests.wallet import apple_wallet, google_wallet  # noqa: F401

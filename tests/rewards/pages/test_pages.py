@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from members import services
 from members.models import Event, MembershipPlan, Subscription, Tier
+from rewards import services as services_rewards
 from rewards.models import Redemption, Reward, Voucher
 from tests.conftest import ProgramFactory
 from tests.members.pages.conftest import buy, signup
@@ -62,6 +63,9 @@ def test_redeem_asks_for_confirmation_then_issues_a_voucher_with_a_qr_code(membe
     page = member_client.get(response.url)
     text = page.text
     assert "Ready to use" in text and "<svg" in text and 'role="img"' in text
+    code = services_rewards.voucher_code_display(voucher.code)
+    assert f'aria-label="QR code of voucher {code}"' in text and f'aria-label="Barcode of voucher {code}"' in text
+    assert page.context["row"]["codes"].value == voucher.code  # the bare code, as the validate API takes it
     assert "on orders from 10.00 EUR" in text
     member.refresh_from_db()
     assert member.points_available == 50
@@ -109,7 +113,7 @@ def test_voucher_states_and_donations(member_client, member, program):
     Voucher.objects.filter(pk=used.voucher.pk).update(status=Voucher.Status.CONSUMED)
     page = member_client.get(reverse("rewards:vouchers"))
     assert "Food bank" in page.text and "Used" in page.text
-    assert page.context["rows"][0]["qr"] == ""  # no QR for a used voucher
+    assert page.context["rows"][0]["codes"] is None  # no QR code or barcode for a used voucher
 
 
 def test_vouchers_page_queries_are_constant(member_client, member, program, django_assert_max_num_queries):
