@@ -28,6 +28,7 @@ from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django.utils import timezone
 
 from campaigns.models import Campaign, Delivery, Offer, OfferGrant, Segment, SegmentMember, SegmentRule, Variant
+from campaigns.rendering import long_date, number, points_name
 from members.models import LedgerEntry, Member, PointLot, Purchase, Subscription
 from members.selectors import tier_progress
 
@@ -260,22 +261,31 @@ def capped_members(*, member_ids: Iterable[int], campaign: Campaign, now: dateti
 
 
 def personalization(*, member: Member, grant: OfferGrant | None, now: datetime) -> dict:
-    """Template variables. Tier progress costs queries, so it is a callable the template engine only
-    calls when the message uses it."""
+    """Template variables, formatted for the language active at the call (numbers and dates as that
+    locale writes them, the program's points name in that language). Tier progress costs queries, so it
+    is a callable the template engine only calls when the message uses it; an unsaved member (the
+    preview's sample) has no progress to look up."""
     progress = functools.cache(lambda: tier_progress(member=member, now=now))
+
+    def next_tier() -> str:
+        return progress().next.name if member.pk and progress().next else ""
+
+    def points_to_next_tier() -> str:
+        return number(progress().needed.normalize()) if member.pk and progress().next else number(0)
+
     offer = grant.offer if grant else None
     return {
         "name": member.first_name or member.full_name,
         "first_name": member.first_name,
-        "balance": member.points_available,
-        "points_name": member.program.points_name,
-        "tier": member.tier.name if member.tier else "",
-        "next_tier": lambda: progress().next.name if progress().next else "",
-        "points_to_next_tier": lambda: progress().needed.normalize() if progress().next else 0,
+        "balance": number(member.points_available),
+        "points_name": points_name(member.program),
+        "tier": member.tier.name if member.tier_id else "",
+        "next_tier": next_tier,
+        "points_to_next_tier": points_to_next_tier,
         "offer": offer.title if offer else "",
         "offer_details": offer.description if offer else "",
         "code": grant.code if grant else "",
-        "expiry": timezone.localdate(grant.valid_until) if grant else None,
+        "expiry": long_date(timezone.localdate(grant.valid_until)) if grant else "",
     }
 
 

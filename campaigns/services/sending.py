@@ -11,12 +11,10 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
-from django.template import Context, Template
-from django.template.loader import get_template
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
-from campaigns.models import MESSAGE_ENGINE, Campaign, Delivery, OfferGrant, Variant
+from campaigns.models import Campaign, Delivery, OfferGrant
+from campaigns.rendering import RenderedEmail, Renderer
 from campaigns.selectors import personalization, quiet_until
 from campaigns.services.offers import offer_budget_left, offer_grant_issue
 from core.sms import send_sms
@@ -67,51 +65,35 @@ def _claim(delivery: Delivery, now: datetime) -> tuple[bool, OfferGrant | None]:
         return True, offer_grant_issue(delivery, now)
 
 
-class _Renderer:
-    """Compiles each variant's template once per batch and language (thousands of messages share them),
-    and looks the email layout templates up once per batch."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple, Template] = {}
-        self._pages: dict[str, object] = {}
-
-    def page(self, name: str, context: dict) -> str:
-        if name not in self._pages:
-            self._pages[name] = get_template(name)
-        return self._pages[name].render(context)
-
-    def __call__(self, variant: Variant, field: str, context: dict) -> str:
-        key = (variant.pk, translation.get_language(), field)
-        if key not in self._cache:
-            self._cache[key] = MESSAGE_ENGINE.from_string(getattr(variant, field))
-        return self._cache[key].render(Context(context, autoescape=False))
-
-
-def _send_email(delivery: Delivery, context: dict, render: _Renderer, mail) -> str:
-    member, variant = delivery.member, delivery.variant
-    subject = " ".join(render(variant, "subject", context).split())
-    headers = unsubscribe_headers(member)
-    page = {**context, "body": render(variant, "body", context), "subject": subject}
-    page["unsubscribe_url"] = headers["List-Unsubscribe"].strip("<>")
+def email_message(*, rendered: RenderedEmail, to: str, headers: dict, connection=None) -> EmailMultiAlternatives:
+    """The email as it leaves: text and HTML parts, a Message-ID of ours, the given headers."""
     message_id = make_msgid(domain=urlsplit(settings.SITE_URL).hostname or "fidelis")
     message = EmailMultiAlternatives(
-        subject=subject,
-        body=render.page("campaigns/email.txt", page),
-        to=[member.email],
+        subject=rendered.subject,
+        body=rendered.text,
+        to=[to],
         headers={**headers, "Message-ID": message_id},
-        connection=mail,
+        connection=connection,
     )
-    message.attach_alternative(render.page("campaigns/email.html", page), "text/html")
-    message.send()
-    return message_id
+    message.attach_alternative(rendered.html, "text/html")
+    return message
 
 
-def _send_sms(delivery: Delivery, context: dict, render: _Renderer) -> str:
-    """Marketing SMS carry their own opt-out link (SMS consent is withdrawn separately from email)."""
+def _send_email(delivery: Delivery, context: dict, render: Renderer, mail) -> str:
     member = delivery.member
-    body = render(delivery.variant, "sms_body", context).strip()
-    stop = _("Stop: %(url)s") % {"url": unsubscribe_url(member, "sms")}
-    return send_sms(to=member.phone, body=f"{body}\n{stop}")
+    headers = unsubscribe_headers(member)
+    rendered = render.email(
+        variant=delivery.variant, context=context, unsubscribe_url=headers["List-Unsubscribe"].strip("<>")
+    )
+    message = email_message(rendered=rendered, to=member.email, headers=headers, connection=mail)
+    message.send()
+    return message.extra_headers["Message-ID"]
+
+
+def _send_sms(delivery: Delivery, context: dict, render: Renderer) -> str:
+    member = delivery.member
+    body = render.sms(variant=delivery.variant, context=context, stop_url=unsubscribe_url(member, "sms"))
+    return send_sms(to=member.phone, body=body)
 
 
 def _claim_plain(deliveries: list[Delivery], now: datetime) -> list[Delivery]:
@@ -163,14 +145,14 @@ def deliveries_send_batch(*, deliveries: QuerySet[Delivery], now: datetime | Non
         .select_related("campaign__offer", "member__program", "member__tier", "variant")
         .order_by("pk")
     )
-    render, sent = _Renderer(), 0
+    render, sent = Renderer(), 0
     with _Mailer() as mailer:
         for i in range(0, len(due), SEND_GROUP):
             sent += _send_group(due[i : i + SEND_GROUP], now, render, mailer)
     return sent
 
 
-def _send_group(group: list[Delivery], now: datetime, render: _Renderer, mailer: _Mailer) -> int:
+def _send_group(group: list[Delivery], now: datetime, render: Renderer, mailer: _Mailer) -> int:
     """Claim, send and record a group of deliveries. Emails without offers are claimed and recorded
     in one statement each for the whole group; offers (a grant per message) and SMS (quiet hours)
     are claimed one by one, as before."""
