@@ -1,6 +1,7 @@
 """Writes for campaigns, one module per subdomain, re-exported here (`from campaigns import services`):
 
 - `segments`: static segments (freezing a dynamic one, importing a list)
+- `preview`: each variant previewed per language exactly as sent, and a test send to a staff address
 - `launch`: launching, pausing, starting scheduled runs, resuming runs whose fan-out was lost
 - `fanout`: a run's audience into id-range tasks and delivery rows; the daily birthday and win-back
   journeys
@@ -48,6 +49,7 @@ from campaigns.services.offers import (
     offers_apply_to_purchase,
     offers_restore_for_refund,
 )
+from campaigns.services.preview import campaign_preview, campaign_test_send
 from campaigns.services.segments import segment_freeze, segment_import_csv
 from campaigns.services.sending import SEND_GROUP, deliveries_send_batch, deliveries_send_due
 
@@ -58,6 +60,8 @@ __all__ = [
     "campaign_fan_out",
     "campaign_launch",
     "campaign_pause",
+    "campaign_preview",
+    "campaign_test_send",
     "campaigns_resume_stalled",
     "campaigns_run_due",
     "deliveries_queue",
