@@ -9,9 +9,14 @@ and dates in that locale's format (CLDR through Babel: "13 dicembre 2026", not D
 
 from dataclasses import dataclass
 from datetime import date
+from email.utils import make_msgid
+from urllib.parse import urlsplit
 
 from babel.dates import format_date
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.template import Context, Template
+from django.template.base import TextNode, Variable, VariableNode
 from django.template.loader import get_template
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
@@ -61,13 +66,32 @@ class Renderer:
         self._compiled: dict[tuple, Template] = {}
         self._layouts: dict[str, object] = {}
 
-    def field(self, variant: Variant, name: str, context: dict) -> str:
-        """One of the variant's texts (subject, body, sms_body), personalised. Staff write them as plain
-        text: nothing is escaped here; the HTML layout escapes the body."""
+    def _template(self, variant: Variant, name: str) -> Template:
         key = (variant.pk, translation.get_language(), name)
         if key not in self._compiled:
             self._compiled[key] = MESSAGE_ENGINE.from_string(getattr(variant, name) or "")
-        return self._compiled[key].render(Context(context, autoescape=False))
+        return self._compiled[key]
+
+    def field(self, variant: Variant, name: str, context: dict) -> str:
+        """One of the variant's texts (subject, body, sms_body), personalised. Staff write them as plain
+        text: nothing is escaped here; the HTML layout escapes the body."""
+        return self._template(variant, name).render(Context(context, autoescape=False))
+
+    def placed_variables(self, variant: Variant) -> set[str] | None:
+        """The variables the email's subject and body place as they are, in the active language; None when
+        they do more with them (a filter, an {% if %}): then each member's copy is rendered on its own."""
+        names: set[str] = set()
+        for field in ("subject", "body"):
+            for node in self._template(variant, field).nodelist:
+                if isinstance(node, TextNode):
+                    continue
+                expression = getattr(node, "filter_expression", None)
+                if not isinstance(node, VariableNode) or expression.filters or not isinstance(expression.var, Variable):
+                    return None
+                if expression.var.lookups is None or len(expression.var.lookups) != 1:
+                    return None
+                names.add(expression.var.lookups[0])
+        return names
 
     def layout(self, name: str, context: dict) -> str:
         if name not in self._layouts:
@@ -95,3 +119,17 @@ class Renderer:
         """Marketing SMS carry their own opt-out link (SMS consent is withdrawn apart from email)."""
         body = self.field(variant, "sms_body", context).strip()
         return f"{body}\n{_('Stop: %(url)s') % {'url': stop_url}}"
+
+
+def email_message(*, rendered: RenderedEmail, to: str, headers: dict, connection=None) -> EmailMultiAlternatives:
+    """The email as it leaves: text and HTML parts, a Message-ID of ours, the given headers."""
+    message_id = make_msgid(domain=urlsplit(settings.SITE_URL).hostname or "fidelis")
+    message = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        to=[to],
+        headers={**headers, "Message-ID": message_id},
+        connection=connection,
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    return message

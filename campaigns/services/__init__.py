@@ -6,6 +6,8 @@
 - `fanout`: a run's audience into id-range tasks and delivery rows; the daily birthday and win-back
   journeys
 - `sending`: claiming and sending deliveries (email, SMS, quiet hours), recording them
+- `bulk`: large email runs through a provider's batch API (claim hundreds in one statement, render once
+  per variant and language, one call with per-recipient variables under an idempotency key)
 - `journeys`: journeys triggered by events, and the abandoned-redemption interest
 - `offers`: what each offer kind needs, issuing grants within the budget, redeeming codes, bonus and
   multiplier points on purchases
@@ -14,7 +16,7 @@ Exactly-once: every (campaign, member, occurrence) has one Delivery row (unique 
 inserted with ignore_conflicts), and a row is claimed (queued -> sending) in its own transaction before
 the message leaves, so a re-run task or a crashed worker never sends it twice. Fan-out and sends are
 started by task name through `core.enqueue`; these modules never import tasks. Imports inside:
-launch -> offers; journeys -> fanout -> sending -> offers.
+launch -> offers; journeys -> fanout -> sending -> bulk, offers.
 
 Where a change goes:
 
@@ -32,6 +34,7 @@ Where a change goes:
   `launch._validate`, the admin and the message templates.
 """
 
+from campaigns.services.bulk import deliveries_claim, deliveries_record_sent, emails_send_bulk
 from campaigns.services.fanout import (
     MEMBER_FIELDS,
     campaign_chunk,
@@ -64,9 +67,12 @@ __all__ = [
     "campaign_test_send",
     "campaigns_resume_stalled",
     "campaigns_run_due",
+    "deliveries_claim",
     "deliveries_queue",
+    "deliveries_record_sent",
     "deliveries_send_batch",
     "deliveries_send_due",
+    "emails_send_bulk",
     "journey_trigger",
     "journeys_periodic_start",
     "offer_budget_left",

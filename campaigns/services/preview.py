@@ -11,9 +11,8 @@ from django.core.validators import validate_email
 from django.utils import timezone, translation
 
 from campaigns.models import Campaign, OfferGrant, Variant
-from campaigns.rendering import RenderedEmail, Renderer
+from campaigns.rendering import RenderedEmail, Renderer, email_message
 from campaigns.selectors import personalization, preview_member
-from campaigns.services.sending import email_message
 from core.errors import DomainError
 from members import services as member_services
 from members.links import unsubscribe_headers, unsubscribe_url

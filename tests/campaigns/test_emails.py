@@ -81,10 +81,17 @@ def test_a_russian_member_gets_russian_html_with_lang_ru_the_points_name_and_rus
 def test_a_language_without_its_own_texts_falls_back_to_english_text_but_keeps_its_own_words_and_formats(
     starry, consenting
 ):
-    """No Romanian variant text and no Romanian points name: the body is the English one, the points are
-    called by the Romanian word, and the layout and formats stay Romanian."""
+    """No Romanian variant text and no Romanian points name: the body and the name are the English ones
+    (the program's brand), while the layout and the formats stay Romanian."""
     _message, html = _send_to(starry, consenting, "ro")
     assert '<html lang="ro">' in html
-    assert "Hello Giulia, you have 1.234 puncte." in html
+    assert "Hello Giulia, you have 1.234 stars." in html
     assert "13 decembrie 2026" in html
     assert "Codul tău" in html
+
+
+def test_a_program_that_kept_the_default_name_reads_each_languages_own_word(program, consenting):
+    for language, word in (("it", "punti"), ("ru", "баллы"), ("en", "points")):
+        mail.outbox.clear()
+        _message, html = _send_to(program, consenting, language)
+        assert f" {word}." in html.split("<p>", 1)[1]
