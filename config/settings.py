@@ -193,6 +193,14 @@ ADMINS = [("Operators", a) for a in env.list("ADMIN_EMAILS", default=[])]
 RECONCILIATION_EMAILS = env.list("RECONCILIATION_EMAILS", default=[a for _, a in ADMINS])
 # Dotted path of the SMS sender; the console backend logs the message instead of sending it.
 SMS_BACKEND = env.str("SMS_BACKEND", default="core.sms.ConsoleSmsBackend")
+# SMS_BACKEND=core.sms.TwilioSmsBackend: the account, its auth token (also what Twilio signs status
+# callbacks with), the sender (a number or a Messaging Service SID "MG..."), and where Twilio posts each
+# message's status (default: this site's /campaigns/sms/status/). TWILIO_API_BASE: another endpoint.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM = env.str("TWILIO_FROM", default="")
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="")
+TWILIO_STATUS_CALLBACK_URL = env.str("TWILIO_STATUS_CALLBACK_URL", default=f"{SITE_URL}/campaigns/sms/status/")
 
 LOGIN_URL = "members:signin"
 

@@ -9,6 +9,7 @@
 - `bulk`: large email runs through a provider's batch API (claim hundreds in one statement, render once
   per variant and language, one call with per-recipient variables under an idempotency key)
 - `journeys`: journeys triggered by events, and the abandoned-redemption interest
+- `tracking`: what providers report after a send (email bounces and complaints, SMS statuses)
 - `offers`: what each offer kind needs, issuing grants within the budget, redeeming codes, bonus and
   multiplier points on purchases
 
@@ -55,6 +56,7 @@ from campaigns.services.offers import (
 from campaigns.services.preview import campaign_preview, campaign_test_send
 from campaigns.services.segments import segment_freeze, segment_import_csv
 from campaigns.services.sending import SEND_GROUP, deliveries_send_batch, deliveries_send_due
+from campaigns.services.tracking import email_event_record, sms_status_record
 
 __all__ = [
     "MEMBER_FIELDS",
@@ -72,6 +74,7 @@ __all__ = [
     "deliveries_record_sent",
     "deliveries_send_batch",
     "deliveries_send_due",
+    "email_event_record",
     "emails_send_bulk",
     "journey_trigger",
     "journeys_periodic_start",
@@ -85,4 +88,5 @@ __all__ = [
     "reward_interest_record",
     "segment_freeze",
     "segment_import_csv",
+    "sms_status_record",
 ]

@@ -1,5 +1,7 @@
-"""What the email provider tells after a send (django-anymail's normalised tracking events): a bounce or a
-complaint marks the delivery and withdraws the member's email consent, so no campaign mails them again."""
+"""What the providers tell after a send. Email (django-anymail's normalised tracking events): a bounce or
+a complaint marks the delivery and withdraws the member's email consent, so no campaign mails them again.
+SMS (Twilio's status callbacks): a message that could not be delivered marks its delivery failed; one
+refused because the member replied STOP withdraws their SMS consent."""
 
 import logging
 
@@ -57,4 +59,27 @@ def email_event_record(
     logger.info(
         "email %s: delivery %s, consent withdrawn for %d members", event_type, delivery and delivery.pk, len(members)
     )
+    return delivery
+
+
+# Twilio: the recipient replied STOP to the sender (error 21610): they do not want SMS from us.
+TWILIO_UNSUBSCRIBED = "21610"
+
+
+@transaction.atomic
+def sms_status_record(*, message_sid: str, status: str, error_code: str = "") -> Delivery | None:
+    """Apply one SMS status. queued/sent/delivered change nothing (the delivery is already sent);
+    undelivered and failed mark it failed with Twilio's error code. Safe to repeat."""
+    delivery = (
+        Delivery.objects.select_related("member").filter(provider_id=message_sid, channel=Delivery.Channel.SMS).first()
+        if message_sid
+        else None
+    )
+    if delivery is None or status not in ("undelivered", "failed"):
+        return delivery
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.FAILED, error=f"SMS {status} (Twilio error {error_code or '-'})"[:255]
+    )
+    if error_code == TWILIO_UNSUBSCRIBED and delivery.member.consent_sms:
+        member_services.member_consent_set(member=delivery.member, channel="sms", granted=False)
     return delivery
