@@ -86,8 +86,13 @@ def _placeholders(syntax: str, names: Iterable[str]) -> dict[str, str]:
 
 
 def _values(context: dict, names: Iterable[str]) -> dict[str, str]:
-    """The member's own values of the variables their message places (lazy ones only when placed)."""
-    return {name: str(context[name]() if callable(context[name]) else context[name]) for name in names}
+    """The member's own values of the variables their message places (lazy ones only when placed); an
+    unknown name reads empty, as Django's templates render it."""
+    values = {}
+    for name in names:
+        value = context.get(name, "")
+        values[name] = str(value() if callable(value) else value)
+    return values
 
 
 def emails_send_bulk(*, deliveries: list[Delivery], batch: uuid.UUID, now: datetime, placeholder: str) -> int:

@@ -123,6 +123,13 @@ def test_a_template_that_computes_with_personal_values_is_rendered_per_member(pr
     assert brevo.delivered == 3
 
 
+def test_an_unknown_variable_reads_empty_as_in_a_single_send(program, brevo):
+    ids = bulk_members(program, 2, consent_email=True)
+    campaign = _campaign(program, body="Hello {{ name }}{{ nmae }}!")
+    assert _send(campaign, ids) == 2
+    assert {m["text"].splitlines()[0] for m in brevo.messages} == {"Hello Bulk!"}
+
+
 def test_a_refused_call_fails_its_deliveries_with_the_providers_reason(program, brevo, settings):
     settings.ANYMAIL = {"BREVO_API_KEY": "wrong", "BREVO_API_URL": brevo.url}
     ids = bulk_members(program, 5, consent_email=True)
