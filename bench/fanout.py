@@ -1,13 +1,17 @@
-"""Campaign fan-out benchmark: a broadcast to the bench program's 100k-member segment, sent by a real
-Celery worker (a subprocess, production settings: prefork, Redis broker, late acks, prefetch 1)
-through Django's SMTP backend to a sink on loopback (bench/smtpsink.py).
+"""Campaign fan-out benchmark: a broadcast to the bench program's 100k-member segment (or its first
+--members N), sent by a real Celery worker (a subprocess, production settings: prefork, Redis broker,
+late acks, prefetch 1) either through Django's SMTP backend to a sink on loopback (bench/smtpsink.py,
+one message at a time) or, with --provider brevo, through django-anymail's real Brevo backend to a
+loopback server speaking Brevo's batch API (bench/brevosink.py: CAMPAIGN_EMAIL_BATCH recipients per
+call with their variables, the batch id as idempotency key).
 
 Deliveries/s counts from the launch (the service call that enqueues the fan-out task) to the moment
 the sink accepted the last message. Worker memory is the peak of the summed RSS of the worker's
 process tree, sampled every 0.2 s (shared pages of the forked children count once per child, so
 this overstates the real footprint a little).
 
-    DATABASE_URL=... REDIS_URL=... .venv/bin/python bench/fanout.py [--concurrency 2] [--profile]
+    DATABASE_URL=... REDIS_URL=... .venv/bin/python bench/fanout.py [--provider smtp|brevo] [--members N]
+        [--concurrency 2] [--profile]
 """
 
 import os
@@ -28,11 +32,12 @@ import django
 
 django.setup()
 
+from brevosink import BrevoSink
 from django.db.models import Count
 from smtpsink import SmtpSink
 
 from campaigns import services
-from campaigns.models import Campaign, Delivery, Segment, Variant
+from campaigns.models import Campaign, Delivery, Segment, SegmentMember, Variant
 from config.celery import app as celery_app
 from members.models import Program
 
@@ -89,16 +94,37 @@ def _tree_cpu_seconds(root: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _worker_env(smtp_port: int) -> dict:
-    return {
+def _worker_env(sink) -> dict:
+    env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "false",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-" + "x" * 50,
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
-        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
     }
+    if isinstance(sink, BrevoSink):
+        return {**env, "EMAIL_URL": "anymail://brevo", "ANYMAIL_API_KEY": sink.api_key, "ANYMAIL_API_URL": sink.url}
+    return {**env, "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}"}
+
+
+class _Brevo(BrevoSink):
+    """The Brevo sink started and stopped as a context, like the SMTP sink."""
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _accepted(sink) -> int:
+    """Messages the sink accepted: SMTP messages, or recipients of Brevo batch calls."""
+    return sink.delivered if isinstance(sink, BrevoSink) else sink.messages
+
+
+def _calls(sink) -> int:
+    return sink.calls if isinstance(sink, BrevoSink) else sink.connections
 
 
 def _wait_ready(proc: subprocess.Popen, name: str, seconds: float = 60) -> None:
@@ -111,10 +137,17 @@ def _wait_ready(proc: subprocess.Popen, name: str, seconds: float = 60) -> None:
     raise SystemExit("the bench worker did not answer a ping")
 
 
-def campaign_for_bench(program: Program) -> tuple[Campaign, int]:
-    """A fresh broadcast to the seeded everyone-segment (a new campaign each run: deliveries are unique
-    per campaign), and how many emails it should send."""
+def campaign_for_bench(program: Program, members: int | None = None) -> tuple[Campaign, int]:
+    """A fresh broadcast to the seeded everyone-segment, or to a static list of its first `members` (a new
+    campaign each run: deliveries are unique per campaign), and how many emails it should send."""
     segment = Segment.objects.get(program=program, name="Everyone (bench)")
+    if members:
+        segment, _ = Segment.objects.get_or_create(
+            program=program, name=f"First {members} (bench)", defaults={"kind": Segment.Kind.STATIC}
+        )
+        if not segment.entries.exists():
+            ids = program.members.filter(consent_email=True).order_by("pk").values_list("pk", flat=True)[:members]
+            SegmentMember.objects.bulk_create([SegmentMember(segment=segment, member_id=i) for i in ids], 5000)
     campaign = Campaign.objects.create(
         program=program, name=f"Bench fan-out {datetime.now(UTC):%Y-%m-%d %H:%M:%S}", segment=segment
     )
@@ -124,11 +157,18 @@ def campaign_for_bench(program: Program) -> tuple[Campaign, int]:
     return campaign, campaign_audience(campaign=campaign).filter(consent_email=True).count()
 
 
-def fanout_bench(program: Program, *, concurrency: int = CONCURRENCY, profile: Path | None = None) -> dict:
-    campaign, expected = campaign_for_bench(program)
+def fanout_bench(
+    program: Program,
+    *,
+    concurrency: int = CONCURRENCY,
+    profile: Path | None = None,
+    provider: str = "smtp",
+    members: int | None = None,
+) -> dict:
+    campaign, expected = campaign_for_bench(program, members)
     celery_app.control.purge()  # a task left over from an interrupted run would skew the timing
     name = f"benchfan-{os.getpid()}@localhost"
-    with SmtpSink() as sink:
+    with _Brevo(keep=False) if provider == "brevo" else SmtpSink() as sink:
         log = open(Path(tempfile.gettempdir()) / f"bench-worker-{os.getpid()}.log", "w")  # noqa: SIM115
         worker = subprocess.Popen(
             [
@@ -144,7 +184,7 @@ def fanout_bench(program: Program, *, concurrency: int = CONCURRENCY, profile: P
                 name,
             ],
             cwd=ROOT,
-            env=_worker_env(sink.port),
+            env=_worker_env(sink),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -157,11 +197,11 @@ def fanout_bench(program: Program, *, concurrency: int = CONCURRENCY, profile: P
             started = time.monotonic()
             services.campaign_launch(campaign=campaign)
             peak, last_progress, seen = idle_rss, time.monotonic(), 0
-            while sink.messages < expected and time.monotonic() - last_progress < 60:
+            while _accepted(sink) < expected and time.monotonic() - last_progress < 60:
                 time.sleep(0.2)
                 peak = max(peak, _tree_rss_kib(worker.pid))
-                if sink.messages != seen:
-                    seen, last_progress = sink.messages, time.monotonic()
+                if _accepted(sink) != seen:
+                    seen, last_progress = _accepted(sink), time.monotonic()
             finished = sink.last_at or time.monotonic()
             cpu = _tree_cpu_seconds(worker.pid) - idle_cpu
         finally:
@@ -179,15 +219,16 @@ def fanout_bench(program: Program, *, concurrency: int = CONCURRENCY, profile: P
         "expected": expected,
         "sent": statuses.get(Delivery.Status.SENT, 0),
         "statuses": statuses,
-        "smtp_messages": sink.messages,
-        "smtp_connections": sink.connections,
+        "smtp_messages": _accepted(sink),
+        "smtp_connections": _calls(sink),
         "seconds": seconds,
-        "rate": sink.messages / seconds if seconds > 0 else 0.0,
+        "rate": _accepted(sink) / seconds if seconds > 0 else 0.0,
         "worker_cpu_seconds": cpu,
-        "cpu_ms_per_delivery": 1000 * cpu / max(sink.messages, 1),
+        "cpu_ms_per_delivery": 1000 * cpu / max(_accepted(sink), 1),
         "idle_rss_mib": idle_rss / 1024,
         "peak_rss_mib": peak / 1024,
         "concurrency": concurrency,
+        "provider": provider,
     }
 
 
@@ -230,7 +271,7 @@ def _ppid(pid: int) -> int:
 def fmt(result: dict) -> str:
     failed = result["expected"] - result["smtp_messages"]
     return (
-        f"{result['smtp_messages']:,} emails in {result['seconds']:.1f} s = {result['rate']:,.0f} deliveries/s, "
+        f"{result['provider']}: {result['smtp_messages']:,} emails in {result['seconds']:.1f} s = {result['rate']:,.0f} deliveries/s, "
         f"worker {result['cpu_ms_per_delivery']:.2f} ms CPU each, peak RSS {result['peak_rss_mib']:,.0f} MiB"
         + (f", {failed:,} NOT SENT" if failed else "")
     )
@@ -242,8 +283,16 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description="Campaign fan-out benchmark (needs the bench data).")
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
+    parser.add_argument("--provider", choices=("smtp", "brevo"), default="smtp")
+    parser.add_argument("--members", type=int, help="only the first N members of the segment (e.g. 10000)")
     parser.add_argument("--profile", type=Path, help="py-spy speedscope output prefix, one file per pool child")
     args = parser.parse_args()
-    result = fanout_bench(Program.objects.get(slug="bench"), concurrency=args.concurrency, profile=args.profile)
+    result = fanout_bench(
+        Program.objects.get(slug="bench"),
+        concurrency=args.concurrency,
+        profile=args.profile,
+        provider=args.provider,
+        members=args.members,
+    )
     print(json.dumps(result, indent=1, default=str))
     print(fmt(result))

@@ -1,6 +1,8 @@
 """Operators build segments from rules, attach offers, run campaigns and journeys, and read the results.
 Everything here calls campaigns.services / campaigns.selectors."""
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
@@ -8,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
@@ -150,6 +153,22 @@ class OfferAdmin(TranslationAdmin):
     )
 
 
+class PreviewForm(forms.Form):
+    """Which variant, in which language; and, to send it, a staff address."""
+
+    variant = forms.ChoiceField(label=_("Variant"))
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    to = forms.EmailField(label=_("Send a test to"), required=False)
+
+    def __init__(self, *args, campaign: Campaign, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["variant"].choices = [(v.pk, v.name) for v in campaign.variants.order_by("name")]
+
+    @property
+    def variant_id(self) -> int:
+        return int(self.cleaned_data["variant"])
+
+
 class VariantInline(TranslationStackedInline):
     model = Variant
     extra = 0
@@ -162,11 +181,11 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ("status", "trigger", "program")
     search_fields = ("name",)
     autocomplete_fields = ("program", "segment", "offer")
-    readonly_fields = ("status", "launched_at", "next_run_at", "results")
+    readonly_fields = ("status", "launched_at", "next_run_at", "before_launch", "results")
     inlines = [VariantInline]
     actions = ["launch", "pause"]
     fieldsets = (
-        (None, {"fields": ("program", "name", "segment", "offer", "status", "launched_at")}),
+        (None, {"fields": ("program", "name", "segment", "offer", "status", "launched_at", "before_launch")}),
         (_("Trigger (journeys)"), {"fields": ("trigger", "trigger_days")}),
         (
             _("Channels and schedule"),
@@ -204,6 +223,89 @@ class CampaignAdmin(admin.ModelAdmin):
             },
         )
 
+    @admin.display(description=_("before launch"))
+    def before_launch(self, obj: Campaign) -> str:
+        if obj.pk is None:
+            return _("Save the campaign to preview it.")
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("admin:campaigns_campaign_preview", args=[obj.pk]),
+            _("Preview and test send"),
+            reverse("admin:campaigns_campaign_launch", args=[obj.pk]),
+            _("Review and launch"),
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/preview/", view(self.preview_view), name="campaigns_campaign_preview"),
+            path("<int:pk>/launch/", view(self.launch_view), name="campaigns_campaign_launch"),
+            *super().get_urls(),
+        ]
+
+    def _campaign(self, request, pk: int, change: bool) -> Campaign:
+        campaign = get_object_or_404(Campaign.objects.select_related("program", "segment", "offer"), pk=pk)
+        allowed = self.has_change_permission if change else self.has_view_permission
+        if not allowed(request, campaign):
+            raise PermissionDenied
+        return campaign
+
+    def _page(self, request, campaign: Campaign, template: str, title: str, **context) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": campaign,
+            "title": title,
+            **context,
+        }
+        return TemplateResponse(request, template, context)
+
+    def preview_view(self, request: HttpRequest, pk: int):
+        """A variant in a language, exactly as sent; a POST sends it to a staff address."""
+        campaign = self._campaign(request, pk, change=request.method == "POST")
+        data = request.POST if request.method == "POST" else request.GET.copy()
+        if request.method == "GET":
+            first = campaign.variants.order_by("name").first()
+            data.setdefault("variant", str(first.pk) if first else "")
+            data.setdefault("language", translation.get_language())
+            data.setdefault("to", request.user.email)
+        choose = PreviewForm(data, campaign=campaign)
+        if request.method == "POST" and not data.get("to"):
+            choose.add_error("to", _("Enter the address to send the test to."))
+        preview = None
+        if choose.is_valid():
+            args = {"campaign": campaign, "variant_id": choose.variant_id, "language": choose.cleaned_data["language"]}
+            try:
+                if request.method == "POST":
+                    services.campaign_test_send(**args, to=choose.cleaned_data["to"], by=request.user)
+                    self.message_user(
+                        request, _("Test email sent to %(to)s.") % {"to": choose.cleaned_data["to"]}, messages.SUCCESS
+                    )
+                preview = services.campaign_preview(**args)
+            except DomainError as exc:
+                for field, errors in (exc.fields or {"__all__": [exc.message]}).items():
+                    choose.add_error(field if field in choose.fields else None, errors)
+        return self._page(
+            request, campaign, "campaigns/admin/preview.html", _("Preview and test send"), form=choose, preview=preview
+        )
+
+    def launch_view(self, request: HttpRequest, pk: int):
+        """What the launch will do (audience, holdout, channels, budget); it starts only from the POST."""
+        campaign = self._campaign(request, pk, change=True)
+        if request.method == "POST":
+            self._each(request, [campaign], services.campaign_launch, "'{name}' launched.")
+            return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+        summary = selectors.campaign_launch_summary(campaign=campaign)
+        return self._page(
+            request,
+            campaign,
+            "campaigns/admin/launch_confirm.html",
+            _("Review and launch"),
+            summary=summary,
+            languages=settings.LANGUAGES,
+            can_launch=campaign.status in (Campaign.Status.DRAFT, Campaign.Status.PAUSED),
+        )
+
     def _each(self, request, queryset, service, done: str) -> None:
         for campaign in queryset:
             try:
@@ -218,7 +320,11 @@ class CampaignAdmin(admin.ModelAdmin):
         description=_("Launch (journeys start listening; broadcasts send now or at their time)"), permissions=["change"]
     )
     def launch(self, request, queryset):
-        self._each(request, queryset, services.campaign_launch, "'{name}' launched.")
+        """Launching goes through the confirmation page, one campaign at a time."""
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose one campaign to review and launch."), messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse("admin:campaigns_campaign_launch", args=[queryset.get().pk]))
 
     @admin.action(description=_("Pause"), permissions=["change"])
     def pause(self, request, queryset):

@@ -7,5 +7,6 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Campaigns")
 
     def ready(self) -> None:
-        # The journey and offer event handlers; its part of a member's data export (members.exports).
-        from campaigns import exports, handlers  # noqa: F401
+        # The journey and offer event handlers; its part of a member's data export (members.exports); the
+        # email provider's bounce and complaint webhooks (anymail's tracking signal).
+        from campaigns import exports, handlers, tracking  # noqa: F401

@@ -390,6 +390,9 @@ class Delivery(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
         SKIPPED = "skipped", _("Skipped")
+        # Told by the provider's webhooks after the send (the email bounced, the member marked it spam).
+        BOUNCED = "bounced", _("Bounced")
+        COMPLAINED = "complained", _("Marked as spam")
 
     class Reason(models.TextChoices):
         NONE = "", "-"
@@ -411,10 +414,13 @@ class Delivery(models.Model):
     variant = models.ForeignKey(Variant, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries")
     holdout = models.BooleanField(default=False)
     channel = models.CharField(max_length=5, choices=Channel.choices, blank=True)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     reason = models.CharField(max_length=12, choices=Reason.choices, blank=True)
     send_after = models.DateTimeField(null=True, blank=True)
     provider_id = models.CharField(max_length=200, blank=True)
+    # The claim that took this row to 'sending' with others (bulk email): the provider's idempotency key,
+    # so a batch resent after a crash is accepted once.
+    batch = models.UUIDField(null=True, blank=True, editable=False)
     error = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -429,6 +435,8 @@ class Delivery(models.Model):
             models.Index(fields=["member", "status", "sent_at"]),
             models.Index(fields=["campaign", "status"]),
             models.Index(fields=["send_after"], condition=Q(status="queued"), name="delivery_due"),
+            models.Index(fields=["batch"], condition=Q(status="sending"), name="delivery_batch_in_flight"),
+            models.Index(fields=["provider_id"], condition=~Q(provider_id=""), name="delivery_provider_id"),
         ]
 
     def __str__(self) -> str:

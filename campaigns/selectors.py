@@ -28,6 +28,7 @@ from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django.utils import timezone
 
 from campaigns.models import Campaign, Delivery, Offer, OfferGrant, Segment, SegmentMember, SegmentRule, Variant
+from campaigns.rendering import long_date, number, points_name
 from members.models import LedgerEntry, Member, PointLot, Purchase, Subscription
 from members.selectors import tier_progress
 
@@ -260,22 +261,31 @@ def capped_members(*, member_ids: Iterable[int], campaign: Campaign, now: dateti
 
 
 def personalization(*, member: Member, grant: OfferGrant | None, now: datetime) -> dict:
-    """Template variables. Tier progress costs queries, so it is a callable the template engine only
-    calls when the message uses it."""
+    """Template variables, formatted for the language active at the call (numbers and dates as that
+    locale writes them, the program's points name in that language). Tier progress costs queries, so it
+    is a callable the template engine only calls when the message uses it; an unsaved member (the
+    preview's sample) has no progress to look up."""
     progress = functools.cache(lambda: tier_progress(member=member, now=now))
+
+    def next_tier() -> str:
+        return progress().next.name if member.pk and progress().next else ""
+
+    def points_to_next_tier() -> str:
+        return number(progress().needed.normalize()) if member.pk and progress().next else number(0)
+
     offer = grant.offer if grant else None
     return {
         "name": member.first_name or member.full_name,
         "first_name": member.first_name,
-        "balance": member.points_available,
-        "points_name": member.program.points_name,
-        "tier": member.tier.name if member.tier else "",
-        "next_tier": lambda: progress().next.name if progress().next else "",
-        "points_to_next_tier": lambda: progress().needed.normalize() if progress().next else 0,
+        "balance": number(member.points_available),
+        "points_name": points_name(member.program),
+        "tier": member.tier.name if member.tier_id else "",
+        "next_tier": next_tier,
+        "points_to_next_tier": points_to_next_tier,
         "offer": offer.title if offer else "",
         "offer_details": offer.description if offer else "",
         "code": grant.code if grant else "",
-        "expiry": timezone.localdate(grant.valid_until) if grant else None,
+        "expiry": long_date(timezone.localdate(grant.valid_until)) if grant else "",
     }
 
 
@@ -453,3 +463,68 @@ def delivery_counts(*, campaign: Campaign) -> list[dict]:
 
 def offer_grants_used(*, member: Member, limit: int = 20) -> QuerySet[OfferGrant]:
     return OfferGrant.objects.select_related("offer").filter(member=member, status=OfferGrant.Status.REDEEMED)[:limit]
+
+
+# --- before launch: what it will do ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LaunchSummary:
+    """What staff confirm before a launch. Holdout and per-variant numbers are expectations (assignment is
+    a hash per member, so the real split differs by a few); audience and channels are counted now."""
+
+    audience: int
+    holdout: int
+    by_email: int
+    by_sms: int
+    no_consent: int
+    variants: list[tuple[Variant, int]]
+    budget_offers: int | None
+    budget_points: int | None
+    offers_allowed: int | None  # offers the budget lets out (None: no limit)
+    offers_wanted: int  # offers the run would issue without a budget
+
+    @property
+    def budget_stops_early(self) -> bool:
+        return self.offers_allowed is not None and self.offers_allowed < self.offers_wanted
+
+
+def campaign_launch_summary(*, campaign: Campaign, now: datetime | None = None) -> LaunchSummary:
+    """Audience, holdout, channels and budget of the campaign's next run, in one aggregate query."""
+    email = Q(consent_email=True) if campaign.channel_email else Q(pk__in=[])
+    sms = Q(consent_sms=True) & ~Q(phone="") if campaign.channel_sms else Q(pk__in=[])
+    counts = campaign_audience(campaign=campaign, now=now).aggregate(
+        total=Count("pk"), email=Count("pk", filter=email), sms=Count("pk", filter=~email & sms)
+    )
+    sent_share = (100 - campaign.holdout_percent) / 100
+    variants = list(campaign.variants.order_by("name"))
+    weights = sum(v.weight for v in variants) or 1
+    reachable = round((counts["email"] + counts["sms"]) * sent_share)
+    offer = campaign.offer if campaign.offer_id else None
+    allowed = [campaign.budget_offers] if campaign.budget_offers is not None else []
+    if offer is not None and offer.kind == Offer.Kind.BONUS and campaign.budget_points is not None and offer.points:
+        allowed.append(campaign.budget_points // offer.points)
+    return LaunchSummary(
+        audience=counts["total"],
+        holdout=counts["total"] - round(counts["total"] * sent_share),
+        by_email=round(counts["email"] * sent_share),
+        by_sms=round(counts["sms"] * sent_share),
+        no_consent=round((counts["total"] - counts["email"] - counts["sms"]) * sent_share),
+        variants=[(v, round(reachable * v.weight / weights)) for v in variants],
+        budget_offers=campaign.budget_offers,
+        budget_points=campaign.budget_points,
+        offers_allowed=min(allowed) if offer is not None and allowed else None,
+        offers_wanted=reachable if offer is not None else 0,
+    )
+
+
+def preview_member(*, campaign: Campaign, language: str) -> Member:
+    """Whom a preview or test send is personalised for: the first member of the audience who reads that
+    language (else the first of the audience), or, for an empty audience, an unsaved sample member."""
+    audience = campaign_audience(campaign=campaign).select_related("program", "tier").order_by("pk")
+    member = audience.filter(language=language).first() or audience.first()
+    if member is None:
+        member = Member(
+            program=campaign.program, first_name="Ana", last_name="Popescu", points_available=1250, language=language
+        )
+    return member

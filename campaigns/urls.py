@@ -5,4 +5,5 @@ from campaigns import views
 app_name = "campaigns"
 urlpatterns = [
     path("", views.offers, name="offers"),
+    path("sms/status/", views.sms_status, name="sms_status"),
 ]

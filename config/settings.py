@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "anymail",
     "import_export",
     "csp",
     "django_otp",
@@ -178,8 +179,33 @@ STORAGES = {
     },
 }
 
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
+# EMAIL_URL: smtp://, smtp+tls://, consolemail://, ... (django-environ), or anymail://<esp> for a
+# provider's HTTP API through django-anymail (brevo, mailgun, postmark, sendgrid, amazon_ses, ...), with
+# its key in ANYMAIL_API_KEY and, optionally, ANYMAIL_API_URL (another endpoint: a regional one, or the
+# loopback sink of the tests and the bench).
+_email_url = env.str("EMAIL_URL", default="consolemail://")
+if _email_url.startswith("anymail://"):
+    ANYMAIL_ESP = _email_url.removeprefix("anymail://").strip("/").lower()
+    EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_ESP}.EmailBackend"
+    _esp = ANYMAIL_ESP.upper()
+    ANYMAIL = {
+        f"{_esp}_API_KEY": env.str("ANYMAIL_API_KEY", default=""),
+        # Provider webhooks (bounces, complaints) authenticate with HTTP basic auth "user:password"...
+        "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
+    }
+    if env.str("ANYMAIL_API_URL", default=""):
+        ANYMAIL[f"{_esp}_API_URL"] = env.str("ANYMAIL_API_URL")
+    # ... and those that sign their payloads (Mailgun, Postmark inbound, ...) with this key.
+    if env.str("ANYMAIL_WEBHOOK_SIGNING_KEY", default=""):
+        ANYMAIL[f"{_esp}_WEBHOOK_SIGNING_KEY"] = env.str("ANYMAIL_WEBHOOK_SIGNING_KEY")
+else:
+    vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Campaign emails per provider call when the provider takes a batch with per-recipient variables (Brevo);
+# 1 sends one message at a time, as SMTP always does.
+CAMPAIGN_EMAIL_BATCH = env.int("CAMPAIGN_EMAIL_BATCH", default=500)
+# Seconds a claimed batch that was never recorded (worker lost) may be sent again under its idempotency
+# key: keep it below the provider's key lifetime. Older ones are closed as failed, never sent twice.
+CAMPAIGN_BATCH_RESEND_WITHIN = env.int("CAMPAIGN_BATCH_RESEND_WITHIN", default=600)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Fidelis <loyalty@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ADMINS = [("Operators", a) for a in env.list("ADMIN_EMAILS", default=[])]
@@ -187,6 +213,14 @@ ADMINS = [("Operators", a) for a in env.list("ADMIN_EMAILS", default=[])]
 RECONCILIATION_EMAILS = env.list("RECONCILIATION_EMAILS", default=[a for _, a in ADMINS])
 # Dotted path of the SMS sender; the console backend logs the message instead of sending it.
 SMS_BACKEND = env.str("SMS_BACKEND", default="core.sms.ConsoleSmsBackend")
+# SMS_BACKEND=core.sms.TwilioSmsBackend: the account, its auth token (also what Twilio signs status
+# callbacks with), the sender (a number or a Messaging Service SID "MG..."), and where Twilio posts each
+# message's status (default: this site's /campaigns/sms/status/). TWILIO_API_BASE: another endpoint.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM = env.str("TWILIO_FROM", default="")
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="")
+TWILIO_STATUS_CALLBACK_URL = env.str("TWILIO_STATUS_CALLBACK_URL", default=f"{SITE_URL}/campaigns/sms/status/")
 
 LOGIN_URL = "members:signin"
 

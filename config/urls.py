@@ -20,6 +20,8 @@ urlpatterns = [
     path("rewards/", include("rewards.urls")),
     path("feedback/", include("feedback.urls")),
     path("campaigns/", include("campaigns.urls")),
+    # Email providers' tracking webhooks (bounces, complaints): /anymail/<esp>/tracking/
+    path("anymail/", include("anymail.urls")),
     path("", include("members.urls")),
 ]
 if settings.DEBUG:

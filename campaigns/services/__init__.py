@@ -1,11 +1,15 @@
 """Writes for campaigns, one module per subdomain, re-exported here (`from campaigns import services`):
 
 - `segments`: static segments (freezing a dynamic one, importing a list)
+- `preview`: each variant previewed per language exactly as sent, and a test send to a staff address
 - `launch`: launching, pausing, starting scheduled runs, resuming runs whose fan-out was lost
 - `fanout`: a run's audience into id-range tasks and delivery rows; the daily birthday and win-back
   journeys
 - `sending`: claiming and sending deliveries (email, SMS, quiet hours), recording them
+- `bulk`: large email runs through a provider's batch API (claim hundreds in one statement, render once
+  per variant and language, one call with per-recipient variables under an idempotency key)
 - `journeys`: journeys triggered by events, and the abandoned-redemption interest
+- `tracking`: what providers report after a send (email bounces and complaints, SMS statuses)
 - `offers`: what each offer kind needs, issuing grants within the budget, redeeming codes, bonus and
   multiplier points on purchases
 
@@ -13,7 +17,7 @@ Exactly-once: every (campaign, member, occurrence) has one Delivery row (unique 
 inserted with ignore_conflicts), and a row is claimed (queued -> sending) in its own transaction before
 the message leaves, so a re-run task or a crashed worker never sends it twice. Fan-out and sends are
 started by task name through `core.enqueue`; these modules never import tasks. Imports inside:
-launch -> offers; journeys -> fanout -> sending -> offers.
+launch -> offers; journeys -> fanout -> sending -> bulk, offers.
 
 Where a change goes:
 
@@ -31,6 +35,7 @@ Where a change goes:
   `launch._validate`, the admin and the message templates.
 """
 
+from campaigns.services.bulk import deliveries_claim, deliveries_record_sent, emails_send_bulk
 from campaigns.services.fanout import (
     MEMBER_FIELDS,
     campaign_chunk,
@@ -48,8 +53,10 @@ from campaigns.services.offers import (
     offers_apply_to_purchase,
     offers_restore_for_refund,
 )
+from campaigns.services.preview import campaign_preview, campaign_test_send
 from campaigns.services.segments import segment_freeze, segment_import_csv
 from campaigns.services.sending import SEND_GROUP, deliveries_send_batch, deliveries_send_due
+from campaigns.services.tracking import email_event_record, sms_status_record
 
 __all__ = [
     "MEMBER_FIELDS",
@@ -58,11 +65,17 @@ __all__ = [
     "campaign_fan_out",
     "campaign_launch",
     "campaign_pause",
+    "campaign_preview",
+    "campaign_test_send",
     "campaigns_resume_stalled",
     "campaigns_run_due",
+    "deliveries_claim",
     "deliveries_queue",
+    "deliveries_record_sent",
     "deliveries_send_batch",
     "deliveries_send_due",
+    "email_event_record",
+    "emails_send_bulk",
     "journey_trigger",
     "journeys_periodic_start",
     "offer_budget_left",
@@ -75,4 +88,5 @@ __all__ = [
     "reward_interest_record",
     "segment_freeze",
     "segment_import_csv",
+    "sms_status_record",
 ]

@@ -3,21 +3,19 @@ crashed worker never sends one twice; emails go over one SMTP session per batch,
 hours, and an offer's grant is issued in the claim's transaction."""
 
 import logging
+import uuid
 from datetime import datetime, timedelta
-from email.utils import make_msgid
-from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connection, transaction
+from django.core.mail import get_connection
+from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.template import Context, Template
-from django.template.loader import get_template
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
-from campaigns.models import MESSAGE_ENGINE, Campaign, Delivery, OfferGrant, Variant
+from campaigns.models import Campaign, Delivery, OfferGrant
+from campaigns.rendering import Renderer, email_message
 from campaigns.selectors import personalization, quiet_until
+from campaigns.services.bulk import bulk_email_placeholder, deliveries_claim, deliveries_record_sent, emails_send_bulk
 from campaigns.services.offers import offer_budget_left, offer_grant_issue
 from core.sms import send_sms
 from members.links import unsubscribe_headers, unsubscribe_url
@@ -67,51 +65,21 @@ def _claim(delivery: Delivery, now: datetime) -> tuple[bool, OfferGrant | None]:
         return True, offer_grant_issue(delivery, now)
 
 
-class _Renderer:
-    """Compiles each variant's template once per batch and language (thousands of messages share them),
-    and looks the email layout templates up once per batch."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple, Template] = {}
-        self._pages: dict[str, object] = {}
-
-    def page(self, name: str, context: dict) -> str:
-        if name not in self._pages:
-            self._pages[name] = get_template(name)
-        return self._pages[name].render(context)
-
-    def __call__(self, variant: Variant, field: str, context: dict) -> str:
-        key = (variant.pk, translation.get_language(), field)
-        if key not in self._cache:
-            self._cache[key] = MESSAGE_ENGINE.from_string(getattr(variant, field))
-        return self._cache[key].render(Context(context, autoescape=False))
-
-
-def _send_email(delivery: Delivery, context: dict, render: _Renderer, mail) -> str:
-    member, variant = delivery.member, delivery.variant
-    subject = " ".join(render(variant, "subject", context).split())
-    headers = unsubscribe_headers(member)
-    page = {**context, "body": render(variant, "body", context), "subject": subject}
-    page["unsubscribe_url"] = headers["List-Unsubscribe"].strip("<>")
-    message_id = make_msgid(domain=urlsplit(settings.SITE_URL).hostname or "fidelis")
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render.page("campaigns/email.txt", page),
-        to=[member.email],
-        headers={**headers, "Message-ID": message_id},
-        connection=mail,
-    )
-    message.attach_alternative(render.page("campaigns/email.html", page), "text/html")
-    message.send()
-    return message_id
-
-
-def _send_sms(delivery: Delivery, context: dict, render: _Renderer) -> str:
-    """Marketing SMS carry their own opt-out link (SMS consent is withdrawn separately from email)."""
+def _send_email(delivery: Delivery, context: dict, render: Renderer, mail) -> str:
     member = delivery.member
-    body = render(delivery.variant, "sms_body", context).strip()
-    stop = _("Stop: %(url)s") % {"url": unsubscribe_url(member, "sms")}
-    return send_sms(to=member.phone, body=f"{body}\n{stop}")
+    headers = unsubscribe_headers(member)
+    rendered = render.email(
+        variant=delivery.variant, context=context, unsubscribe_url=headers["List-Unsubscribe"].strip("<>")
+    )
+    message = email_message(rendered=rendered, to=member.email, headers=headers, connection=mail)
+    message.send()
+    return message.extra_headers["Message-ID"]
+
+
+def _send_sms(delivery: Delivery, context: dict, render: Renderer) -> str:
+    member = delivery.member
+    body = render.sms(variant=delivery.variant, context=context, stop_url=unsubscribe_url(member, "sms"))
+    return send_sms(to=member.phone, body=body)
 
 
 def _claim_plain(deliveries: list[Delivery], now: datetime) -> list[Delivery]:
@@ -163,14 +131,59 @@ def deliveries_send_batch(*, deliveries: QuerySet[Delivery], now: datetime | Non
         .select_related("campaign__offer", "member__program", "member__tier", "variant")
         .order_by("pk")
     )
-    render, sent = _Renderer(), 0
+    render, sent = Renderer(), 0
+    placeholder = bulk_email_placeholder()
+    if placeholder:
+        sent += deliveries_resend_stuck(deliveries=deliveries, now=now, placeholder=placeholder)
+        plain = [d for d in due if _plain_email(d)]
+        due = [d for d in due if not _plain_email(d)]
+        size = settings.CAMPAIGN_EMAIL_BATCH
+        for i in range(0, len(plain), size):
+            part, batch = plain[i : i + size], uuid.uuid4()
+            claimed = deliveries_claim(ids=[d.pk for d in part], now=now, batch=batch)
+            part = [d for d in part if d.pk in claimed]
+            sent += emails_send_bulk(deliveries=part, batch=batch, now=now, placeholder=placeholder)
+    if not due:
+        return sent
     with _Mailer() as mailer:
         for i in range(0, len(due), SEND_GROUP):
             sent += _send_group(due[i : i + SEND_GROUP], now, render, mailer)
     return sent
 
 
-def _send_group(group: list[Delivery], now: datetime, render: _Renderer, mailer: _Mailer) -> int:
+def _plain_email(delivery: Delivery) -> bool:
+    """An email without an offer to an active member: the kind that goes out in bulk."""
+    return (
+        delivery.channel == Delivery.Channel.EMAIL
+        and not delivery.campaign.offer_id
+        and delivery.member.status == Member.Status.ACTIVE
+    )
+
+
+def deliveries_resend_stuck(
+    *, deliveries: QuerySet[Delivery], now: datetime, placeholder: str, idle: timedelta = timedelta(0)
+) -> int:
+    """Batches claimed but never recorded (the worker died between the claim and the record, or the call
+    got no answer), still within the provider's idempotency window: send them again under the same key."""
+    window = timedelta(seconds=settings.CAMPAIGN_BATCH_RESEND_WITHIN)
+    stuck = (
+        deliveries.filter(
+            status=Delivery.Status.SENDING, batch__isnull=False, sent_at__gt=now - window, sent_at__lte=now - idle
+        )
+        .select_related("campaign", "member__program", "member__tier", "variant")
+        .order_by("pk")
+    )
+    batches: dict = {}
+    for delivery in stuck:
+        batches.setdefault(delivery.batch, []).append(delivery)
+    sent = 0
+    for batch, rows in batches.items():
+        logger.info("resending batch %s (%d deliveries) under its idempotency key", batch, len(rows))
+        sent += emails_send_bulk(deliveries=rows, batch=batch, now=now, placeholder=placeholder)
+    return sent
+
+
+def _send_group(group: list[Delivery], now: datetime, render: Renderer, mailer: _Mailer) -> int:
     """Claim, send and record a group of deliveries. Emails without offers are claimed and recorded
     in one statement each for the whole group; offers (a grant per message) and SMS (quiet hours)
     are claimed one by one, as before."""
@@ -204,24 +217,8 @@ def _send_group(group: list[Delivery], now: datetime, render: _Renderer, mailer:
                 mailer.failed()
         else:
             done.append((delivery.pk, provider_id[:200]))
-    _record_sent(done)
+    deliveries_record_sent(done)
     return len(done)
-
-
-def _record_sent(done: list[tuple[int, str]]) -> None:
-    """sending -> sent with each message's provider id, one UPDATE for the group. Not bulk_update: its
-    CASE expression cost more Python time per message than building the email (py-spy, bench/RESULTS.md).
-    UPDATE ... FROM (VALUES ...) runs on PostgreSQL and SQLite >= 3.33 alike."""
-    if not done:
-        return
-    table = Delivery._meta.db_table
-    values = ", ".join(["(%s, %s)"] * len(done))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET status = %s, provider_id = v.column2 FROM (VALUES {values}) AS v"  # noqa: S608
-            f" WHERE {table}.id = v.column1",
-            [Delivery.Status.SENT, *(x for pair in done for x in pair)],
-        )
 
 
 def deliveries_send_due(*, now: datetime | None = None) -> int:
@@ -230,11 +227,18 @@ def deliveries_send_due(*, now: datetime | None = None) -> int:
     # Claimed long ago and never marked sent: the worker died between claiming the row and recording
     # the send (SIGKILL, OOM). Whether the message left is unknown, and sending again could make it
     # twice, so the row is closed as failed for a person to look at (at most once, never twice).
-    Delivery.objects.filter(status=Delivery.Status.SENDING, sent_at__lt=now - timedelta(minutes=10)).update(
+    # A bulk batch within the provider's idempotency window is sent again under its key instead.
+    window = timedelta(seconds=settings.CAMPAIGN_BATCH_RESEND_WITHIN)
+    sent = 0
+    if placeholder := bulk_email_placeholder():
+        sent += deliveries_resend_stuck(
+            deliveries=Delivery.objects.all(), now=now, placeholder=placeholder, idle=timedelta(minutes=1)
+        )
+    Delivery.objects.filter(status=Delivery.Status.SENDING, sent_at__lt=now - window).update(
         status=Delivery.Status.FAILED, error="Interrupted while sending (worker lost); not sent again."
     )
     due = Q(send_after__lte=now) | Q(send_after__isnull=True, created_at__lte=now - timedelta(minutes=10))
-    sent, last = 0, 0
+    last = 0
     while True:
         ids = list(
             Delivery.objects.filter(due, status=Delivery.Status.QUEUED, pk__gt=last)

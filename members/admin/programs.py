@@ -41,7 +41,11 @@ class ProgramAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = [TierInline]
     fieldsets = (
-        (None, {"fields": ("name", "slug", "is_default", "currency", "points_name", "default_region")}),
+        (None, {"fields": ("name", "slug", "is_default", "currency", "default_region")}),
+        (
+            _("Points name, per language"),
+            {"fields": ("points_name_en", "points_name_ro", "points_name_it", "points_name_ru")},
+        ),
         (_("Earning"), {"fields": ("earn_rate", "rounding", "welcome_bonus", "pending_days")}),
         (_("Expiry"), {"fields": ("expiry_policy", "expiry_months", "expiry_notice_days")}),
         (

@@ -94,7 +94,8 @@ def test_staff_services_record_points_tiers_rewards_and_reason(admin_user, progr
 
 def test_campaign_launch_and_pause_from_the_admin_are_recorded(admin_client, admin_user, program):
     campaign = CampaignFactory(program=program, trigger="member.enrolled")
-    run_action(admin_client, "campaigns_campaign", "launch", [campaign])
+    run_action(admin_client, "campaigns_campaign", "launch", [campaign])  # leads to the confirmation page
+    admin_client.post(reverse("admin:campaigns_campaign_launch", args=[campaign.pk]))
     run_action(admin_client, "campaigns_campaign", "pause", [campaign])
 
     launch, pause = trail("campaign.launch", campaign), trail("campaign.pause", campaign)

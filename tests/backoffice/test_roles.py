@@ -32,7 +32,7 @@ def program_post(program: Program, **changes) -> dict:
         "name": program.name,
         "slug": program.slug,
         "currency": program.currency,
-        "points_name": program.points_name,
+        "points_name_en": program.points_name,
         "earn_rate": program.earn_rate,
         "rounding": program.rounding,
         "welcome_bonus": program.welcome_bonus,
@@ -121,7 +121,9 @@ def test_program_manager_configures_programs_catalog_campaigns_and_surveys(clien
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert Tier.objects.filter(program=program, name="Gold").exists()
-    run_action(client, "campaigns_campaign", "launch", [campaign])
+    run_action(client, "campaigns_campaign", "launch", [campaign])  # leads to the confirmation page
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DRAFT
+    client.post(reverse("admin:campaigns_campaign_launch", args=[campaign.pk]))
     assert Campaign.objects.get(pk=campaign.pk).status != Campaign.Status.DRAFT
     # Past the per-user limit (the unlimited permission); past the confirm and approval thresholds
     # (issue 16) a confirmation, then a second staff member: tests/members/test_adjust_approval.py.
@@ -207,6 +209,8 @@ def test_analyst_reads_the_dashboard_and_exports_and_changes_nothing(client, sta
     assert actions_offered(client, "feedback_ticket") == set()
     run_action(client, "members_member", "adjust_points", [member], apply="1", points=5, reason="x")
     run_action(client, "campaigns_campaign", "launch", [campaign])
+    launch = client.post(reverse("admin:campaigns_campaign_launch", args=[campaign.pk]))
+    assert launch.status_code == FORBIDDEN
     assert Member.objects.get(pk=member.pk).points_available == 0
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DRAFT
     for page in (url("members_program_add"), url("rewards_reward_add"), url("members_member_import")):

@@ -1,5 +1,6 @@
 """The operator's path in admin: build a segment and see its count and sample, freeze it, import a list,
-launch an A/B campaign with a holdout and read the results."""
+preview a campaign per variant and language, send a test, confirm and launch an A/B campaign with a holdout,
+and read the results."""
 
 from decimal import Decimal
 
@@ -7,9 +8,10 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from campaigns.models import Campaign, Delivery, Segment, SegmentRule
+from campaigns.models import Campaign, Delivery, Offer, OfferGrant, Segment, SegmentRule
 from members import services as member_services
-from tests.campaigns.conftest import CampaignFactory, RuleFactory, SegmentFactory, VariantFactory
+from members.models import AuditEntry, Member
+from tests.campaigns.conftest import CampaignFactory, OfferFactory, RuleFactory, SegmentFactory, VariantFactory
 
 
 def test_segment_page_shows_live_count_and_sample(admin_client, program, consenting):
@@ -72,8 +74,14 @@ def test_launch_an_ab_test_with_holdout_and_read_results(admin_client, program, 
     VariantFactory(campaign=campaign, name="A")
     VariantFactory(campaign=campaign, name="B", subject="Psst {{ name }}")
     changelist = reverse("admin:campaigns_campaign_changelist")
+    confirm = admin_client.post(changelist, {"action": "launch", "_selected_action": [campaign.pk]})
+    assert confirm.status_code == 302 and confirm.url == reverse("admin:campaigns_campaign_launch", args=[campaign.pk])
+    page = admin_client.get(confirm.url).content.decode()
+    assert 'data-testid="audience">12<' in page and 'data-testid="holdout">5<' in page  # 40% of 12, rounded
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DRAFT and mail.outbox == []  # nothing left before the confirmation
     with on_commit():
-        admin_client.post(changelist, {"action": "launch", "_selected_action": [campaign.pk]})
+        admin_client.post(confirm.url, {"confirm": "1"})
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SENT
     treated = Delivery.objects.filter(campaign=campaign, holdout=False)
@@ -96,11 +104,7 @@ def test_launch_an_ab_test_with_holdout_and_read_results(admin_client, program, 
 
 def test_launch_refusal_is_shown_not_raised(admin_client, program):
     campaign = CampaignFactory(program=program, variant=False)
-    response = admin_client.post(
-        reverse("admin:campaigns_campaign_changelist"),
-        {"action": "launch", "_selected_action": [campaign.pk]},
-        follow=True,
-    )
+    response = admin_client.post(reverse("admin:campaigns_campaign_launch", args=[campaign.pk]), follow=True)
     assert response.status_code == 200
     assert "Add at least one message variant." in response.content.decode()
     campaign.refresh_from_db()
@@ -158,3 +162,71 @@ def test_a_broken_message_template_is_a_form_error(admin_client, program):
     assert response.status_code == 200
     assert "Unclosed tag" in response.content.decode()
     assert not campaign.variants.exists()
+
+
+def _translated_campaign(program, **fields):
+    campaign = CampaignFactory(program=program, variant=False, **fields)
+    VariantFactory(
+        campaign=campaign,
+        name="A",
+        subject_en="Hello {{ name }}",
+        subject_it="Ciao {{ name }}",
+        body_en="You have {{ balance }} {{ points_name }}. {{ code }}",
+        body_it="Hai {{ balance }} {{ points_name }}. {{ code }}",
+        sms_body_it="Ciao {{ name }}: codice {{ code }}",
+    )
+    return campaign
+
+
+def test_preview_shows_each_variant_in_each_language_as_sent_and_sends_nothing(admin_client, program, consenting):
+    member = consenting(language="it", first_name="Giulia")
+    Member.objects.filter(pk=member.pk).update(points_available=2500)
+    campaign = _translated_campaign(program, offer=OfferFactory(program=program))
+    url = reverse("admin:campaigns_campaign_preview", args=[campaign.pk])
+    variant = campaign.variants.get()
+
+    page = admin_client.get(url, {"variant": variant.pk, "language": "it"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    preview = page.context["preview"]
+    assert preview.email.subject == "Ciao Giulia" and 'lang="it"' in preview.email.html
+    assert "Hai 2.500 punti. SAMPLE-CODE" in preview.email.text  # the Italian word, Italian digits
+    assert "Ciao Giulia: codice SAMPLE-CODE" in preview.sms
+    assert "srcdoc=" in html and "Il tuo codice" in html  # the HTML part, escaped into the frame
+    english = admin_client.get(url, {"variant": variant.pk, "language": "en"}).context["preview"]
+    assert english.email.subject == "Hello Giulia" and 'lang="en"' in english.email.html
+    assert not Delivery.objects.exists() and not OfferGrant.objects.exists() and mail.outbox == []
+
+
+def test_a_test_send_goes_to_the_staff_address_only_marked_as_a_test(admin_client, program, consenting):
+    consenting(language="it", first_name="Giulia")
+    campaign = _translated_campaign(program)
+    url = reverse("admin:campaigns_campaign_preview", args=[campaign.pk])
+    variant = campaign.variants.get()
+
+    response = admin_client.post(url, {"variant": variant.pk, "language": "it", "to": "ops@example.com"})
+    assert response.status_code == 200
+    (sent,) = mail.outbox
+    assert sent.to == ["ops@example.com"] and sent.subject == "[TEST] Ciao Giulia"
+    assert 'lang="it"' in sent.alternatives[0][0]
+    assert not Delivery.objects.exists()
+    assert AuditEntry.objects.filter(action="campaign.test_send").count() == 1
+
+    bad = admin_client.post(url, {"variant": variant.pk, "language": "it", "to": "not an address"})
+    assert bad.status_code == 200 and "Enter a valid email address." in bad.content.decode()
+    missing = admin_client.post(url, {"variant": variant.pk, "language": "xx", "to": "ops@example.com"})
+    assert missing.status_code == 200 and "Select a valid choice" in missing.content.decode()
+    assert len(mail.outbox) == 1
+
+
+def test_the_confirmation_shows_the_budget_and_warns_when_it_stops_the_campaign_early(
+    admin_client, program, consenting
+):
+    for _ in range(6):
+        consenting()
+    offer = OfferFactory(program=program, kind=Offer.Kind.BONUS, points=100, discount_percent=0)
+    campaign = _translated_campaign(program, offer=offer, budget_points=300)
+    page = admin_client.get(reverse("admin:campaigns_campaign_launch", args=[campaign.pk])).content.decode()
+    assert 'data-testid="audience">6<' in page and 'data-testid="holdout">0<' in page
+    assert 'data-testid="budget-warning"' in page and "after 3 offers; about 6 members" in page
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DRAFT
