@@ -243,3 +243,12 @@ def broker(request):
     server.start()
     yield server
     server.kill()
+
+
+@pytest.fixture
+def private_redis():
+    """A private Redis broker only (tests of one path that the broker does not change)."""
+    server = _private_redis()
+    server.start()
+    yield server
+    server.kill()

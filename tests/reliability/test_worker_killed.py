@@ -93,7 +93,7 @@ def test_sigkill_mid_bulk_fan_out_then_restart_delivers_every_member_exactly_onc
         "ANYMAIL_API_URL": sink.url,
         "CAMPAIGN_EMAIL_BATCH": "100",
     }
-    worker = processes.worker(private_redis.url, **provider)
+    worker = processes.worker(**private_redis.env, **provider)
 
     previous = app.conf.broker_url
     app.conf.broker_url = private_redis.url
@@ -107,7 +107,7 @@ def test_sigkill_mid_bulk_fan_out_then_restart_delivers_every_member_exactly_onc
     wait_until(lambda: sink.delivered > 1100, timeout=300, message="second chunk")
     worker.kill()
     worker.wait()
-    processes.worker(private_redis.url, CELERY_VISIBILITY_TIMEOUT="2", **provider)
+    processes.worker(**private_redis.env, CELERY_VISIBILITY_TIMEOUT="2", **provider)
     finished = (Delivery.Status.QUEUED, Delivery.Status.SENDING)
     wait_until(
         lambda: deliveries.count() == MEMBERS and not deliveries.filter(status__in=finished).exists(),
