@@ -32,18 +32,20 @@ from django.test.utils import CaptureQueriesContext
 from members.models import Member, Partner, Program
 from members.partners.services import partner_key_create
 
-ROUND_TRIPS = {"n": 0}
+ROUND_TRIPS = {"n": 0, "commands": []}
 _execute_command = redis.Redis.execute_command
 _pipeline_execute = redis.client.Pipeline.execute
 
 
 def _counted(self, *args, **kwargs):
     ROUND_TRIPS["n"] += 1
+    ROUND_TRIPS["commands"].append(str(args[0]))
     return _execute_command(self, *args, **kwargs)
 
 
 def _counted_pipeline(self, *args, **kwargs):
     ROUND_TRIPS["n"] += 1
+    ROUND_TRIPS["commands"].append("pipeline(" + " ".join(str(c[0][0]) for c in self.command_stack) + ")")
     return _pipeline_execute(self, *args, **kwargs)
 
 
@@ -81,9 +83,9 @@ def main() -> None:
     redis.Redis.execute_command = _counted
     redis.client.Pipeline.execute = _counted_pipeline
     with CaptureQueriesContext(connection) as captured:
-        ROUND_TRIPS["n"] = 0
+        ROUND_TRIPS["n"], ROUND_TRIPS["commands"] = 0, []
         request(0)
-    statements, round_trips = len(captured.captured_queries), ROUND_TRIPS["n"]
+    statements, round_trips, commands = len(captured.captured_queries), ROUND_TRIPS["n"], list(ROUND_TRIPS["commands"])
     started, cpu = time.perf_counter(), time.process_time()
     for i in range(1, args.n + 1):
         request(i)
@@ -96,7 +98,7 @@ def main() -> None:
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
     print(out.getvalue())
-    print(f"{args.path}: {statements} statements, {round_trips} Redis round trips per request")
+    print(f"{args.path}: {statements} statements, {round_trips} Redis round trips per request: {' '.join(commands)}")
     print(
         f"{args.path}: {wall * 1000:.2f} ms wall, {cpu * 1000:.2f} ms CPU per request (n={args.n}, without the profiler)"
     )
