@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench worker beat cluster cluster-check messages clean
+.PHONY: run test lint bench bench-1m worker beat cluster cluster-check messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,16 @@ cluster: $(VENV)/.installed .env
 
 cluster-check: $(VENV)/.installed .env
 	deploy/cluster.sh check
+# The same, plus the jobs, admin pages and selectors on a second database of 1M members and 10M
+# ledger entries (seeded once with COPY; see README "Benchmarks" for how long that takes), with the
+# growth exponent between the two sizes.
+BENCH_DB_LARGE ?= fidelis_bench_1m
+bench-1m: $(VENV)/.installed .env
+	@psql "$(BENCH_PG)/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$(BENCH_DB_LARGE)'" | grep -q 1 \
+	  || psql "$(BENCH_PG)/postgres" -qc 'CREATE DATABASE "$(BENCH_DB_LARGE)"'
+	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB_LARGE) REDIS_URL=$(BENCH_REDIS_URL) $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB_LARGE) REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/seed.py 1M
+	$(MAKE) bench BENCH_ARGS="--large $(BENCH_DB_LARGE) $(BENCH_ARGS)"
 
 worker: $(VENV)/.installed .env
 	deploy/entrypoint.sh worker $(QUEUES)

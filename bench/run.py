@@ -8,7 +8,9 @@ by the same gunicorn settings. Everything is bounded in time. Results go to benc
 """
 
 import argparse
+import contextlib
 import json
+import math
 import os
 import platform
 import re
@@ -46,7 +48,46 @@ PORT = int(os.environ.get("BENCH_PORT", "8190"))  # another bench on the machine
 GUNICORN = ["--workers", "4", "--worker-class", "sync", "--backlog", "256", "--keep-alive", "5"]
 DURATION = 12  # seconds per load run
 ANALYSIS = "## Targets and what limits each figure\n"
+BALANCE = "/api/v1/members/{member}/balance"
+REPEAT_SET = 100  # members whose balance the repeat run reads (each read many times in a run)
 PARTS = ("api", "redeem", "fanout", "jobs", "admin", "selectors")  # --only chooses among these
+
+
+# Every figure's goal (issue 17), printed next to it; MET records which were reached in this run.
+GOALS = {
+    "earn POST /transactions, 8 clients": ">= 0.5 x raw; p99 < 50 ms idle",
+    "earn POST /transactions, 32 clients": ">= 0.5 x raw",
+    "balance": ">= 0.5 x floor",
+    "campaign fan-out": ">= 2,000 deliveries/s",
+    "redeem check": "0 overdrafts",
+    "job: release": "< 30 s at 1M",
+    "job: expire": "< 30 s at 1M",
+    "job: tier review": "< 30 s at 1M",
+    "admin: member search": "< 200 ms at 1M",
+    "admin: dashboard": "< 500 ms at 1M",
+}
+MET: dict[str, bool] = {}
+
+
+def goal_of(measure: str) -> str:
+    text = next((g for prefix, g in GOALS.items() if measure.startswith(prefix)), "")
+    if not text or measure not in MET:
+        return text
+    return f"{text}: {'met' if MET[measure] else 'missed'}"
+
+
+@contextlib.contextmanager
+def on_database(name: str):
+    """Run Django's queries against another database of the same server (the 1M bench data)."""
+    settings_dict = connection.settings_dict
+    previous = settings_dict["NAME"]
+    connection.close()
+    settings_dict["NAME"] = name
+    try:
+        yield
+    finally:
+        connection.close()
+        settings_dict["NAME"] = previous
 
 
 def sh(cmd: list[str], **kw) -> subprocess.CompletedProcess:
@@ -308,6 +349,7 @@ def redeem_rows(program: Program, load_env: dict) -> list[tuple[str, str, str, s
     hot.refresh_from_db()
     hot_spent = balance_before - hot.points_available
     ok = check["negative"] == 0 and check["mismatches"] == 0 and check["spent_ok"]
+    MET["redeem check (after both runs)"] = ok
     rows.append(
         (
             "redeem check (after both runs)",
@@ -337,9 +379,11 @@ def fanout_rows(program: Program) -> list[tuple[str, str, str, str]]:
     for provider, members, sink in runs:
         result = fanout_bench(program, provider=provider, members=members)
         size = f"{members // 1000}k" if members else "100k"
+        label = f"campaign fan-out ({provider}), {size} segment, worker --concurrency {result['concurrency']}"
+        MET[label] = result["rate"] >= 2000
         rows.append(
             (
-                f"campaign fan-out ({provider}), {size} segment, worker --concurrency {result['concurrency']}",
+                label,
                 fmt(result),
                 sink,
                 f"{result['rate'] / 2000:.2f} x target 2,000/s",
@@ -448,6 +492,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=DURATION, help="duration of each load run")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
     parser.add_argument(
+        "--large",
+        default=os.environ.get("BENCH_DB_LARGE", ""),
+        help="a second database on the same server seeded with bench/seed.py 1M: jobs, admin pages and "
+        "selectors are timed on it too, with the growth exponent between the two sizes",
+    )
+    parser.add_argument(
         "--only",
         default="",
         help=f"comma-separated parts to run ({','.join(PARTS)}); prints only, RESULTS.md needs a full run",
@@ -468,7 +518,10 @@ def main() -> None:
     _, key = partner_key_create(partner=partner, name=f"bench {datetime.now(UTC):%Y-%m-%d %H:%M}")
     ids = list(Member.objects.filter(program=program).order_by("pk").values_list("pk", flat=True))
     members_file = Path(tempfile.mkstemp(prefix="bench-members-")[1])
-    members_file.write_text("\n".join(Member.objects.filter(program=program).values_list("number", flat=True)) + "\n")
+    numbers = list(Member.objects.filter(program=program).values_list("number", flat=True))
+    members_file.write_text("\n".join(numbers) + "\n")
+    repeat_file = Path(tempfile.mkstemp(prefix="bench-repeat-")[1])
+    repeat_file.write_text("\n".join(numbers[:: max(1, len(numbers) // REPEAT_SET)][:REPEAT_SET]) + "\n")
     probe = Member.objects.get(pk=ids[len(ids) // 2 + 7])
     raw_script = to_pgbench(capture_earn(key, probe), probe, ids[0], len(ids))
     statements = raw_script.count(";\n") + raw_script.count("\\gset")
@@ -492,9 +545,11 @@ def main() -> None:
         for clients in (8, 32) if "api" in parts else ():
             api = wrk("earn.lua", clients, load_env)
             raw = pgbench(raw_script, clients, raw_db)
+            label = f"earn POST /transactions, {clients} clients"
+            MET[label] = api["rps"] / raw["rps"] >= 0.5 and (clients != 8 or api["p99_ms"] < 50)
             rows.append(
                 (
-                    f"earn POST /transactions, {clients} clients",
+                    label,
                     _fmt(api),
                     _fmt(raw, "raw SQL"),
                     f"{api['rps'] / raw['rps']:.2f} x raw",
@@ -503,6 +558,7 @@ def main() -> None:
         if "api" in parts:
             floor = wrk("get.lua", 8, {**load_env, "BENCH_PATH": "/bench/floor"})
             read = wrk("get.lua", 8, {**load_env, "BENCH_PATH": "/api/v1/members/{member}/balance"})
+            MET["balance GET /members/{n}/balance, 8 clients"] = read["rps"] / floor["rps"] >= 0.5
             rows.append(
                 (
                     "balance GET /members/{n}/balance, 8 clients",
@@ -511,20 +567,53 @@ def main() -> None:
                     f"{read['rps'] / floor['rps']:.2f} x floor",
                 )
             )
+            # A till or an app asking again for the same members: answers come from the cache.
+            repeat = wrk("get.lua", 8, {**load_env, "BENCH_MEMBERS": str(repeat_file), "BENCH_PATH": BALANCE})
+            MET[f"balance, {REPEAT_SET:,} members read again and again, 8 clients"] = (
+                repeat["rps"] / floor["rps"] >= 0.5
+            )
+            rows.append(
+                (
+                    f"balance, {REPEAT_SET:,} members read again and again, 8 clients",
+                    _fmt(repeat),
+                    _fmt(floor, "floor"),
+                    f"{repeat['rps'] / floor['rps']:.2f} x floor",
+                )
+            )
         if "redeem" in parts:
             rows += redeem_rows(program, load_env)
     if raw_db:
         raw_copy_drop(raw_db)
     if "fanout" in parts:
         rows += fanout_rows(program)
-    timings = (
-        (job_timings() if "jobs" in parts else [])
-        + (admin_timings(program) if "admin" in parts else [])
-        + (selector_timings(program) if "selectors" in parts else [])
-    )
-    for name, seconds in timings:
-        rows.append((name, f"{seconds * 1000:,.0f} ms", "", ""))
+
+    def timings() -> tuple[int, list[tuple[str, float]]]:
+        here = Program.objects.get(slug="bench")
+        return Member.objects.filter(program=here).count(), (
+            (job_timings() if "jobs" in parts else [])
+            + (admin_timings(here) if "admin" in parts else [])
+            + (selector_timings(here) if "selectors" in parts else [])
+        )
+
+    n_small, small = timings()
+    n_large, large = 0, {}
+    if args.large and {"jobs", "admin", "selectors"} & parts:
+        with on_database(args.large):
+            n_large, measured = timings()
+            large = dict(measured)
+    for name, seconds in small:
+        if name in large:
+            # Growth exponent k in t ~ n^k: 1 is linear in members, below 1 grows slower.
+            k = math.log(large[name] / seconds) / math.log(n_large / n_small)
+            value = f"{n_small:,}: {seconds * 1000:,.0f} ms; {n_large:,}: {large[name] * 1000:,.0f} ms"
+            rows.append((name, value, "", f"growth exponent {k:.2f}"))
+            limit = _limit_ms(goal_of(name))
+            if limit is not None:
+                MET[name] = large[name] * 1000 < limit
+        else:
+            rows.append((name, f"{seconds * 1000:,.0f} ms", "", ""))
     members_file.unlink()
+    repeat_file.unlink()
 
     table = _table(rows)
     print(table)
@@ -541,6 +630,14 @@ def main() -> None:
         )
 
 
+def _limit_ms(goal: str) -> float | None:
+    """'< 30 s at 1M' -> 30000; '< 200 ms at 1M' -> 200."""
+    found = re.match(r"< ([\d,.]+) (ms|s) at 1M", goal)
+    if not found:
+        return None
+    return float(found.group(1).replace(",", "")) * (1000 if found.group(2) == "s" else 1)
+
+
 def _fmt(result: dict, label: str = "") -> str:
     prefix = f"{label}: " if label else ""
     errors = f", {result['non2xx'] + result['errors']} errors" if result.get("non2xx") or result.get("errors") else ""
@@ -548,8 +645,9 @@ def _fmt(result: dict, label: str = "") -> str:
 
 
 def _table(rows: list[tuple[str, str, str, str]]) -> str:
-    header = ("measure", "Fidelis", "baseline", "ratio")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    header = ("measure", "Fidelis", "baseline", "ratio", "goal")
+    rows = [(*row, goal_of(row[0])) for row in rows]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
     lines = [
         "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |",
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",

@@ -69,3 +69,42 @@ class TolerantRedisCache(RedisCache):
 
     def clear(self):
         return self._call("clear", lambda: None)
+
+    def get_and_count(self, key, counter, timeout: int):
+        """GET `key` and INCR `counter` (created to live `timeout` seconds) in one round trip:
+        (value or None, count). While Redis is down: (None, None)."""
+
+        def run():
+            name, counter_name = self.make_and_validate_key(key), self.make_and_validate_key(counter)
+            pipe = self._cache.get_client(counter_name, write=True).pipeline(transaction=False)
+            pipe.get(name)
+            pipe.incr(counter_name)
+            pipe.expire(counter_name, timeout, nx=True)
+            value, count, _ = pipe.execute()
+            return (None if value is None else self._cache._serializer.loads(value)), count
+
+        if time.monotonic() < TolerantRedisCache._down_until:
+            return None, None
+        try:
+            return run()
+        except _ERRORS:
+            TolerantRedisCache._down_until = time.monotonic() + RETRY_AFTER_SECONDS
+            logger.warning("cache unavailable; continuing without it for %ss", RETRY_AFTER_SECONDS)
+            return None, None
+
+
+def cache_get_and_count(key: str, counter: str, timeout: int) -> tuple[object, int | None]:
+    """A cached value and a counter's new value (created for `timeout` seconds): one Redis round trip
+    with Redis, two plain calls with any other cache (local memory in development and tests).
+    The count is None when the cache could not count (throttles then fail open)."""
+    from django.core.cache import caches
+
+    cache = caches["default"]  # the backend itself (django.core.cache.cache is a proxy to it)
+    if isinstance(cache, TolerantRedisCache):
+        return cache.get_and_count(key, counter, timeout)
+    value = cache.get(key)
+    try:
+        count = cache.incr(counter)
+    except ValueError:
+        count = 1 if cache.add(counter, 1, timeout) else cache.incr(counter)
+    return value, count

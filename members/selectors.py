@@ -4,10 +4,12 @@ import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Context as DecimalContext
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, DecimalField, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db import connection
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -51,6 +53,11 @@ def program_rules(program: Program) -> ProgramRules:
     bump in the same transaction as any change (members.invalidation)."""
     # created_at tells apart programs that reuse an id (a database recreated, test runs).
     name = f"program-rules:{program.pk}:{program.created_at.timestamp()}:{program.rules_version}"
+    # A request asks several times (earning, tier, plan, balance) through the same program object:
+    # the first answer rides on it, so the cache is read once per request, never across requests.
+    held = program.__dict__.get("_program_rules")
+    if held is not None and held[0] == name:
+        return held[1]
     found = cache.get(name)
     if found is None:
         found = ProgramRules(
@@ -63,6 +70,7 @@ def program_rules(program: Program) -> ProgramRules:
             has_plans=MembershipPlan.objects.filter(program_id=program.pk).exists(),
         )
         cache.set(name, found, PROGRAM_RULES_SECONDS)
+    program.__dict__["_program_rules"] = (name, found)
     return found
 
 
@@ -246,6 +254,73 @@ class Standing:
     expiring: dict[int, int]  # days -> points expiring within them
 
 
+# SQLite hands back sums of decimals as floats; Django's own converter reads them at 15 digits.
+_FLOAT_DECIMAL = DecimalContext(prec=15)
+
+
+def _decimal(value) -> Decimal:
+    if value is None:
+        return Decimal(0)
+    return _FLOAT_DECIMAL.create_decimal_from_float(value) if isinstance(value, float) else Decimal(value)
+
+
+def _standing_row(*, member: Member, nxt: Tier | None, days: Sequence[int], now: datetime) -> dict:
+    """The next tier's metric parts and the points expiring within each of `days`, as scalar
+    subqueries of one SELECT. Written out rather than built as ORM Subquery trees: compiling those
+    trees was over half the balance read's CPU time (bench/RESULTS.md), and the statement is the
+    same one, on the same indexes (member_id first). Same figures as _tier_metric_parts and
+    points_expiring_within, which the other reads keep using."""
+    columns, params = [], []
+    adapt = connection.ops.adapt_datetimefield_value
+
+    def window(column: str) -> str:
+        params.append(adapt(now))
+        if start is None:
+            return f"{column} <= %s"
+        params.append(adapt(start))
+        return f"{column} <= %s AND {column} >= %s"
+
+    if nxt is not None:
+        start = window_start(nxt.window, now)
+        purchases = Purchase._meta.db_table
+        if nxt.metric == Tier.Metric.REFERRALS:
+            params.append(member.pk)
+            columns.append(
+                f'(SELECT COUNT(*) FROM "{Member._meta.db_table}" WHERE referred_by_id = %s'  # noqa: S608 - table names and placeholders only
+                f" AND {window('referral_rewarded_at')}) AS metric0"
+            )
+        elif nxt.metric == Tier.Metric.SPEND:
+            params.append(member.pk)
+            columns.append(
+                f'(SELECT SUM(amount - refunded_amount) FROM "{purchases}" WHERE member_id = %s'  # noqa: S608 - table names and placeholders only
+                f" AND {window('occurred_at')}) AS metric0"
+            )
+        else:
+            params.append(member.pk)
+            columns.append(
+                f'(SELECT SUM(points - points_reversed) FROM "{purchases}" WHERE member_id = %s'  # noqa: S608 - table names and placeholders only
+                f" AND {window('occurred_at')}) AS metric0"
+            )
+            kinds = [kind for kind in LedgerEntry.ISSUED_KINDS if kind != LedgerEntry.Kind.EARN]
+            params += [member.pk, *kinds]
+            columns.append(
+                f'(SELECT SUM(points) FROM "{LedgerEntry._meta.db_table}" WHERE member_id = %s'  # noqa: S608 - table names and placeholders only
+                f" AND kind IN ({', '.join(['%s'] * len(kinds))}) AND {window('created_at')}) AS metric1"
+            )
+    for d in days:
+        params += [member.pk, adapt(now + timedelta(days=d))]
+        columns.append(
+            f'(SELECT SUM(remaining) FROM "{PointLot._meta.db_table}" WHERE member_id = %s AND remaining > 0'  # noqa: S608 - table names and placeholders only
+            f" AND expires_at <= %s) AS within{d}"
+        )
+    if not columns:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(columns)}", params)
+        names = [c[0] for c in cursor.description]
+        return dict(zip(names, cursor.fetchone(), strict=True))
+
+
 def member_standing(*, member: Member, days: Sequence[int], now: datetime | None = None) -> Standing:
     """tier_progress and points_expiring_within together, in one query (the balance endpoint)."""
     now = now or timezone.now()
@@ -253,23 +328,12 @@ def member_standing(*, member: Member, days: Sequence[int], now: datetime | None
     nxt = next(
         (t for t in program_rules(member.program).tiers if t.level > current_level and not t.invitation_only), None
     )
-    figures: dict[str, Subquery] = {}
-    if nxt is not None:
-        parts = _tier_metric_parts(tier=nxt, member_ids=[member.pk], now=now, start=window_start(nxt.window, now))
-        for i, part in enumerate(parts):
-            field = DecimalField() if nxt.metric == Tier.Metric.SPEND else IntegerField()
-            figures[f"metric{i}"] = Subquery(part.values("v"), output_field=field)
     fixed = member.program.expiry_policy == Program.Expiry.FIXED
-    if fixed:
-        open_lots = PointLot.objects.filter(member=member, remaining__gt=0).order_by()
-        for d in days:
-            due = open_lots.filter(expires_at__lte=now + timedelta(days=d)).values("member_id")
-            figures[f"within{d}"] = Subquery(due.annotate(s=Sum("remaining")).values("s"), output_field=IntegerField())
-    row = Member.objects.filter(pk=member.pk).values(**figures).first() if figures else {}
+    row = _standing_row(member=member, nxt=nxt, days=days if fixed else (), now=now)
     if nxt is None:
         progress = TierProgress(member.tier, None, "", Decimal(0), Decimal(0), 100)
     else:
-        value = sum((Decimal(row[k] or 0) for k in row if k.startswith("metric")), Decimal(0))
+        value = sum((_decimal(row[k]) for k in row if k.startswith("metric")), Decimal(0))
         needed = max(Decimal(0), nxt.threshold - value)
         percent = 100 if not nxt.threshold else min(100, int(value * 100 / nxt.threshold))
         progress = TierProgress(member.tier, nxt, nxt.metric, value, needed, percent)

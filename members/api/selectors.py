@@ -5,11 +5,16 @@ member's subscriptions.
 
 from datetime import datetime
 
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.utils.translation import get_language
+from rest_framework.renderers import JSONRenderer
 
+from members.api import render
 from members.models import LedgerEntry, Member, Partner, Purchase, ReviewCase, Subscription
 from members.phones import PhoneInvalid, phone_e164
+from members.selectors import member_standing
 
 
 def members_lookup(*, partner: Partner, email: str = "", phone: str = "", external_id: str = "") -> QuerySet[Member]:
@@ -87,3 +92,64 @@ def entries_totals(entries: QuerySet[LedgerEntry]) -> dict[str, int]:
         points_out=Coalesce(Sum("points", filter=Q(points__lt=0)), 0),
         net=Coalesce(Sum("points"), 0),
     )
+
+
+# The answer holds time-dependent figures (points expiring within 30/60/90 days, a rolling tier
+# window): a cached body is served for at most this long even when nothing about the member changed.
+BALANCE_CACHE_SECONDS = 60
+
+
+def balance_cache_name(*, member: Member) -> str:
+    """The cache entry of a member's balance answer, named by everything the answer depends on that a
+    write changes: the ledger service updates the member row (balances, tier, last activity) in the
+    same transaction as every entry, lot and purchase, and staff rule changes bump the program's
+    rules_version. So a write makes the next read miss as soon as it commits, on every process, with
+    no window in which a reader could store the old answer after an invalidation (an on-commit delete
+    has that race)."""
+    stamp = (
+        member.points_available,
+        member.points_pending,
+        member.points_lifetime,
+        member.points_debt,
+        member.tier_id,
+        member.last_activity_at.timestamp() if member.last_activity_at else 0,
+        member.program.rules_version,
+        get_language(),  # tier names are translated
+    )
+    return "balance:{}:{}".format(member.pk, ":".join(map(str, stamp)))
+
+
+def member_balance_json(*, member: Member) -> bytes:
+    """The partner API's balance answer for a member, as JSON bytes, from the cache when fresh."""
+    name = balance_cache_name(member=member)
+    body = cache.get(name)
+    if body is None:
+        body = JSONRenderer().render(render.balance(member_balance(member=member)))
+        cache.set(name, body, BALANCE_CACHE_SECONDS)
+    return body
+
+
+def member_balance(*, member: Member) -> dict:
+    """What GET /members/{number}/balance answers (members.api.serializers.BalanceSerializer)."""
+    standing = member_standing(member=member, days=(30, 60, 90))
+    progress = standing.progress
+    nxt = progress.next
+    return {
+        "member": member.number,
+        "available": member.points_available,
+        "pending": member.points_pending,
+        "lifetime": member.points_lifetime,
+        "debt": member.points_debt,
+        "tier": member.tier.name if member.tier else None,
+        "next_tier": {
+            "name": nxt.name,
+            "metric": progress.metric,
+            "threshold": nxt.threshold,
+            "value": progress.value,
+            "needed": progress.needed,
+            "percent": progress.percent,
+        }
+        if nxt
+        else None,
+        "expiring": {f"within_{days}_days": points for days, points in standing.expiring.items()},
+    }

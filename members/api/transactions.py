@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from core.errors import NotFound
 from members import services
+from members.api import render
 from members.api import selectors as api_selectors
 from members.api import serializers as s
 from members.api.members import BREAKDOWN_EXAMPLE, NUMBER
@@ -173,7 +174,8 @@ class PurchasesView(PartnerAPIView):
         fields = dict(data.validated_data)
         # The service looks the number up in the partner's program as it locks the row (404 if absent).
         purchase, created = services.purchase_record(member=fields.pop("member"), partner=self.partner, **fields)
-        return Response(s.PurchaseResultSerializer(_purchase_data(purchase)).data, status=201 if created else 200)
+        # The answer is written as a plain dict (members.api.render), the schema still names the serializer.
+        return Response(render.purchase_result(_purchase_data(purchase)), status=201 if created else 200)
 
 
 class SimulateView(PartnerAPIView):

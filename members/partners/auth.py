@@ -1,5 +1,6 @@
 """Partner authentication (`Authorization: Api-Key <key>`), its permission and the per-key throttle."""
 
+import contextlib
 import time
 
 from django.conf import settings
@@ -7,10 +8,20 @@ from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
-from members.partners.selectors import KeyGrant, api_key_grant
+from members.partners.selectors import KeyGrant, api_key_grant_counted
 from members.partners.services import rate_parse
 
 KEYWORD = "Api-Key"
+
+
+def throttle_name(prefix: str, period: int, now: float) -> str:
+    """The cache counter of a key's requests in the fixed window of `period` seconds holding `now`."""
+    return f"api-throttle:{prefix}:{period}:{int(now // period)}"
+
+
+def _uncount(name: str) -> None:
+    with contextlib.suppress(ValueError):  # gone already, or the cache is unreachable
+        cache.decr(name)
 
 
 class PartnerKeyAuthentication(authentication.BaseAuthentication):
@@ -23,9 +34,17 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, key = header.partition(" ")
         if scheme != KEYWORD or not key.strip():
             raise exceptions.AuthenticationFailed(f"Send the key as 'Authorization: {KEYWORD} <key>'.")
-        grant = api_key_grant(key=key.strip())
+        key = key.strip()
+        # The key's throttle window is counted in the same cache round trip as the key lookup, for
+        # the default rate's period (a key with a rate of its own may count again in the throttle).
+        _, period = rate_parse(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["partner"])
+        counter = throttle_name(key.partition(".")[0], period, time.time())
+        grant, count = api_key_grant_counted(key=key, counter=counter, seconds=period + 1)
         if grant is None:
+            if count is not None:  # a wrong secret must not use up the real key's rate
+                _uncount(counter)
             raise exceptions.AuthenticationFailed("The API key is not valid (unknown, revoked or expired).")
+        request._partner_throttle_count = (counter, count)
         return grant, grant
 
     def authenticate_header(self, request) -> str:
@@ -48,12 +67,15 @@ class PartnerThrottle(throttling.BaseThrottle):
             return True
         limit, period = rate_parse(grant.rate_limit or settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["partner"])
         now = time.time()
-        window = int(now // period)
-        name = f"api-throttle:{grant.prefix}:{period}:{window}"
-        try:
-            count = cache.incr(name)  # one round trip once the window's counter exists
-        except ValueError:  # first request of the window, or the cache is unreachable
-            count = 1 if cache.add(name, 1, period + 1) else self._count_existing(name)
+        name = throttle_name(grant.prefix, period, now)
+        counted_name, count = getattr(request, "_partner_throttle_count", (None, None))
+        if counted_name != name:  # the key has its own period, or the window turned since authentication
+            try:
+                count = cache.incr(name)  # one round trip once the window's counter exists
+            except ValueError:  # first request of the window, or the cache is unreachable
+                count = 1 if cache.add(name, 1, period + 1) else self._count_existing(name)
+        elif count is None:  # the cache could not count: fail open, as incr does
+            count = 1
         self._wait = period - (now % period)
         return count <= limit
 

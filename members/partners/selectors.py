@@ -12,6 +12,7 @@ from datetime import datetime
 from django.core.cache import cache
 from django.utils import timezone
 
+from core.cache import cache_get_and_count
 from members.models import Member, Partner, PartnerAPIKey, WebhookDelivery
 
 # A revoked key keeps working for at most this long on other processes (revoking through the
@@ -49,7 +50,21 @@ def api_key_grant(*, key: str) -> KeyGrant | None:
     prefix, dot, _ = key.partition(".")
     if not dot or not prefix:
         return None
-    grant = cache.get(key_cache_name(prefix))
+    return _grant_check(key, prefix, cache.get(key_cache_name(prefix)))
+
+
+def api_key_grant_counted(*, key: str, counter: str, seconds: int) -> tuple[KeyGrant | None, int | None]:
+    """api_key_grant and one increment of the `counter` cache entry (the key's throttle window), read
+    in the same cache round trip. The count is None when the key is malformed (nothing counted) or
+    the cache could not count."""
+    prefix, dot, _ = key.partition(".")
+    if not dot or not prefix:
+        return None, None
+    cached, count = cache_get_and_count(key_cache_name(prefix), counter, seconds)
+    return _grant_check(key, prefix, cached), count
+
+
+def _grant_check(key: str, prefix: str, grant: KeyGrant | None) -> KeyGrant | None:
     if grant is None:
         row = (
             PartnerAPIKey.objects.select_related("partner__program")

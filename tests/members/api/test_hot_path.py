@@ -111,15 +111,35 @@ def test_one_earn_request_stays_within_its_statement_budget(api, program, member
     assert len(work) <= 11, "\n".join(q["sql"][:120] for q in work)
 
 
-def test_a_balance_read_is_two_statements(api, program, member):
+def test_a_balance_read_is_two_statements_then_one_from_the_cache(api, program, member):
     TierFactory(program=program, name="Base", level=0)
     TierFactory(program=program, name="Gold", level=1, threshold=Decimal("1000"))
     program.expiry_policy = Program.Expiry.FIXED
     program.save()
     _earn(api, member, "G-1")
-    api.get(f"/api/v1/members/{member.number}/balance")  # warms the caches
     with CaptureQueriesContext(connection) as queries:
         response = api.get(f"/api/v1/members/{member.number}/balance")
     assert response.status_code == 200
     assert response.json()["next_tier"]["value"] == "100.00"
-    assert len(queries.captured_queries) == 2
+    assert len(queries.captured_queries) == 2  # the member, then its standing in one SELECT
+    with CaptureQueriesContext(connection) as queries:
+        again = api.get(f"/api/v1/members/{member.number}/balance")
+    assert again.content == response.content
+    assert len(queries.captured_queries) == 1  # the member row only: the answer is the cached body
+
+
+def test_a_balance_read_right_after_an_earn_or_a_spend_is_fresh(api, program, member):
+    TierFactory(program=program, name="Base", level=0)
+    TierFactory(program=program, name="Gold", level=1, threshold=Decimal("150"))
+    program.pending_days = 0
+    program.save()
+    first = api.get(f"/api/v1/members/{member.number}/balance").json()  # cached now
+    _earn(api, member, "K-1")
+    after_earn = api.get(f"/api/v1/members/{member.number}/balance").json()
+    assert after_earn["available"] == first["available"] + 100
+    assert after_earn["next_tier"]["value"] == "100.00"
+    services.points_spend(member=Member.objects.get(pk=member.pk), points=30, reason="test", reference="t:1")
+    after_spend = api.get(f"/api/v1/members/{member.number}/balance").json()
+    assert after_spend["available"] == after_earn["available"] - 30
+    _earn(api, member, "K-2")  # reaches Gold
+    assert api.get(f"/api/v1/members/{member.number}/balance").json()["tier"] == "Gold"
