@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
 from campaigns import selectors, services
@@ -73,9 +74,11 @@ class SegmentAdmin(admin.ModelAdmin):
     def freeze(self, request, queryset):
         for segment in queryset:
             frozen = services.segment_freeze(segment=segment)
+            count = frozen.entries.count()
             self.message_user(
                 request,
-                _("Frozen '%(name)s': %(count)d members.") % {"name": frozen.name, "count": frozen.entries.count()},
+                ngettext("Frozen '%(name)s': %(count)d member.", "Frozen '%(name)s': %(count)d members.", count)
+                % {"name": frozen.name, "count": count},
             )
 
     @admin.action(description=_("Import a member list (CSV) into a static segment"), permissions=["change"])

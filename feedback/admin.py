@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from core.csvfiles import formula_safe
@@ -125,7 +126,11 @@ class SurveyAdmin(TranslationAdmin):
                 enqueue(tasks.survey_send_manual, survey.pk, member_ids, reference)
                 self.message_user(
                     request,
-                    _("%(count)d members queued; fatigue and consent rules apply, see Invitations for the result.")
+                    ngettext(
+                        "%(count)d member queued; fatigue and consent rules apply, see Invitations for the result.",
+                        "%(count)d members queued; fatigue and consent rules apply, see Invitations for the result.",
+                        len(member_ids),
+                    )
                     % {"count": len(member_ids)},
                     messages.SUCCESS,
                 )
@@ -453,7 +458,11 @@ class TicketAdmin(admin.ModelAdmin):
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"{ticket.number}: {exc.message}", messages.WARNING)
-        self.message_user(request, _("%(count)d tickets updated.") % {"count": done}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)d ticket updated.", "%(count)d tickets updated.", done) % {"count": done},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=_("Assign to me"), permissions=["change"])
     def assign_to_me(self, request, queryset):

@@ -220,7 +220,8 @@ def feedback_scores_by(
     end: datetime | None = None,
     member_ids=None,
 ) -> list[dict]:
-    """The same figures per program, tier, loyalty type or partner (key None: no tier / no partner)."""
+    """The same figures per program, tier, loyalty type or partner (key None: no tier / no partner);
+    each row's `label` is what staff read (a loyalty type's name, not its stored value)."""
     response_path, invitation_path = DIMENSIONS[dimension]
     base = {"tier": None, "loyalty_type": None, "partner": None, "program": program, "member_ids": member_ids}
     rows: dict = {}
@@ -238,7 +239,10 @@ def feedback_scores_by(
         .order_by()
     ):
         rows.setdefault(row["key"], {"key": row["key"]}).update(row)
-    return [_finish(rows[key]) for key in sorted(rows, key=lambda k: (k is None, str(k)))]
+    labels = dict(Member.LoyaltyType.choices) if dimension == "loyalty_type" else {}
+    return [
+        {**_finish(rows[key]), "label": labels.get(key, key)} for key in sorted(rows, key=lambda k: (k is None, str(k)))
+    ]
 
 
 def month_start(moment: datetime) -> datetime:
