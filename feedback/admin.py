@@ -294,7 +294,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "overdue":
-            return queryset.filter(status__in=Ticket.OPEN_STATUSES, due_at__lt=timezone.now())
+            return queryset.filter(selectors.overdue_q(timezone.now()))
         if self.value() == "escalated":
             return queryset.filter(escalations__gt=0)
         return queryset
@@ -412,7 +412,7 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.display(boolean=True, description=_("Overdue"))
     def overdue(self, obj: Ticket) -> bool:
-        return obj.is_open and obj.due_at < timezone.now()
+        return obj.is_overdue(timezone.now())
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

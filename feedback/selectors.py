@@ -293,8 +293,17 @@ def tickets_open(*, program: Program | None = None) -> QuerySet[Ticket]:
     return qs.filter(program=program) if program is not None else qs
 
 
+def overdue_q(now: datetime) -> Q:
+    """An open ticket is overdue when its target date passed, when it was escalated and nobody acted
+    since (escalation moves the target date, but the ticket was late and stays so until someone
+    replies, moves its status or assigns it), or when nobody acknowledged it in time."""
+    return Q(status__in=Ticket.OPEN_STATUSES) & (
+        Q(due_at__lt=now) | Q(overdue_since__isnull=False) | Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=now)
+    )
+
+
 def tickets_overdue(*, program: Program | None = None, now: datetime | None = None) -> QuerySet[Ticket]:
-    return tickets_open(program=program).filter(due_at__lt=now or timezone.now())
+    return tickets_open(program=program).filter(overdue_q(now or timezone.now()))
 
 
 def _median_duration(qs: QuerySet, start_field: str, end_field: str) -> timedelta | None:

@@ -21,7 +21,8 @@ from tests.feedback.conftest import SurveyFactory
 
 
 class Tables(HTMLParser):
-    """Collects the text of every <table data-table="key"> on the page, row by row."""
+    """Collects the text of every <table data-table="key"> on the page, row by row; a row's data-key
+    (the figure's key, which the page keeps out of sight and the CSV keeps as its first column) first."""
 
     def __init__(self):
         super().__init__()
@@ -32,7 +33,7 @@ class Tables(HTMLParser):
         if tag == "table" and "data-table" in attrs:
             self.current = self.tables.setdefault(attrs["data-table"], [])
         elif tag == "tr" and self.current is not None:
-            self.row = []
+            self.row = [attrs["data-key"]] if "data-key" in attrs else []
         elif tag in ("td", "th") and self.row is not None:
             self.cell = ""
 
@@ -270,3 +271,45 @@ def test_feedback_figures_on_the_dashboard(client, demo, superuser):
     march = next(row for row in tables["feedback-monthly"] if row[0] == "2026-03")
     assert march[1:3] == ["25.0", "4"]
     assert next(row for row in tables["activity"] if row[0] == "2026-03")[5] == "25.0"
+
+
+def test_kpi_cards_compare_with_the_previous_period(client, demo, superuser):
+    """March (E = 2 buyers) against the 31 days before it (one buyer, on 10 February)."""
+    client.force_login(superuser)
+
+    response = client.get(f"/admin/?program={demo.pk}&{QUERY}")
+
+    cards = {str(card.label): card for card in response.context["dashboard"].cards}
+    active = cards["Active members"]
+    assert (active.value, active.previous, active.change_text, active.trend, active.tone) == (
+        2,
+        1,
+        "+100.0%",
+        "up",
+        "good",
+    )
+    assert cards["Outstanding liability"].change is None  # a stock at the period's end: nothing to compare
+    assert "previously 1" in response.content.decode()
+
+
+def test_a_rise_in_churn_reads_as_bad_news_in_points():
+    from backoffice.dashboard.build import Card
+
+    churn = Card("Churn", Decimal("25.00"), "%", previous=Decimal("20.00"), compare="pp", rise_is_good=False)
+    active = Card("Active", 90, previous=120, compare="%")
+
+    assert (churn.change_text, churn.tone) == ("+5.0 pts", "bad")
+    assert (active.change_text, active.trend, active.tone) == ("\u221225.0%", "down", "bad")
+    assert Card("New", 3, previous=0, compare="%").change is None  # no relative change from zero
+
+
+def test_tables_show_words_and_the_csv_keeps_the_keys(client, demo, superuser):
+    client.force_login(superuser)
+    query = f"program={demo.pk}&{QUERY}"
+
+    page = client.get(f"/admin/?{query}").content.decode()
+    exported = client.get(f"/admin/dashboard/members.csv?{query}").content.decode()
+
+    assert ">previous_active<" not in page and ">lifetime_periods<" not in page
+    assert '<tr data-key="previous_active"><td>Active in the previous period S</td>' in page
+    assert "previous_active,Active in the previous period S,1" in exported
