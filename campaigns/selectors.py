@@ -453,3 +453,18 @@ def delivery_counts(*, campaign: Campaign) -> list[dict]:
 
 def offer_grants_used(*, member: Member, limit: int = 20) -> QuerySet[OfferGrant]:
     return OfferGrant.objects.select_related("offer").filter(member=member, status=OfferGrant.Status.REDEEMED)[:limit]
+
+
+@dataclass
+class MemberCampaigns:
+    """The campaigns one member received (or was held out of) and the offers granted, for the 360° page."""
+
+    deliveries: list[Delivery]
+    offers: list[OfferGrant]
+
+
+def member_campaigns_overview(*, member: Member, limit: int = 10) -> MemberCampaigns:
+    return MemberCampaigns(
+        deliveries=list(Delivery.objects.filter(member=member).select_related("campaign", "variant")[:limit]),
+        offers=list(OfferGrant.objects.filter(member=member).select_related("offer", "campaign")[:limit]),
+    )

@@ -3,6 +3,7 @@
 Scoring directions are documented in feedback.scoring: NPS, CSAT and CES higher is better; CLI lower is better.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -355,3 +356,36 @@ def detractors_contacted(
         contacted=Count("pk", filter=Q(ticket__first_contact_at__lte=F("completed_at") + CONTACT_WITHIN)),
     )
     return {**row, "share": _percent(row["contacted"], row["detractors"])}
+
+
+@dataclass
+class MemberFeedback:
+    """One member's survey answers and tickets, and the latest NPS answer, for staff pages."""
+
+    responses: list[Response]
+    tickets: list[Ticket]
+    latest_nps: Response | None
+
+
+def member_feedback_overview(
+    *, member: Member, limit: int = 10, exclude_ticket: Ticket | None = None
+) -> MemberFeedback:
+    """`exclude_ticket`: on a ticket's own page, its previous tickets are the others."""
+    responses = list(
+        Response.objects.filter(member=member, completed_at__isnull=False)
+        .select_related("survey", "ticket")
+        .order_by("-completed_at")[:limit]
+    )
+    tickets = Ticket.objects.filter(member=member)
+    if exclude_ticket is not None:
+        tickets = tickets.exclude(pk=exclude_ticket.pk)
+    latest_nps = next((r for r in responses if r.survey.kind == Survey.Kind.NPS), None)
+    if latest_nps is None and len(responses) == limit:  # older than the rows at hand
+        latest_nps = (
+            Response.objects.filter(member=member, completed_at__isnull=False, survey__kind=Survey.Kind.NPS)
+            .order_by("-completed_at")
+            .first()
+        )
+    return MemberFeedback(
+        responses=responses, tickets=list(tickets.select_related("assignee")[:limit]), latest_nps=latest_nps
+    )
