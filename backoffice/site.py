@@ -32,6 +32,7 @@ from django_otp import login as otp_login
 from backoffice import two_factor
 from backoffice.audit import AuditedAdminMixin
 from backoffice.dashboard import TABLES, DashboardForm, dashboard_build, snapshots_ensure, table_csv
+from backoffice.feedback_segments import feedback_by_segment_view
 from backoffice.member360 import member_360_view
 from members.models import Program
 
@@ -59,6 +60,7 @@ class FidelisAdminSite(admin.AdminSite):
             path("dashboard/<slug:key>.csv", self.admin_view(self.dashboard_csv), name="dashboard_csv"),
             path("2fa/", self.admin_view(self.two_factor), name="two_factor"),
             path("member/<int:member_id>/", self.admin_view(self.member_360), name="member_360"),
+            path("feedback/segments/", self.admin_view(self.feedback_by_segment), name="feedback_by_segment"),
             *super().get_urls(),
         ]
 
@@ -134,6 +136,9 @@ class FidelisAdminSite(admin.AdminSite):
 
     def member_360(self, request: HttpRequest, member_id: int) -> HttpResponse:
         return member_360_view(request, admin_site=self, member_id=member_id)
+
+    def feedback_by_segment(self, request: HttpRequest) -> HttpResponse:
+        return feedback_by_segment_view(request, admin_site=self, permission=DASHBOARD_PERMISSION)
 
     def index(self, request: HttpRequest, extra_context=None):
         context = {**(extra_context or {})}

@@ -313,3 +313,39 @@ def test_tables_show_words_and_the_csv_keeps_the_keys(client, demo, superuser):
     assert ">previous_active<" not in page and ">lifetime_periods<" not in page
     assert '<tr data-key="previous_active"><td>Active in the previous period S</td>' in page
     assert "previous_active,Active in the previous period S,1" in exported
+
+
+def test_feedback_trend_for_a_saved_segment(client, demo, superuser):
+    """Two NPS answers this month: a 10 from a Gold member (the segment), a 0 from another member."""
+    from campaigns.models import Segment, SegmentRule
+
+    gold = demo.tiers.get(level=1)
+    segment = Segment.objects.create(program=demo, name="Gold members")
+    SegmentRule.objects.create(segment=segment, kind=SegmentRule.Kind.TIER, tier=gold)
+    survey = SurveyFactory(program=demo)
+    score_question = survey.questions.get(kind="score")
+    comment_question = survey.questions.get(kind="text")
+    for score, tier in ((10, gold), (0, None)):
+        member = enroll(demo, at(2026, 1, 5), consent_email=True)
+        if tier:
+            Member.objects.filter(pk=member.pk).update(tier=tier)
+        invitation = feedback_services.invitation_schedule(
+            survey=survey, member=member, trigger=survey.trigger, reference=f"seg:{score}"
+        )
+        feedback_services.invitation_send(invitation=invitation)
+        feedback_services.response_score(invitation=invitation, scores={score_question.pk: score}, language="en")
+        if score <= 6:
+            feedback_services.response_finish(
+                invitation=invitation, answers={comment_question.pk: "Bad"}, language="en"
+            )
+    client.force_login(superuser)
+
+    response = client.get(f"/admin/feedback/segments/?segment={segment.pk}&months=3")
+
+    assert response.status_code == 200
+    this_month = page_tables(response)["segment-feedback"][-1]
+    assert (this_month[1], this_month[2], this_month[-1]) == ("100.0", "1", "0.0")  # segment vs whole program
+    assert client.get("/admin/feedback/segments/?segment=999999").status_code == 200  # a form error, no crash
+    clerk = User.objects.create_user("clerk", "c@example.com", "pw", is_staff=True)
+    client.force_login(clerk)
+    assert client.get(f"/admin/feedback/segments/?segment={segment.pk}").status_code == 403
