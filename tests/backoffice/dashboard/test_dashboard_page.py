@@ -237,24 +237,28 @@ def test_models_added_later_are_granted_to_the_analyst_after_migrate(analyst):
     assert not group.permissions.exclude(codename__startswith="view_").exclude(codename__in=["export_member"]).exists()
 
 
+def _nps_answer(survey, member, score: int) -> None:
+    """The member is invited and answers `score`; a detractor's comment finishes the answer (a ticket)."""
+    invitation = feedback_services.invitation_schedule(
+        survey=survey, member=member, trigger=survey.trigger, reference=f"test:{member.pk}"
+    )
+    feedback_services.invitation_send(invitation=invitation)
+    score_question = survey.questions.get(kind="score")
+    feedback_services.response_score(invitation=invitation, scores={score_question.pk: score}, language="en")
+    if score <= 6:
+        comment_question = survey.questions.get(kind="text")
+        feedback_services.response_finish(
+            invitation=invitation, answers={comment_question.pk: "Slow checkout"}, language="en"
+        )
+
+
 def test_feedback_figures_on_the_dashboard(client, demo, superuser):
     """Four NPS answers in March: 10 and 9 (promoters), 7 (passive), 3 (detractor, opens a ticket).
     NPS = (2 - 1) / 4 = 25; every invitation answered; nobody called the detractor back yet."""
     survey = SurveyFactory(program=demo)
-    score_question = survey.questions.get(kind="score")
-    comment_question = survey.questions.get(kind="text")
     for score in (10, 9, 7, 3):
         with time_machine.travel(at(2026, 3, 20), tick=False):
-            member = enroll(demo, at(2026, 3, 20), consent_email=True)
-            invitation = feedback_services.invitation_schedule(
-                survey=survey, member=member, trigger=survey.trigger, reference=f"test:{score}"
-            )
-            feedback_services.invitation_send(invitation=invitation)
-            feedback_services.response_score(invitation=invitation, scores={score_question.pk: score}, language="en")
-            if score <= 6:
-                feedback_services.response_finish(
-                    invitation=invitation, answers={comment_question.pk: "Slow checkout"}, language="en"
-                )
+            _nps_answer(survey, enroll(demo, at(2026, 3, 20), consent_email=True), score)
     client.force_login(superuser)
 
     tables = page_tables(client.get(f"/admin/?program={demo.pk}&{QUERY}"))
@@ -323,21 +327,11 @@ def test_feedback_trend_for_a_saved_segment(client, demo, superuser):
     segment = Segment.objects.create(program=demo, name="Gold members")
     SegmentRule.objects.create(segment=segment, kind=SegmentRule.Kind.TIER, tier=gold)
     survey = SurveyFactory(program=demo)
-    score_question = survey.questions.get(kind="score")
-    comment_question = survey.questions.get(kind="text")
     for score, tier in ((10, gold), (0, None)):
         member = enroll(demo, at(2026, 1, 5), consent_email=True)
         if tier:
             Member.objects.filter(pk=member.pk).update(tier=tier)
-        invitation = feedback_services.invitation_schedule(
-            survey=survey, member=member, trigger=survey.trigger, reference=f"seg:{score}"
-        )
-        feedback_services.invitation_send(invitation=invitation)
-        feedback_services.response_score(invitation=invitation, scores={score_question.pk: score}, language="en")
-        if score <= 6:
-            feedback_services.response_finish(
-                invitation=invitation, answers={comment_question.pk: "Bad"}, language="en"
-            )
+        _nps_answer(survey, member, score)
     client.force_login(superuser)
 
     response = client.get(f"/admin/feedback/segments/?segment={segment.pk}&months=3")
