@@ -1,5 +1,6 @@
 """The Fidelis admin site: who may enter, and its own pages. The index is the program dashboard
-(backoffice/dashboard/), each of its tables also as CSV; the "Two-factor" page enrols an authenticator.
+(backoffice/dashboard/), each of its tables also as CSV; the "Two-factor" page enrols an authenticator;
+/admin/member/<id>/ is the member 360° page (backoffice/member360.py).
 
 The dashboard is read-only; it needs members.view_dashboard (superusers, the "analyst" and
 "program manager" groups, see backoffice/roles.py). Its CSV exports need members.export_member
@@ -31,6 +32,8 @@ from django_otp import login as otp_login
 from backoffice import two_factor
 from backoffice.audit import AuditedAdminMixin
 from backoffice.dashboard import TABLES, DashboardForm, dashboard_build, snapshots_ensure, table_csv
+from backoffice.feedback_segments import feedback_by_segment_view
+from backoffice.member360 import member_360_view
 from core.db import replica_reads
 from members.models import Program
 
@@ -57,6 +60,8 @@ class FidelisAdminSite(admin.AdminSite):
         return [
             path("dashboard/<slug:key>.csv", self.admin_view(self.dashboard_csv), name="dashboard_csv"),
             path("2fa/", self.admin_view(self.two_factor), name="two_factor"),
+            path("member/<int:member_id>/", self.admin_view(self.member_360), name="member_360"),
+            path("feedback/segments/", self.admin_view(self.feedback_by_segment), name="feedback_by_segment"),
             *super().get_urls(),
         ]
 
@@ -129,6 +134,13 @@ class FidelisAdminSite(admin.AdminSite):
             context["qr_svg"] = mark_safe(segno.make(pending.config_url, error="m").svg_inline(scale=4))  # noqa: S308
             context["secret"] = b32encode(pending.bin_key).decode()
         return TemplateResponse(request, "admin/two_factor.html", context)
+
+    def member_360(self, request: HttpRequest, member_id: int) -> HttpResponse:
+        return member_360_view(request, admin_site=self, member_id=member_id)
+
+    def feedback_by_segment(self, request: HttpRequest) -> HttpResponse:
+        with replica_reads():  # a report: the replica answers it when there is one
+            return feedback_by_segment_view(request, admin_site=self, permission=DASHBOARD_PERMISSION)
 
     def index(self, request: HttpRequest, extra_context=None):
         context = {**(extra_context or {})}

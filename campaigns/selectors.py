@@ -150,11 +150,12 @@ def rule_q(rule: SegmentRule, now: datetime) -> Q:
     return ~q if rule.negate else Q(q)
 
 
-def segment_condition(segment: Segment, now: datetime | None = None) -> Q:
-    """The segment's rules as one Q: groups joined by one operator, rules inside a group by the other."""
+def segment_condition(segment: Segment, now: datetime | None = None, rules: Iterable[SegmentRule] | None = None) -> Q:
+    """The segment's rules as one Q: groups joined by one operator, rules inside a group by the other.
+    `rules`: unsaved rules to use instead of the stored ones (the admin's live count while editing)."""
     now = now or timezone.now()
     groups: dict[int, list[Q]] = {}
-    for rule in segment.rules.all():
+    for rule in segment.rules.all() if rules is None else rules:
         groups.setdefault(rule.group, []).append(rule_q(rule, now))
     inner_and = segment.combine == Segment.Combine.ANY_GROUP
     combined = []
@@ -171,14 +172,17 @@ def segment_condition(segment: Segment, now: datetime | None = None) -> Q:
     return result
 
 
-def segment_members(*, segment: Segment, now: datetime | None = None) -> QuerySet[Member]:
-    """Active members in the segment: one SQL query (rules become WHERE clauses and subqueries)."""
+def segment_members(
+    *, segment: Segment, now: datetime | None = None, rules: Iterable[SegmentRule] | None = None
+) -> QuerySet[Member]:
+    """Active members in the segment: one SQL query (rules become WHERE clauses and subqueries).
+    `rules`: unsaved rules instead of the stored ones (see segment_condition)."""
     qs = Member.objects.filter(status=Member.Status.ACTIVE)
     if segment.program_id:
         qs = qs.filter(program_id=segment.program_id)
     if segment.kind == Segment.Kind.STATIC:
         return qs.filter(pk__in=SegmentMember.objects.filter(segment=segment).values("member_id"))
-    return qs.filter(segment_condition(segment, now))
+    return qs.filter(segment_condition(segment, now, rules))
 
 
 def campaign_audience(*, campaign: Campaign, now: datetime | None = None) -> QuerySet[Member]:
@@ -528,3 +532,21 @@ def preview_member(*, campaign: Campaign, language: str) -> Member:
             program=campaign.program, first_name="Ana", last_name="Popescu", points_available=1250, language=language
         )
     return member
+
+
+# --- one member's campaigns (the 360° page) -----------------------------------------------------
+
+
+@dataclass
+class MemberCampaigns:
+    """The campaigns one member received (or was held out of) and the offers granted, for the 360° page."""
+
+    deliveries: list[Delivery]
+    offers: list[OfferGrant]
+
+
+def member_campaigns_overview(*, member: Member, limit: int = 10) -> MemberCampaigns:
+    return MemberCampaigns(
+        deliveries=list(Delivery.objects.filter(member=member).select_related("campaign", "variant")[:limit]),
+        offers=list(OfferGrant.objects.filter(member=member).select_related("offer", "campaign")[:limit]),
+    )

@@ -103,6 +103,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # core is no app (it has no models); its template filters are registered here.
+            "libraries": {"formatting": "core.templatetags.formatting"},
         },
     },
 ]

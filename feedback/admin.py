@@ -9,6 +9,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import linebreaksbr
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -16,6 +17,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from core.csvfiles import formula_safe
@@ -23,6 +25,7 @@ from core.enqueue import enqueue
 from core.errors import DomainError
 from feedback import selectors, services, tasks
 from feedback.models import Answer, Invitation, Question, Response, SlaPolicy, Survey, Ticket
+from members import selectors as member_selectors
 from members.models import Member, Program, Tier
 
 
@@ -125,7 +128,11 @@ class SurveyAdmin(TranslationAdmin):
                 enqueue(tasks.survey_send_manual, survey.pk, member_ids, reference)
                 self.message_user(
                     request,
-                    _("%(count)d members queued; fatigue and consent rules apply, see Invitations for the result.")
+                    ngettext(
+                        "%(count)d member queued; fatigue and consent rules apply, see Invitations for the result.",
+                        "%(count)d members queued; fatigue and consent rules apply, see Invitations for the result.",
+                        len(member_ids),
+                    )
                     % {"count": len(member_ids)},
                     messages.SUCCESS,
                 )
@@ -289,7 +296,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "overdue":
-            return queryset.filter(status__in=Ticket.OPEN_STATUSES, due_at__lt=timezone.now())
+            return queryset.filter(selectors.overdue_q(timezone.now()))
         if self.value() == "escalated":
             return queryset.filter(escalations__gt=0)
         return queryset
@@ -376,23 +383,37 @@ class TicketAdmin(admin.ModelAdmin):
             return [(None, {"fields": ("member", "subject", "body", "category", "priority", "assignee")})]
         return [
             (None, {"fields": ("member", "subject", "category", "priority", "assignee")}),
+            (_("The member"), {"fields": ("member_context",)}),
             (_("Thread"), {"fields": ("thread",)}),
             (_("Answer"), {"fields": ("new_status", "reply", "note")}),
             (_("SLA and history"), {"fields": self.timeline}),
         ]
 
     def get_readonly_fields(self, request, obj=None):
-        return ("member", "subject", "thread", *self.timeline) if obj is not None else ()
+        return ("member", "subject", "member_context", "thread", *self.timeline) if obj is not None else ()
+
+    @admin.display(description=_("Context"))
+    def member_context(self, obj: Ticket) -> str:
+        """What staff check before answering: tier, balance, recent purchases, earlier tickets, latest NPS."""
+        member = obj.member
+        return render_to_string(
+            "feedback/admin/ticket_member_context.html",
+            {
+                "member": member,
+                "purchases": member_selectors.purchases_recent(member=member, limit=5),
+                "feedback": selectors.member_feedback_overview(member=member, limit=5, exclude_ticket=obj),
+            },
+        )
 
     @admin.display(description=_("Messages, notes and log"))
     def thread(self, obj: Ticket):
         """The whole conversation for the team, oldest first; written only by the ticket services."""
         rows = obj.messages.select_related("author")
         return format_html(
-            '<table style="width:100%">{}</table>',
+            '<table class="ticket-thread">{}</table>',
             format_html_join(
                 "",
-                '<tr><td style="white-space:nowrap">{}<br><strong>{}</strong><br>{}</td><td>{}</td></tr>',
+                '<tr><td class="ticket-thread-meta">{}<br><strong>{}</strong><br>{}</td><td>{}</td></tr>',
                 (
                     (
                         date_format(localtime(m.created_at), "SHORT_DATETIME_FORMAT"),
@@ -407,7 +428,7 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.display(boolean=True, description=_("Overdue"))
     def overdue(self, obj: Ticket) -> bool:
-        return obj.is_open and obj.due_at < timezone.now()
+        return obj.is_overdue(timezone.now())
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -453,7 +474,11 @@ class TicketAdmin(admin.ModelAdmin):
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"{ticket.number}: {exc.message}", messages.WARNING)
-        self.message_user(request, _("%(count)d tickets updated.") % {"count": done}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)d ticket updated.", "%(count)d tickets updated.", done) % {"count": done},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=_("Assign to me"), permissions=["change"])
     def assign_to_me(self, request, queryset):

@@ -386,7 +386,8 @@ def _ticket(
     if overdue:
         updates["due_at"] = timezone.now() - timedelta(hours=2)
         if status == "in_progress":  # escalated once already, and late again
-            updates.update(escalations=1, escalated_at=opened_at + timedelta(hours=resolve_hours))
+            missed = opened_at + timedelta(hours=resolve_hours)
+            updates.update(escalations=1, escalated_at=missed, overdue_since=missed)
     if updates:
         Ticket.objects.filter(pk=ticket.pk).update(**updates)
     return ticket

@@ -1,5 +1,7 @@
 """Surveys (NPS, CSAT, CES, CLI), invitations through signed links, responses, and tickets with SLAs."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -327,6 +329,14 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     escalations = models.PositiveSmallIntegerField(default=0)
+    overdue_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set when the ticket is escalated (a missed target); cleared when staff act on it (a reply to the "
+            "customer, a status change, an assignment). Until then it stays overdue, whatever its new target."
+        ),
+    )
     confirmed_at = models.DateTimeField(null=True, blank=True, help_text=_("When the confirmation email went out."))
 
     class Meta:
@@ -357,6 +367,14 @@ class Ticket(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    def is_overdue(self, now: datetime) -> bool:
+        """The row-level twin of feedback.selectors.overdue_q (same rule, for one loaded ticket)."""
+        return self.is_open and (
+            self.due_at < now
+            or self.overdue_since is not None
+            or (self.acknowledged_at is None and self.acknowledge_due_at < now)
+        )
 
 
 class SlaPolicy(models.Model):

@@ -3,6 +3,7 @@
 Scoring directions are documented in feedback.scoring: NPS, CSAT and CES higher is better; CLI lower is better.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -220,7 +221,8 @@ def feedback_scores_by(
     end: datetime | None = None,
     member_ids=None,
 ) -> list[dict]:
-    """The same figures per program, tier, loyalty type or partner (key None: no tier / no partner)."""
+    """The same figures per program, tier, loyalty type or partner (key None: no tier / no partner);
+    each row's `label` is what staff read (a loyalty type's name, not its stored value)."""
     response_path, invitation_path = DIMENSIONS[dimension]
     base = {"tier": None, "loyalty_type": None, "partner": None, "program": program, "member_ids": member_ids}
     rows: dict = {}
@@ -238,7 +240,10 @@ def feedback_scores_by(
         .order_by()
     ):
         rows.setdefault(row["key"], {"key": row["key"]}).update(row)
-    return [_finish(rows[key]) for key in sorted(rows, key=lambda k: (k is None, str(k)))]
+    labels = dict(Member.LoyaltyType.choices) if dimension == "loyalty_type" else {}
+    return [
+        {**_finish(rows[key]), "label": labels.get(key, key)} for key in sorted(rows, key=lambda k: (k is None, str(k)))
+    ]
 
 
 def month_start(moment: datetime) -> datetime:
@@ -289,8 +294,17 @@ def tickets_open(*, program: Program | None = None) -> QuerySet[Ticket]:
     return qs.filter(program=program) if program is not None else qs
 
 
+def overdue_q(now: datetime) -> Q:
+    """An open ticket is overdue when its target date passed, when it was escalated and nobody acted
+    since (escalation moves the target date, but the ticket was late and stays so until someone
+    replies, moves its status or assigns it), or when nobody acknowledged it in time."""
+    return Q(status__in=Ticket.OPEN_STATUSES) & (
+        Q(due_at__lt=now) | Q(overdue_since__isnull=False) | Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=now)
+    )
+
+
 def tickets_overdue(*, program: Program | None = None, now: datetime | None = None) -> QuerySet[Ticket]:
-    return tickets_open(program=program).filter(due_at__lt=now or timezone.now())
+    return tickets_open(program=program).filter(overdue_q(now or timezone.now()))
 
 
 def _median_duration(qs: QuerySet, start_field: str, end_field: str) -> timedelta | None:
@@ -342,3 +356,36 @@ def detractors_contacted(
         contacted=Count("pk", filter=Q(ticket__first_contact_at__lte=F("completed_at") + CONTACT_WITHIN)),
     )
     return {**row, "share": _percent(row["contacted"], row["detractors"])}
+
+
+@dataclass
+class MemberFeedback:
+    """One member's survey answers and tickets, and the latest NPS answer, for staff pages."""
+
+    responses: list[Response]
+    tickets: list[Ticket]
+    latest_nps: Response | None
+
+
+def member_feedback_overview(
+    *, member: Member, limit: int = 10, exclude_ticket: Ticket | None = None
+) -> MemberFeedback:
+    """`exclude_ticket`: on a ticket's own page, its previous tickets are the others."""
+    responses = list(
+        Response.objects.filter(member=member, completed_at__isnull=False)
+        .select_related("survey", "ticket")
+        .order_by("-completed_at")[:limit]
+    )
+    tickets = Ticket.objects.filter(member=member)
+    if exclude_ticket is not None:
+        tickets = tickets.exclude(pk=exclude_ticket.pk)
+    latest_nps = next((r for r in responses if r.survey.kind == Survey.Kind.NPS), None)
+    if latest_nps is None and len(responses) == limit:  # older than the rows at hand
+        latest_nps = (
+            Response.objects.filter(member=member, completed_at__isnull=False, survey__kind=Survey.Kind.NPS)
+            .order_by("-completed_at")
+            .first()
+        )
+    return MemberFeedback(
+        responses=responses, tickets=list(tickets.select_related("assignee")[:limit]), latest_nps=latest_nps
+    )

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Context as DecimalContext
 from decimal import Decimal
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from members.exports import export_sections
 from members.models import (
+    AuditEntry,
     EarningRule,
     EmailChange,
     LedgerEntry,
@@ -23,8 +25,10 @@ from members.models import (
     PointLot,
     Program,
     Purchase,
+    ReviewCase,
     Subscription,
     Tier,
+    TierChange,
 )
 
 
@@ -530,4 +534,41 @@ def subscription_live(*, member: Member) -> Subscription | None:
         .filter(member=member)
         .exclude(status=Subscription.Status.EXPIRED)
         .first()
+    )
+
+
+@dataclass
+class MemberOverview:
+    """What members holds about one member, for the staff 360° page: the latest rows of each kind."""
+
+    member: Member
+    tier_changes: list[TierChange]
+    ledger: list[LedgerEntry]
+    purchases: list[Purchase]
+    referrals: list[Member]
+    subscriptions: list[Subscription]
+    review_cases: list[ReviewCase]
+    audit: list[AuditEntry]
+
+
+def purchases_recent(*, member: Member, limit: int = 5) -> list[Purchase]:
+    return list(member.purchases.select_related("partner")[:limit])
+
+
+def member_overview(*, member_id: int, limit: int = 10) -> MemberOverview:
+    """One query per list, whatever the member's history (Member.DoesNotExist for an unknown id)."""
+    member = Member.objects.select_related("program", "tier", "tier_floor", "referred_by").get(pk=member_id)
+    return MemberOverview(
+        member=member,
+        tier_changes=list(member.tier_changes.select_related("from_tier", "to_tier", "created_by")[:limit]),
+        ledger=list(member.ledger.select_related("partner", "created_by")[:limit]),
+        purchases=purchases_recent(member=member, limit=limit),
+        referrals=list(member.referrals.order_by("-enrolled_at")[:limit]),
+        subscriptions=list(member.subscriptions.select_related("plan")[:limit]),
+        review_cases=list(member.review_cases.all()[:limit]),
+        audit=list(
+            AuditEntry.objects.filter(
+                target_type=ContentType.objects.get_for_model(Member), target_id=str(member.pk)
+            ).select_related("actor")[:limit]
+        ),
     )

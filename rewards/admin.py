@@ -300,7 +300,15 @@ class RedemptionAdmin(admin.ModelAdmin):
             except DomainError as exc:
                 self.message_user(request, f"#{redemption.pk}: {exc.message}", messages.WARNING)
         if done:
-            self.message_user(request, _("%(n)s redemptions cancelled, points returned.") % {"n": done})
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)s redemption cancelled, points returned.",
+                    "%(n)s redemptions cancelled, points returned.",
+                    done,
+                )
+                % {"n": done},
+            )
 
 
 @admin.register(Voucher)

@@ -348,3 +348,22 @@ def members_for_grant(
     if min_points is not None:
         qs = qs.filter(points_available__gte=min_points)
     return qs
+
+
+@dataclass
+class MemberRewards:
+    """One member's redemptions (with their vouchers), badges and challenges, for the staff 360° page."""
+
+    redemptions: list[Redemption]
+    vouchers_live: int
+    badges: list[MemberBadge]
+    challenges: list[ChallengeProgress]
+
+
+def member_rewards_overview(*, member: Member, limit: int = 10) -> MemberRewards:
+    return MemberRewards(
+        redemptions=list(member.redemptions.select_related("reward", "voucher", "partner")[:limit]),
+        vouchers_live=member.vouchers.filter(status=Voucher.Status.ISSUED).count(),
+        badges=list(member.badges.select_related("badge")[:limit]),
+        challenges=list(member.challenge_progress.select_related("challenge").order_by("-updated_at")[:limit]),
+    )

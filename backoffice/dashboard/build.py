@@ -3,13 +3,15 @@ and the snapshot job queued when the page would otherwise recompute closed month
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.dashboard.tables import TABLES, Table, trend_scope
+from backoffice.dashboard.tables import TABLES, Table, member_rows, points_rows, scope_feedback_scores, trend_scope
 from core.enqueue import enqueue_on_commit
+from core.formatting import number
 from members import metrics, tasks
 from members.metrics import Scope
 from members.models import Program
@@ -21,6 +23,52 @@ class Card:
     value: object
     unit: str = ""
     link: str | None = None
+    # The same figure over the previous period of the same length; None when there is none to show.
+    previous: object = None
+    # "pp": compare as a difference in percentage points (rates, NPS); "%": as a relative change.
+    compare: str = ""
+    # Whether a rise is good news (churn, overdue tickets: it is not).
+    rise_is_good: bool = True
+
+    @property
+    def change(self) -> Decimal | None:
+        if not self.compare or self.value is None or self.previous is None:
+            return None
+        if self.compare == "pp":
+            return (Decimal(self.value) - Decimal(self.previous)).quantize(Decimal("0.1"))
+        if not self.previous:
+            return None
+        return ((Decimal(self.value) - Decimal(self.previous)) * 100 / abs(Decimal(self.previous))).quantize(
+            Decimal("0.1")
+        )
+
+    @property
+    def trend(self) -> str:
+        """ "up", "down" or "flat", for the arrow; "good" or "bad" comes from `tone`."""
+        change = self.change
+        if change is None or change == 0:
+            return "flat"
+        return "up" if change > 0 else "down"
+
+    @property
+    def tone(self) -> str:
+        if self.trend == "flat":
+            return "flat"
+        return "good" if (self.trend == "up") == self.rise_is_good else "bad"
+
+    @property
+    def change_text(self) -> str:
+        change = self.change
+        if change is None:
+            return ""
+        sign = "+" if change > 0 else ("\u2212" if change < 0 else "\u00b1")
+        if self.compare == "pp":
+            return _("%(sign)s%(change)s pts") % {"sign": sign, "change": number(abs(change))}
+        return f"{sign}{number(abs(change))}%"
+
+    @property
+    def previous_text(self) -> str:
+        return "" if self.previous is None else number(self.previous)
 
 
 @dataclass
@@ -31,19 +79,37 @@ class Dashboard:
     cards: list[Card] = field(default_factory=list)
 
 
+# (table, row key, label, unit, compare, rise is good). The liability and the overdue tickets are
+# stocks at one moment, not flows of the period: they have no previous period to compare with.
 CARDS = [
-    ("members", "active", _("Active members"), ""),
-    ("members", "new", _("New members"), ""),
-    ("members", "crr", _("Retention (CRR)"), "%"),
-    ("members", "churn", _("Churn"), "%"),
-    ("members", "aov", _("Average order value"), "currency"),
-    ("members", "clv", _("Customer lifetime value"), "currency"),
-    ("points", "issued", _("Points issued"), ""),
-    ("points", "redemption_rate", _("Redemption rate"), "%"),
-    ("points", "liability_value", _("Outstanding liability"), "currency"),
-    ("feedback", "nps", _("NPS"), ""),
-    ("feedback", "tickets_overdue", _("Overdue tickets"), ""),
+    ("members", "active", _("Active members"), "", "%", True),
+    ("members", "new", _("New members"), "", "%", True),
+    ("members", "crr", _("Retention (CRR)"), "%", "pp", True),
+    ("members", "churn", _("Churn"), "%", "pp", False),
+    ("members", "aov", _("Average order value"), "currency", "%", True),
+    ("members", "clv", _("Customer lifetime value"), "currency", "%", True),
+    ("points", "issued", _("Points issued"), "", "%", True),
+    ("points", "redemption_rate", _("Redemption rate"), "%", "pp", True),
+    ("points", "liability_value", _("Outstanding liability"), "currency", "", True),
+    ("feedback", "nps", _("NPS"), "", "pp", True),
+    ("feedback", "tickets_overdue", _("Overdue tickets"), "", "", False),
 ]
+
+
+def previous_figures(*, scope: Scope) -> dict[tuple[str, str], object]:
+    """The cards' figures over the previous period of the same length, by (table, row key): a fixed
+    number of aggregate queries, the same selectors as the tables."""
+    previous = scope.previous
+    figures = {
+        ("members", key): value
+        for key, _label, value in member_rows(metrics.member_metrics(scope=previous), scope.program.currency)
+    }
+    figures |= {
+        ("points", key): value
+        for key, _label, value in points_rows(metrics.points_metrics(scope=previous, with_liability=False))
+    }
+    figures[("feedback", "nps")] = scope_feedback_scores(previous)["nps"]
+    return figures
 
 
 # The period aggregates group up to one row per active member (60k at 100k members): at
@@ -57,12 +123,23 @@ def dashboard_build(*, scope: Scope) -> Dashboard:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL work_mem = %s", [DASHBOARD_WORK_MEM])
         tables = [build(scope) for build in TABLES.values()]
+        previous = previous_figures(scope=scope)
     by_key = {t.key: t for t in tables}
     cards = []
-    for table_key, row_key, label, unit in CARDS:
+    for table_key, row_key, label, unit, compare, rise_is_good in CARDS:
         table = by_key[table_key]
         value = next(row[2] for row in table.rows if row[0] == row_key)
-        cards.append(Card(label, value, scope.program.currency if unit == "currency" else unit, table.link))
+        cards.append(
+            Card(
+                label,
+                value,
+                scope.program.currency if unit == "currency" else unit,
+                table.link,
+                previous=previous.get((table_key, row_key)) if compare else None,
+                compare=compare,
+                rise_is_good=rise_is_good,
+            )
+        )
     return Dashboard(scope=scope, trend_start=trend_scope(scope).start, tables=tables, cards=cards)
 
 

@@ -16,7 +16,7 @@ def table_csv(*, key: str, scope: Scope) -> HttpResponse:
     filename = f"{scope.program.slug}-{key}-{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
-    writer.writerow([str(c) for c in table.columns])
+    writer.writerow([str(c) for c in table.csv_columns])
     writer.writerows([[_csv_cell(v) for v in row] for row in table.rows])
     return response
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.dashboard.charts import bar_chart, donut_chart, line_chart, stacked_chart
 from campaigns.metrics import campaign_metrics
+from core.formatting import number
 from feedback.selectors import detractors_contacted, feedback_scores, feedback_trend, ticket_figures
 from members import metrics
 from members.metrics import Scope, month_start, months_between
@@ -33,20 +34,42 @@ class Table:
     link: str | None = None
     chart: dict | None = None
     note: str = ""
+    # Keyed tables (one figure per row): each row starts with a stable key that the CSV keeps as its
+    # first column and the page keeps out of sight (a row's data-key), so staff read words only.
+    keyed: bool = False
 
     @property
-    def cells(self) -> list[list[tuple[str, bool]]]:
-        """(text, is a number) per cell: numbers are right-aligned on the page."""
-        return [[(text(v), v is None or isinstance(v, int | float | Decimal)) for v in row] for row in self.rows]
+    def lines(self) -> list[tuple[str, list[tuple[str, bool]]]]:
+        """(key, [(text, is a number), ...]) per row as the page shows it: numbers right-aligned and in
+        the reader's locale (grouped, local decimal separator)."""
+        return [
+            (row[0] if self.keyed else "", [(shown(v), _is_number(v)) for v in (row[1:] if self.keyed else row)])
+            for row in self.rows
+        ]
+
+    @property
+    def csv_columns(self) -> list[str]:
+        return [_("Key"), *self.columns] if self.keyed else self.columns
+
+
+def _is_number(value) -> bool:
+    return value is None or (isinstance(value, int | float | Decimal) and not isinstance(value, bool))
 
 
 def text(value) -> str:
-    """How a cell reads, on the page and in the CSV alike ("" for a ratio without a denominator)."""
+    """How a cell reads in the CSV: plain machine numbers ("" for a ratio without a denominator)."""
     if value is None:
         return ""
     if isinstance(value, date):
         return value.strftime("%Y-%m")
     return str(value)
+
+
+def shown(value) -> str:
+    """How a cell reads on the page: the CSV's text, numbers in the reader's locale."""
+    if _is_number(value) and value is not None:
+        return number(value)
+    return text(value)
 
 
 def trend_scope(scope: Scope) -> Scope:
@@ -83,10 +106,9 @@ def _members_link(scope: Scope) -> str | None:
     )
 
 
-def table_members(scope: Scope) -> Table:
-    m = metrics.member_metrics(scope=scope)
-    currency = scope.program.currency
-    rows = [
+def member_rows(m: metrics.MemberMetrics, currency: str) -> list[list]:
+    """[key, label, value] per figure of the "Members and purchases" table."""
+    return [
         ["enrolled", _("Members enrolled (at the end of the period)"), m.enrolled],
         ["new", _("New members (enrolled in the period)"), m.new],
         ["active", _("Active members E (bought in the period)"), m.active],
@@ -106,18 +128,22 @@ def table_members(scope: Scope) -> Table:
         ["single_category", _("Members who bought 1 category"), m.single_category],
         ["upsell_ratio", _("Upsell ratio (2+ categories / 1 category)"), m.upsell_ratio],
     ]
+
+
+def table_members(scope: Scope) -> Table:
     return Table(
         "members",
         _("Members and purchases"),
-        [_("Key"), _("Metric"), _("Value")],
-        rows,
+        [_("Metric"), _("Value")],
+        member_rows(metrics.member_metrics(scope=scope), scope.program.currency),
         link=_members_link(scope),
+        keyed=True,
     )
 
 
-def table_points(scope: Scope) -> Table:
-    p = metrics.points_metrics(scope=scope)
-    rows = [
+def points_rows(p: metrics.PointsMetrics) -> list[list]:
+    """[key, label, value] per figure of the "Points" table."""
+    return [
         ["issued", _("Points issued"), p.issued],
         ["redeemed", _("Points redeemed (net of returns)"), p.redeemed],
         ["expired", _("Points expired"), p.expired],
@@ -128,13 +154,17 @@ def table_points(scope: Scope) -> Table:
         ["liability_points", _("Outstanding liability (points, end of period)"), p.liability_points],
         ["liability_value", _("Outstanding liability (%s at the burn rate)") % p.currency, p.liability_value],
     ]
+
+
+def table_points(scope: Scope) -> Table:
     link = changelist(
         "members.ledgerentry",
         program__id__exact=scope.program.pk,
         partner__id__exact=scope.partner.pk if scope.partner else None,
         **_dates("created_at", scope),
     )
-    return Table("points", _("Points"), [_("Key"), _("Metric"), _("Value")], rows, link=link)
+    rows = points_rows(metrics.points_metrics(scope=scope))
+    return Table("points", _("Points"), [_("Metric"), _("Value")], rows, link=link, keyed=True)
 
 
 def table_activity(scope: Scope) -> Table:
@@ -299,8 +329,8 @@ def table_charity(scope: Scope) -> Table:
     )
 
 
-def table_feedback(scope: Scope) -> Table:
-    scores = feedback_scores(
+def scope_feedback_scores(scope: Scope) -> dict:
+    return feedback_scores(
         program=scope.program,
         start=scope.start,
         end=scope.end,
@@ -308,6 +338,10 @@ def table_feedback(scope: Scope) -> Table:
         loyalty_type=scope.loyalty_type,
         partner=scope.partner,
     )
+
+
+def table_feedback(scope: Scope) -> Table:
+    scores = scope_feedback_scores(scope)
     tickets = ticket_figures(program=scope.program, start=scope.start, end=scope.end)
     loop = detractors_contacted(program=scope.program, start=scope.start, end=scope.end)
     rows = [
@@ -328,9 +362,10 @@ def table_feedback(scope: Scope) -> Table:
     return Table(
         "feedback",
         _("Feedback"),
-        [_("Key"), _("Metric"), _("Value")],
+        [_("Metric"), _("Value")],
         rows,
         link=changelist("feedback.ticket", program__id__exact=scope.program.pk),
+        keyed=True,
     )
 
 

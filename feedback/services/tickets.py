@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -165,6 +166,7 @@ def ticket_transition(*, ticket: Ticket, status: str, by=None) -> Ticket:
     previous, before = ticket.get_status_display(), ticket.status
     ticket.status = status
     fields = ["status"]
+    _acted_on(ticket, fields)
     if ticket.acknowledged_at is None and status != Ticket.Status.REOPENED:
         ticket.acknowledged_at = now
         fields.append("acknowledged_at")
@@ -212,6 +214,8 @@ def ticket_update(*, ticket: Ticket, by=None, **fields) -> Ticket:
     if "assignee" in fields and fields["assignee"] != ticket.assignee:
         ticket.assignee = fields["assignee"]
         changed.append("assignee")
+        if ticket.assignee is not None:
+            _acted_on(ticket, changed)
         _log(ticket, f"Assigned to {ticket.assignee or 'nobody'}", now, author=by)
     if changed:
         ticket.save(update_fields=changed)
@@ -240,6 +244,7 @@ def ticket_reply(*, ticket: Ticket, author, body: str, internal: bool = False) -
     audit_record(actor=author, action=f"ticket.{kind}", target=ticket, changes={"message": [None, message.pk]})
     if not internal:
         fields = []
+        _acted_on(ticket, fields)
         if ticket.first_contact_at is None:
             ticket.first_contact_at = now
             fields.append("first_contact_at")
@@ -338,33 +343,51 @@ def _team_leads() -> list[str]:
 
 @transaction.atomic
 def ticket_escalate(*, ticket: Ticket, now: datetime | None = None) -> bool:
-    """An overdue open ticket: tell the assignee and team leads, give the customer a new date."""
+    """An open ticket that missed a target: tell the assignee and team leads. Past its resolution date
+    the customer gets a new date too; a missed acknowledgement (nobody took the ticket up within its
+    acknowledge hours) is escalated once, to the team only. Either way the ticket stays overdue
+    (overdue_since) until staff act on it, even though its new date lies ahead."""
     now = now or timezone.now()
     ticket = Ticket.objects.select_for_update(of=("self",)).select_related("member", "assignee").get(pk=ticket.pk)
-    if not ticket.is_open or ticket.due_at > now:
+    late = ticket.due_at <= now
+    unacknowledged = ticket.acknowledged_at is None and ticket.acknowledge_due_at <= now and ticket.escalated_at is None
+    if not ticket.is_open or not (late or unacknowledged):
         return False
-    overdue_since = ticket.due_at
-    ticket.due_at = now + timedelta(hours=sla_hours(ticket.program_id, ticket.priority)[1])
+    missed = ticket.due_at if late else ticket.acknowledge_due_at
+    ticket.overdue_since = ticket.overdue_since or missed
     ticket.escalated_at = now
     ticket.escalations += 1
-    ticket.save(update_fields=["due_at", "escalated_at", "escalations"])
-    _log(
-        ticket,
-        f"Overdue since {overdue_since:%Y-%m-%d %H:%M}; escalated, new target {ticket.due_at:%Y-%m-%d %H:%M}",
-        now,
-    )
+    fields = ["overdue_since", "escalated_at", "escalations"]
+    if late:
+        ticket.due_at = now + timedelta(hours=sla_hours(ticket.program_id, ticket.priority)[1])
+        fields.append("due_at")
+        _log(
+            ticket, f"Overdue since {missed:%Y-%m-%d %H:%M}; escalated, new target {ticket.due_at:%Y-%m-%d %H:%M}", now
+        )
+    else:
+        _log(ticket, f"Not acknowledged by {missed:%Y-%m-%d %H:%M}; escalated", now)
+    ticket.save(update_fields=fields)
     staff = sorted({*_team_leads(), *([ticket.assignee.email] if ticket.assignee and ticket.assignee.email else [])})
     if staff:
-        context = {"ticket": ticket, "overdue_since": overdue_since, "url": _admin_url(ticket)}
+        context = {"ticket": ticket, "overdue_since": missed, "unacknowledged": not late, "url": _admin_url(ticket)}
         EmailMessage(
             render_to_string("feedback/email/ticket_escalation_subject.txt", context).strip(),
             render_to_string("feedback/email/ticket_escalation.txt", context),
             to=staff,
         ).send()
-    _email_customer(
-        ticket, "ticket_followup", {"url": settings.SITE_URL + reverse("feedback:ticket", args=[ticket.pk])}
-    )
+    if late:
+        _email_customer(
+            ticket, "ticket_followup", {"url": settings.SITE_URL + reverse("feedback:ticket", args=[ticket.pk])}
+        )
     return True
+
+
+def _acted_on(ticket: Ticket, fields: list[str]) -> None:
+    """Staff acted on the ticket: an escalated one is no longer overdue for that reason (its target
+    date still counts). Adds the field to `fields` for the caller's save."""
+    if ticket.overdue_since is not None:
+        ticket.overdue_since = None
+        fields.append("overdue_since")
 
 
 def _admin_url(ticket: Ticket) -> str:
@@ -374,7 +397,10 @@ def _admin_url(ticket: Ticket) -> str:
 def tickets_escalate_overdue(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     escalated = 0
-    overdue = Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES, due_at__lte=now).order_by("pk")
+    overdue = Ticket.objects.filter(
+        Q(due_at__lte=now) | Q(acknowledged_at__isnull=True, acknowledge_due_at__lte=now, escalated_at__isnull=True),
+        status__in=Ticket.OPEN_STATUSES,
+    ).order_by("pk")
     for ticket in overdue.only("pk").iterator(chunk_size=CHUNK):
         try:
             escalated += ticket_escalate(ticket=ticket, now=now)

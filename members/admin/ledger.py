@@ -5,6 +5,7 @@ and skip full counts."""
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.errors import DomainError
 from members import services
@@ -53,7 +54,9 @@ class PurchaseAdmin(ReadOnlyAdmin):
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return None
-        message = _("Refund recorded; %(n)d points taken back.") % {"n": reversal.points}
+        message = ngettext(
+            "Refund recorded; %(n)d point taken back.", "Refund recorded; %(n)d points taken back.", reversal.points
+        ) % {"n": reversal.points}
         if reversal.debt:
             message += " " + _("%(n)d of them were already spent: the member owes them.") % {"n": reversal.debt}
         self.message_user(request, message, messages.SUCCESS)

@@ -11,12 +11,14 @@ from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, ngettext_lazy
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 
 from core.csvfiles import ImportMode, skipped_message
 from core.db import replica_reads
 from core.errors import DomainError
+from core.formatting import number
 from members import selectors, services
 from members.admin.base import action_form, apply_each
 from members.admin.forms import (
@@ -341,7 +343,7 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
             % {
                 "n": s.purchases,
                 "d": round(s.discount_share * 100),
-                "spend": s.spend,
+                "spend": f"{number(s.spend, 2)} {member.program.currency}",
                 "r": round(s.redemption_share * 100),
                 "ref": s.referrals,
                 "nps": "-" if s.nps is None else s.nps,
@@ -390,12 +392,20 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
 
         waiting: list[str] = []
         apply_each(
-            self, request, queryset.select_related("program"), adjust, _("Adjustment recorded for %(n)d members.")
+            self,
+            request,
+            queryset.select_related("program"),
+            adjust,
+            ngettext_lazy("Adjustment recorded for %(n)d member.", "Adjustment recorded for %(n)d members.", "n"),
         )
         if waiting:
             self.message_user(
                 request,
-                _("%(n)d adjustments wait for a second staff member's approval under Pending adjustments.")
+                ngettext(
+                    "%(n)d adjustment waits for a second staff member's approval under Pending adjustments.",
+                    "%(n)d adjustments wait for a second staff member's approval under Pending adjustments.",
+                    len(waiting),
+                )
                 % {"n": len(waiting)},
                 messages.WARNING,
             )
@@ -413,13 +423,21 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
     @admin.action(description=_("Suspend"), permissions=["change"])
     def suspend(self, request, queryset):
         self._move_status(
-            request, queryset, Member.Status.ACTIVE, Member.Status.SUSPENDED, _("%(n)d members suspended.")
+            request,
+            queryset,
+            Member.Status.ACTIVE,
+            Member.Status.SUSPENDED,
+            ngettext_lazy("%(n)d member suspended.", "%(n)d members suspended.", "n"),
         )
 
     @admin.action(description=_("Reactivate"), permissions=["change"])
     def reactivate(self, request, queryset):
         self._move_status(
-            request, queryset, Member.Status.SUSPENDED, Member.Status.ACTIVE, _("%(n)d members reactivated.")
+            request,
+            queryset,
+            Member.Status.SUSPENDED,
+            Member.Status.ACTIVE,
+            ngettext_lazy("%(n)d member reactivated.", "%(n)d members reactivated.", "n"),
         )
 
     @admin.action(description=_("Assign a tier (optionally as a floor until a date)"), permissions=["change"])
@@ -438,7 +456,7 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
             lambda m: services.tier_assign(
                 member=m, tier=data["tier"], until=data["until"], note=data["note"], created_by=request.user
             ),
-            _("Tier assigned to %(n)d members."),
+            ngettext_lazy("Tier assigned to %(n)d member.", "Tier assigned to %(n)d members.", "n"),
         )
         return None
 
@@ -456,7 +474,7 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
             request,
             queryset,
             lambda m: services.plan_subscribe(member=m, plan=plan, paid_by=f"staff:{request.user.username}"),
-            _("%(n)d members subscribed."),
+            ngettext_lazy("%(n)d member subscribed.", "%(n)d members subscribed.", "n"),
         )
         return None
 
@@ -503,7 +521,7 @@ class PendingAdjustmentAdmin(admin.ModelAdmin):
             request,
             queryset.filter(status=PendingAdjustment.Status.PENDING),
             lambda a: services.points_adjust_approve(adjustment=a, approved_by=request.user),
-            _("%(n)d adjustments approved and applied."),
+            ngettext_lazy("%(n)d adjustment approved and applied.", "%(n)d adjustments approved and applied.", "n"),
         )
 
     @admin.action(description=_("Reject (with a note)"), permissions=["adjust_points"])
@@ -517,6 +535,6 @@ class PendingAdjustmentAdmin(admin.ModelAdmin):
             request,
             queryset.filter(status=PendingAdjustment.Status.PENDING),
             lambda a: services.points_adjust_reject(adjustment=a, rejected_by=request.user, note=note),
-            _("%(n)d adjustments rejected."),
+            ngettext_lazy("%(n)d adjustment rejected.", "%(n)d adjustments rejected.", "n"),
         )
         return None

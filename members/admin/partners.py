@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
@@ -54,7 +55,11 @@ class PartnerAPIKeyAdmin(APIKeyModelAdmin):
         keys = list(queryset.filter(revoked=False))
         for api_key in keys:
             services.partner_key_revoke(api_key=api_key)
-        self.message_user(request, _("%(n)d keys revoked.") % {"n": len(keys)}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(n)d key revoked.", "%(n)d keys revoked.", len(keys)) % {"n": len(keys)},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(IdempotencyKey)
@@ -159,4 +164,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         for delivery in deliveries:
             services.webhook_resend(delivery=delivery)
             enqueue_on_commit(tasks.webhook_deliver, delivery.pk)
-        self.message_user(request, _("%(n)d deliveries queued.") % {"n": len(deliveries)}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(n)d delivery queued.", "%(n)d deliveries queued.", len(deliveries)) % {"n": len(deliveries)},
+            messages.SUCCESS,
+        )

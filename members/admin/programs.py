@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.errors import DomainError
 from members import services
@@ -268,4 +269,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
         for sub in queryset.filter(status__in=[Subscription.Status.ACTIVE, Subscription.Status.PENDING]):
             services.plan_cancel(subscription=sub)
             done += 1
-        self.message_user(request, _("%(n)d memberships cancelled.") % {"n": done}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(n)d membership cancelled.", "%(n)d memberships cancelled.", done) % {"n": done},
+            messages.SUCCESS,
+        )

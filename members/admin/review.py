@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from members import review
 from members.admin.base import action_form, apply_each
@@ -116,13 +117,21 @@ class ReviewCaseAdmin(admin.ModelAdmin):
     @admin.action(description=_("Approve (credit the held points)"), permissions=["change"])
     def approve(self, request, queryset):
         return self._action(
-            request, queryset, review.review_approve, _("Approve review cases"), _("%(n)d cases approved.")
+            request,
+            queryset,
+            review.review_approve,
+            _("Approve review cases"),
+            ngettext_lazy("%(n)d case approved.", "%(n)d cases approved.", "n"),
         )
 
     @admin.action(description=_("Reject (credit nothing)"), permissions=["change"])
     def reject(self, request, queryset):
         return self._action(
-            request, queryset, review.review_reject, _("Reject review cases"), _("%(n)d cases rejected.")
+            request,
+            queryset,
+            review.review_reject,
+            _("Reject review cases"),
+            ngettext_lazy("%(n)d case rejected.", "%(n)d cases rejected.", "n"),
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -47,12 +47,17 @@ def _redeemed(row: dict) -> int:
     return -row["spent"] - row["returned"]
 
 
-def points_metrics(*, scope: Scope) -> PointsMetrics:
+def points_metrics(*, scope: Scope, with_liability: bool = True) -> PointsMetrics:
+    """`with_liability=False` leaves the liability at 0 and skips its query: the dashboard's comparison
+    with the previous period needs only the period's flows, and a past period's liability would sum
+    the whole ledger up to its end."""
     sums = scope_entries(scope).aggregate(**_points_sums())
     # The liability is what members hold at the end of the period, wherever they earned it. When
     # nothing moved since (a period ending now), that is the sum of the cached balances: one row per
     # member instead of every ledger entry.
-    if LedgerEntry.objects.filter(program=scope.program, created_at__gte=scope.end).exists():
+    if not with_liability:
+        liability = 0
+    elif LedgerEntry.objects.filter(program=scope.program, created_at__gte=scope.end).exists():
         liability = scope_entries(scope, since_start=False, by_partner=False).aggregate(
             s=Coalesce(Sum("points"), Value(0), output_field=IntegerField())
         )["s"]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from feedback import services
 from feedback.models import Invitation, Ticket, TicketMessage
-from tests.conftest import MemberFactory, TierFactory
+from tests.conftest import MemberFactory, TierFactory, at, buy, enroll
 from tests.feedback.conftest import SurveyFactory
 
 
@@ -169,3 +169,18 @@ def test_selected_answers_export_as_csv_with_their_comments(admin_client, progra
     [row] = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert (row["member"], row["score"], row["category"]) == (consenting_member.number, "4.00", "detractor")
     assert row["comments"] == "What went wrong?: Too slow"
+
+
+def test_a_ticket_page_shows_the_members_context(admin_client, program):
+    member = enroll(program, at(2026, 3, 1))
+    buy(member, at(2026, 3, 10), "42.50", ["coffee"])
+    earlier = services.ticket_open(member=member, subject="Lost card", body="Lost it", channel="staff")
+    ticket = services.ticket_open(member=member, subject="Slow", body="Slow", channel="staff")
+
+    page = admin_client.get(reverse("admin:feedback_ticket_change", args=[ticket.pk])).content.decode()
+
+    context = page[page.index('class="ticket-context"') : page.index('class="ticket-thread"')]
+    assert "42.50" in context and earlier.number in context and "Lost card" in context
+    assert reverse("admin:member_360", args=[member.pk]) in context
+    assert ticket.number not in context  # its own ticket is no "previous ticket"
+    assert '<table class="ticket-thread">' in page  # a class, not an inline style the CSP would block

@@ -39,12 +39,14 @@ def test_detractor_to_ticket_to_escalation_with_a_frozen_clock(program, staff, o
     assert ticket.priority == Ticket.Priority.HIGH
     assert ticket.due_at.isoformat().startswith("2026-05-05T10:00")
     assert any(ticket.number in m.subject for m in mail.outbox)  # the confirmation
+    with time_machine.travel("2026-05-04 11:01Z", tick=False):
+        assert services.tickets_escalate_overdue() == 1  # nobody acknowledged it within the hour
     with time_machine.travel("2026-05-05 09:59Z", tick=False):
         assert services.tickets_escalate_overdue() == 0
     with time_machine.travel("2026-05-05 10:15Z", tick=False):
         assert services.tickets_escalate_overdue() == 1
     ticket.refresh_from_db()
-    assert ticket.escalations == 1
+    assert ticket.escalations == 2
     assert ticket.due_at.isoformat().startswith("2026-05-06T10:15")
     followup = [m for m in mail.outbox if m.to == [member.email] and "taking longer" in m.body]
     assert len(followup) == 1

@@ -108,6 +108,7 @@ def test_overdue_tickets_are_escalated_once_per_missed_date(member, staff, on_co
     with time_machine.travel("2026-03-02 09:00Z", tick=False), on_commit():
         ticket = _open(member, priority=Ticket.Priority.HIGH)
         services.ticket_update(ticket=ticket, assignee=staff, by=lead)
+        services.ticket_transition(ticket=ticket, status=Ticket.Status.ACKNOWLEDGED, by=staff)
     mail.outbox.clear()
     with time_machine.travel("2026-03-03 08:59Z", tick=False):
         assert services.tickets_escalate_overdue() == 0
@@ -116,6 +117,8 @@ def test_overdue_tickets_are_escalated_once_per_missed_date(member, staff, on_co
         assert selectors.tickets_overdue().count() == 1
         assert services.tickets_escalate_overdue() == 1
         assert services.tickets_escalate_overdue() == 0
+        # The new target lies a day ahead, but the ticket was late and nobody acted: still overdue.
+        assert selectors.tickets_overdue().count() == 1
     ticket.refresh_from_db()
     assert ticket.escalations == 1
     assert ticket.due_at.isoformat().startswith("2026-03-04T09:01")
@@ -196,3 +199,58 @@ def test_tickets_are_refused_for_erased_members_and_partners_of_other_programs(m
         _open(erased)
     assert exc.value.code == "member_inactive"
     assert not Ticket.objects.exists()
+
+
+def test_an_escalated_ticket_stays_overdue_until_staff_act(member, staff):
+    with time_machine.travel("2026-03-02 09:00Z", tick=False):
+        ticket = _open(member)
+        services.ticket_transition(ticket=ticket, status=Ticket.Status.ACKNOWLEDGED, by=staff)
+    with time_machine.travel("2026-03-20 09:00Z", tick=False):
+        assert services.tickets_escalate_overdue() == 1
+    with time_machine.travel("2026-03-20 10:00Z", tick=False):
+        ticket.refresh_from_db()
+        assert ticket.due_at > timezone.now() and ticket.is_overdue(timezone.now())
+        assert selectors.ticket_figures(program=member.program)["overdue"] == 1
+        services.ticket_reply(ticket=ticket, author=staff, body="We are on it.", internal=True)
+        assert selectors.tickets_overdue().count() == 1  # an internal note is no answer to the customer
+        services.ticket_reply(ticket=ticket, author=staff, body="Your refund left today.")
+        assert selectors.tickets_overdue().count() == 0
+    ticket.refresh_from_db()
+    assert ticket.overdue_since is None and ticket.escalations == 1
+
+
+@pytest.mark.parametrize("act", ["status", "assign"])
+def test_a_status_change_or_an_assignment_also_ends_the_escalation(member, staff, act):
+    with time_machine.travel("2026-03-02 09:00Z", tick=False):
+        ticket = _open(member)
+    with time_machine.travel("2026-03-20 09:00Z", tick=False):
+        assert services.tickets_escalate_overdue() == 1
+        if act == "status":
+            services.ticket_transition(ticket=ticket, status=Ticket.Status.IN_PROGRESS, by=staff)
+        else:
+            services.ticket_update(ticket=ticket, assignee=staff, by=staff)
+            # Assigned, but still not acknowledged: the missed acknowledgement keeps it overdue.
+            assert selectors.tickets_overdue().count() == 1
+            services.ticket_transition(ticket=ticket, status=Ticket.Status.ACKNOWLEDGED, by=staff)
+        assert selectors.tickets_overdue().count() == 0
+
+
+def test_a_missed_acknowledgement_is_escalated_once_to_the_team(member, staff, on_commit):
+    lead = staff.__class__.objects.create_user("lead", "lead@example.com", "pw", is_staff=True)
+    lead.groups.add(Group.objects.create(name=services.TEAM_LEADS_GROUP))
+    with time_machine.travel("2026-03-02 09:00Z", tick=False), on_commit():
+        ticket = _open(member)
+    mail.outbox.clear()
+    with time_machine.travel("2026-03-02 09:59Z", tick=False):
+        assert services.tickets_escalate_overdue() == 0
+        assert selectors.tickets_overdue().count() == 0
+    with time_machine.travel("2026-03-02 10:01Z", tick=False):
+        assert selectors.tickets_overdue().count() == 1
+        assert services.tickets_escalate_overdue() == 1
+    with time_machine.travel("2026-03-02 11:00Z", tick=False):
+        assert services.tickets_escalate_overdue() == 0  # once per missed acknowledgement
+    ticket.refresh_from_db()
+    assert ticket.escalations == 1 and ticket.overdue_since == ticket.acknowledge_due_at
+    assert ticket.due_at.isoformat().startswith("2026-03-05T09:00")  # the customer's date did not move
+    assert [m.to for m in mail.outbox] == [["lead@example.com"]]  # the team only
+    assert "not acknowledged" in mail.outbox[0].body and "Unacknowledged" in mail.outbox[0].subject

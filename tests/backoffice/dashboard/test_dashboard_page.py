@@ -21,7 +21,8 @@ from tests.feedback.conftest import SurveyFactory
 
 
 class Tables(HTMLParser):
-    """Collects the text of every <table data-table="key"> on the page, row by row."""
+    """Collects the text of every <table data-table="key"> on the page, row by row; a row's data-key
+    (the figure's key, which the page keeps out of sight and the CSV keeps as its first column) first."""
 
     def __init__(self):
         super().__init__()
@@ -32,7 +33,7 @@ class Tables(HTMLParser):
         if tag == "table" and "data-table" in attrs:
             self.current = self.tables.setdefault(attrs["data-table"], [])
         elif tag == "tr" and self.current is not None:
-            self.row = []
+            self.row = [attrs["data-key"]] if "data-key" in attrs else []
         elif tag in ("td", "th") and self.row is not None:
             self.cell = ""
 
@@ -236,24 +237,28 @@ def test_models_added_later_are_granted_to_the_analyst_after_migrate(analyst):
     assert not group.permissions.exclude(codename__startswith="view_").exclude(codename__in=["export_member"]).exists()
 
 
+def _nps_answer(survey, member, score: int) -> None:
+    """The member is invited and answers `score`; a detractor's comment finishes the answer (a ticket)."""
+    invitation = feedback_services.invitation_schedule(
+        survey=survey, member=member, trigger=survey.trigger, reference=f"test:{member.pk}"
+    )
+    feedback_services.invitation_send(invitation=invitation)
+    score_question = survey.questions.get(kind="score")
+    feedback_services.response_score(invitation=invitation, scores={score_question.pk: score}, language="en")
+    if score <= 6:
+        comment_question = survey.questions.get(kind="text")
+        feedback_services.response_finish(
+            invitation=invitation, answers={comment_question.pk: "Slow checkout"}, language="en"
+        )
+
+
 def test_feedback_figures_on_the_dashboard(client, demo, superuser):
     """Four NPS answers in March: 10 and 9 (promoters), 7 (passive), 3 (detractor, opens a ticket).
     NPS = (2 - 1) / 4 = 25; every invitation answered; nobody called the detractor back yet."""
     survey = SurveyFactory(program=demo)
-    score_question = survey.questions.get(kind="score")
-    comment_question = survey.questions.get(kind="text")
     for score in (10, 9, 7, 3):
         with time_machine.travel(at(2026, 3, 20), tick=False):
-            member = enroll(demo, at(2026, 3, 20), consent_email=True)
-            invitation = feedback_services.invitation_schedule(
-                survey=survey, member=member, trigger=survey.trigger, reference=f"test:{score}"
-            )
-            feedback_services.invitation_send(invitation=invitation)
-            feedback_services.response_score(invitation=invitation, scores={score_question.pk: score}, language="en")
-            if score <= 6:
-                feedback_services.response_finish(
-                    invitation=invitation, answers={comment_question.pk: "Slow checkout"}, language="en"
-                )
+            _nps_answer(survey, enroll(demo, at(2026, 3, 20), consent_email=True), score)
     client.force_login(superuser)
 
     tables = page_tables(client.get(f"/admin/?program={demo.pk}&{QUERY}"))
@@ -270,3 +275,71 @@ def test_feedback_figures_on_the_dashboard(client, demo, superuser):
     march = next(row for row in tables["feedback-monthly"] if row[0] == "2026-03")
     assert march[1:3] == ["25.0", "4"]
     assert next(row for row in tables["activity"] if row[0] == "2026-03")[5] == "25.0"
+
+
+def test_kpi_cards_compare_with_the_previous_period(client, demo, superuser):
+    """March (E = 2 buyers) against the 31 days before it (one buyer, on 10 February)."""
+    client.force_login(superuser)
+
+    response = client.get(f"/admin/?program={demo.pk}&{QUERY}")
+
+    cards = {str(card.label): card for card in response.context["dashboard"].cards}
+    active = cards["Active members"]
+    assert (active.value, active.previous, active.change_text, active.trend, active.tone) == (
+        2,
+        1,
+        "+100.0%",
+        "up",
+        "good",
+    )
+    assert cards["Outstanding liability"].change is None  # a stock at the period's end: nothing to compare
+    assert "previously 1" in response.content.decode()
+
+
+def test_a_rise_in_churn_reads_as_bad_news_in_points():
+    from backoffice.dashboard.build import Card
+
+    churn = Card("Churn", Decimal("25.00"), "%", previous=Decimal("20.00"), compare="pp", rise_is_good=False)
+    active = Card("Active", 90, previous=120, compare="%")
+
+    assert (churn.change_text, churn.tone) == ("+5.0 pts", "bad")
+    assert (active.change_text, active.trend, active.tone) == ("\u221225.0%", "down", "bad")
+    assert Card("New", 3, previous=0, compare="%").change is None  # no relative change from zero
+
+
+def test_tables_show_words_and_the_csv_keeps_the_keys(client, demo, superuser):
+    client.force_login(superuser)
+    query = f"program={demo.pk}&{QUERY}"
+
+    page = client.get(f"/admin/?{query}").content.decode()
+    exported = client.get(f"/admin/dashboard/members.csv?{query}").content.decode()
+
+    assert ">previous_active<" not in page and ">lifetime_periods<" not in page
+    assert '<tr data-key="previous_active"><td>Active in the previous period S</td>' in page
+    assert "previous_active,Active in the previous period S,1" in exported
+
+
+def test_feedback_trend_for_a_saved_segment(client, demo, superuser):
+    """Two NPS answers this month: a 10 from a Gold member (the segment), a 0 from another member."""
+    from campaigns.models import Segment, SegmentRule
+
+    gold = demo.tiers.get(level=1)
+    segment = Segment.objects.create(program=demo, name="Gold members")
+    SegmentRule.objects.create(segment=segment, kind=SegmentRule.Kind.TIER, tier=gold)
+    survey = SurveyFactory(program=demo)
+    for score, tier in ((10, gold), (0, None)):
+        member = enroll(demo, at(2026, 1, 5), consent_email=True)
+        if tier:
+            Member.objects.filter(pk=member.pk).update(tier=tier)
+        _nps_answer(survey, member, score)
+    client.force_login(superuser)
+
+    response = client.get(f"/admin/feedback/segments/?segment={segment.pk}&months=3")
+
+    assert response.status_code == 200
+    this_month = page_tables(response)["segment-feedback"][-1]
+    assert (this_month[1], this_month[2], this_month[-1]) == ("100.0", "1", "0.0")  # segment vs whole program
+    assert client.get("/admin/feedback/segments/?segment=999999").status_code == 200  # a form error, no crash
+    clerk = User.objects.create_user("clerk", "c@example.com", "pw", is_staff=True)
+    client.force_login(clerk)
+    assert client.get(f"/admin/feedback/segments/?segment={segment.pk}").status_code == 403
