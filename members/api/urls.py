@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members.api import members, transactions
+from members.api import members, transactions, webhooks
 
 urlpatterns = [
     path("members", members.MembersView.as_view(), name="api-members"),
@@ -17,4 +17,22 @@ urlpatterns = [
     path("transactions/simulate", transactions.SimulateView.as_view(), name="api-transactions-simulate"),
     path("transactions/<int:pk>/reverse", transactions.ReverseView.as_view(), name="api-transaction-reverse"),
     path("events", transactions.EngagementView.as_view(), name="api-events"),
+]
+
+urlpatterns += [
+    path("webhooks", webhooks.WebhooksView.as_view(), name="api-webhooks"),
+    path("webhooks/<int:pk>", webhooks.WebhookView.as_view(), name="api-webhook"),
+    path("webhooks/<int:pk>/rotate-secret", webhooks.WebhookRotateView.as_view(), name="api-webhook-rotate"),
+    path("webhooks/<int:pk>/test", webhooks.WebhookTestView.as_view(), name="api-webhook-test"),
+    path("webhooks/<int:pk>/deliveries", webhooks.WebhookDeliveriesView.as_view(), name="api-webhook-deliveries"),
+    path(
+        "webhooks/<int:pk>/deliveries/<int:delivery_id>",
+        webhooks.WebhookDeliveryView.as_view(),
+        name="api-webhook-delivery",
+    ),
+    path(
+        "webhooks/<int:pk>/deliveries/<int:delivery_id>/redeliver",
+        webhooks.WebhookRedeliverView.as_view(),
+        name="api-webhook-redeliver",
+    ),
 ]
