@@ -348,3 +348,15 @@ def members_for_grant(
     if min_points is not None:
         qs = qs.filter(points_available__gte=min_points)
     return qs
+
+
+def catalog_public(*, program: Program, now: datetime | None = None) -> QuerySet[Reward]:
+    """The catalog without a member (partner API `GET /catalog`): active rewards not yet over,
+    featured first, then by cost; each with its tier restriction."""
+    now = now or timezone.now()
+    return (
+        catalog(program=program)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .filter(Q(event_at__isnull=True) | Q(event_at__gt=now))
+        .order_by("-is_featured", "points_cost", "pk")
+    )

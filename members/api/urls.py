@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members.api import members, transactions, webhooks
+from members.api import members, program, transactions, webhooks
 
 urlpatterns = [
     path("members", members.MembersView.as_view(), name="api-members"),
@@ -35,4 +35,10 @@ urlpatterns += [
         webhooks.WebhookRedeliverView.as_view(),
         name="api-webhook-redeliver",
     ),
+]
+
+urlpatterns += [
+    path("program", program.ProgramView.as_view(), name="api-program"),
+    path("tiers", program.TiersView.as_view(), name="api-tiers"),
+    path("earning-rules", program.EarningRulesView.as_view(), name="api-earning-rules"),
 ]
