@@ -2,7 +2,7 @@
 expiry), the tiers with their thresholds and benefits, and the earning rules in words, in the
 language of `Accept-Language` (en, ro, it, ru). Everything is the calling partner's program."""
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
 from core.api import Pagination
@@ -14,12 +14,9 @@ from members.partners.base import PartnerAPIView
 from members.partners.docs import READ_ERRORS, errors
 
 TAG = "program"
-LANGUAGE = OpenApiParameter(
-    "Accept-Language",
-    {"type": "string", "maxLength": 200},
-    OpenApiParameter.HEADER,
-    description="en (default), ro, it or ru: the language of the texts in words.",
-)
+# Texts in words follow the standard Accept-Language header (en, ro, it, ru); it is not declared as a
+# parameter: any value is accepted and an unknown language falls back to English.
+IN_WORDS = " Texts in words are in the language of `Accept-Language` (en, ro, it or ru; else English)."
 PROGRAM_EXAMPLE = {
     "name": "Coffee Lovers",
     "currency": "EUR",
@@ -85,7 +82,7 @@ class ProgramView(PartnerAPIView):
         tags=[TAG],
         operation_id="program_get",
         summary="Your program's settings: currency, points name, earning rate, expiry, referrals",
-        parameters=[LANGUAGE],
+        description=IN_WORDS.strip(),
         responses={
             200: OpenApiResponse(s.ProgramSerializer, examples=[OpenApiExample("program", value=PROGRAM_EXAMPLE)]),
             **errors(401, 429),
@@ -100,7 +97,8 @@ class TiersView(PartnerAPIView):
         tags=[TAG],
         operation_id="tiers_list",
         summary="The program's tiers: how to reach each one and what it gives",
-        parameters=[LANGUAGE, PAGE_PARAM, PAGE_SIZE_PARAM],
+        description=IN_WORDS.strip(),
+        parameters=[PAGE_PARAM, PAGE_SIZE_PARAM],
         responses={
             200: OpenApiResponse(s.TierPageSerializer, examples=[OpenApiExample("tiers", value=_listed(TIER_EXAMPLE))]),
             **errors(*READ_ERRORS),
@@ -119,8 +117,8 @@ class EarningRulesView(PartnerAPIView):
         summary="How members earn: the rules in force or scheduled, each in words",
         description="Active rules that have not ended: the program's and your own partner multipliers (not "
         "other partners'). On top of the base rate in `GET /program`; `POST /transactions/simulate` "
-        "quotes a basket exactly.",
-        parameters=[LANGUAGE, PAGE_PARAM, PAGE_SIZE_PARAM],
+        "quotes a basket exactly." + IN_WORDS,
+        parameters=[PAGE_PARAM, PAGE_SIZE_PARAM],
         responses={
             200: OpenApiResponse(
                 s.EarningRulePageSerializer, examples=[OpenApiExample("rules", value=_listed(RULE_EXAMPLE))]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members.api import members, program, transactions, webhooks
+from members.api import members, privacy, program, transactions, webhooks
 
 urlpatterns = [
     path("members", members.MembersView.as_view(), name="api-members"),
@@ -41,4 +41,9 @@ urlpatterns += [
     path("program", program.ProgramView.as_view(), name="api-program"),
     path("tiers", program.TiersView.as_view(), name="api-tiers"),
     path("earning-rules", program.EarningRulesView.as_view(), name="api-earning-rules"),
+]
+
+urlpatterns += [
+    path("members/<str:number>/export", privacy.MemberExportView.as_view(), name="api-member-export"),
+    path("members/<str:number>/erase", privacy.MemberEraseView.as_view(), name="api-member-erase"),
 ]

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from members.models import WebhookDelivery
 from members.outbox import webhook_event_types
-from members.partners.endpoints import ROTATION_OVERLAP_DEFAULT, ROTATION_OVERLAP_MAX, URL_MAX
+from members.partners.endpoints import ROTATION_OVERLAP_DEFAULT, ROTATION_OVERLAP_MAX, URL_MAX, URL_PATTERN
 from members.partners.serializers import StrictSerializer
 from members.partners.services import SECRET_PATTERN
 
@@ -22,7 +22,7 @@ def _events_field(**kwargs) -> serializers.ListField:
 
 
 class WebhookCreateSerializer(StrictSerializer):
-    url = serializers.URLField(max_length=URL_MAX, help_text="http or https, on a public address.")
+    url = serializers.RegexField(URL_PATTERN, max_length=URL_MAX, help_text="http or https, on a public address.")
     events = _events_field()
     is_active = serializers.BooleanField(required=False, default=True)
     secret = serializers.RegexField(
@@ -35,7 +35,7 @@ class WebhookCreateSerializer(StrictSerializer):
 
 
 class WebhookUpdateSerializer(StrictSerializer):
-    url = serializers.URLField(max_length=URL_MAX, required=False)
+    url = serializers.RegexField(URL_PATTERN, max_length=URL_MAX, required=False)
     events = _events_field(required=False)
     is_active = serializers.BooleanField(required=False)
 

@@ -6,6 +6,7 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS, events that exist) and every change is in the aud
 """
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -28,11 +29,20 @@ TEST_EVENT_TYPE = "webhook.test"
 ROTATION_OVERLAP_DEFAULT = timedelta(hours=24)
 ROTATION_OVERLAP_MAX = timedelta(days=7)
 URL_MAX = 500
+# What a webhook URL may look like, stated once for the schema and the checks: http(s), a host name of
+# up to four labels (or localhost, or an IPv4 address), an optional port, path and query.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_IPV4 = r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_HOST = rf"(?:{_LABEL}(?:\.{_LABEL}){{0,2}}\.[A-Za-z]{{2,24}}|localhost|{_IPV4})"
+_REST = r"[A-Za-z0-9._~!$&'()*+,;=:@%/-]"
+URL_PATTERN = rf"^https?://{_HOST}(?::[0-9]{{1,5}})?(?:/{_REST}*)?(?:\?{_REST}*)?$"
 
 
 def webhook_url_problem(url: str) -> str | None:
     if len(url) > URL_MAX:
         return f"At most {URL_MAX} characters."
+    if not re.fullmatch(URL_PATTERN, url):
+        return "Use an http or https URL with a host name, e.g. https://shop.example.com/hooks."
     return outbound.url_problem(url)
 
 

@@ -6,7 +6,6 @@ from rest_framework import serializers
 
 from core.api import Pagination
 from members.api.members import PAGE_PARAM, PAGE_SIZE_PARAM
-from members.api.program import LANGUAGE
 from members.api.webhook_serializers import PageSerializer
 from members.partners.base import PartnerAPIView
 from members.partners.docs import READ_ERRORS, errors
@@ -74,8 +73,9 @@ class CatalogView(PartnerAPIView):
         operation_id="catalog_list",
         summary="The program's rewards catalog, without a member",
         description="Active rewards not yet over, featured first, then by points. For one member's view "
-        "(can redeem, and why not) use `GET /rewards?member=`.",
-        parameters=[LANGUAGE, PAGE_PARAM, PAGE_SIZE_PARAM],
+        "(can redeem, and why not) use `GET /rewards?member=`. Titles follow `Accept-Language` where staff "
+        "translated them.",
+        parameters=[PAGE_PARAM, PAGE_SIZE_PARAM],
         responses={
             200: OpenApiResponse(
                 CatalogPageSerializer,
