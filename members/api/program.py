@@ -5,11 +5,10 @@ language of `Accept-Language` (en, ro, it, ru). Everything is the calling partne
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from core.api import Pagination
 from members import selectors
 from members.api import program_serializers as s
 from members.api.members import PAGE_PARAM, PAGE_SIZE_PARAM
-from members.api.webhook_serializers import PageSerializer
+from members.api.pages import paginated
 from members.partners.base import PartnerAPIView
 from members.partners.docs import READ_ERRORS, errors
 
@@ -66,13 +65,6 @@ RULE_EXAMPLE = {
 }
 
 
-def _page_of(view, request, queryset, serializer, context=None):
-    PageSerializer(data=request.query_params).is_valid(raise_exception=True)
-    paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True, context=context or {}).data)
-
-
 def _listed(example: dict) -> dict:
     return {"count": 1, "next": None, "previous": None, "results": [example]}
 
@@ -107,7 +99,7 @@ class TiersView(PartnerAPIView):
     def get(self, request):
         program = self.partner.program
         tiers = selectors.program_tiers(program=program)
-        return _page_of(self, request, tiers, s.TierSerializer, {"program": program})
+        return paginated(self, request, tiers, s.TierSerializer, {"program": program})
 
 
 class EarningRulesView(PartnerAPIView):
@@ -129,4 +121,4 @@ class EarningRulesView(PartnerAPIView):
     def get(self, request):
         program = self.partner.program
         rules = selectors.earning_rules_published(program=program, partner_id=self.partner.pk)
-        return _page_of(self, request, rules, s.EarningRuleSerializer, {"program": program})
+        return paginated(self, request, rules, s.EarningRuleSerializer, {"program": program})

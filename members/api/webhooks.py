@@ -8,10 +8,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from core.api import Pagination
 from core.errors import NotFound
 from members.api import webhook_serializers as s
 from members.api.members import PAGE_PARAM, PAGE_SIZE_PARAM
+from members.api.pages import paginated
 from members.models import WebhookDelivery, WebhookEndpoint
 from members.partners import endpoints, selectors
 from members.partners.base import PartnerAPIView, idempotent
@@ -49,12 +49,6 @@ INVALID_WEBHOOK = ("invalid_webhook", "The webhook endpoint cannot be used as gi
 ACTOR_NOTE = "Recorded in the audit trail."
 
 
-def _page(view, request, queryset, serializer):
-    paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
-
-
 class _EndpointView(PartnerAPIView):
     def endpoint_or_404(self, pk: int) -> WebhookEndpoint:
         endpoint = selectors.webhook_endpoint_for_partner(partner=self.partner, pk=pk)
@@ -82,8 +76,9 @@ class WebhooksView(_EndpointView):
         },
     )
     def get(self, request):
-        s.PageSerializer(data=request.query_params).is_valid(raise_exception=True)
-        return _page(self, request, selectors.webhook_endpoints_for_partner(partner=self.partner), s.WebhookSerializer)
+        return paginated(
+            self, request, selectors.webhook_endpoints_for_partner(partner=self.partner), s.WebhookSerializer
+        )
 
     @extend_schema(
         tags=[TAG],
@@ -265,7 +260,7 @@ class WebhookDeliveriesView(_EndpointView):
         deliveries = selectors.webhook_deliveries_for_endpoint(
             endpoint=endpoint, status=query.validated_data.get("status", "")
         )
-        return _page(self, request, deliveries, s.DeliverySerializer)
+        return paginated(self, request, deliveries, s.DeliverySerializer)
 
 
 class _DeliveryView(_EndpointView):

@@ -4,9 +4,8 @@ catalog page). What one member can redeem now, and why not the rest, is `GET /re
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
-from core.api import Pagination
 from members.api.members import PAGE_PARAM, PAGE_SIZE_PARAM
-from members.api.webhook_serializers import PageSerializer
+from members.api.pages import paginated
 from members.partners.base import PartnerAPIView
 from members.partners.docs import READ_ERRORS, errors
 from members.partners.serializers import MONEY
@@ -87,7 +86,4 @@ class CatalogView(PartnerAPIView):
         },
     )
     def get(self, request):
-        PageSerializer(data=request.query_params).is_valid(raise_exception=True)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(selectors.catalog_public(program=self.partner.program), request, view=self)
-        return paginator.get_paginated_response(CatalogRewardSerializer(page, many=True).data)
+        return paginated(self, request, selectors.catalog_public(program=self.partner.program), CatalogRewardSerializer)
