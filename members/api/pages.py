@@ -8,8 +8,13 @@ from core.api import Pagination
 from members.api.webhook_serializers import PageSerializer
 
 
-def paginated(view, request, queryset, serializer_class, context: dict | None = None) -> Response:
-    PageSerializer(data=request.query_params).is_valid(raise_exception=True)
+def paginated(
+    view, request, queryset, serializer_class, context: dict | None = None, *, query_checked: bool = False
+) -> Response:
+    """`query_checked`: the view already validated the query string with its own filter serializer
+    (which has page and page_size); otherwise only page and page_size are accepted."""
+    if not query_checked:
+        PageSerializer(data=request.query_params).is_valid(raise_exception=True)
     paginator = Pagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True, context=context or {}).data)

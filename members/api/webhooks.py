@@ -260,7 +260,7 @@ class WebhookDeliveriesView(_EndpointView):
         deliveries = selectors.webhook_deliveries_for_endpoint(
             endpoint=endpoint, status=query.validated_data.get("status", "")
         )
-        return paginated(self, request, deliveries, s.DeliverySerializer)
+        return paginated(self, request, deliveries, s.DeliverySerializer, query_checked=True)
 
 
 class _DeliveryView(_EndpointView):
