@@ -41,9 +41,14 @@ URL_PATTERN = rf"^https?://{_HOST}(?::[0-9]{{1,5}})?(?:/{_REST}*)?(?:\?{_REST}*)
 def webhook_url_problem(url: str) -> str | None:
     if len(url) > URL_MAX:
         return f"At most {URL_MAX} characters."
-    if not re.fullmatch(URL_PATTERN, url):
-        return "Use an http or https URL with a host name, e.g. https://shop.example.com/hooks."
-    return outbound.url_problem(url)
+    # A private or local target is named as such first (whatever its spelling, IPv6 literals included).
+    try:
+        problem = outbound.url_problem(url)
+    except ValueError:  # not a URL at all ("http://[")
+        problem = None
+    if problem is None and not re.fullmatch(URL_PATTERN, url):
+        problem = "Use an http or https URL with a host name, e.g. https://shop.example.com/hooks."
+    return problem
 
 
 def webhook_events_problem(events: Iterable[str]) -> str | None:
