@@ -8,5 +8,6 @@ urlpatterns = [
     path("", include("members.api.urls")),
     path("", include("rewards.api.urls")),
     path("", include("feedback.api.urls")),
+    path("", include("campaigns.api.urls")),
     re_path(r"", not_found),
 ]

@@ -572,3 +572,21 @@ def member_overview(*, member_id: int, limit: int = 10) -> MemberOverview:
             ).select_related("actor")[:limit]
         ),
     )
+
+
+def program_tiers(*, program: Program) -> QuerySet[Tier]:
+    """The program's tiers, entry tier first."""
+    return Tier.objects.filter(program=program).order_by("level")
+
+
+def earning_rules_published(*, program: Program, partner_id: int | None = None, now: datetime | None = None):
+    """Active rules that have not ended, as partners may see them: program-wide ones and those for
+    `partner_id` (another partner's own multiplier is its business). Highest priority first."""
+    now = now or timezone.now()
+    return (
+        EarningRule.objects.select_related("partner")
+        .filter(program=program, is_active=True)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gte=now))
+        .filter(Q(partner__isnull=True) | Q(partner_id=partner_id))
+        .order_by("-priority", "pk")
+    )

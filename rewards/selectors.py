@@ -367,3 +367,15 @@ def member_rewards_overview(*, member: Member, limit: int = 10) -> MemberRewards
         badges=list(member.badges.select_related("badge")[:limit]),
         challenges=list(member.challenge_progress.select_related("challenge").order_by("-updated_at")[:limit]),
     )
+
+
+def catalog_public(*, program: Program, now: datetime | None = None) -> QuerySet[Reward]:
+    """The catalog without a member (partner API `GET /catalog`): active rewards not yet over,
+    featured first, then by cost; each with its tier restriction."""
+    now = now or timezone.now()
+    return (
+        catalog(program=program)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .filter(Q(event_at__isnull=True) | Q(event_at__gt=now))
+        .order_by("-is_featured", "points_cost", "pk")
+    )

@@ -12,7 +12,7 @@ from campaigns.models import Campaign, Delivery, Offer, OfferGrant
 from core.errors import DomainError
 from members import services as member_services
 from members.earning import lines_from_items
-from members.models import LedgerEntry, Purchase
+from members.models import LedgerEntry, Partner, Purchase
 from rewards import services as rewards_services
 
 
@@ -60,19 +60,86 @@ def offer_grant_issue(delivery: Delivery, now: datetime) -> OfferGrant:
     )
 
 
-@transaction.atomic
-def offer_grant_redeem(*, code: str, reference: str) -> OfferGrant:
-    """A personal voucher (discount, free shipping, gift, a reward's voucher) was used at checkout."""
-    grant = OfferGrant.objects.select_for_update().select_related("offer").filter(code__iexact=code.strip()).first()
+def _grant_usable(grant: OfferGrant | None, now: datetime) -> OfferGrant:
     if grant is None:
         raise DomainError("unknown_code", "This code does not exist.", fields={"code": ["Unknown code."]}, status=404)
     if grant.status == OfferGrant.Status.REDEEMED:
         raise DomainError("already_redeemed", "This code was already used.", status=409)
-    if grant.valid_until <= timezone.now():
+    if grant.valid_until <= now:
         raise DomainError("expired", "This code has expired.", status=409)
+    return grant
+
+
+@transaction.atomic
+def offer_grant_redeem(*, code: str, reference: str) -> OfferGrant:
+    """A personal voucher (discount, free shipping, gift, a reward's voucher) was used at checkout."""
+    grant = OfferGrant.objects.select_for_update().select_related("offer").filter(code__iexact=code.strip()).first()
+    grant = _grant_usable(grant, timezone.now())
     grant.status, grant.reference, grant.redeemed_at = OfferGrant.Status.REDEEMED, reference, timezone.now()
     grant.save(update_fields=["status", "reference", "redeemed_at"])
     return grant
+
+
+# --- offer codes at a partner's till (partner API /offer-codes) -----------------------------------
+
+# Kinds whose code the member shows at checkout. Bonus and multiplier offers pay out on purchases by
+# themselves; a catalog reward's code is a reward voucher (/vouchers).
+CHECKOUT_KINDS = (Offer.Kind.DISCOUNT, Offer.Kind.FREE_SHIPPING, Offer.Kind.GIFT)
+
+
+def _order_reference(partner: Partner, order_reference: str) -> str:
+    return f"partner:{partner.pk}:order:{order_reference}"
+
+
+def _grant_for_partner(code: str, partner: Partner, *, lock: bool) -> OfferGrant | None:
+    grants = OfferGrant.objects.select_related("offer", "member", "campaign")
+    if lock:
+        grants = grants.select_for_update(of=("self",))
+    return grants.filter(code__iexact=code.strip(), member__program_id=partner.program_id).first()
+
+
+def _checkout_usable(grant: OfferGrant | None, now: datetime, order_total: Decimal | None) -> OfferGrant:
+    grant = _grant_usable(grant, now)
+    if grant.offer.kind == Offer.Kind.REWARD:
+        raise DomainError(
+            "reward_voucher", "This code is a reward voucher: check and use it at /vouchers/{code}.", status=409
+        )
+    if grant.offer.kind not in CHECKOUT_KINDS:
+        raise DomainError("not_a_checkout_code", "This offer pays out on the member's purchases by itself.", status=409)
+    if order_total is not None and order_total < grant.offer.min_amount:
+        raise DomainError(
+            "order_below_minimum",
+            f"This code needs an order of at least {grant.offer.min_amount}.",
+            fields={"order_total": [f"At least {grant.offer.min_amount}."]},
+        )
+    return grant
+
+
+def offer_code_check(*, code: str, partner: Partner, order_total: Decimal | None = None) -> OfferGrant:
+    """A campaign's offer code a customer shows, if it can be used now (and on an order of
+    `order_total`). Codes of members of other programs do not exist for the partner (404)."""
+    return _checkout_usable(_grant_for_partner(code, partner, lock=False), timezone.now(), order_total)
+
+
+@transaction.atomic
+def offer_code_consume(*, code: str, partner: Partner, order_reference: str, order_total: Decimal) -> OfferGrant:
+    """Use an offer code on an order, like a reward voucher: the same partner consuming it again for the
+    same order gets it back unchanged (safe to retry); anyone else gets 409 already_redeemed."""
+    grant = _grant_for_partner(code, partner, lock=True)
+    reference = _order_reference(partner, order_reference)
+    if grant is not None and grant.status == OfferGrant.Status.REDEEMED and grant.reference == reference:
+        return grant
+    now = timezone.now()
+    grant = _checkout_usable(grant, now, order_total)
+    grant.status, grant.reference, grant.redeemed_at = OfferGrant.Status.REDEEMED, reference, now
+    grant.save(update_fields=["status", "reference", "redeemed_at"])
+    return grant
+
+
+def offer_code_order(grant: OfferGrant) -> str:
+    """The partner's order reference a consumed code was used on ("" otherwise)."""
+    _, found, order = grant.reference.partition(":order:")
+    return order if found and grant.reference.startswith("partner:") else ""
 
 
 def _extra_multiplier_points(purchase: Purchase, offer: Offer) -> int:

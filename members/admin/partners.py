@@ -3,15 +3,15 @@
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from core.enqueue import enqueue_on_commit
 from core.errors import DomainError
+from members.admin.base import apply_each
 from members.models import IdempotencyKey, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
 from members.outbox import webhook_event_types
-from members.partners import outbound, services, tasks
+from members.partners import endpoints, services
 
 # The package's own key model is not used (keys here belong to a partner); hide it.
 if admin.site.is_registered(APIKey):
@@ -83,7 +83,10 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
 
 
 class WebhookEndpointForm(forms.ModelForm):
-    url = forms.URLField(max_length=500, assume_scheme="https")
+    """Checked by the same rules as the partner API (members/partners/endpoints.py); saved through its
+    services by WebhookEndpointAdmin.save_model."""
+
+    url = forms.URLField(max_length=endpoints.URL_MAX, assume_scheme="https")
     events = forms.MultipleChoiceField(
         choices=lambda: [(name, name) for name in webhook_event_types()],
         widget=forms.CheckboxSelectMultiple,
@@ -96,17 +99,22 @@ class WebhookEndpointForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not self.instance.pk:
+        if "secret" in self.fields and not self.instance.pk:
             self.fields["secret"].initial = services.webhook_secret_new()
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]
-        if not url.startswith(("https://", "http://")):
-            raise forms.ValidationError(_("Use an http or https URL."))
-        problem = outbound.url_problem(url)
+        problem = endpoints.webhook_url_problem(url)
         if problem:
             raise forms.ValidationError(problem)
         return url
+
+    def clean_secret(self) -> str:
+        secret = self.cleaned_data["secret"].strip()
+        problem = services.webhook_secret_problem(secret)
+        if problem:
+            raise forms.ValidationError(problem)
+        return secret
 
 
 @admin.register(WebhookEndpoint)
@@ -116,10 +124,53 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_filter = ("is_active", "partner__program", "partner")
     list_select_related = ("partner",)
     search_fields = ("url", "partner__name")
+    actions = ["rotate_secret", "send_test"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The secret changes by rotation only (the previous one keeps signing for a while).
+        return ("partner", "secret", "previous_secret_expires_at") if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            stored = WebhookEndpoint.objects.get(pk=obj.pk)
+            endpoints.webhook_endpoint_update(
+                endpoint=stored, url=data["url"], events=data["events"], is_active=data["is_active"], actor=request.user
+            )
+            return
+        created = endpoints.webhook_endpoint_create(
+            partner=data["partner"],
+            url=data["url"],
+            events=data["events"],
+            secret=data["secret"],
+            is_active=data["is_active"],
+            actor=request.user,
+        )
+        obj.pk, obj.created_at, obj.events = created.pk, created.created_at, created.events
 
     @admin.display(description=_("Events"))
     def event_list(self, obj: WebhookEndpoint) -> str:
         return ", ".join(obj.events)
+
+    @admin.action(description=_("Rotate the secret (the old one signs too for 24 hours)"), permissions=["change"])
+    def rotate_secret(self, request, queryset):
+        apply_each(
+            self,
+            request,
+            queryset,
+            lambda endpoint: endpoints.webhook_secret_rotate(endpoint=endpoint, actor=request.user),
+            ngettext_lazy("%(n)d secret rotated.", "%(n)d secrets rotated.", "n"),
+        )
+
+    @admin.action(description=_("Send a test event"), permissions=["change"])
+    def send_test(self, request, queryset):
+        apply_each(
+            self,
+            request,
+            queryset,
+            lambda endpoint: endpoints.webhook_test_send(endpoint=endpoint, actor=request.user),
+            ngettext_lazy("%(n)d test delivery queued.", "%(n)d test deliveries queued.", "n"),
+        )
 
 
 @admin.register(WebhookDelivery)
@@ -160,12 +211,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send again"), permissions=["change"])
     def resend(self, request, queryset):
-        deliveries = list(queryset)
-        for delivery in deliveries:
-            services.webhook_resend(delivery=delivery)
-            enqueue_on_commit(tasks.webhook_deliver, delivery.pk)
-        self.message_user(
+        apply_each(
+            self,
             request,
-            ngettext("%(n)d delivery queued.", "%(n)d deliveries queued.", len(deliveries)) % {"n": len(deliveries)},
-            messages.SUCCESS,
+            queryset.select_related("endpoint"),
+            lambda delivery: endpoints.webhook_redeliver(delivery=delivery, actor=request.user),
+            ngettext_lazy("%(n)d delivery queued.", "%(n)d deliveries queued.", "n"),
         )

@@ -53,7 +53,14 @@ class WebhookEndpoint(models.Model):
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="webhook_endpoints")
     url = models.URLField(max_length=500)
-    secret = models.CharField(max_length=80, help_text=_("Shared secret for the X-Fidelis-Signature header."))
+    # Standard Webhooks form: "whsec_" + base64 of the key bytes (24 to 64 bytes when generated here).
+    secret = models.CharField(
+        max_length=120, help_text=_("whsec_ followed by the base64 of the signing key (Standard Webhooks).")
+    )
+    # After a rotation deliveries are signed with both secrets until previous_secret_expires_at, so a
+    # receiver can switch to the new secret without dropping a delivery.
+    previous_secret = models.CharField(max_length=120, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     events = models.JSONField(default=list, help_text=_("Event types delivered to this endpoint."))
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

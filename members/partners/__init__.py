@@ -5,8 +5,11 @@
   and @idempotent for POST handlers
 - serializers.py: StrictSerializer (unknown fields and wrong JSON types are errors), MONEY
 - docs.py: the OpenAPI pieces every endpoint shares (error envelope, Idempotency-Key header)
-- services.py, selectors.py: API keys, idempotency records, webhook deliveries
+- services.py, selectors.py: API keys, idempotency records, webhook signing and deliveries
+- endpoints.py: webhook endpoints (register, change, rotate the secret, test, redeliver), for the
+  partner API (members/api/webhooks.py) and the admin alike
 - webhooks.py: the event handler that turns domain events into signed webhook deliveries
+  (Standard Webhooks headers, plus the older X-Fidelis-Signature during the transition)
 - outbound.py: HTTP to partner URLs without server-side request forgery
 - tasks.py: webhook attempts and the periodic clean-ups
 

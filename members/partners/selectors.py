@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.cache import cache_get_and_count
-from members.models import Member, Partner, PartnerAPIKey, WebhookDelivery
+from core.forms import BIGINT_MAX
+from members.models import Member, Partner, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
 
 # A revoked key keeps working for at most this long on other processes (revoking through the
 # service clears the cache at once); in exchange the hot path skips a database round trip.
@@ -93,3 +95,26 @@ def deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def webhook_endpoints_for_partner(*, partner: Partner) -> QuerySet[WebhookEndpoint]:
+    """The partner's own endpoints, oldest first (other partners' endpoints are never listed)."""
+    return WebhookEndpoint.objects.filter(partner=partner).order_by("pk")
+
+
+def webhook_endpoint_for_partner(*, partner: Partner, pk: int) -> WebhookEndpoint | None:
+    if pk > BIGINT_MAX:
+        return None
+    return webhook_endpoints_for_partner(partner=partner).filter(pk=pk).first()
+
+
+def webhook_deliveries_for_endpoint(*, endpoint: WebhookEndpoint, status: str = "") -> QuerySet[WebhookDelivery]:
+    """Newest first (the index on endpoint, -created_at serves it)."""
+    deliveries = WebhookDelivery.objects.filter(endpoint=endpoint).order_by("-created_at", "-pk")
+    return deliveries.filter(status=status) if status else deliveries
+
+
+def webhook_delivery_for_endpoint(*, endpoint: WebhookEndpoint, pk: int) -> WebhookDelivery | None:
+    if pk > BIGINT_MAX:
+        return None
+    return WebhookDelivery.objects.select_related("endpoint").filter(endpoint=endpoint, pk=pk).first()

@@ -1,18 +1,21 @@
 """Writes for the partner API: keys, idempotency records and webhook deliveries."""
 
+import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
+from standardwebhooks import Webhook as StandardWebhook
 
 from core.errors import Conflict, DomainError
 from members.models import Event, IdempotencyKey, Partner, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
@@ -143,14 +146,76 @@ WEBHOOK_LEASE = timedelta(seconds=WEBHOOK_TIMEOUT_SECONDS * 3)
 PARTNER_KEY = "partner"
 
 
+# Standard Webhooks (standardwebhooks.com): the secret is "whsec_" + base64 of the key bytes, and
+# every delivery carries webhook-id, webhook-timestamp and webhook-signature ("v1,<base64>", several
+# separated by spaces while a rotated secret still counts), so receivers verify with a ready-made
+# library in any language. X-Fidelis-Signature, the older header, is computed with the same key
+# bytes and is still sent while receivers move over (README, "Webhooks").
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix, not a secret
+SECRET_BYTES = 32
+# A secret someone chooses (admin, API): padded standard base64 of at least 24 bytes (the
+# specification's minimum), 88 characters at most; one pattern, so the schema states the same rule.
+SECRET_PATTERN = r"^whsec_(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"  # noqa: S105
+
+
 def webhook_secret_new() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def webhook_secret_problem(secret: str) -> str | None:
+    """Why `secret` cannot sign Standard Webhooks deliveries; None when it can."""
+    if not re.fullmatch(SECRET_PATTERN, secret):
+        return (
+            f"Use {SECRET_PREFIX} followed by the standard base64 (A-Z, a-z, 0-9, +, /, = padding) "
+            "of at least 24 random bytes, 32 to 88 characters."
+        )
+    return None
+
+
+def webhook_key(secret: str) -> bytes:
+    """The signing key: the bytes the base64 after whsec_ decodes to, as Standard Webhooks libraries
+    derive it. (Secrets from before the standard were re-encoded so that these bytes are their text.)"""
+    return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
 
 
 def webhook_signature(*, secret: str, timestamp: int, body: str) -> str:
-    """HMAC-SHA256 over "<timestamp>.<body>", hex. Receivers recompute it and compare."""
+    """X-Fidelis-Signature: HMAC-SHA256 over "<timestamp>.<body>" with the key bytes, hex."""
     message = f"{timestamp}.{body}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.new(webhook_key(secret), message, hashlib.sha256).hexdigest()
+
+
+def webhook_signing_secrets(*, endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    """The current secret, then the previous one while its overlap after a rotation lasts."""
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires is not None and expires > now:
+        return [endpoint.secret, endpoint.previous_secret]
+    return [endpoint.secret]
+
+
+def webhook_headers(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime) -> dict[str, str]:
+    """The headers of one attempt: Standard Webhooks' three and the older X-Fidelis ones.
+
+    webhook-id is the delivery's id: the same on every attempt and redelivery of this message to this
+    endpoint (receivers de-duplicate on it), different for every other message."""
+    timestamp = int(now.timestamp())
+    signed_at = datetime.fromtimestamp(timestamp, tz=UTC)
+    message_id = str(delivery.pk)
+    signatures = [
+        StandardWebhook(webhook_key(secret)).sign(message_id, signed_at, delivery.body)
+        for secret in webhook_signing_secrets(endpoint=endpoint, now=now)
+    ]
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "Fidelis-Webhooks/1",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": " ".join(signatures),
+        "X-Fidelis-Event": delivery.event_type,
+        "X-Fidelis-Delivery": message_id,
+        "X-Fidelis-Timestamp": str(timestamp),
+        "X-Fidelis-Signature": "sha256="
+        + webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=delivery.body),
+    }
 
 
 def _concerns(endpoint: WebhookEndpoint, event: Event) -> bool:
@@ -218,16 +283,7 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
         return None
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     endpoint = delivery.endpoint
-    timestamp = int(time.time())
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Fidelis-Webhooks/1",
-        "X-Fidelis-Event": delivery.event_type,
-        "X-Fidelis-Delivery": str(delivery.pk),
-        "X-Fidelis-Timestamp": str(timestamp),
-        "X-Fidelis-Signature": "sha256="
-        + webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=delivery.body),
-    }
+    headers = webhook_headers(endpoint=endpoint, delivery=delivery, now=timezone.now())
     started = time.monotonic()
     if endpoint.url.startswith(("http://", "https://")):
         status_code, excerpt = _post(endpoint.url, delivery.body.encode(), headers)

@@ -82,6 +82,7 @@ from members.services.plans import (
     plan_subscribe,
     subscriptions_expire,
 )
+from members.services.privacy import member_data_export, member_erase
 from members.services.purchases import (
     ITEM_KINDS,
     external_reference_normalize,
@@ -110,7 +111,9 @@ __all__ = [
     "lock_members",
     "member_anonymize",
     "member_consent_set",
+    "member_data_export",
     "member_enroll",
+    "member_erase",
     "member_nps_set",
     "member_profile_change",
     "member_set_status",

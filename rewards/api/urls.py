@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rewards.api import views
+from rewards.api import catalog, views
 
 urlpatterns = [
     path("rewards", views.RewardsView.as_view(), name="api-rewards"),
@@ -11,4 +11,8 @@ urlpatterns = [
     path("burn/quote", views.BurnQuoteView.as_view(), name="api-burn-quote"),
     path("burn/<str:id>/confirm", views.BurnConfirmView.as_view(), name="api-burn-confirm"),
     path("burn/<str:id>/cancel", views.BurnCancelView.as_view(), name="api-burn-cancel"),
+]
+
+urlpatterns += [
+    path("catalog", catalog.CatalogView.as_view(), name="api-catalog"),
 ]

@@ -1,7 +1,9 @@
-"""Helpers for members tests: a clock, purchases and the ledger invariant."""
+"""Helpers for members tests: a clock, purchases, the ledger invariant and a webhook receiver."""
 
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
@@ -58,3 +60,50 @@ def assert_ledger_consistent(member) -> Member:
     assert m.points_available + m.points_pending == ledger == lots
     assert m.points_pending == pending
     return m
+
+
+class Receiver:
+    """Answers with the scripted statuses in turn (the last one repeats) and records each request."""
+
+    def __init__(self, statuses: list[int]):
+        self.statuses = statuses
+        self.requests: list[tuple[dict, bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                status = receiver.statuses[min(len(receiver.requests), len(receiver.statuses)) - 1]
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok" if status < 300 else b"try later")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver_factory():
+    started = []
+
+    def start(statuses):
+        receiver = Receiver(statuses).__enter__()
+        started.append(receiver)
+        return receiver
+
+    yield start
+    for receiver in started:
+        receiver.__exit__()

@@ -11,10 +11,10 @@ from django.db.models import Count, F
 
 from members.models import Event, Member, WebhookDelivery, WebhookEndpoint
 from members.outbox import handlers_for, webhook_event_types
-from members.partners.services import partner_key_create
+from members.partners.services import partner_key_create, webhook_secret_new
 from rewards.models import Redemption
 from tests.conftest import PartnerFactory
-from tests.members.partners.test_webhooks import Receiver
+from tests.members.conftest import Receiver
 from tests.reliability.conftest import beat_client, wait_until
 from tests.rewards.conftest import RewardFactory
 
@@ -26,7 +26,9 @@ def test_writes_succeed_with_the_broker_down_and_their_effects_arrive_once_it_is
     reward = RewardFactory(program=partner.program, points_cost=50)
     _, key = partner_key_create(partner=partner, name="till")
     receiver = Receiver([200]).__enter__()
-    WebhookEndpoint.objects.create(partner=partner, url=receiver.url, secret="s", events=webhook_event_types())
+    WebhookEndpoint.objects.create(
+        partner=partner, url=receiver.url, secret=webhook_secret_new(), events=webhook_event_types()
+    )
     api = requests.Session()
     api.headers["Authorization"] = f"Api-Key {key}"
     base = processes.server(**broker.env)

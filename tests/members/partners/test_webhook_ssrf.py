@@ -7,7 +7,8 @@ from members.admin.partners import WebhookEndpointForm
 from members.models import WebhookDelivery, WebhookEndpoint
 from members.partners import outbound, tasks
 from tests.conftest import client_for, purchase_body
-from tests.members.partners.test_webhooks import Receiver
+from tests.members.conftest import Receiver
+from tests.members.partners.test_webhooks import SECRET
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def production_egress(settings):
 @pytest.mark.parametrize("url", PRIVATE_URLS)
 def test_the_admin_refuses_private_webhook_urls_in_production(production_egress, partner, url):
     form = WebhookEndpointForm(
-        data={"partner": partner.pk, "url": url, "events": ["points.earned"], "secret": "whsec_x", "is_active": "on"}
+        data={"partner": partner.pk, "url": url, "events": ["points.earned"], "secret": SECRET, "is_active": "on"}
     )
     assert not form.is_valid()
     assert "private or local address" in str(form.errors["url"])
@@ -45,7 +46,7 @@ def test_a_public_address_is_accepted(production_egress):
 def test_a_delivery_to_a_private_address_is_refused_at_connection_time(production_egress, partner, member, on_commit):
     """Saved before the rule (or a name that later resolves to a private address): nothing is sent."""
     with Receiver([200]) as receiver:
-        WebhookEndpoint.objects.create(partner=partner, url=receiver.url, secret="whsec_x", events=["points.earned"])
+        WebhookEndpoint.objects.create(partner=partner, url=receiver.url, secret=SECRET, events=["points.earned"])
         api = client_for(partner)
         with on_commit():
             assert api.post("/api/v1/transactions", purchase_body(member), format="json").status_code == 201
@@ -59,7 +60,7 @@ def test_a_delivery_to_a_private_address_is_refused_at_connection_time(productio
 def test_development_may_post_to_local_receivers(settings, partner, member, on_commit):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
     with Receiver([200]) as receiver:
-        WebhookEndpoint.objects.create(partner=partner, url=receiver.url, secret="whsec_x", events=["points.earned"])
+        WebhookEndpoint.objects.create(partner=partner, url=receiver.url, secret=SECRET, events=["points.earned"])
         with on_commit():
             client_for(partner).post("/api/v1/transactions", purchase_body(member), format="json")
         tasks.webhooks_retry_due.delay()
@@ -71,7 +72,7 @@ def test_a_redirecting_receiver_is_not_followed_and_its_answer_is_only_stored(se
     could point inside the network), the body is kept as a 500-character text excerpt."""
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
     with Receiver([302]) as receiver:
-        WebhookEndpoint.objects.create(partner=partner, url=receiver.url, secret="whsec_x", events=["points.earned"])
+        WebhookEndpoint.objects.create(partner=partner, url=receiver.url, secret=SECRET, events=["points.earned"])
         with on_commit():
             client_for(partner).post("/api/v1/transactions", purchase_body(member), format="json")
         tasks.webhooks_retry_due.delay()
