@@ -72,8 +72,10 @@ class RedeemSerializer(StrictSerializer):
     reward = serializers.IntegerField(min_value=1)
 
 
+# Optional text fields have no default: a default the field refuses ("") would be sent by every
+# generated client (openapi-python-client fills defaults in), and the services default them anyway.
 class CancelSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=200, required=False, default="")
+    reason = serializers.CharField(max_length=200, required=False)
 
 
 class VoucherQuerySerializer(StrictSerializer):
@@ -93,11 +95,11 @@ class BurnQuoteSerializer(StrictSerializer):
     points = serializers.IntegerField(
         min_value=1, required=False, help_text="Points to pay with; default: as many as the order and balance allow."
     )
-    order_reference = serializers.CharField(max_length=64, required=False, default="")
+    order_reference = serializers.CharField(max_length=64, required=False)
 
 
 class BurnConfirmSerializer(StrictSerializer):
-    order_reference = serializers.CharField(max_length=64, required=False, default="")
+    order_reference = serializers.CharField(max_length=64, required=False)
 
 
 class BurnHoldSerializer(serializers.Serializer):

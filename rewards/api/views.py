@@ -206,7 +206,7 @@ class RedemptionCancelView(PartnerAPIView):
             raise NotFound("Redemption not found.")
         data = s.CancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        redemption = services.redemption_cancel(redemption=redemption, reason=data.validated_data["reason"])
+        redemption = services.redemption_cancel(redemption=redemption, **data.validated_data)
         redemption = selectors.partner_redemptions(partner=self.partner).get(pk=redemption.pk)
         return Response(s.RedemptionSerializer(redemption).data)
 
