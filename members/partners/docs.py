@@ -33,7 +33,7 @@ def _example(status: int, code: str, message: str, fields: dict | None = None) -
 
 STANDARD = {
     400: (
-        "Invalid input (validation_error) or a refusal of the program's rules.",
+        "Invalid input (validation_error), or a purchase the program's rules refuse as sent (its code says which).",
         [
             _example(
                 400, "validation_error", "The request has invalid fields.", {"amount": ["A valid number is required."]}
@@ -48,7 +48,7 @@ STANDARD = {
         "Not found, or not visible to this partner (other programs, other partners' records).",
         [_example(404, "not_found", "Not found.")],
     ),
-    409: ("Conflicts with the current state.", []),
+    409: ("Refused by the program's rules or the current state (its code says which).", []),
     413: ("The body is larger than the limit.", [_example(413, "payload_too_large", "The request body is too large.")]),
     415: (
         "Only application/json is accepted.",
@@ -101,7 +101,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "Up to 255 characters, unique per request (a UUID works). Retrying with the same key and body "
         "returns the first response again, byte for byte, with `Idempotent-Replayed: true`, and does "
         "nothing twice. The same key with another body is a 422; a retry while the first request is "
-        "still running is a 409. Keys are kept for at least 24 hours."
+        "still running waits for it and replays its answer. Keys are kept for at least 24 hours."
     ),
 )
 
