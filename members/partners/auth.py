@@ -1,6 +1,8 @@
 """Partner authentication (`Authorization: Api-Key <key>`), its permission and the per-key throttle."""
 
+import math
 import time
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -11,6 +13,14 @@ from members.partners.selectors import KeyGrant, api_key_grant
 from members.partners.services import rate_parse
 
 KEYWORD = "Api-Key"
+
+
+class RateLimit(NamedTuple):
+    """The key's window after this request: its size, requests left, seconds until it resets."""
+
+    limit: int
+    remaining: int
+    reset: int
 
 
 class PartnerKeyAuthentication(authentication.BaseAuthentication):
@@ -55,6 +65,8 @@ class PartnerThrottle(throttling.BaseThrottle):
         except ValueError:  # first request of the window, or the cache is unreachable
             count = 1 if cache.add(name, 1, period + 1) else self._count_existing(name)
         self._wait = period - (now % period)
+        # Read back by the partner view for the RateLimit-* headers of the answer (members/partners/base.py).
+        request.rate_limit = RateLimit(limit=limit, remaining=max(0, limit - count), reset=math.ceil(self._wait))
         return count <= limit
 
     @staticmethod

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from members.models import Member, Partner, PartnerAPIKey, WebhookDelivery
+from members.models import Event, Member, Partner, PartnerAPIKey, WebhookDelivery
+from members.outbox import webhook_event_types
 
 # A revoked key keeps working for at most this long on other processes (revoking through the
 # service clears the cache at once); in exchange the hot path skips a database round trip.
@@ -78,3 +80,16 @@ def deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def partner_events(*, partner: Partner, after: int = 0, settled_before: datetime | None = None) -> QuerySet[Event]:
+    """The events the partner's webhooks would carry, oldest first, after event id `after`: webhook
+    types of its program, about members or about itself, never about another partner's own records
+    (the rule of services._concerns, with the payload's `partner` key). `settled_before` leaves out the
+    newest events, whose ids may still be overtaken by a slower transaction's commit."""
+    qs = Event.objects.filter(program_id=partner.program_id, type__in=webhook_event_types(), pk__gt=after).filter(
+        Q(payload__partner__isnull=True) | Q(payload__partner=None) | Q(payload__partner=partner.pk)
+    )
+    if settled_before is not None:
+        qs = qs.filter(occurred_at__lt=settled_before)
+    return qs.order_by("pk")
