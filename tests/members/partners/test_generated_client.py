@@ -84,6 +84,7 @@ class Journey:
     transaction: int = 0
     points: int = 0
     code: str = ""
+    last: object = None  # the last response, for its headers
 
     def call(self, operation: str, *args, expect: int = 200, **kwargs):
         """Call a generated operation (by operationId) and check the status; returns the parsed body."""
