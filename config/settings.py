@@ -358,6 +358,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"partner": env.str("API_THROTTLE_RATE", default="6000/min")},
     "UNAUTHENTICATED_USER": None,
 }
+# GET /api/v1/events shows an event this many seconds after it happened: event ids are given in insert
+# order but committed in any order, and a feed reader must never move past an id still to commit.
+API_EVENTS_SETTLE_SECONDS = env.int("API_EVENTS_SETTLE_SECONDS", default=5)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Fidelis partner API",
     "DESCRIPTION": "Award, reverse and redeem loyalty points; validate and consume vouchers.",
@@ -367,6 +370,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "members.partners.docs.partner_api_headers",  # ETag, If-None-Match/304, RateLimit-* on every operation
+    ],
     "ENUM_NAME_OVERRIDES": {
         "MemberStatusEnum": "members.models.Member.Status",
         "PointsStatusEnum": ["pending", "available", "none"],

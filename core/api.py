@@ -66,9 +66,43 @@ def exception_handler(exc, context):
 
 
 class Pagination(pagination.PageNumberPagination):
+    """Numbered pages: kept for `?page=` on the two lists that had it before cursors (deprecated)."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Every API list: `{"next", "previous", "results"}` where next/previous are links carrying an
+    opaque `cursor`. A cursor is a position in the ordering (time, then id), not a page number, so
+    rows inserted while a client walks the list never shift it (no row seen twice or skipped)."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+    def __init__(self, ordering: tuple[str, ...] = ("-created_at", "-id")):
+        self.ordering = ordering
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:  # DRF's answer to a cursor it cannot read; it is bad input
+            raise exceptions.ValidationError(
+                {"cursor": ["Invalid cursor: follow a list's next or previous link."]}
+            ) from None
+
+
+def paginate(request, queryset, *, view, ordering: tuple[str, ...], pages: bool = False):
+    """(rows of this page, paginator). `pages`: the list also takes the deprecated `?page=`."""
+    paginator = Pagination() if pages and "page" in request.query_params else CursorPagination(ordering)
+    return paginator.paginate_queryset(queryset, request, view=view), paginator
+
+
+def page_body(paginator, results: list, **extra) -> dict:
+    """The one list envelope (extra keys such as `count` or `totals` go before `results`)."""
+    return {"next": paginator.get_next_link(), "previous": paginator.get_previous_link(), **extra, "results": results}
 
 
 @csrf_exempt

@@ -160,14 +160,20 @@ class RewardOffer:
     points_missing: int
 
 
-def rewards_for_member(*, member: Member, now: datetime | None = None) -> list[RewardOffer]:
-    """The catalog as this member sees it: shown even when not redeemable, with the reason."""
+def catalog_current(*, program: Program, now: datetime | None = None) -> QuerySet[Reward]:
+    """The catalog without rewards whose window ended or whose event took place."""
     now = now or timezone.now()
-    rewards = [
-        r
-        for r in catalog(program=member.program)
-        if not (r.ends_at and r.ends_at <= now) and not (r.event_at and r.event_at <= now)
-    ]
+    return catalog(program=program).exclude(ends_at__lte=now).exclude(event_at__lte=now)
+
+
+def rewards_for_member(
+    *, member: Member, now: datetime | None = None, rewards: list[Reward] | None = None
+) -> list[RewardOffer]:
+    """The catalog as this member sees it (or `rewards`, a page of catalog_current): shown even when
+    not redeemable, with the reason."""
+    now = now or timezone.now()
+    if rewards is None:
+        rewards = list(catalog_current(program=member.program, now=now))
     usage = reward_usage(member=member, rewards=rewards, now=now)
     plan_active = _has_plan(member, now)
     offers = []
@@ -267,6 +273,22 @@ def partner_vouchers(*, partner: Partner) -> QuerySet[Voucher]:
         .select_related("reward", "member")
         .order_by("-id")
     )
+
+
+def partner_member_vouchers(*, partner: Partner, member: Member, status: str | None = None) -> QuerySet[Voucher]:
+    """A member's vouchers a partner may list: issued through it or used at it, and those the program
+    issued itself (member pages, surprises, staff), which the member may bring to any till; never the
+    codes of another partner's redemptions, nor what another partner's orders used."""
+    qs = (
+        Voucher.objects.filter(member=member)
+        .filter(
+            Q(partner=partner)
+            | Q(consumed_by=partner)
+            | Q(partner__isnull=True, consumed_by__isnull=True)  # not another partner's order reference
+        )
+        .select_related("reward", "member")
+    )
+    return qs.filter(status=status) if status else qs
 
 
 def partner_redemptions(*, partner: Partner) -> QuerySet[Redemption]:

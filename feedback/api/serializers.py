@@ -14,10 +14,10 @@ class TicketOpenSerializer(StrictSerializer):
     category = serializers.ChoiceField(choices=Ticket.Category.choices, default=Ticket.Category.COMPLAINT)
     priority = serializers.ChoiceField(choices=Ticket.Priority.choices, default=Ticket.Priority.NORMAL)
     external_id = serializers.CharField(
-        max_length=64, required=False, default="", help_text="Your reference; sending it again returns the same ticket."
+        max_length=64, required=False, help_text="Your reference; sending it again returns the same ticket."
     )
     language = serializers.ChoiceField(
-        choices=[code for code, _ in settings.LANGUAGES], required=False, default="", help_text="Default: the member's."
+        choices=[code for code, _ in settings.LANGUAGES], required=False, help_text="Default: the member's."
     )
 
 

@@ -10,14 +10,24 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from core.api import Pagination
+from core.api import page_body, paginate
 from core.errors import NotFound
 from members import selectors, services
 from members.api import selectors as api_selectors
 from members.api import serializers as s
 from members.models import LedgerEntry
 from members.partners.base import PartnerAPIView, idempotent
-from members.partners.docs import IDEMPOTENCY_KEY, IN_FLIGHT, READ_ERRORS, TEXT_PATTERN, WRITE_ERRORS, errors
+from members.partners.docs import (
+    IDEMPOTENCY_KEY,
+    IN_FLIGHT,
+    LEGACY_PAGE_PARAM,
+    LIST_PARAMS,
+    READ_ERRORS,
+    TEXT_PATTERN,
+    WRITE_ERRORS,
+    errors,
+)
+from members.partners.serializers import ListQuerySerializer
 
 NUMBER = "402519876543"
 MEMBER_EXAMPLE = {
@@ -43,11 +53,6 @@ BREAKDOWN_EXAMPLE = [
     {"kind": "category", "label": "Triple stars on coffee beans", "points": 25, "rule": 3},
     {"kind": "tier", "label": "Silver x1.25", "points": 27, "rule": None},
 ]
-# The bounds the filter serializers enforce, so a client (and the schema fuzz test) knows them.
-PAGE_PARAM = OpenApiParameter("page", {"type": "integer", "minimum": 1})
-PAGE_SIZE_PARAM = OpenApiParameter(
-    "page_size", {"type": "integer", "minimum": 1, "maximum": 200}, description="At most 200."
-)
 MEMBER_PARAM = OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH, description="Membership number.")
 
 
@@ -72,15 +77,15 @@ class MembersView(PartnerAPIView):
                 {"type": "string", "maxLength": 64, "pattern": TEXT_PATTERN},
                 description="Your customer id given at enrollment.",
             ),
-            PAGE_PARAM,
-            PAGE_SIZE_PARAM,
+            *LIST_PARAMS,
+            LEGACY_PAGE_PARAM,
         ],
         responses={
             200: OpenApiResponse(
                 s.MemberPageSerializer,
                 examples=[
                     OpenApiExample(
-                        "found", value={"count": 1, "next": None, "previous": None, "results": [MEMBER_EXAMPLE]}
+                        "found", value={"next": None, "previous": None, "count": 1, "results": [MEMBER_EXAMPLE]}
                     )
                 ],
             ),
@@ -94,9 +99,8 @@ class MembersView(PartnerAPIView):
         members = api_selectors.members_lookup(partner=self.partner, **filters)
         if query.validated_data.get("nothing"):
             members = members.none()
-        paginator = Pagination()
-        page = paginator.paginate_queryset(members, request, view=self)
-        return paginator.get_paginated_response(s.MemberSerializer(page, many=True).data)
+        page, paginator = paginate(request, members, view=self, ordering=("-enrolled_at", "-id"), pages=True)
+        return Response(page_body(paginator, s.MemberSerializer(page, many=True).data, count=members.count()))
 
     @extend_schema(
         tags=["members"],
@@ -249,19 +253,25 @@ class SubscriptionsView(PartnerAPIView):
         summary="A member's paid-plan subscriptions, newest first",
         description="A subscription asked for on the member pages (or by staff) is `pending` and gives no perks "
         "until its payment is recorded: see the payment endpoint.",
-        parameters=[MEMBER_PARAM],
+        parameters=[MEMBER_PARAM, *LIST_PARAMS],
         responses={
             200: OpenApiResponse(
                 s.SubscriptionListSerializer,
-                examples=[OpenApiExample("subscriptions", value={"results": [SUBSCRIPTION_EXAMPLE]})],
+                examples=[
+                    OpenApiExample(
+                        "subscriptions", value={"next": None, "previous": None, "results": [SUBSCRIPTION_EXAMPLE]}
+                    )
+                ],
             ),
             **errors(*READ_ERRORS),
         },
     )
     def get(self, request, number: str):
         member = self.member_or_404(number)
+        ListQuerySerializer(data=request.query_params).is_valid(raise_exception=True)
         subscriptions = api_selectors.member_subscriptions(member=member)
-        return Response({"results": s.SubscriptionSerializer(subscriptions, many=True).data})
+        page, paginator = paginate(request, subscriptions, view=self, ordering=("-started_at", "-id"))
+        return Response(page_body(paginator, s.SubscriptionSerializer(page, many=True).data))
 
 
 class SubscriptionPaymentView(PartnerAPIView):
@@ -374,8 +384,8 @@ class MemberEntriesView(PartnerAPIView):
             OpenApiParameter("since", OpenApiTypes.DATETIME),
             OpenApiParameter("until", OpenApiTypes.DATETIME),
             OpenApiParameter("kind", OpenApiTypes.STR, enum=LedgerEntry.Kind.values),
-            PAGE_PARAM,
-            PAGE_SIZE_PARAM,
+            *LIST_PARAMS,
+            LEGACY_PAGE_PARAM,
         ],
         responses={
             200: OpenApiResponse(
@@ -384,9 +394,9 @@ class MemberEntriesView(PartnerAPIView):
                     OpenApiExample(
                         "entries",
                         value={
-                            "count": 2,
                             "next": None,
                             "previous": None,
+                            "count": 2,
                             "totals": {"count": 2, "points_in": 136, "points_out": -40, "net": 96},
                             "results": [
                                 {
@@ -429,14 +439,8 @@ class MemberEntriesView(PartnerAPIView):
         entries = api_selectors.partner_member_entries(
             member=member, partner=self.partner, kind=q.get("kind"), since=q.get("since"), until=q.get("until")
         )
-        paginator = Pagination()
-        page = paginator.paginate_queryset(entries, request, view=self)
+        page, paginator = paginate(request, entries, view=self, ordering=("-created_at", "-id"), pages=True)
+        totals = api_selectors.entries_totals(entries)
         return Response(
-            {
-                "count": paginator.page.paginator.count,
-                "next": paginator.get_next_link(),
-                "previous": paginator.get_previous_link(),
-                "totals": api_selectors.entries_totals(entries),
-                "results": s.EntrySerializer(page, many=True).data,
-            }
+            page_body(paginator, s.EntrySerializer(page, many=True).data, count=totals["count"], totals=totals)
         )

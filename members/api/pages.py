@@ -1,20 +1,26 @@
-"""One paginated answer for the lists this part of the API added (webhooks, deliveries, tiers, earning
-rules, the catalog): page parameters checked as everywhere (a bad one is a 400), then the project's
-Pagination class, so a change of envelope is made here once."""
+"""One paginated answer for the lists of webhooks, deliveries, tiers, earning rules and the catalog: the
+query checked as everywhere (a bad one is a 400), then the cursor envelope every API list has
+(core.api.paginate and page_body)."""
 
 from rest_framework.response import Response
 
-from core.api import Pagination
-from members.api.webhook_serializers import PageSerializer
+from core.api import page_body, paginate
+from members.partners.serializers import ListQuerySerializer
 
 
 def paginated(
-    view, request, queryset, serializer_class, context: dict | None = None, *, query_checked: bool = False
+    view,
+    request,
+    queryset,
+    serializer_class,
+    context: dict | None = None,
+    *,
+    ordering: tuple[str, ...] = ("-created_at", "-id"),
+    query_checked: bool = False,
 ) -> Response:
     """`query_checked`: the view already validated the query string with its own filter serializer
-    (which has page and page_size); otherwise only page and page_size are accepted."""
+    (a ListQuerySerializer); otherwise only cursor and page_size are accepted."""
     if not query_checked:
-        PageSerializer(data=request.query_params).is_valid(raise_exception=True)
-    paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True, context=context or {}).data)
+        ListQuerySerializer(data=request.query_params).is_valid(raise_exception=True)
+    page, paginator = paginate(request, queryset, view=view, ordering=ordering)
+    return Response(page_body(paginator, serializer_class(page, many=True, context=context or {}).data))

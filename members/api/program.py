@@ -7,10 +7,9 @@ from rest_framework.response import Response
 
 from members import selectors
 from members.api import program_serializers as s
-from members.api.members import PAGE_PARAM, PAGE_SIZE_PARAM
 from members.api.pages import paginated
 from members.partners.base import PartnerAPIView
-from members.partners.docs import READ_ERRORS, errors
+from members.partners.docs import LIST_PARAMS, READ_ERRORS, errors
 
 TAG = "program"
 # Texts in words follow the standard Accept-Language header (en, ro, it, ru); it is not declared as a
@@ -66,7 +65,7 @@ RULE_EXAMPLE = {
 
 
 def _listed(example: dict) -> dict:
-    return {"count": 1, "next": None, "previous": None, "results": [example]}
+    return {"next": None, "previous": None, "results": [example]}
 
 
 class ProgramView(PartnerAPIView):
@@ -90,7 +89,7 @@ class TiersView(PartnerAPIView):
         operation_id="tiers_list",
         summary="The program's tiers: how to reach each one and what it gives",
         description=IN_WORDS.strip(),
-        parameters=[PAGE_PARAM, PAGE_SIZE_PARAM],
+        parameters=LIST_PARAMS,
         responses={
             200: OpenApiResponse(s.TierPageSerializer, examples=[OpenApiExample("tiers", value=_listed(TIER_EXAMPLE))]),
             **errors(*READ_ERRORS),
@@ -99,7 +98,7 @@ class TiersView(PartnerAPIView):
     def get(self, request):
         program = self.partner.program
         tiers = selectors.program_tiers(program=program)
-        return paginated(self, request, tiers, s.TierSerializer, {"program": program})
+        return paginated(self, request, tiers, s.TierSerializer, {"program": program}, ordering=("level", "id"))
 
 
 class EarningRulesView(PartnerAPIView):
@@ -110,7 +109,7 @@ class EarningRulesView(PartnerAPIView):
         description="Active rules that have not ended: the program's and your own partner multipliers (not "
         "other partners'). On top of the base rate in `GET /program`; `POST /transactions/simulate` "
         "quotes a basket exactly." + IN_WORDS,
-        parameters=[PAGE_PARAM, PAGE_SIZE_PARAM],
+        parameters=LIST_PARAMS,
         responses={
             200: OpenApiResponse(
                 s.EarningRulePageSerializer, examples=[OpenApiExample("rules", value=_listed(RULE_EXAMPLE))]
@@ -121,4 +120,6 @@ class EarningRulesView(PartnerAPIView):
     def get(self, request):
         program = self.partner.program
         rules = selectors.earning_rules_published(program=program, partner_id=self.partner.pk)
-        return paginated(self, request, rules, s.EarningRuleSerializer, {"program": program})
+        return paginated(
+            self, request, rules, s.EarningRuleSerializer, {"program": program}, ordering=("-priority", "id")
+        )

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from members import program_words
 from members.models import EarningRule, Program, Tier
-from members.partners.serializers import MONEY
+from members.partners.serializers import MONEY, page_serializer
 
 
 class ExpirySerializer(serializers.Serializer):
@@ -88,18 +88,5 @@ class EarningRuleSerializer(serializers.Serializer):
         return [int(d) for d in rule.weekdays.replace(" ", "").split(",") if d.isdigit() and 1 <= int(d) <= 7]
 
 
-def _page(name: str, child: serializers.Serializer) -> type[serializers.Serializer]:
-    return type(
-        name,
-        (serializers.Serializer,),
-        {
-            "count": serializers.IntegerField(),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": child,
-        },
-    )
-
-
-TierPageSerializer = _page("TierPageSerializer", TierSerializer(many=True))
-EarningRulePageSerializer = _page("EarningRulePageSerializer", EarningRuleSerializer(many=True))
+TierPageSerializer = page_serializer("TierPage", TierSerializer(many=True))
+EarningRulePageSerializer = page_serializer("EarningRulePage", EarningRuleSerializer(many=True))

@@ -6,7 +6,7 @@ member's subscriptions.
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import get_language
 from rest_framework.renderers import JSONRenderer
@@ -72,7 +72,41 @@ def purchase_for_partner(*, partner: Partner, purchase_id: int) -> Purchase | No
     )
 
 
+def partner_purchases(
+    *, partner: Partner, external_id: str = "", since: datetime | None = None, until: datetime | None = None
+) -> QuerySet[Purchase]:
+    """The partner's own purchases (by when they happened), each with its earn entry and review case
+    loaded in two queries per page, whatever its length (purchase_earn_entry / purchase_hold read them)."""
+    qs = (
+        Purchase.objects.filter(partner=partner)
+        .select_related("member__program", "member__tier")
+        .prefetch_related(
+            Prefetch("entries", queryset=LedgerEntry.objects.filter(kind=LedgerEntry.Kind.EARN), to_attr="earn_entries")
+        )
+    )
+    if external_id:
+        qs = qs.filter(external_id=external_id)
+    if since:
+        qs = qs.filter(occurred_at__gte=since)
+    if until:
+        qs = qs.filter(occurred_at__lt=until)
+    return qs
+
+
+def purchases_holds_load(purchases: list[Purchase]) -> None:
+    """Attach to each purchase its review case (or None) in one query, for purchase_hold."""
+    held = [p.pk for p in purchases if not p.points]
+    cases = {}
+    if held:
+        for case in ReviewCase.objects.filter(purchase__in=held, kind=ReviewCase.Kind.EARN_LIMIT).order_by("pk"):
+            cases.setdefault(case.purchase_id, case)
+    for purchase in purchases:
+        purchase.hold_case = cases.get(purchase.pk)
+
+
 def purchase_earn_entry(*, purchase: Purchase) -> LedgerEntry | None:
+    if hasattr(purchase, "earn_entries"):
+        return purchase.earn_entries[0] if purchase.earn_entries else None
     return purchase.entries.filter(kind=LedgerEntry.Kind.EARN).select_related("lot").first()
 
 
@@ -81,6 +115,8 @@ def purchase_hold(*, purchase: Purchase) -> ReviewCase | None:
     purchase showing 0 points can be held, so earning purchases skip the query."""
     if purchase.points:
         return None
+    if hasattr(purchase, "hold_case"):
+        return purchase.hold_case
     return ReviewCase.objects.filter(purchase=purchase, kind=ReviewCase.Kind.EARN_LIMIT).first()
 
 

@@ -6,9 +6,10 @@ from decimal import Decimal
 from django.conf import settings
 from rest_framework import serializers
 
+from core.forms import BIGINT_MAX
 from members import checks as fraud
 from members.models import EarningRule, LedgerEntry, Member, Subscription
-from members.partners.serializers import MONEY, StrictSerializer
+from members.partners.serializers import MONEY, ListQuerySerializer, StrictSerializer, page_serializer
 from members.services import ITEM_KINDS, external_reference_normalize
 
 MAX_ITEMS = 500
@@ -110,8 +111,7 @@ class SubscriptionSerializer(serializers.Serializer):
     payment_reference = serializers.CharField()
 
 
-class SubscriptionListSerializer(serializers.Serializer):
-    results = SubscriptionSerializer(many=True)
+SubscriptionListSerializer = page_serializer("SubscriptionList", SubscriptionSerializer(many=True))
 
 
 class PaymentSerializer(StrictSerializer):
@@ -120,13 +120,12 @@ class PaymentSerializer(StrictSerializer):
     )
 
 
-class MemberLookupSerializer(StrictSerializer):
+class MemberLookupSerializer(ListQuerySerializer):
     # A blank filter (empty, or only spaces) is no filter, whichever field it is.
     email = serializers.CharField(required=False, allow_blank=True, max_length=254)
     phone = serializers.CharField(required=False, allow_blank=True, max_length=20)
     external_id = NFCCharField(required=False, allow_blank=True, max_length=64)
-    page = serializers.IntegerField(required=False, min_value=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
+    page = serializers.IntegerField(required=False, min_value=1, help_text="Deprecated: follow `next`.")
 
     def validate(self, attrs):
         if not any(attrs.get(name) for name in ("email", "phone", "external_id")):
@@ -135,11 +134,9 @@ class MemberLookupSerializer(StrictSerializer):
         return attrs
 
 
-class MemberPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = MemberSerializer(many=True)
+MemberPageSerializer = page_serializer(
+    "MemberPage", MemberSerializer(many=True), count=serializers.IntegerField(help_text="Members found.")
+)
 
 
 class BalanceShortSerializer(serializers.Serializer):
@@ -190,12 +187,11 @@ class EntrySerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class EntryFilterSerializer(StrictSerializer):
+class EntryFilterSerializer(ListQuerySerializer):
     since = serializers.DateTimeField(required=False, help_text="Entries at or after this moment.")
     until = serializers.DateTimeField(required=False, help_text="Entries before this moment.")
     kind = serializers.ChoiceField(choices=LedgerEntry.Kind.choices, required=False)
-    page = serializers.IntegerField(required=False, min_value=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
+    page = serializers.IntegerField(required=False, min_value=1, help_text="Deprecated: follow `next`.")
 
 
 class TotalsSerializer(serializers.Serializer):
@@ -205,12 +201,12 @@ class TotalsSerializer(serializers.Serializer):
     net = serializers.IntegerField()
 
 
-class EntryPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    totals = TotalsSerializer(help_text="Over every entry matching the filters, not only this page.")
-    results = EntrySerializer(many=True)
+EntryPageSerializer = page_serializer(
+    "EntryPage",
+    EntrySerializer(many=True),
+    count=serializers.IntegerField(help_text="Entries matching the filters."),
+    totals=TotalsSerializer(help_text="Over every entry matching the filters, not only this page."),
+)
 
 
 # --- purchases ------------------------------------------------------------------------------------
@@ -255,6 +251,12 @@ class PurchaseSerializer(StrictSerializer):
         return [{**item, "unit_price": str(item["unit_price"])} for item in items]
 
 
+class PurchaseFilterSerializer(ListQuerySerializer):
+    external_id = NFCCharField(required=False, allow_blank=True, max_length=64, help_text="Your order id.")
+    since = serializers.DateTimeField(required=False, help_text="Purchases that happened at or after this moment.")
+    until = serializers.DateTimeField(required=False, help_text="Purchases that happened before this moment.")
+
+
 class RuleLineSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="base, category, sku, promotion, partner, bonus, tier, plan, excluded.")
     label = serializers.CharField()
@@ -292,6 +294,9 @@ class PurchaseResultSerializer(serializers.Serializer):
     points_reversed = serializers.IntegerField()
     balance = BalanceShortSerializer()
     hold = HoldSerializer(allow_null=True, help_text="Set when the points are (or were) held for review.")
+
+
+PurchasePageSerializer = page_serializer("PurchasePage", PurchaseResultSerializer(many=True))
 
 
 class SimulationSerializer(serializers.Serializer):
@@ -334,3 +339,31 @@ class EngagementResultSerializer(serializers.Serializer):
     reference = serializers.CharField()
     points = serializers.IntegerField(help_text="0 when a daily or lifetime cap was reached.")
     balance = BalanceShortSerializer()
+
+
+# --- event feed -------------------------------------------------------------------------------------
+
+
+class EventFeedQuerySerializer(StrictSerializer):
+    after = serializers.IntegerField(
+        required=False, min_value=0, max_value=BIGINT_MAX, help_text="The last event id you handled."
+    )
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
+
+
+class EventSerializer(serializers.Serializer):
+    """The body of a webhook (members.partners.services.webhook_payload)."""
+
+    id = serializers.IntegerField(help_text="Unique and increasing; the same in the webhook: de-duplicate on it.")
+    type = serializers.CharField(help_text="A webhook event type: member.enrolled, points.earned, reward.redeemed, ...")
+    created = serializers.DateTimeField(help_text="When it happened.")
+    data = serializers.DictField(help_text="The event's payload, as in the webhook; `member` is the member number.")
+
+
+EventPageSerializer = page_serializer(
+    "EventPage",
+    EventSerializer(many=True),
+    after=serializers.IntegerField(
+        help_text="The last event id of this page (or the `after` you sent): read on from it."
+    ),
+)

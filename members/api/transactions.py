@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
+from core.api import page_body, paginate
 from core.errors import NotFound
 from members import services
 from members.api import render
@@ -19,7 +20,15 @@ from members.api import serializers as s
 from members.api.members import BREAKDOWN_EXAMPLE, NUMBER
 from members.models import Member, Purchase, ReviewCase
 from members.partners.base import PartnerAPIView, idempotent
-from members.partners.docs import IDEMPOTENCY_KEY, IN_FLIGHT, WRITE_ERRORS, errors
+from members.partners.docs import (
+    IDEMPOTENCY_KEY,
+    IN_FLIGHT,
+    LIST_PARAMS,
+    READ_ERRORS,
+    TEXT_PATTERN,
+    WRITE_ERRORS,
+    errors,
+)
 
 BALANCE_SHORT = {"available": 1240, "pending": 185}
 PURCHASE_REQUEST = {
@@ -119,7 +128,48 @@ def _purchase_data(purchase: Purchase) -> dict:
     }
 
 
+TRANSACTION_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Transaction id.")
+
+
 class PurchasesView(PartnerAPIView):
+    @extend_schema(
+        tags=["transactions"],
+        operation_id="transactions_list",
+        summary="Your purchases, newest first: find one by your order id, or reconcile a period",
+        description="Only the purchases you recorded, each as `POST /transactions` answers it, as it stands now "
+        "(refunds, a review's decision, the member's current balance). `since` and `until` are when the "
+        "purchase happened (`occurred_at`).",
+        parameters=[
+            OpenApiParameter(
+                "external_id",
+                {"type": "string", "maxLength": 64, "pattern": TEXT_PATTERN},
+                description="Your order id: at most one purchase matches.",
+            ),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="Happened at or after this moment."),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="Happened before this moment."),
+            *LIST_PARAMS,
+        ],
+        responses={
+            200: OpenApiResponse(
+                s.PurchasePageSerializer,
+                examples=[
+                    OpenApiExample("purchases", value={"next": None, "previous": None, "results": [PURCHASE_RESULT]})
+                ],
+            ),
+            **errors(*READ_ERRORS),
+        },
+    )
+    def get(self, request):
+        query = s.PurchaseFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        purchases = api_selectors.partner_purchases(
+            partner=self.partner, external_id=q.get("external_id", ""), since=q.get("since"), until=q.get("until")
+        )
+        page, paginator = paginate(request, purchases, view=self, ordering=("-occurred_at", "-id"))
+        api_selectors.purchases_holds_load(page)
+        return Response(page_body(paginator, [s.PurchaseResultSerializer(_purchase_data(p)).data for p in page]))
+
     @extend_schema(
         tags=["transactions"],
         operation_id="transactions_create",
@@ -176,6 +226,28 @@ class PurchasesView(PartnerAPIView):
         purchase, created = services.purchase_record(member=fields.pop("member"), partner=self.partner, **fields)
         # The answer is written as a plain dict (members.api.render), the schema still names the serializer.
         return Response(render.purchase_result(_purchase_data(purchase)), status=201 if created else 200)
+
+
+class PurchaseView(PartnerAPIView):
+    @extend_schema(
+        tags=["transactions"],
+        operation_id="transactions_get",
+        summary="One of your purchases, as it stands now",
+        description="The answer `POST /transactions` gave, updated: refunds so far, a review's decision, the "
+        "member's current balance. Another partner's transaction is a 404.",
+        parameters=[TRANSACTION_PARAM],
+        responses={
+            200: OpenApiResponse(
+                s.PurchaseResultSerializer, examples=[OpenApiExample("purchase", value=PURCHASE_RESULT)]
+            ),
+            **errors(*READ_ERRORS),
+        },
+    )
+    def get(self, request, pk: int):
+        purchase = api_selectors.purchase_for_partner(partner=self.partner, purchase_id=pk)
+        if purchase is None:
+            raise NotFound("Transaction not found.")
+        return Response(s.PurchaseResultSerializer(_purchase_data(purchase)).data)
 
 
 class SimulateView(PartnerAPIView):
@@ -253,10 +325,7 @@ class ReverseView(PartnerAPIView):
         "repaid from future earnings (the balance never goes negative). `points_reversed` and `debt` "
         "are what this call took back, so parallel partial refunds add up to what the purchase earned, "
         "its own points and what it set off.",
-        parameters=[
-            OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Transaction id."),
-            IDEMPOTENCY_KEY,
-        ],
+        parameters=[TRANSACTION_PARAM, IDEMPOTENCY_KEY],
         request=s.ReverseSerializer,
         examples=[OpenApiExample("partial", request_only=True, value={"amount": "25.00", "reason": "Mug returned"})],
         responses={

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members.api import members, privacy, program, transactions, webhooks
+from members.api import events, members, privacy, program, transactions, webhooks
 
 urlpatterns = [
     path("members", members.MembersView.as_view(), name="api-members"),
@@ -14,9 +14,10 @@ urlpatterns = [
         name="api-member-subscription-payment",
     ),
     path("transactions", transactions.PurchasesView.as_view(), name="api-transactions"),
+    path("transactions/<int:pk>", transactions.PurchaseView.as_view(), name="api-transaction"),
     path("transactions/simulate", transactions.SimulateView.as_view(), name="api-transactions-simulate"),
     path("transactions/<int:pk>/reverse", transactions.ReverseView.as_view(), name="api-transaction-reverse"),
-    path("events", transactions.EngagementView.as_view(), name="api-events"),
+    path("events", events.EventsView.as_view(), name="api-events"),  # GET: the feed; POST: engagement
 ]
 
 urlpatterns += [

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from members.models import WebhookDelivery
 from members.outbox import webhook_event_types
 from members.partners.endpoints import ROTATION_OVERLAP_DEFAULT, ROTATION_OVERLAP_MAX, URL_MAX, URL_PATTERN
-from members.partners.serializers import StrictSerializer
+from members.partners.serializers import ListQuerySerializer, StrictSerializer, page_serializer
 from members.partners.services import SECRET_PATTERN
 
 OVERLAP_HOURS_MAX = int(ROTATION_OVERLAP_MAX.total_seconds() // 3600)
@@ -67,11 +67,7 @@ class WebhookWithSecretSerializer(WebhookSerializer):
     )
 
 
-class WebhookPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = WebhookSerializer(many=True)
+WebhookPageSerializer = page_serializer("WebhookPage", WebhookSerializer(many=True))
 
 
 class AttemptSerializer(serializers.Serializer):
@@ -95,19 +91,8 @@ class DeliverySerializer(serializers.Serializer):
     log = AttemptSerializer(many=True, help_text="Every attempt, oldest first.")
 
 
-class DeliveryPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = DeliverySerializer(many=True)
+DeliveryPageSerializer = page_serializer("DeliveryPage", DeliverySerializer(many=True))
 
 
-class DeliveryFilterSerializer(StrictSerializer):
+class DeliveryFilterSerializer(ListQuerySerializer):
     status = serializers.ChoiceField(choices=WebhookDelivery.Status.choices, required=False)
-    page = serializers.IntegerField(required=False, min_value=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
-
-
-class PageSerializer(StrictSerializer):
-    page = serializers.IntegerField(required=False, min_value=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)

@@ -10,12 +10,11 @@ from rest_framework.response import Response
 
 from core.errors import NotFound
 from members.api import webhook_serializers as s
-from members.api.members import PAGE_PARAM, PAGE_SIZE_PARAM
 from members.api.pages import paginated
 from members.models import WebhookDelivery, WebhookEndpoint
 from members.partners import endpoints, selectors
 from members.partners.base import PartnerAPIView, idempotent
-from members.partners.docs import IDEMPOTENCY_KEY, IN_FLIGHT, READ_ERRORS, WRITE_ERRORS, errors
+from members.partners.docs import IDEMPOTENCY_KEY, IN_FLIGHT, LIST_PARAMS, READ_ERRORS, WRITE_ERRORS, errors
 
 TAG = "webhooks"
 WEBHOOK_EXAMPLE = {
@@ -62,14 +61,12 @@ class WebhooksView(_EndpointView):
         tags=[TAG],
         operation_id="webhooks_list",
         summary="Your webhook endpoints",
-        parameters=[PAGE_PARAM, PAGE_SIZE_PARAM],
+        parameters=LIST_PARAMS,
         responses={
             200: OpenApiResponse(
                 s.WebhookPageSerializer,
                 examples=[
-                    OpenApiExample(
-                        "endpoints", value={"count": 1, "next": None, "previous": None, "results": [WEBHOOK_EXAMPLE]}
-                    )
+                    OpenApiExample("endpoints", value={"next": None, "previous": None, "results": [WEBHOOK_EXAMPLE]})
                 ],
             ),
             **errors(*READ_ERRORS),
@@ -238,16 +235,13 @@ class WebhookDeliveriesView(_EndpointView):
         parameters=[
             WEBHOOK_PARAM,
             OpenApiParameter("status", {"type": "string", "enum": WebhookDelivery.Status.values}),
-            PAGE_PARAM,
-            PAGE_SIZE_PARAM,
+            *LIST_PARAMS,
         ],
         responses={
             200: OpenApiResponse(
                 s.DeliveryPageSerializer,
                 examples=[
-                    OpenApiExample(
-                        "deliveries", value={"count": 1, "next": None, "previous": None, "results": [DELIVERY_EXAMPLE]}
-                    )
+                    OpenApiExample("deliveries", value={"next": None, "previous": None, "results": [DELIVERY_EXAMPLE]})
                 ],
             ),
             **errors(*READ_ERRORS),

@@ -44,6 +44,8 @@ class Purchase(models.Model):
         ]
         indexes = [
             models.Index(fields=["member", "occurred_at"]),
+            # A partner's own purchases by time (GET /api/v1/transactions, newest first).
+            models.Index(fields=["partner", "-occurred_at", "-id"], name="purchase_partner_time"),
             # Covering (PostgreSQL; SQLite ignores include): the dashboard's period scans of
             # purchases read the index alone.
             models.Index(

@@ -20,7 +20,9 @@ class Event(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [
-            models.Index(fields=["occurred_at"], condition=Q(dispatched_at__isnull=True), name="event_undispatched")
+            models.Index(fields=["occurred_at"], condition=Q(dispatched_at__isnull=True), name="event_undispatched"),
+            # The partner event feed (GET /api/v1/events) reads a program's events in id order.
+            models.Index(fields=["program", "id"], name="event_program_feed"),
         ]
 
     def __str__(self) -> str:

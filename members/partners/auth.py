@@ -1,7 +1,9 @@
 """Partner authentication (`Authorization: Api-Key <key>`), its permission and the per-key throttle."""
 
 import contextlib
+import math
 import time
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -22,6 +24,14 @@ def throttle_name(prefix: str, period: int, now: float) -> str:
 def _uncount(name: str) -> None:
     with contextlib.suppress(ValueError):  # gone already, or the cache is unreachable
         cache.decr(name)
+
+
+class RateLimit(NamedTuple):
+    """The key's window after this request: its size, requests left, seconds until it resets."""
+
+    limit: int
+    remaining: int
+    reset: int
 
 
 class PartnerKeyAuthentication(authentication.BaseAuthentication):
@@ -77,6 +87,8 @@ class PartnerThrottle(throttling.BaseThrottle):
         elif count is None:  # the cache could not count: fail open, as incr does
             count = 1
         self._wait = period - (now % period)
+        # Read back by the partner view for the RateLimit-* headers of the answer (members/partners/base.py).
+        request.rate_limit = RateLimit(limit=limit, remaining=max(0, limit - count), reset=math.ceil(self._wait))
         return count <= limit
 
     @staticmethod

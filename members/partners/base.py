@@ -9,11 +9,13 @@ import functools
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
+from django.utils.cache import get_conditional_response, set_response_etag
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import Conflict, NotFound
+from core.forms import BIGINT_MAX
 from members.models import Member, Partner
 from members.partners import services
 from members.partners.auth import HasPartnerKey, PartnerKeyAuthentication, PartnerThrottle
@@ -46,8 +48,28 @@ class PartnerAPIView(APIView):
             raise NotFound("Member not found.")
         return member
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Every answer to a valid key says where its rate limit stands (the IETF RateLimit header
+        fields, from the per-key throttle); a read carries an ETag, and `If-None-Match` with the
+        current one answers 304 with no body."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method == "GET" and response.status_code == 200:
+            response.render()
+            set_response_etag(response)
+            response = get_conditional_response(request, etag=response["ETag"], response=response)
+        rate = getattr(request, "rate_limit", None)
+        if rate is not None:
+            response["RateLimit-Limit"] = str(rate.limit)
+            response["RateLimit-Remaining"] = str(rate.remaining)
+            response["RateLimit-Reset"] = str(rate.reset)
+        return response
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        # An id in the address that no database column can hold names nothing (and SQLite would raise
+        # OverflowError on the lookup): not found, like any other missing id.
+        if any(isinstance(value, int) and value > BIGINT_MAX for value in kwargs.values()):
+            raise NotFound("Not found.")
         # Django checks this limit only for forms; JSON bodies are read by DRF's parser directly.
         length = request.META.get("CONTENT_LENGTH") or "0"
         if length.isdigit() and int(length) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:

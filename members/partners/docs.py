@@ -33,7 +33,7 @@ def _example(status: int, code: str, message: str, fields: dict | None = None) -
 
 STANDARD = {
     400: (
-        "Invalid input (validation_error) or a refusal of the program's rules.",
+        "Invalid input (validation_error), or a purchase the program's rules refuse as sent (its code says which).",
         [
             _example(
                 400, "validation_error", "The request has invalid fields.", {"amount": ["A valid number is required."]}
@@ -48,7 +48,7 @@ STANDARD = {
         "Not found, or not visible to this partner (other programs, other partners' records).",
         [_example(404, "not_found", "Not found.")],
     ),
-    409: ("Conflicts with the current state.", []),
+    409: ("Refused by the program's rules or the current state (its code says which).", []),
     413: ("The body is larger than the limit.", [_example(413, "payload_too_large", "The request body is too large.")]),
     415: (
         "Only application/json is accepted.",
@@ -101,7 +101,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "Up to 255 characters, unique per request (a UUID works). Retrying with the same key and body "
         "returns the first response again, byte for byte, with `Idempotent-Replayed: true`, and does "
         "nothing twice. The same key with another body is a 422; a retry while the first request is "
-        "still running is a 409. Keys are kept for at least 24 hours."
+        "still running waits for it and replays its answer. Keys are kept for at least 24 hours."
     ),
 )
 
@@ -111,6 +111,23 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 # a pattern naming them is one many tools cannot compile, so README (partner section) says it in words.
 TEXT_PATTERN = r"^[^\u0000]*$"
 NON_BLANK_TEXT_PATTERN = r"^[^\u0000]*[^\s\u0000\u001c-\u001f\u0085][^\u0000]*$"
+
+# What every list takes (core.api.CursorPagination; the filter serializers enforce the same bounds).
+CURSOR_PARAM = OpenApiParameter(
+    "cursor",
+    {"type": "string", "maxLength": 1000, "pattern": TEXT_PATTERN},
+    description="Opaque: take it from a list's `next` or `previous` link; stable while rows are added.",
+)
+PAGE_SIZE_PARAM = OpenApiParameter(
+    "page_size", {"type": "integer", "minimum": 1, "maximum": 200}, description="Default 50, at most 200."
+)
+LIST_PARAMS = [CURSOR_PARAM, PAGE_SIZE_PARAM]
+LEGACY_PAGE_PARAM = OpenApiParameter(
+    "page",
+    {"type": "integer", "minimum": 1},
+    deprecated=True,
+    description="Numbered pages, from before cursors; follow `next` instead (then it carries a cursor).",
+)
 # Django's EmailValidator for ASCII addresses (dot-atom local part of at most 64 characters, as RFC 5321
 # and the API's serializers want; domain labels; a letters-only TLD).
 _ATOM = r"[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+"
@@ -153,3 +170,44 @@ def money_pattern(field: serializers.DecimalField) -> str:
     if field.min_value == 0:
         return f"^{whole}$"
     return f"^(?!0+(\\.0+)?$){whole}$"  # more than zero
+
+
+_RATE_HEADERS = {
+    "RateLimit-Limit": "Requests this key may make per window (its own rate, or API_THROTTLE_RATE).",
+    "RateLimit-Remaining": "Requests left in the current window.",
+    "RateLimit-Reset": "Seconds until the window resets.",
+}
+
+
+def partner_api_headers(result, generator, request, public):
+    """drf-spectacular postprocessing hook: the headers PartnerAPIView.finalize_response adds to
+    every answer, stated once for every operation: RateLimit-* on every response to a valid key,
+    and on reads an ETag, `If-None-Match` and its 304."""
+    integer = {"schema": {"type": "integer", "minimum": 0}}
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in operations.items():
+            responses = operation.get("responses", {})
+            if method == "get":
+                operation.setdefault("parameters", []).append(
+                    {
+                        "in": "header",
+                        "name": "If-None-Match",
+                        "schema": {"type": "string"},  # any value: one that is not the current ETag is a 200
+                        "description": "The ETag of the copy you hold: 304 with no body while it is current.",
+                    }
+                )
+                if "200" in responses:
+                    responses["200"].setdefault("headers", {})["ETag"] = {
+                        "schema": {"type": "string"},
+                        "description": "Send it back as If-None-Match to get a 304 while nothing changed.",
+                    }
+                    responses["304"] = {"description": "Not modified: the copy you hold (If-None-Match) is current."}
+            for status, response in responses.items():
+                if status == "401":
+                    continue  # no valid key: no rate limit to report
+                headers = response.setdefault("headers", {})
+                for name, description in _RATE_HEADERS.items():
+                    headers[name] = {**integer, "description": description}
+    return result

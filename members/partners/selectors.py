@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.cache import cache_get_and_count
 from core.forms import BIGINT_MAX
-from members.models import Member, Partner, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
+from members.models import Event, Member, Partner, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
+from members.outbox import webhook_event_types
 
 # A revoked key keeps working for at most this long on other processes (revoking through the
 # service clears the cache at once); in exchange the hot path skips a database round trip.
@@ -118,3 +119,16 @@ def webhook_delivery_for_endpoint(*, endpoint: WebhookEndpoint, pk: int) -> Webh
     if pk > BIGINT_MAX:
         return None
     return WebhookDelivery.objects.select_related("endpoint").filter(endpoint=endpoint, pk=pk).first()
+
+
+def partner_events(*, partner: Partner, after: int = 0, settled_before: datetime | None = None) -> QuerySet[Event]:
+    """The events the partner's webhooks would carry, oldest first, after event id `after`: webhook
+    types of its program, about members or about itself, never about another partner's own records
+    (the rule of services._concerns, with the payload's `partner` key). `settled_before` leaves out the
+    newest events, whose ids may still be overtaken by a slower transaction's commit."""
+    qs = Event.objects.filter(program_id=partner.program_id, type__in=webhook_event_types(), pk__gt=after).filter(
+        Q(payload__partner__isnull=True) | Q(payload__partner=None) | Q(payload__partner=partner.pk)
+    )
+    if settled_before is not None:
+        qs = qs.filter(occurred_at__lt=settled_before)
+    return qs.order_by("pk")

@@ -63,3 +63,25 @@ class StrictSerializer(serializers.Serializer):
                         errors[name] = [f"Must be {label}."]  # DRF would also take " 1", "1e3", "NaN"
                     break
         return errors
+
+
+class ListQuerySerializer(StrictSerializer):
+    """The query every list takes; a list's own filters subclass it."""
+
+    cursor = serializers.CharField(
+        required=False, allow_blank=True, max_length=1000, help_text="From a list's next/previous link."
+    )
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
+
+
+def page_serializer(
+    name: str, item: serializers.Serializer, **extra: serializers.Field
+) -> type[serializers.Serializer]:
+    """The schema of one list envelope, `<name>Serializer` (its OpenAPI component is `<name>`)."""
+    fields = {
+        "next": serializers.URLField(allow_null=True, help_text="The next page's link; null on the last page."),
+        "previous": serializers.URLField(allow_null=True, help_text="The previous page's link; null on the first."),
+        **extra,
+        "results": item,
+    }
+    return type(f"{name}Serializer", (serializers.Serializer,), fields)

@@ -218,6 +218,13 @@ def webhook_headers(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery, now
     }
 
 
+def webhook_payload(event: Event) -> dict:
+    """What partners receive about an event, as JSON values: the body of its webhooks and, unchanged,
+    an item of GET /api/v1/events."""
+    created = DjangoJSONEncoder().default(event.occurred_at)
+    return {"id": event.pk, "type": event.type, "created": created, "data": event.payload}
+
+
 def _concerns(endpoint: WebhookEndpoint, event: Event) -> bool:
     if event.type not in endpoint.events:
         return False
@@ -235,16 +242,7 @@ def webhook_deliveries_create(*, event: Event) -> list[WebhookDelivery]:
     for endpoint in endpoints:
         if not _concerns(endpoint, event):
             continue
-        body = json.dumps(
-            {
-                "id": event.pk,
-                "type": event.type,
-                "created": event.occurred_at,
-                "data": event.payload,
-            },
-            cls=DjangoJSONEncoder,
-            separators=(",", ":"),
-        )
+        body = json.dumps(webhook_payload(event), cls=DjangoJSONEncoder, separators=(",", ":"))
         deliveries.append(
             WebhookDelivery(endpoint=endpoint, event=event, event_type=event.type, body=body, next_attempt_at=now)
         )

@@ -4,11 +4,10 @@ catalog page). What one member can redeem now, and why not the rest, is `GET /re
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
-from members.api.members import PAGE_PARAM, PAGE_SIZE_PARAM
 from members.api.pages import paginated
 from members.partners.base import PartnerAPIView
-from members.partners.docs import READ_ERRORS, errors
-from members.partners.serializers import MONEY
+from members.partners.docs import LIST_PARAMS, READ_ERRORS, errors
+from members.partners.serializers import MONEY, page_serializer
 from rewards import selectors
 from rewards.models import Reward
 
@@ -37,11 +36,7 @@ class CatalogRewardSerializer(serializers.Serializer):
         return [tier.name for tier in reward.tiers.all()]
 
 
-class CatalogPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = CatalogRewardSerializer(many=True)
+CatalogPageSerializer = page_serializer("CatalogPage", CatalogRewardSerializer(many=True))
 
 
 EXAMPLE = {
@@ -74,13 +69,11 @@ class CatalogView(PartnerAPIView):
         description="Active rewards not yet over, featured first, then by points. For one member's view "
         "(can redeem, and why not) use `GET /rewards?member=`. Titles follow `Accept-Language` where staff "
         "translated them.",
-        parameters=[PAGE_PARAM, PAGE_SIZE_PARAM],
+        parameters=LIST_PARAMS,
         responses={
             200: OpenApiResponse(
                 CatalogPageSerializer,
-                examples=[
-                    OpenApiExample("catalog", value={"count": 1, "next": None, "previous": None, "results": [EXAMPLE]})
-                ],
+                examples=[OpenApiExample("catalog", value={"next": None, "previous": None, "results": [EXAMPLE]})],
             ),
             **errors(*READ_ERRORS),
         },

@@ -5,7 +5,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from members.api.serializers import BalanceShortSerializer
-from members.partners.serializers import MONEY, StrictSerializer
+from members.partners.serializers import MONEY, ListQuerySerializer, StrictSerializer, page_serializer
 from rewards.models import BurnHold, Redemption, Reward, Voucher
 from rewards.services import voucher_code_display
 
@@ -34,8 +34,11 @@ class RewardOfferSerializer(serializers.Serializer):
     points_missing = serializers.IntegerField()
 
 
-class RewardsQuerySerializer(StrictSerializer):
+class RewardsQuerySerializer(ListQuerySerializer):
     member = serializers.CharField(max_length=12, help_text="Membership number.")
+
+
+RewardOfferPageSerializer = page_serializer("RewardOfferPage", RewardOfferSerializer(many=True))
 
 
 class VoucherSerializer(serializers.Serializer):
@@ -72,14 +75,23 @@ class RedeemSerializer(StrictSerializer):
     reward = serializers.IntegerField(min_value=1)
 
 
+# Optional text fields have no default: a default the field refuses ("") would be sent by every
+# generated client (openapi-python-client fills defaults in), and the services default them anyway.
 class CancelSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=200, required=False, default="")
+    reason = serializers.CharField(max_length=200, required=False)
 
 
 class VoucherQuerySerializer(StrictSerializer):
     order_total = serializers.DecimalField(
         **MONEY, min_value=Decimal("0"), required=False, help_text="Also check the reward's minimum order."
     )
+
+
+class VoucherFilterSerializer(ListQuerySerializer):
+    status = serializers.ChoiceField(choices=Voucher.Status.choices, required=False)
+
+
+VoucherPageSerializer = page_serializer("VoucherPage", VoucherSerializer(many=True))
 
 
 class ConsumeSerializer(StrictSerializer):
@@ -93,11 +105,11 @@ class BurnQuoteSerializer(StrictSerializer):
     points = serializers.IntegerField(
         min_value=1, required=False, help_text="Points to pay with; default: as many as the order and balance allow."
     )
-    order_reference = serializers.CharField(max_length=64, required=False, default="")
+    order_reference = serializers.CharField(max_length=64, required=False)
 
 
 class BurnConfirmSerializer(StrictSerializer):
-    order_reference = serializers.CharField(max_length=64, required=False, default="")
+    order_reference = serializers.CharField(max_length=64, required=False)
 
 
 class BurnHoldSerializer(serializers.Serializer):

@@ -9,12 +9,22 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
+from core.api import page_body, paginate
 from core.errors import NotFound
 from members.models import Member
 from members.partners.base import PartnerAPIView, idempotent
-from members.partners.docs import IDEMPOTENCY_KEY, IN_FLIGHT, NON_BLANK_TEXT_PATTERN, READ_ERRORS, WRITE_ERRORS, errors
+from members.partners.docs import (
+    IDEMPOTENCY_KEY,
+    IN_FLIGHT,
+    LIST_PARAMS,
+    NON_BLANK_TEXT_PATTERN,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    errors,
+)
 from rewards import selectors, services
 from rewards.api import serializers as s
+from rewards.models import Voucher
 
 NUMBER = "402519876543"
 REWARD = {"id": 7, "title": "10 EUR off your next order", "kind": "fixed_discount"}
@@ -72,48 +82,55 @@ class RewardsView(PartnerAPIView):
         tags=["rewards"],
         operation_id="rewards_for_member",
         summary="The catalog as a member sees it: what they can redeem now, and why not the rest",
+        description="Newest rewards first, in the list envelope of every list (`next`, `previous`, `results`). "
+        "Until issue 19 this answer was a bare array.",
         parameters=[
             OpenApiParameter(
                 "member",
                 {"type": "string", "minLength": 1, "maxLength": 12, "pattern": NON_BLANK_TEXT_PATTERN},
                 required=True,
                 description="Membership number.",
-            )
+            ),
+            *LIST_PARAMS,
         ],
         responses={
             200: OpenApiResponse(
-                s.RewardOfferSerializer(many=True),
+                s.RewardOfferPageSerializer,
                 examples=[
                     OpenApiExample(
                         "catalog",
-                        value=[
-                            {
-                                **REWARD,
-                                "category": "discounts",
-                                "points_cost": 1000,
-                                "value": "10.00",
-                                "percent": None,
-                                "min_order_value": "30.00",
-                                "can_redeem": True,
-                                "reason": "",
-                                "message": "",
-                                "points_missing": 0,
-                            },
-                            {
-                                "id": 9,
-                                "title": "Barista workshop",
-                                "kind": "experience",
-                                "category": "events",
-                                "points_cost": 5000,
-                                "value": "45.00",
-                                "percent": None,
-                                "min_order_value": "0.00",
-                                "can_redeem": False,
-                                "reason": "insufficient_points",
-                                "message": "Not enough points: 3760 more needed.",
-                                "points_missing": 3760,
-                            },
-                        ],
+                        value={
+                            "next": None,
+                            "previous": None,
+                            "results": [
+                                {
+                                    **REWARD,
+                                    "category": "discounts",
+                                    "points_cost": 1000,
+                                    "value": "10.00",
+                                    "percent": None,
+                                    "min_order_value": "30.00",
+                                    "can_redeem": True,
+                                    "reason": "",
+                                    "message": "",
+                                    "points_missing": 0,
+                                },
+                                {
+                                    "id": 9,
+                                    "title": "Barista workshop",
+                                    "kind": "experience",
+                                    "category": "events",
+                                    "points_cost": 5000,
+                                    "value": "45.00",
+                                    "percent": None,
+                                    "min_order_value": "0.00",
+                                    "can_redeem": False,
+                                    "reason": "insufficient_points",
+                                    "message": "Not enough points: 3760 more needed.",
+                                    "points_missing": 3760,
+                                },
+                            ],
+                        },
                     )
                 ],
             ),
@@ -124,7 +141,10 @@ class RewardsView(PartnerAPIView):
         query = s.RewardsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         member = self.member_or_404(query.validated_data["member"])
-        return Response(s.RewardOfferSerializer(selectors.rewards_for_member(member=member), many=True).data)
+        rewards = selectors.catalog_current(program=member.program)
+        page, paginator = paginate(request, rewards, view=self, ordering=("-created_at", "-id"))
+        offers = selectors.rewards_for_member(member=member, rewards=page)
+        return Response(page_body(paginator, s.RewardOfferSerializer(offers, many=True).data))
 
 
 class RedemptionsView(PartnerAPIView):
@@ -162,15 +182,65 @@ class RedemptionsView(PartnerAPIView):
         return Response(s.RedemptionSerializer(redemption).data, status=201)
 
 
+REDEMPTION_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Redemption id.")
+
+
+class RedemptionView(PartnerAPIView):
+    @extend_schema(
+        tags=["rewards"],
+        operation_id="redemptions_get",
+        summary="One of your redemptions, as it stands now (its voucher's status included)",
+        parameters=[REDEMPTION_PARAM],
+        responses={
+            200: OpenApiResponse(s.RedemptionSerializer, examples=[OpenApiExample("redemption", value=REDEMPTION)]),
+            **errors(*READ_ERRORS),
+        },
+    )
+    def get(self, request, pk: int):
+        redemption = selectors.partner_redemptions(partner=self.partner).filter(pk=pk).first()
+        if redemption is None:
+            raise NotFound("Redemption not found.")
+        return Response(s.RedemptionSerializer(redemption).data)
+
+
+class MemberVouchersView(PartnerAPIView):
+    @extend_schema(
+        tags=["vouchers"],
+        operation_id="members_vouchers",
+        summary="A member's vouchers you may see, newest first",
+        description="Vouchers of your redemptions or used at your tills, and those the program issued itself "
+        "(redeemed on the member pages, surprise rewards, staff): the member may bring them to any till. "
+        "Never the codes of another partner's redemptions.",
+        parameters=[
+            OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH, description="Membership number."),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=[c for c, _ in Voucher.Status.choices]),
+            *LIST_PARAMS,
+        ],
+        responses={
+            200: OpenApiResponse(
+                s.VoucherPageSerializer,
+                examples=[OpenApiExample("vouchers", value={"next": None, "previous": None, "results": [VOUCHER]})],
+            ),
+            **errors(*READ_ERRORS),
+        },
+    )
+    def get(self, request, number: str):
+        member = self.member_or_404(number)
+        query = s.VoucherFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        vouchers = selectors.partner_member_vouchers(
+            partner=self.partner, member=member, status=query.validated_data.get("status")
+        )
+        page, paginator = paginate(request, vouchers, view=self, ordering=("-created_at", "-id"))
+        return Response(page_body(paginator, s.VoucherSerializer(page, many=True).data))
+
+
 class RedemptionCancelView(PartnerAPIView):
     @extend_schema(
         tags=["rewards"],
         operation_id="redemptions_cancel",
         summary="Cancel one of your redemptions whose voucher is unused: the points come back",
-        parameters=[
-            OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Redemption id."),
-            IDEMPOTENCY_KEY,
-        ],
+        parameters=[REDEMPTION_PARAM, IDEMPOTENCY_KEY],
         request=s.CancelSerializer,
         examples=[OpenApiExample("cancel", request_only=True, value={"reason": "Order cancelled"})],
         responses={
@@ -206,7 +276,7 @@ class RedemptionCancelView(PartnerAPIView):
             raise NotFound("Redemption not found.")
         data = s.CancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        redemption = services.redemption_cancel(redemption=redemption, reason=data.validated_data["reason"])
+        redemption = services.redemption_cancel(redemption=redemption, **data.validated_data)
         redemption = selectors.partner_redemptions(partner=self.partner).get(pk=redemption.pk)
         return Response(s.RedemptionSerializer(redemption).data)
 
@@ -330,6 +400,24 @@ class BurnQuoteView(PartnerAPIView):
         hold = services.burn_quote(member=member, partner=self.partner, **fields)
         _fresh_balance(hold.member)
         return Response(s.BurnHoldSerializer(hold).data, status=201)
+
+
+class BurnHoldView(PartnerAPIView):
+    @extend_schema(
+        tags=["checkout"],
+        operation_id="burn_get",
+        summary="One of your points holds, as it stands now (held, confirmed, cancelled or lapsed)",
+        parameters=[HOLD_PARAM],
+        responses={
+            200: OpenApiResponse(s.BurnHoldSerializer, examples=[OpenApiExample("held", value=HOLD)]),
+            **errors(*READ_ERRORS),
+        },
+    )
+    def get(self, request, id: str):
+        hold = selectors.burn_hold_get(token=id, partner=self.partner)
+        if hold is None:
+            raise NotFound("Hold not found.")
+        return Response(s.BurnHoldSerializer(hold).data)
 
 
 class BurnConfirmView(PartnerAPIView):

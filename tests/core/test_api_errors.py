@@ -41,6 +41,28 @@ def test_a_body_nested_990_deep_is_a_400_json(api, member):
     assert api.post("/api/v1/transactions", purchase_body(member), format="json").status_code == 201
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"\\ud800": 1}',  # as a key: echoed by "This field cannot be written."
+        '{"member": "1", "subject": "s", "body": "b", "category": "\\udfff"}',  # echoed as an unknown choice
+        '{"member": "1", "subject": "\\ud83d", "body": "b"}',  # a high half without its low half
+    ],
+)
+def test_a_lone_surrogate_anywhere_in_a_body_is_a_400_json(api, member, body):
+    response = api.post("/api/v1/tickets", body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "parse_error" and "lone surrogate" in error["message"]
+
+
+def test_a_surrogate_pair_is_text(api, member):
+    body = '{"member": "' + member.number + '", "subject": "\\ud83d\\ude00", "body": "b"}'
+    response = api.post("/api/v1/tickets", body, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert response.json()["subject"] == "\U0001f600"
+
+
 @pytest.mark.urls("tests.core.urls_failing")
 def test_an_unhandled_error_under_the_api_is_a_json_500_without_details():
     client = Client(raise_request_exception=False)

@@ -6,6 +6,7 @@ import pytest
 
 from members import services as members_services
 from members.models import Program
+from rewards import services as rewards_services
 from rewards.models import BurnHold, Redemption, Voucher
 from tests.conftest import PartnerFactory, ProgramFactory, client_for
 from tests.rewards.conftest import RewardFactory
@@ -31,7 +32,7 @@ def test_rewards_list_says_what_the_member_can_redeem_and_why_not(api, rich_memb
     RewardFactory(program=ProgramFactory(), title="Elsewhere")
     response = api.get(f"/api/v1/rewards?member={rich_member.number}")
     assert response.status_code == 200
-    offers = {o["title"]: o for o in response.json()}
+    offers = {o["title"]: o for o in response.json()["results"]}
     assert set(offers) == {reward.title, "Workshop"}
     assert offers[reward.title]["can_redeem"] is True
     assert offers["Workshop"]["reason"] == "insufficient_points"
@@ -158,3 +159,61 @@ def test_another_partners_hold_cannot_be_confirmed(api, other_api, burn_program,
     assert other_api.post(f"/api/v1/burn/{hold['id']}/confirm", {}, format="json").status_code == 404
     assert other_api.post(f"/api/v1/burn/{hold['id']}/cancel").status_code == 404
     assert BurnHold.objects.get().status == "held"
+
+
+# --- read back (issue 19) ---------------------------------------------------------------------------
+
+
+def test_a_redemption_reads_back_with_its_vouchers_status(api, other_api, rich_member, reward):
+    redeemed = _redeem(api, rich_member, reward).json()
+    assert api.get(f"/api/v1/redemptions/{redeemed['id']}").json() == redeemed
+    code = redeemed["voucher"]["code"]
+    api.post(f"/api/v1/vouchers/{code}/consume", {"order_reference": "ORD-9", "order_total": "50.00"}, format="json")
+    read = api.get(f"/api/v1/redemptions/{redeemed['id']}").json()
+    assert read["voucher"]["status"] == "consumed" and read["voucher"]["order_reference"] == "ORD-9"
+
+    theirs, unknown = (
+        other_api.get(f"/api/v1/redemptions/{redeemed['id']}"),
+        other_api.get("/api/v1/redemptions/999999"),
+    )
+    assert theirs.status_code == unknown.status_code == 404 and theirs.json() == unknown.json()
+
+
+def test_a_members_vouchers_are_those_the_partner_may_see(api, other_api, rich_member, program, reward):
+    members_services.points_grant(member=rich_member, points=3000, reason="test")
+    mine = _redeem(api, rich_member, reward).json()["voucher"]["code"]
+    theirs = _redeem(other_api, rich_member, reward).json()["voucher"]["code"]
+    program_code = rewards_services.reward_redeem(member=rich_member, reward=reward).voucher.code  # member pages
+    listed = api.get(f"/api/v1/members/{rich_member.number}/vouchers").json()["results"]
+    # Newest first; never another partner's code.
+    assert [v["code"].replace("-", "") for v in listed] == [program_code, mine.replace("-", "")]
+    assert theirs not in [v["code"] for v in listed]
+    program_code = listed[0]["code"]
+
+    # A program voucher used at another partner's till disappears from this partner's list.
+    other_api.post(
+        f"/api/v1/vouchers/{program_code}/consume", {"order_reference": "T", "order_total": "50.00"}, format="json"
+    )
+    assert [v["code"] for v in api.get(f"/api/v1/members/{rich_member.number}/vouchers").json()["results"]] == [mine]
+    issued = api.get(f"/api/v1/members/{rich_member.number}/vouchers", {"status": "consumed"}).json()["results"]
+    assert issued == []
+
+
+def test_rewards_list_pages_with_a_cursor(api, rich_member, program):
+    for n in range(3):
+        RewardFactory(program=program, title=f"R{n}")
+    page = api.get("/api/v1/rewards", {"member": rich_member.number, "page_size": 2}).json()
+    assert [o["title"] for o in page["results"]] == ["R2", "R1"]
+    rest = api.get(page["next"]).json()
+    assert [o["title"] for o in rest["results"]] == ["R0"] and rest["next"] is None
+
+
+def test_a_burn_hold_reads_back_and_another_partners_is_missing(api, other_api, burn_program, rich_member):
+    held = api.post(
+        "/api/v1/burn/quote", {"member": rich_member.number, "order_total": "64.90", "points": 500}, format="json"
+    ).json()
+    assert api.get(f"/api/v1/burn/{held['id']}").json() == held
+    api.post(f"/api/v1/burn/{held['id']}/confirm", {}, format="json")
+    assert api.get(f"/api/v1/burn/{held['id']}").json()["status"] == "confirmed"
+    theirs, unknown = other_api.get(f"/api/v1/burn/{held['id']}"), other_api.get("/api/v1/burn/nothing-here")
+    assert theirs.status_code == unknown.status_code == 404 and theirs.json() == unknown.json()

@@ -25,6 +25,8 @@ def _member_requests(number: str) -> list[tuple[str, str, dict | None]]:
         ("patch", f"/api/v1/members/{number}", {"first_name": "Mallory"}),
         ("get", f"/api/v1/members/{number}/balance", None),
         ("get", f"/api/v1/members/{number}/transactions", None),
+        ("get", f"/api/v1/members/{number}/vouchers", None),
+        ("get", f"/api/v1/members/{number}/subscriptions", None),
         ("post", "/api/v1/transactions", {"member": number, "external_id": "X", "amount": "10.00", "currency": "EUR"}),
         (
             "post",

@@ -141,5 +141,11 @@ def test_the_api_conforms_to_its_schema(case, key):
         headers={"Authorization": f"Api-Key {key}"}, checks=[c for c in CHECKS if c not in accepts]
     )
     excused = UNSTATABLE_CODES | (CEILING_CODES if body is not None else set())
-    if not (response.status_code == 400 and response.json()["error"]["code"] in excused):
+    if not (response.status_code == 400 and _excused(response.json()["error"], excused)):
         case.validate_response(response, checks=accepts)
+
+
+def _excused(error: dict, codes: set[str]) -> bool:
+    # A list's cursor is opaque (a position the server encoded): only one read from a `next` or
+    # `previous` link is valid, which no schema keyword states.
+    return error["code"] in codes or set(error["fields"]) == {"cursor"}
