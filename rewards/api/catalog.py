@@ -79,4 +79,8 @@ class CatalogView(PartnerAPIView):
         },
     )
     def get(self, request):
-        return paginated(self, request, selectors.catalog_public(program=self.partner.program), CatalogRewardSerializer)
+        rewards = selectors.catalog_public(program=self.partner.program)
+        # Featured first, then by cost (the cursor keeps its place within each group).
+        return paginated(
+            self, request, rewards, CatalogRewardSerializer, ordering=("-is_featured", "points_cost", "id")
+        )

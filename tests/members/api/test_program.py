@@ -97,8 +97,8 @@ def test_another_partners_own_multiplier_is_not_shown(api, configured, program):
 
 def test_another_programs_partner_sees_its_own_program_only(configured, foreign_api):
     assert foreign_api.get("/api/v1/program").json()["points_name"] == "points"
-    assert foreign_api.get("/api/v1/tiers").json()["count"] == 0
-    assert foreign_api.get("/api/v1/earning-rules").json()["count"] == 0
+    assert foreign_api.get("/api/v1/tiers").json()["results"] == []
+    assert foreign_api.get("/api/v1/earning-rules").json()["results"] == []
 
 
 def test_a_key_is_needed(client, configured):

@@ -162,14 +162,14 @@ def test_a_test_event_reaches_even_an_inactive_endpoint_and_can_be_redelivered(a
     assert ids == [str(delivery["id"])] * 2
     assert [attempt["status_code"] for attempt in redelivered["log"]] == [500, 200]
     failed = api.get(f"{URL}/{endpoint['id']}/deliveries?status=failed").json()
-    assert failed["count"] == 0
+    assert failed["results"] == []
     assert api.get(f"{URL}/{endpoint['id']}/deliveries?status=lost").status_code == 400
 
 
 def test_another_partners_endpoints_and_deliveries_are_not_found(api, other_api, receiver_factory):
     endpoint = _register(api, receiver_factory([200]).url)
     delivery = api.post(f"{URL}/{endpoint['id']}/test").json()
-    assert other_api.get(URL).json()["count"] == 0
+    assert other_api.get(URL).json()["results"] == []
     for path in ("", "/deliveries", f"/deliveries/{delivery['id']}"):
         assert other_api.get(f"{URL}/{endpoint['id']}{path}").status_code == 404
     for path in ("/rotate-secret", "/test", f"/deliveries/{delivery['id']}/redeliver"):

@@ -18,9 +18,12 @@ from types import ModuleType
 import pytest
 from django.test import Client
 
+from campaigns.models import OfferGrant
+from campaigns.services import campaign_launch
 from members.models import Program
 from members.partners.services import partner_key_create
-from tests.conftest import PartnerFactory
+from tests.campaigns.conftest import CampaignFactory, OfferFactory
+from tests.conftest import MemberFactory, PartnerFactory
 from tests.rewards.conftest import RewardFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,6 +87,8 @@ class Journey:
     transaction: int = 0
     points: int = 0
     code: str = ""
+    offer_code: str = ""  # a campaign offer code another member holds
+    hook_url: str = ""  # where a registered webhook points (this live server)
     last: object = None  # the last response, for its headers
 
     def call(self, operation: str, *args, expect: int = 200, **kwargs):
@@ -97,6 +102,10 @@ class Journey:
 
     def model(self, name: str, **fields):
         return getattr(importlib.import_module(f"{PACKAGE}.models"), name)(**fields)
+
+    def body(self, name: str, data: dict):
+        """A generated request model from its JSON form (enums and lists built by the model itself)."""
+        return getattr(importlib.import_module(f"{PACKAGE}.models"), name).from_dict(data)
 
 
 def enroll(j: Journey):
@@ -197,7 +206,43 @@ def events_feed(j: Journey):
     assert j.call("events_feed", after=feed.after).results == []
 
 
+def program_metadata(j: Journey):
+    assert j.call("program_get").currency == "EUR"
+    assert j.call("tiers_list").next_ is None
+    assert isinstance(j.call("earning_rules_list").results, list)
+    assert j.reward in [r.id for r in j.call("catalog_list").results]
+
+
+def webhooks(j: Journey):
+    body = j.body("WebhookCreateRequest", {"url": j.hook_url, "events": ["points.earned"]})
+    endpoint = j.call("webhooks_register", body=body, expect=201)
+    assert endpoint.secret.startswith("whsec_")
+    assert [w.id for w in j.call("webhooks_list").results] == [endpoint.id]
+    assert j.call("webhooks_get", endpoint.id).url == j.hook_url
+    update = j.body("PatchedWebhookUpdateRequest", {"events": ["points.earned", "reward.redeemed"]})
+    assert len(j.call("webhooks_update", endpoint.id, body=update).events) == 2
+    rotated = j.call("webhooks_rotate_secret", endpoint.id, body=j.body("WebhookRotateRequest", {"overlap_hours": 1}))
+    assert rotated.secret != endpoint.secret
+    sent = j.call("webhooks_test", endpoint.id, expect=202)
+    assert sent.id in [d.id for d in j.call("webhooks_deliveries", endpoint.id).results]
+    assert j.call("webhooks_delivery", endpoint.id, sent.id).event_type == "webhook.test"
+    assert j.call("webhooks_redeliver", endpoint.id, sent.id, expect=202).id == sent.id
+
+
+def offer_codes(j: Journey):
+    assert j.call("offer_codes_validate", j.offer_code, order_total="50.00").status == "issued"
+    body = j.model("ConsumeRequest", order_reference="ORD-3", order_total="50.00")
+    assert j.call("offer_codes_consume", j.offer_code, body=body).status == "consumed"
+
+
+def data_subject_request(j: Journey):
+    """Last: the export holds the member's data, then the member is erased."""
+    assert j.call("members_export", j.number) is not None
+    assert j.call("members_erase", j.number).erased is True
+
+
 STEPS = [
+    program_metadata,
     enroll,
     look_up,
     earn_with_items,
@@ -210,6 +255,9 @@ STEPS = [
     reverse,
     ticket,
     events_feed,
+    webhooks,
+    offer_codes,
+    data_subject_request,
 ]
 
 
@@ -226,7 +274,14 @@ def test_the_partner_journey_runs_through_the_generated_client(generated, live_s
     reward = RewardFactory(program=partner.program, points_cost=20, value=Decimal("5.00"))
     _, key = partner_key_create(partner=partner, name="generated client")
     client = pkg.AuthenticatedClient(base_url=live_server.url, token=key, prefix="Api-Key")
-    journey = Journey(pkg=pkg, client=client, reward=reward.pk)
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True  # the webhook points at this live server
+    holder = MemberFactory(program=partner.program, consent_email=True)
+    campaign = CampaignFactory(program=partner.program, offer=OfferFactory(program=partner.program))
+    campaign_launch(campaign=campaign)
+    offer_code = OfferGrant.objects.get(member=holder).code
+    journey = Journey(
+        pkg=pkg, client=client, reward=reward.pk, offer_code=offer_code, hook_url=f"{live_server.url}/hook"
+    )
     with client:
         for step in STEPS:
             step(journey)
