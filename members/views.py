@@ -41,6 +41,7 @@ from members.forms import (
     SignupForm,
 )
 from members.models import LedgerEntry, Member
+from members.why import entries_explain
 
 HISTORY_PAGE_SIZE = 25
 DASHBOARD_ENTRIES = 5
@@ -276,7 +277,9 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
             "progress": selectors.tier_progress(member=member),
             "expiring": selectors.points_expiring(member=member, days=member.program.expiry_notice_days),
             "expiry_days": member.program.expiry_notice_days,
-            "entries": list(selectors.member_entries(member=member).select_related("purchase")[:DASHBOARD_ENTRIES]),
+            "entries": entries_explain(
+                selectors.member_entries(member=member).select_related("purchase")[:DASHBOARD_ENTRIES], member.program
+            ),
             "panels": panels,
         },
     )
@@ -295,6 +298,7 @@ def history(request: HttpRequest) -> HttpResponse:
     form = HistoryFilterForm(request.GET or None)
     entries = _history_entries(request.member, form).select_related("purchase")
     page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = entries_explain(page.object_list, request.member.program)
     query = request.GET.copy()
     query.pop("page", None)
     today = timezone.localdate()
@@ -326,6 +330,7 @@ def history_csv(request: HttpRequest) -> StreamingHttpResponse:
             [_("Date"), _("Type"), _("Points"), _("Where"), _("Reference"), _("Why"), _("Amount"), _("Currency")]
         )
         for entry in entries.iterator(chunk_size=500):
+            entries_explain([entry], request.member.program)
             yield writer.writerow(
                 [
                     timezone.localtime(entry.created_at).isoformat(timespec="seconds"),
@@ -347,14 +352,12 @@ def history_csv(request: HttpRequest) -> StreamingHttpResponse:
 def _plain_why(entry: LedgerEntry) -> str:
     """The rule breakdown in words, for the CSV (the page renders the same from members/_why.html)."""
     parts = []
-    for item in entry.breakdown or []:
-        if "label" not in item:
-            continue  # lot bookkeeping of a spend, not a reason
+    for item in entry.why_items:
         if item.get("kind") == "excluded":
             parts.append(_("%(label)s: no points") % {"label": item["label"]})
         else:
             parts.append(f"{item['label']}: {item['points']:+d}")
-    return "; ".join(parts) or entry.member_reason
+    return "; ".join(parts) or entry.why
 
 
 @member_required

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F, Min, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from members.events import PointsExpired, PointsExpiring
 from members.locks import CHUNK, lock_members
@@ -43,12 +44,14 @@ def points_release_pending(*, now: datetime | None = None) -> int:
     return released
 
 
-def _expire(lot_filter: Q, now: datetime, reason: str) -> int:
+def _expire(lot_filter: Q, now: datetime, reason: str, reason_params: dict) -> int:
     expired = 0
     for ids in _member_chunks(lot_filter):
         with transaction.atomic():
             members = lock_members(*ids)
-            entries = ledger_expire(members=members, lots=lot_filter, now=now, reason=reason)
+            entries = ledger_expire(
+                members=members, lots=lot_filter, now=now, reason=reason, reason_params=reason_params
+            )
             expired += sum(-entry.points for entry in entries)
             events_record_bulk(
                 [
@@ -66,11 +69,16 @@ def _expire(lot_filter: Q, now: datetime, reason: str) -> int:
 def points_expire_due(*, now: datetime | None = None) -> int:
     """Expire lots past their date (fixed policy) and balances of inactive members (inactivity policy)."""
     now = now or timezone.now()
-    total = _expire(Q(remaining__gt=0, expires_at__lte=now), now, "Points reached their expiry date")
+    total = _expire(Q(remaining__gt=0, expires_at__lte=now), now, gettext_noop("Points reached their expiry date"), {})
     for program in Program.objects.filter(expiry_policy=Program.Expiry.INACTIVITY):
         cutoff = add_months(now, -program.expiry_months)
         inactive = Q(remaining__gt=0, member__program=program, member__last_activity_at__lt=cutoff)
-        total += _expire(inactive, now, f"No activity for {program.expiry_months} months")
+        total += _expire(
+            inactive,
+            now,
+            gettext_noop("No activity for %(months)s months") % {"months": program.expiry_months},
+            {"months": program.expiry_months},
+        )
     return total
 
 

@@ -522,6 +522,7 @@ def purchase_reverse(
             amount=amount,
             # The member's history names what is taken back (the entry's kind says it is a refund).
             reason=source.reason or str(source.get_kind_display()),
+            reason_params=source.reason_params if source.reason else None,
             reference=f"{DERIVED_PREFIX}{source.pk}",
             created_by=created_by,
         )

@@ -6,6 +6,8 @@ enrolment (members.checks.referral_check) and paid only once staff approve it (m
 
 from datetime import datetime
 
+from django.utils.translation import gettext_noop
+
 from members.earning import referral_points_for
 from members.events import PointsEarned
 from members.models import LedgerEntry, Member, Program, Purchase
@@ -31,7 +33,8 @@ def referral_reward(referee: Member, referrer: Member | None, now: datetime, pur
             kind=LedgerEntry.Kind.REFERRAL,
             points=program.referral_referee_points,
             now=now,
-            reason="Joined through a referral",
+            reason=gettext_noop("Joined through a referral"),
+            reason_params={},
             reference=f"members.member:{referrer.pk if referrer else ''}",
             purchase=purchase,
         )
@@ -45,7 +48,8 @@ def referral_reward(referee: Member, referrer: Member | None, now: datetime, pur
             kind=LedgerEntry.Kind.REFERRAL,
             points=points,
             now=now,
-            reason=f"Referral #{nth}",
+            reason=gettext_noop("Referral #%(nth)s") % {"nth": nth},
+            reason_params={"nth": nth},
             reference=f"members.member:{referee.pk}",
             purchase=purchase,
         )
