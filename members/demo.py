@@ -5,13 +5,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.db.models import DateTimeField, ExpressionWrapper, OuterRef, Subquery
 from django.utils import timezone
 
 from members import services
 from members.auth import demo_member_login
 from members.loyalty import loyalty_types_recompute
-from members.models import EarningRule, Member, MembershipPlan, Partner, Program, Tier
+from members.models import EarningRule, LedgerEntry, Member, MembershipPlan, Partner, PointLot, Program, Purchase, Tier
 from members.partners.services import partner_key_demo
+from members.selectors import add_months
 
 DEMO_SLUG = "demo"
 ADMIN_USERNAME = "admin"
@@ -318,6 +320,30 @@ def _suspect_referral(program: Program) -> None:
     )
 
 
+def _date_history(program: Program) -> None:
+    """The year of history was recorded today: date each entry (and its lot) when it happened, as if
+    the program had run live: a purchase's entries at the purchase, the welcome gift at enrolment,
+    a review a few days after joining. Demo only: the ledger is otherwise never rewritten."""
+    entries = LedgerEntry.objects.filter(program=program)
+    at_purchase = Subquery(Purchase.objects.filter(pk=OuterRef("purchase_id")).values("occurred_at")[:1])
+    entries.filter(purchase__isnull=False).update(created_at=at_purchase)
+    joined = Subquery(Member.objects.filter(pk=OuterRef("member_id")).values("enrolled_at")[:1])
+    entries.filter(kind=LedgerEntry.Kind.WELCOME).update(created_at=joined)
+    entries.filter(kind=LedgerEntry.Kind.ENGAGEMENT).update(
+        created_at=ExpressionWrapper(joined + timedelta(days=3), output_field=DateTimeField())
+    )
+    lots = PointLot.objects.filter(entry__program=program)
+    entry_at = Subquery(LedgerEntry.objects.filter(pk=OuterRef("entry_id")).values("created_at")[:1])
+    lots.update(available_at=entry_at)
+    if program.expiry_policy == Program.Expiry.FIXED:
+        # Expiry counts from the earning date; the demo's year is within its 24 months, so no lot
+        # becomes due and every balance stays what the ledger says.
+        dated = list(lots.select_related("entry").only("id", "entry__created_at"))
+        for lot in dated:
+            lot.expires_at = add_months(lot.entry.created_at, program.expiry_months)
+        PointLot.objects.bulk_update(dated, ["expires_at"], batch_size=500)
+
+
 def _members(program: Program) -> None:
     rng = random.Random(42)  # the same demo every time
     partners = list(program.partners.all())
@@ -343,9 +369,11 @@ def _members(program: Program) -> None:
     # The year of history is imported today: the customers joined before it, and its purchases are
     # dated up to a year back and are past their return window (partners may back-date 30 days, and
     # the return window counts from recording, so the program allows it only while the history loads).
-    Member.objects.filter(pk__in=[m.pk for m in members]).update(enrolled_at=now - timedelta(days=400))
+    # They joined over the year, one every few days, so the enrolment chart has twelve months.
+    joined_days_ago = {member.pk: 365 - i * 5 for i, member in enumerate(members)}
     for member in members:
-        member.enrolled_at = now - timedelta(days=400)
+        member.enrolled_at = now - timedelta(days=joined_days_ago[member.pk], hours=rng.randint(0, 10))
+    Member.objects.bulk_update(members, ["enrolled_at"])
     Program.objects.filter(pk=program.pk).update(backdate_days=366, pending_days=0)
     program.refresh_from_db()
     for member in members:
@@ -353,7 +381,7 @@ def _members(program: Program) -> None:
         visits = rng.choice([0, 1, 2, 3, 5, 8, 13, 21])
         bargain_hunter = rng.random() < 0.2
         for v in range(visits):
-            days_ago = rng.randint(0, 360)
+            days_ago = rng.randint(0, joined_days_ago[member.pk] - 1)
             basket = [
                 {
                     "sku": f"SKU-{rng.randint(100, 999)}",
@@ -382,6 +410,7 @@ def _members(program: Program) -> None:
     services.points_release_pending()
     for member in members[::4]:
         services.points_engage(member=member, action=EarningRule.Action.REVIEW, reference="demo-review")
+    _date_history(program)
     plan = program.plans.first()
     for member in members[1::9]:
         services.plan_subscribe(member=member, plan=plan, paid_by="demo", payment_reference=f"demo-{member.number}")

@@ -12,8 +12,10 @@
 from django.conf import settings
 from django.db import models
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation.trans_real import translation as catalog
+
+DEFAULT_POINTS_NAME = "points"  # Program.points_name's default
 
 
 def languages() -> list[str]:
@@ -74,7 +76,9 @@ def plural_index(count: int) -> int:
 def points_label(program, count: int | None = None) -> str:
     """The program's points name for `count` in the active language ("1 star", "21 звезда", "5 звёзд");
     without a count, the plural name."""
-    name = program.points_name or gettext("points")
+    name = program.points_name
+    if not name or name == DEFAULT_POINTS_NAME:  # never renamed: our own words, in every language
+        return gettext("points") if count is None else ngettext("point", "points", count)
     if count is None or not program.points_forms:
         return name
     forms = [form.strip() for form in program.points_forms.split("|") if form.strip()]

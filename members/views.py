@@ -30,7 +30,7 @@ from django.views.i18n import set_language
 
 from core.csvfiles import formula_safe
 from core.errors import DomainError
-from members import auth, checks, earning, links, selectors, services
+from members import auth, branding, checks, earning, links, selectors, services
 from members.forms import (
     ConsentForm,
     DeleteAccountForm,
@@ -40,7 +40,7 @@ from members.forms import (
     SigninForm,
     SignupForm,
 )
-from members.models import LedgerEntry, Member
+from members.models import LedgerEntry, Member, Program
 from members.why import entries_explain
 
 HISTORY_PAGE_SIZE = 25
@@ -164,11 +164,30 @@ def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
                 _domain_error_to_form(form, exc)
             else:
                 response = _signin(request, member.user, member)
-                messages.success(request, _("Welcome to %(program)s!") % {"program": program.name})
+                messages.success(request, _("Welcome to %(program)s!") % {"program": program.display_name})
                 return response
     else:
         form = SignupForm(initial={"referral_code": request.GET.get("ref", "")})
-    return _device(request, render(request, "members/signup.html", {"form": form, "program": program}, status=status))
+    code = (request.POST.get("referral_code") or request.GET.get("ref") or "").strip().upper()
+    context = {
+        "form": form,
+        "program": program,
+        "referrer": selectors.referrer_by_code(program=program, code=code) if code else None,
+        "referrer_points": earning.referral_points_for(program, 1),
+    }
+    return _device(request, render(request, "members/signup.html", context, status=status))
+
+
+def ways_to_earn(request: HttpRequest) -> HttpResponse:
+    """How points are earned, and the tiers side by side: the member's program, or for visitors the
+    default one (it helps them decide to join)."""
+    member = auth.member_for_user(user=request.user)
+    program = member.program if member else auth.signup_program(slug=None)
+    if program is None:
+        raise Http404("No program.")
+    if member is not None:
+        _attach(request, member)
+    return render(request, "members/ways_to_earn.html", {"member": member, "ways": earning.ways_to_earn(program)})
 
 
 def signin(request: HttpRequest) -> HttpResponse:
@@ -524,13 +543,14 @@ def email_report(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 @member_required
 def profile_consents(request: HttpRequest) -> HttpResponse:
-    form = ConsentForm(request.POST)
-    if form.is_valid():
-        for channel in ("email", "sms"):
-            services.member_consent_set(
-                member=request.member, channel=channel, granted=form.cleaned_data[f"consent_{channel}"]
-            )
-        messages.success(request, _("Your choices are saved."))
+    form = ConsentForm(request.POST, phone=request.member.phone)
+    if not form.is_valid():
+        return _profile_page(request, status=400, consent_form=form)
+    for channel in ("email", "sms"):
+        services.member_consent_set(
+            member=request.member, channel=channel, granted=form.cleaned_data[f"consent_{channel}"]
+        )
+    messages.success(request, _("Your choices are saved."))
     return redirect("members:profile")
 
 
@@ -568,3 +588,31 @@ def profile_delete(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("Your account is deleted. Thank you for having been with us."))
         return redirect("members:home")
     return render(request, "members/profile_delete.html", {"member": request.member, "form": form})
+
+
+# --- branding: a stylesheet and a logo per program ------------------------------------------------
+
+
+def brand_css(request: HttpRequest, slug: str) -> HttpResponse:
+    """The program's colours as CSS custom properties (members.branding): linked from base.html,
+    so the pages stay free of inline styles."""
+    program = get_object_or_404(Program, slug=slug)
+    response = HttpResponse(branding.brand_css(program), content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400" if request.GET.get("v") else "no-cache"
+    return response
+
+
+def brand_logo(request: HttpRequest, slug: str) -> HttpResponse:
+    """The program's logo, served by Django wherever media are stored; only the image types the
+    admin accepted (never SVG), with nosniff set by the security middleware."""
+    program = get_object_or_404(Program, slug=slug)
+    if not program.logo:
+        raise Http404("No logo.")
+    with program.logo.open("rb") as logo:
+        data = logo.read(branding.LOGO_MAX_BYTES + 1)
+    content_type = branding.logo_type(data[:16])
+    if content_type is None:
+        raise Http404("No logo.")
+    response = HttpResponse(data, content_type=content_type)
+    response["Cache-Control"] = "public, max-age=86400" if request.GET.get("v") else "no-cache"
+    return response

@@ -6,7 +6,9 @@ one sentence from its kind and reason, so no line of the history is left without
 """
 
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from members.models import LedgerEntry, Program
@@ -26,8 +28,23 @@ def _names(program: Program) -> tuple[dict[int, str], dict[str, str]]:
     return {rule.pk: rule.name for rule in rules.rules}, by_any_language
 
 
+def _number(text: str) -> str:
+    """A number written by the earning code ("84.50", "1.5") in the reader's locale ("84,50", "1,5")."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return text
+    places = -value.as_tuple().exponent if value.as_tuple().exponent < 0 else 0
+    return number_format(value, places, force_grouping=True)
+
+
 def _label(item: dict, entry: LedgerEntry, rule_names: dict[int, str], tier_names: dict[str, str]) -> str:
     label = item.get("label")
+    if item.get("kind") == "base" and isinstance(label, str):  # "84.50 EUR x 1"
+        amount, _sep, rest = label.partition(" ")
+        currency, sep, rate = rest.partition(" x ")
+        if sep:
+            return f"{_number(amount)} {currency} x {_number(rate)}"
     if item.get("kind") == "engagement" and entry.reason_params is not None:
         return entry.member_reason  # the rule's name in every language, stored with the entry
     if item.get("rule") in rule_names:
@@ -35,7 +52,7 @@ def _label(item: dict, entry: LedgerEntry, rule_names: dict[int, str], tier_name
     if item.get("kind") == "tier" and isinstance(label, str):
         name, sep, multiplier = label.rpartition(" x")
         if sep and name in tier_names:
-            return f"{tier_names[name]} x{multiplier}"
+            return f"{tier_names[name]} x{_number(multiplier)}"
     return label
 
 

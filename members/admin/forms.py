@@ -3,12 +3,13 @@
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from core.csvfiles import CsvImportForm, upload_text
-from members import services
+from members import branding, services
 from members.models import EarningRule, Member, MembershipPlan, Partner, Program, Tier
 from members.phones import REGIONS, PhoneInvalid, phone_e164
 
@@ -65,6 +66,18 @@ class ProgramForm(forms.ModelForm):
                 choices=[("", _("None: international numbers only")), *((code, code) for code in REGIONS)]
             )
         }
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        if not isinstance(logo, UploadedFile):
+            return logo  # unchanged or cleared
+        if logo.size > branding.LOGO_MAX_BYTES:
+            raise forms.ValidationError(_("The logo is too large: at most 200 KB."))
+        head = logo.read(16)
+        logo.seek(0)
+        if branding.logo_type(head) is None:
+            raise forms.ValidationError(_("The logo must be a PNG, JPEG or WebP image."))
+        return logo
 
     def clean_referral_steps(self) -> list[list[int]]:
         steps = self.cleaned_data["referral_steps"] or []

@@ -39,7 +39,7 @@ def test_dashboard_warns_about_points_expiring_soon(client, program):
     buy(member, 40)
     client.force_login(member.user)
     text = client.get("/").text
-    assert "200 points expire within 30 days" in text
+    assert "200\u00a0points expire within 30 days" in text
 
 
 def test_dashboard_at_the_top_tier(member_client, member):

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - Russian test data
 """Stored content (tier names, rule names, ledger reasons) reads in the member's language, and every
 history line says why."""
 
