@@ -370,7 +370,7 @@ def _members(program: Program) -> None:
     # dated up to a year back and are past their return window (partners may back-date 30 days, and
     # the return window counts from recording, so the program allows it only while the history loads).
     # They joined over the year, one every few days, so the enrolment chart has twelve months.
-    joined_days_ago = {member.pk: 365 - i * 5 for i, member in enumerate(members)}
+    joined_days_ago = {member.pk: 365 - i * 6 for i, member in enumerate(members)}
     for member in members:
         member.enrolled_at = now - timedelta(days=joined_days_ago[member.pk], hours=rng.randint(0, 10))
     Member.objects.bulk_update(members, ["enrolled_at"])

@@ -48,20 +48,37 @@ def stored_reason(obj: models.Model, field: str) -> dict:
     }
 
 
+def ledger_reason(message: str, **params) -> dict:
+    """Ledger-entry fields for a reason in our words: `message` is a gettext_noop message id, `params`
+    its parameters (stored content as `stored_all` dicts). `reason` keeps the English text for staff
+    and raw readers; the message id and parameters are what the reader's language is rendered from."""
+    english = message % {key: stored_pick_english(value) for key, value in params.items()} if params else message
+    return {"reason": english[:255], "reason_params": {"msg": message, **params} if params else {}}
+
+
+def stored_pick_english(value) -> str:
+    if isinstance(value, dict):
+        return value.get(settings.LANGUAGE_CODE) or next(iter(value.values()), "")
+    return str(value)
+
+
 def reason_render(reason: str, params: dict | None) -> str:
-    """A ledger reason in the active language: `reason` is a message id when `params` is not None,
-    except that `params["text"]` alone is the reason itself, stored in every language."""
+    """A ledger reason in the active language. `params` None: written as is (a partner's or staff
+    member's words). {"text": {...}}: stored content in every language. Otherwise `params["msg"]`
+    (or `reason` itself when there are no parameters) is a message id, and the rest its parameters."""
     if params is None:
         return reason
     if "text" in params:
         return stored_pick(params["text"]) or reason
-    text = gettext(reason)
-    if not params:
+    message = params.get("msg", reason)
+    values = {key: stored_pick(value) for key, value in params.items() if key != "msg"}
+    text = gettext(message)
+    if not values:
         return text
     try:
-        return text % {key: stored_pick(value) for key, value in params.items()}
+        return text % values
     except (KeyError, TypeError, ValueError):  # a translation with a broken placeholder: English still reads
-        return reason % {key: stored_pick(value) for key, value in params.items()}
+        return reason
 
 
 def plural_index(count: int) -> int:

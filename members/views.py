@@ -41,7 +41,7 @@ from members.forms import (
     SignupForm,
 )
 from members.models import LedgerEntry, Member, Program
-from members.why import entries_explain
+from members.why import entries_explain, why_names
 
 HISTORY_PAGE_SIZE = 25
 DASHBOARD_ENTRIES = 5
@@ -348,8 +348,9 @@ def history_csv(request: HttpRequest) -> StreamingHttpResponse:
         yield writer.writerow(
             [_("Date"), _("Type"), _("Points"), _("Where"), _("Reference"), _("Why"), _("Amount"), _("Currency")]
         )
+        names = why_names(request.member.program)
         for entry in entries.iterator(chunk_size=500):
-            entries_explain([entry], request.member.program)
+            entries_explain([entry], request.member.program, names=names)
             yield writer.writerow(
                 [
                     timezone.localtime(entry.created_at).isoformat(timespec="seconds"),

@@ -16,7 +16,7 @@ from members.selectors import program_rules
 from members.texts import languages
 
 
-def _names(program: Program) -> tuple[dict[int, str], dict[str, str]]:
+def why_names(program: Program) -> tuple[dict[int, str], dict[str, str]]:
     """Rule names by id, and tier names in any language -> in the active one (cached: no query)."""
     rules = program_rules(program)
     by_any_language = {}
@@ -85,11 +85,14 @@ def entry_why(entry: LedgerEntry) -> str:
     return reason or str(entry.get_kind_display())
 
 
-def entries_explain(entries: Iterable[LedgerEntry], program: Program) -> list[LedgerEntry]:
+def entries_explain(
+    entries: Iterable[LedgerEntry], program: Program, *, names: tuple[dict, dict] | None = None
+) -> list[LedgerEntry]:
     """Set `why_items` (the breakdown with labels in the reader's language, lot bookkeeping left out)
-    and `why` (a sentence when there is no breakdown) on each entry. No query."""
+    and `why` (a sentence when there is no breakdown) on each entry. No query (the rule and tier
+    names come from the rules cache; pass `names=why_names(program)` when explaining row by row)."""
     entries = list(entries)
-    rule_names, tier_names = _names(program)
+    rule_names, tier_names = names or why_names(program)
     for entry in entries:
         entry.why_items = [
             {**item, "label": _label(item, entry, rule_names, tier_names)}

@@ -14,7 +14,7 @@ from core.errors import DomainError
 from members import services as member_services
 from members.earning import lines_from_items
 from members.models import LedgerEntry, Purchase
-from members.texts import stored_all
+from members.texts import ledger_reason, stored_all
 from rewards import services as rewards_services
 
 
@@ -115,8 +115,7 @@ def offers_apply_to_purchase(*, purchase: Purchase) -> list[OfferGrant]:
             member=purchase.member,
             points=points,
             kind=LedgerEntry.Kind.BONUS,
-            reason=gettext_noop("Campaign offer: %(title)s") % {"title": offer.title_en or offer.title},
-            reason_params={"title": stored_all(offer, "title")},
+            **ledger_reason(gettext_noop("Campaign offer: %(title)s"), title=stored_all(offer, "title")),
             reference=f"campaigns.offergrant:{grant.pk}",
             purchase=purchase,  # a refund of the purchase takes these points back with its own
         )

@@ -14,6 +14,7 @@ from members.models import LedgerEntry, Member, Program, Purchase
 from members.outbox import event_record
 from members.services.ledger import ledger_credit
 from members.services.tiers import tier_evaluate
+from members.texts import ledger_reason
 
 
 def referral_reward(referee: Member, referrer: Member | None, now: datetime, purchase: Purchase | None = None) -> None:
@@ -48,8 +49,7 @@ def referral_reward(referee: Member, referrer: Member | None, now: datetime, pur
             kind=LedgerEntry.Kind.REFERRAL,
             points=points,
             now=now,
-            reason=gettext_noop("Referral #%(nth)s") % {"nth": nth},
-            reason_params={"nth": nth},
+            **ledger_reason(gettext_noop("Referral #%(nth)s"), nth=nth),
             reference=f"members.member:{referee.pk}",
             purchase=purchase,
         )

@@ -70,7 +70,7 @@ def test_a_ledger_reason_is_translated_when_read_not_when_written(member, progra
     with translation.override("it"):  # a partner's request in Italian must not freeze the text in Italian
         buy(friend, "30.00")
     entry = LedgerEntry.objects.get(member=member, kind=LedgerEntry.Kind.REFERRAL)
-    assert (entry.reason, entry.reason_params) == ("Referral #1", {"nth": 1})
+    assert (entry.reason, entry.reason_params) == ("Referral #1", {"msg": "Referral #%(nth)s", "nth": 1})
     with translation.override("ro"):
         assert entry.member_reason != "Referral #1" and "1" in entry.member_reason
     with translation.override("en"):
