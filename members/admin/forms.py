@@ -21,7 +21,15 @@ NEEDS = {
 }
 
 
+def _url_field(name: str) -> forms.URLField:
+    field = Program._meta.get_field(name)
+    return forms.URLField(label=field.verbose_name, help_text=field.help_text, required=False, assume_scheme="https")
+
+
 class ProgramForm(forms.ModelForm):
+    terms_url = _url_field("terms_url")
+    privacy_url = _url_field("privacy_url")
+
     class Meta:
         model = Program
         fields = [

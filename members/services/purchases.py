@@ -432,6 +432,7 @@ def _take_back(
     reason: str,
     reference: str,
     created_by,
+    reason_params: dict | None = None,
 ) -> tuple[LedgerEntry, int]:
     """A REVERSE entry taking `points` from a locked member: the lots the points were credited to
     first, then spendable points, then other pending points; what none cover becomes debt."""
@@ -451,6 +452,7 @@ def _take_back(
         partner=purchase.partner,
         purchase=purchase,
         reason=reason,
+        reason_params=reason_params,
         reference=reference,
         created_by=created_by,
     )

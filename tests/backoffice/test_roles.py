@@ -112,7 +112,7 @@ def test_program_manager_configures_programs_catalog_campaigns_and_surveys(clien
         url("members_tier_add"),
         {
             "program": program.pk,
-            "name": "Gold",
+            "name_en": "Gold",
             "level": 2,
             "metric": "spend",
             "window": "lifetime",

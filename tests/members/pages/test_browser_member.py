@@ -15,6 +15,7 @@ from members.auth import DEMO_MEMBER_EMAIL, DEMO_MEMBER_PASSWORD
 from members.demo import demo_program, stored_texts
 from members.models import Member
 from rewards.demo import CATALOG
+from tests.members.pages.conftest import signup
 from tests.members.pages.test_browser import _axe_violations, _sign_in_with_password
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -42,26 +43,33 @@ def _sign_in_as(page, language: str) -> None:
     _sign_in_with_password(page, DEMO_MEMBER_EMAIL, DEMO_MEMBER_PASSWORD)
 
 
-@pytest.mark.parametrize("language", ["ro", "it", "ru"])
-def test_translated_member_pages_show_no_english_stored_content(page, seeded, language):
-    _sign_in_as(page, language)
+def test_demo_member_pages_in_every_language_ways_to_earn_and_screenshots(browser, live_server, seeded):
+    """One test, one seeded demo (loading it is the slow part)."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
     leaks = {}
-    for path in MEMBER_PAGES:
-        page.goto(path)
-        expect(page.locator("html")).to_have_attribute("lang", language)
-        found = _english_leaks(page.get_by_role("main").inner_text(), language)
-        if found:
-            leaks[path] = found
+    for language in ("ro", "it", "ru"):
+        context.clear_cookies()
+        _sign_in_as(page, language)
+        for path in MEMBER_PAGES:
+            page.goto(path)
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            found = _english_leaks(page.get_by_role("main").inner_text(), language)
+            if found:
+                leaks[f"{language} {path}"] = found
     assert leaks == {}
     # The check can fail: the same pages in English show the English texts it looks for.
-    Member.objects.filter(email=DEMO_MEMBER_EMAIL).update(language="en")
-    page.context.clear_cookies()
-    _sign_in_with_password(page, DEMO_MEMBER_EMAIL, DEMO_MEMBER_PASSWORD)
+    context.clear_cookies()
+    _sign_in_as(page, "en")
     page.goto("/ways-to-earn/")
-    assert "Triple stars on coffee beans" in page.get_by_role("main").inner_text()
+    main = page.get_by_role("main")
+    assert "Triple stars on coffee beans" in main.inner_text()
+    expect(main.get_by_test_id("referral-steps")).to_contain_text("from friend no. 5 on")
+    expect(main.get_by_test_id("referral-steps")).to_contain_text("400 stars")
+    expect(main.get_by_test_id("tier-comparison")).to_contain_text("Platinum")
+    assert _axe_violations(page) == []
+    context.close()
 
-
-def test_ways_to_earn_and_dashboard_screenshots(browser, live_server, seeded):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width, name in ((1280, "member-dashboard.png"), (375, "member-dashboard-375.png")):
         context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 900})
@@ -69,25 +77,21 @@ def test_ways_to_earn_and_dashboard_screenshots(browser, live_server, seeded):
         _sign_in_with_password(page, DEMO_MEMBER_EMAIL, DEMO_MEMBER_PASSWORD)
         expect(page.get_by_test_id("points-available")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert _axe_violations(page) == []
         page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
         page.goto("/ways-to-earn/")
-        main = page.get_by_role("main")
-        expect(main.get_by_test_id("referral-steps")).to_contain_text("from friend no. 5 on")
-        expect(main.get_by_test_id("referral-steps")).to_contain_text("400 stars")
-        expect(main.get_by_test_id("tier-comparison")).to_contain_text("Platinum")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
-        assert _axe_violations(page) == []
         context.close()
 
 
 @pytest.mark.parametrize("width", [1280, 375])
-def test_feedback_list_keeps_its_shape(browser, live_server, seeded, width):
-    ana = Member.objects.get(email=DEMO_MEMBER_EMAIL)
+def test_feedback_list_keeps_its_shape(browser, live_server, program, width):
+    ana = signup(program, email="ana@example.com", password="correct horse battery")
     for subject in ("My coffee voucher was refused at the Downtown Store till", "Thanks"):
         feedback_services.ticket_open(member=ana, subject=subject, body="...", channel=Ticket.Channel.MEMBER_PAGE)
     context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 900})
     page = context.new_page()
-    _sign_in_with_password(page, DEMO_MEMBER_EMAIL, DEMO_MEMBER_PASSWORD)
+    _sign_in_with_password(page, "ana@example.com", "correct horse battery")
     page.goto("/feedback/")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     rows = page.locator(".ticket-list > li")

@@ -305,7 +305,7 @@ def test_dates_and_numbers_follow_the_language(member_client, member, partner):
     buy(member, "1234.50", partner=partner, external_id="BIG")
     member_client.post(reverse("members:language"), {"language": "ro", "next": "/"})
     text = member_client.get(reverse("members:history")).text
-    assert "1234,50 EUR" in text and "+1.234" in text  # decimal comma, dot for thousands
+    assert "1.234,50 EUR" in text and "+1.234" in text  # decimal comma, dot for thousands
     assert timezone.localdate().strftime("%d.%m.%Y") in text
     assert "Cumpărătură" in text and "Istoricul punctelor" in text
 

@@ -79,7 +79,7 @@ def test_a_ledger_reason_is_translated_when_read_not_when_written(member, progra
 
 def test_tier_name_and_benefits_follow_the_language(member_client, program):
     Tier.objects.filter(program=program, level=1).update(name_it="Argento", benefits_it="Spedizione gratuita")
-    page = _in(member_client, "it").get(reverse("members:dashboard")).text
+    page = _in(member_client, "it").get(reverse("members:home")).text
     assert "Argento" in page and "Silver" not in page
 
 
