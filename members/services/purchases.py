@@ -327,6 +327,7 @@ def purchase_credit(
     now: datetime,
     created_by=None,
     reason: str = "",
+    reason_params: dict | None = None,
     also_save: tuple[str, ...] = (),
 ) -> LedgerEntry:
     """The earn entry of a purchase (at recording, or when a held purchase is approved), pending for
@@ -343,6 +344,7 @@ def purchase_credit(
         purchase=purchase,
         reference=f"purchase:{purchase.external_id}",
         reason=reason,
+        reason_params=reason_params,
         breakdown=breakdown,
         created_by=created_by,
         also_save=also_save,
