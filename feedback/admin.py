@@ -23,6 +23,7 @@ from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from core.csvfiles import formula_safe
 from core.enqueue import enqueue
 from core.errors import DomainError
+from core.translations import MissingTranslationsAdmin
 from feedback import selectors, services, tasks
 from feedback.models import Answer, Invitation, Question, Response, SlaPolicy, Survey, Ticket
 from members import selectors as member_selectors
@@ -78,7 +79,7 @@ class SendForm(forms.Form):
 
 
 @admin.register(Survey)
-class SurveyAdmin(TranslationAdmin):
+class SurveyAdmin(MissingTranslationsAdmin, TranslationAdmin):
     list_display = ("name", "kind", "trigger", "channel", "is_active", "program", "quarantine_days")
     list_filter = ("program", "kind", "trigger", "channel", "is_active")
     search_fields = ("name", "title")

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -359,6 +359,23 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.subject}"
+
+    @property
+    def member_subject(self) -> str:
+        """The subject members read. A survey follow-up's subject is written for staff (with the
+        survey's internal name): the member reads the survey's title in their language instead.
+        Load with select_related("response__survey")."""
+        if self.channel == self.Channel.SURVEY:
+            try:
+                response = self.response
+            except ObjectDoesNotExist:
+                return self.subject
+            return _("Your answer to “%(survey)s” (%(kind)s %(score)s)") % {
+                "survey": response.survey.title,
+                "kind": response.survey.kind.upper(),
+                "score": f"{response.score:g}" if response.score is not None else "",
+            }
+        return self.subject
 
     @property
     def number(self) -> str:

@@ -100,7 +100,7 @@ def member_pending_surveys(*, member: Member, now: datetime | None = None) -> Qu
 
 
 def member_tickets(*, member: Member) -> QuerySet[Ticket]:
-    return Ticket.objects.filter(member=member).order_by("-created_at")
+    return Ticket.objects.filter(member=member).select_related("response__survey").order_by("-created_at")
 
 
 def ticket_public_messages(*, ticket: Ticket) -> QuerySet[TicketMessage]:

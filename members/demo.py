@@ -5,13 +5,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.db.models import DateTimeField, ExpressionWrapper, OuterRef, Subquery
 from django.utils import timezone
 
 from members import services
 from members.auth import demo_member_login
 from members.loyalty import loyalty_types_recompute
-from members.models import EarningRule, Member, MembershipPlan, Partner, Program, Tier
+from members.models import EarningRule, LedgerEntry, Member, MembershipPlan, Partner, PointLot, Program, Purchase, Tier
 from members.partners.services import partner_key_demo
+from members.selectors import add_months
 
 DEMO_SLUG = "demo"
 ADMIN_USERNAME = "admin"
@@ -19,6 +21,121 @@ ADMIN_PASSWORD = "fidelis-demo"  # noqa: S105 - demo only, printed for the newco
 CATEGORIES = ["grocery", "coffee", "shoes", "beauty", "electronics", "books", "gift-cards"]
 FIRST = ["Ana", "Ion", "Maria", "Luca", "Giulia", "Olga", "Dmitri", "Elena", "Marco", "Irina", "Andrei", "Sofia"]
 LAST = ["Popescu", "Rossi", "Ivanova", "Ionescu", "Bianchi", "Smirnov", "Marin", "Ferrari", "Petrov", "Stan"]
+
+# Every stored text members read, in en, ro, it, ru: the browser test checks translated pages
+# against this catalog (no English text of it may show on a Romanian, Italian or Russian page).
+TIERS = [
+    (
+        ("Insider", "Insider", "Insider", "Инсайдер"),
+        0,
+        "1",
+        "#6b7280",
+        (
+            "Birthday gift, member prices",
+            "Cadou de ziua ta, prețuri pentru membri",
+            "Regalo di compleanno, prezzi riservati",
+            "Подарок на день рождения, цены для участников",
+        ),
+    ),
+    (
+        ("Silver", "Argint", "Argento", "Серебро"),  # noqa: RUF001 - Russian text
+        500,
+        "1.25",
+        "#94a3b8",
+        (
+            "25% more stars, free shipping over 30 EUR",
+            "Cu 25% mai multe stele, livrare gratuită peste 30 EUR",
+            "25% di stelle in più, spedizione gratuita oltre 30 EUR",
+            "На 25% больше звёзд, бесплатная доставка от 30 EUR",  # noqa: RUF001 - Russian text
+        ),
+    ),
+    (
+        ("Gold", "Aur", "Oro", "Золото"),
+        1500,
+        "1.5",
+        "#d4a017",
+        (
+            "50% more stars, free shipping, early access to sales",
+            "Cu 50% mai multe stele, livrare gratuită, acces anticipat la reduceri",
+            "50% di stelle in più, spedizione gratuita, accesso anticipato ai saldi",
+            "На 50% больше звёзд, бесплатная доставка, ранний доступ к распродажам",  # noqa: RUF001 - Russian text
+        ),
+    ),
+    (
+        ("Platinum", "Platină", "Platino", "Платина"),
+        4000,
+        "2",
+        "#334155",
+        (
+            "Double stars, personal shopper, exclusive events",
+            "Stele duble, consultant personal, evenimente exclusive",
+            "Stelle doppie, personal shopper, eventi esclusivi",
+            "Двойные звёзды, личный консультант, закрытые мероприятия",
+        ),
+    ),
+]
+RULE_NAMES = {
+    "gift_cards": (
+        "No stars on gift cards",
+        "Fără stele pe carduri cadou",
+        "Niente stelle sulle carte regalo",
+        "Без звёзд за подарочные карты",
+    ),
+    "shoes": (
+        "Double stars on shoes at weekends",
+        "Stele duble pe pantofi în weekend",
+        "Stelle doppie sulle scarpe nel fine settimana",
+        "Двойные звёзды за обувь по выходным",
+    ),
+    "coffee": (
+        "Triple stars on coffee beans",
+        "Stele triple pe cafea boabe",
+        "Stelle triple sul caffè in grani",
+        "Тройные звёзды за кофе в зёрнах",
+    ),
+    "bonus": (
+        "100 bonus stars on orders over 200 EUR",
+        "100 de stele bonus la comenzi peste 200 EUR",
+        "100 stelle bonus per ordini oltre 200 EUR",
+        "100 бонусных звёзд за заказ от 200 EUR",
+    ),
+    "store": (
+        "Downtown Store opening: 1.5x",
+        "Deschiderea magazinului din centru: 1,5x",
+        "Apertura del negozio in centro: 1,5x",
+        "Открытие магазина в центре: 1,5x",
+    ),
+    "review": ("Product review", "Recenzie de produs", "Recensione di un prodotto", "Отзыв о товаре"),  # noqa: RUF001 - Russian text
+    "share": (
+        "Share on social media",
+        "Distribuire pe rețelele sociale",
+        "Condivisione sui social",
+        "Публикация в соцсетях",
+    ),
+    "survey": ("Survey answered", "Sondaj completat", "Sondaggio compilato", "Ответ на опрос"),
+    "profile": ("Profile completed", "Profil completat", "Profilo completato", "Профиль заполнен"),
+    "birthday": ("Happy birthday", "La mulți ani", "Buon compleanno", "С днём рождения"),  # noqa: RUF001 - Russian text
+}
+PLAN = {
+    "name": ("Fidelis Plus", "Fidelis Plus", "Fidelis Plus", "Fidelis Plus"),
+    "perks": (
+        "Free shipping on every order, early access to sales, 1.5x stars",
+        "Livrare gratuită la fiecare comandă, acces anticipat la reduceri, stele x1,5",
+        "Spedizione gratuita su ogni ordine, accesso anticipato ai saldi, stelle x1,5",
+        "Бесплатная доставка каждого заказа, ранний доступ к распродажам, звёзды x1,5",
+    ),
+}
+
+
+def _translated(field: str, texts: tuple[str, ...]) -> dict[str, str]:
+    return {f"{field}_{lang}": text for lang, text in zip(("en", "ro", "it", "ru"), texts, strict=True)}
+
+
+def stored_texts() -> dict[str, tuple[str, ...]]:
+    """The demo's stored texts by key, each (en, ro, it, ru): what a translated page must not show in English."""
+    texts = {f"tier:{t[0][0]}": t[0] for t in TIERS} | {f"tier-benefits:{t[0][0]}": t[4] for t in TIERS}
+    texts |= {f"rule:{key}": names for key, names in RULE_NAMES.items()}
+    return texts | {f"plan:{key}": value for key, value in PLAN.items()}
 
 
 def demo_program() -> Program | None:
@@ -56,10 +173,11 @@ def _program() -> Program:
         slug=DEMO_SLUG,
         is_default=not Program.objects.filter(is_default=True).exists(),
         currency="EUR",
-        points_name_en="stars",
-        points_name_ro="stele",
-        points_name_it="stelle",
-        points_name_ru="звёзды",
+        **_translated("points_name", ("stars", "stele", "stelle", "звёзд")),
+        **_translated("points_forms", ("star|stars", "stea|stele|de stele", "stella|stelle", "звезда|звезды|звёзд")),
+        **_translated("brand_name", ("Demo Market", "Demo Market", "Demo Market", "Демо Маркет")),
+        terms_url="https://example.com/demo-market/terms",
+        privacy_url="https://example.com/demo-market/privacy",
         earn_rate=Decimal("1"),
         welcome_bonus=200,
         pending_days=14,
@@ -72,24 +190,17 @@ def _program() -> Program:
         burn_rate=Decimal("0.01"),
         burn_min_order=Decimal("30"),
     )
-    for level, (name, threshold, mult, color, benefits) in enumerate(
-        [
-            ("Insider", 0, "1", "#6b7280", "Birthday gift, member prices"),
-            ("Silver", 500, "1.25", "#94a3b8", "25% more stars, free shipping over 30 EUR"),
-            ("Gold", 1500, "1.5", "#d4a017", "50% more stars, free shipping, early access to sales"),
-            ("Platinum", 4000, "2", "#334155", "Double stars, personal shopper, exclusive events"),
-        ]
-    ):
+    for level, (names, threshold, mult, color, benefits) in enumerate(TIERS):
         Tier.objects.create(
             program=program,
-            name=name,
+            **_translated("name", names),
+            **_translated("benefits", benefits),
             level=level,
             metric=Tier.Metric.SPEND,
             window=Tier.Window.ROLLING_12,
             threshold=Decimal(threshold),
             earn_multiplier=Decimal(mult),
             color=color,
-            benefits=benefits,
         )
     store = Partner.objects.create(program=program, name="Downtown Store")
     Partner.objects.create(program=program, name="Web Shop")
@@ -97,11 +208,14 @@ def _program() -> Program:
     EarningRule.objects.bulk_create(
         [
             EarningRule(
-                program=program, name="No stars on gift cards", kind=EarningRule.Kind.EXCLUSION, category="gift-cards"
+                program=program,
+                **_translated("name", RULE_NAMES["gift_cards"]),
+                kind=EarningRule.Kind.EXCLUSION,
+                category="gift-cards",
             ),
             EarningRule(
                 program=program,
-                name="Double stars on shoes at weekends",
+                **_translated("name", RULE_NAMES["shoes"]),
                 kind=EarningRule.Kind.PROMOTION,
                 category="shoes",
                 multiplier=Decimal("2"),
@@ -109,7 +223,7 @@ def _program() -> Program:
             ),
             EarningRule(
                 program=program,
-                name="Triple stars on coffee beans",
+                **_translated("name", RULE_NAMES["coffee"]),
                 kind=EarningRule.Kind.CATEGORY,
                 category="coffee",
                 multiplier=Decimal("3"),
@@ -118,14 +232,14 @@ def _program() -> Program:
             ),
             EarningRule(
                 program=program,
-                name="100 bonus stars on orders over 200 EUR",
+                **_translated("name", RULE_NAMES["bonus"]),
                 kind=EarningRule.Kind.BONUS,
                 points=100,
                 min_amount=Decimal("200"),
             ),
             EarningRule(
                 program=program,
-                name="Downtown Store opening: 1.5x",
+                **_translated("name", RULE_NAMES["store"]),
                 kind=EarningRule.Kind.PARTNER,
                 partner=store,
                 multiplier=Decimal("1.5"),
@@ -133,7 +247,7 @@ def _program() -> Program:
             ),
             EarningRule(
                 program=program,
-                name="Product review",
+                **_translated("name", RULE_NAMES["review"]),
                 kind=EarningRule.Kind.ENGAGEMENT,
                 action=EarningRule.Action.REVIEW,
                 points=50,
@@ -142,7 +256,7 @@ def _program() -> Program:
             ),
             EarningRule(
                 program=program,
-                name="Share on social media",
+                **_translated("name", RULE_NAMES["share"]),
                 kind=EarningRule.Kind.ENGAGEMENT,
                 action=EarningRule.Action.SOCIAL_SHARE,
                 points=10,
@@ -150,7 +264,7 @@ def _program() -> Program:
             ),
             EarningRule(
                 program=program,
-                name="Survey answered",
+                **_translated("name", RULE_NAMES["survey"]),
                 kind=EarningRule.Kind.ENGAGEMENT,
                 action=EarningRule.Action.SURVEY,
                 points=25,
@@ -158,7 +272,7 @@ def _program() -> Program:
             ),
             EarningRule(
                 program=program,
-                name="Profile completed",
+                **_translated("name", RULE_NAMES["profile"]),
                 kind=EarningRule.Kind.ENGAGEMENT,
                 action=EarningRule.Action.PROFILE,
                 points=50,
@@ -166,7 +280,7 @@ def _program() -> Program:
             ),
             EarningRule(
                 program=program,
-                name="Happy birthday",
+                **_translated("name", RULE_NAMES["birthday"]),
                 kind=EarningRule.Kind.ENGAGEMENT,
                 action=EarningRule.Action.BIRTHDAY,
                 points=100,
@@ -175,13 +289,13 @@ def _program() -> Program:
     )
     MembershipPlan.objects.create(
         program=program,
-        name="Fidelis Plus",
+        **_translated("name", PLAN["name"]),
+        **_translated("perks", PLAN["perks"]),
         fee=Decimal("49.00"),
         duration_days=365,
         earn_multiplier=Decimal("1.5"),
         free_shipping=True,
         early_access=True,
-        perks="Free shipping on every order, early access to sales, 1.5x stars",
     )
     return program
 
@@ -204,6 +318,30 @@ def _suspect_referral(program: Program) -> None:
         last_name="P.",
         referral_code=ana.referral_code,
     )
+
+
+def _date_history(program: Program) -> None:
+    """The year of history was recorded today: date each entry (and its lot) when it happened, as if
+    the program had run live: a purchase's entries at the purchase, the welcome gift at enrolment,
+    a review a few days after joining. Demo only: the ledger is otherwise never rewritten."""
+    entries = LedgerEntry.objects.filter(program=program)
+    at_purchase = Subquery(Purchase.objects.filter(pk=OuterRef("purchase_id")).values("occurred_at")[:1])
+    entries.filter(purchase__isnull=False).update(created_at=at_purchase)
+    joined = Subquery(Member.objects.filter(pk=OuterRef("member_id")).values("enrolled_at")[:1])
+    entries.filter(kind=LedgerEntry.Kind.WELCOME).update(created_at=joined)
+    entries.filter(kind=LedgerEntry.Kind.ENGAGEMENT).update(
+        created_at=ExpressionWrapper(joined + timedelta(days=3), output_field=DateTimeField())
+    )
+    lots = PointLot.objects.filter(entry__program=program)
+    entry_at = Subquery(LedgerEntry.objects.filter(pk=OuterRef("entry_id")).values("created_at")[:1])
+    lots.update(available_at=entry_at)
+    if program.expiry_policy == Program.Expiry.FIXED:
+        # Expiry counts from the earning date; the demo's year is within its 24 months, so no lot
+        # becomes due and every balance stays what the ledger says.
+        dated = list(lots.select_related("entry").only("id", "entry__created_at"))
+        for lot in dated:
+            lot.expires_at = add_months(lot.entry.created_at, program.expiry_months)
+        PointLot.objects.bulk_update(dated, ["expires_at"], batch_size=500)
 
 
 def _members(program: Program) -> None:
@@ -231,9 +369,11 @@ def _members(program: Program) -> None:
     # The year of history is imported today: the customers joined before it, and its purchases are
     # dated up to a year back and are past their return window (partners may back-date 30 days, and
     # the return window counts from recording, so the program allows it only while the history loads).
-    Member.objects.filter(pk__in=[m.pk for m in members]).update(enrolled_at=now - timedelta(days=400))
+    # They joined over the year, one every few days, so the enrolment chart has twelve months.
+    joined_days_ago = {member.pk: 365 - i * 6 for i, member in enumerate(members)}
     for member in members:
-        member.enrolled_at = now - timedelta(days=400)
+        member.enrolled_at = now - timedelta(days=joined_days_ago[member.pk], hours=rng.randint(0, 10))
+    Member.objects.bulk_update(members, ["enrolled_at"])
     Program.objects.filter(pk=program.pk).update(backdate_days=366, pending_days=0)
     program.refresh_from_db()
     for member in members:
@@ -241,7 +381,7 @@ def _members(program: Program) -> None:
         visits = rng.choice([0, 1, 2, 3, 5, 8, 13, 21])
         bargain_hunter = rng.random() < 0.2
         for v in range(visits):
-            days_ago = rng.randint(0, 360)
+            days_ago = rng.randint(0, joined_days_ago[member.pk] - 1)
             basket = [
                 {
                     "sku": f"SKU-{rng.randint(100, 999)}",
@@ -270,10 +410,7 @@ def _members(program: Program) -> None:
     services.points_release_pending()
     for member in members[::4]:
         services.points_engage(member=member, action=EarningRule.Action.REVIEW, reference="demo-review")
-    for member in members:
-        member.refresh_from_db(fields=["points_available"])
-        if member.points_available >= 300 and rng.random() < 0.5:
-            services.points_spend(member=member, points=member.points_available * 3 // 4, reason="Demo voucher")
+    _date_history(program)
     plan = program.plans.first()
     for member in members[1::9]:
         services.plan_subscribe(member=member, plan=plan, paid_by="demo", payment_reference=f"demo-{member.number}")

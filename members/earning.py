@@ -204,3 +204,45 @@ def referral_points_for(program: Program, nth: int) -> int:
                 points = step_points
         return points
     return 0
+
+
+@dataclass
+class WaysToEarn:
+    """What a member can earn and how, for the ways-to-earn page (members.views.ways_to_earn)."""
+
+    program: Program
+    bonuses: list[EarningRule]  # purchase rules: category, SKU, partner, promotion, fixed bonus
+    exclusions: list[EarningRule]
+    actions: list[EarningRule]  # engagement: review, share, survey, profile, birthday
+    referral_steps: list[tuple[int, int]]  # (from the nth friend, points each); single mode: one step from 1
+    tiers: list[Tier]
+    plans: list[MembershipPlan]
+
+
+def ways_to_earn(program: Program, *, now: datetime | None = None) -> WaysToEarn:
+    """The program's earning rules that apply now or later (not those that ended), its referral
+    steps, tiers and plans. Three queries (the tiers come from the rules cache)."""
+    now = now or timezone.now()
+    rules = list(
+        EarningRule.objects.filter(program_id=program.pk, is_active=True)
+        .exclude(ends_at__lte=now)
+        .select_related("partner")
+        .order_by("kind", "-priority", "pk")
+    )
+    by_kind: dict[str, list[EarningRule]] = {}
+    for rule in rules:
+        by_kind.setdefault(rule.kind, []).append(rule)
+    steps: list[tuple[int, int]] = []
+    if program.referral_mode == Program.Referral.SINGLE and program.referral_referrer_points:
+        steps = [(1, program.referral_referrer_points)]
+    elif program.referral_mode == Program.Referral.STEPPED:
+        steps = [(int(count), int(points)) for count, points in sorted(program.referral_steps or [])]
+    return WaysToEarn(
+        program=program,
+        bonuses=[r for r in rules if r.kind not in (EarningRule.Kind.ENGAGEMENT, EarningRule.Kind.EXCLUSION)],
+        exclusions=by_kind.get(EarningRule.Kind.EXCLUSION, []),
+        actions=by_kind.get(EarningRule.Kind.ENGAGEMENT, []),
+        referral_steps=steps,
+        tiers=[tier for tier in program_rules(program).tiers if not tier.invitation_only],
+        plans=list(MembershipPlan.objects.filter(program_id=program.pk, is_active=True).order_by("fee")),
+    )

@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from members.models import LedgerEntry
 
+SMS_NEEDS_PHONE = _("To get offers by SMS, enter your phone number.")
+
 
 class SignupForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=80)
@@ -32,6 +34,12 @@ class SignupForm(forms.Form):
 
     def clean_referral_code(self) -> str:
         return self.cleaned_data["referral_code"].strip().upper()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("consent_sms") and not (data.get("phone") or "").strip():
+            self.add_error("phone", SMS_NEEDS_PHONE)
+        return data
 
 
 class SigninForm(forms.Form):
@@ -68,6 +76,18 @@ class ProfileForm(forms.Form):
 class ConsentForm(forms.Form):
     consent_email = forms.BooleanField(label=_("Email: offers, news and reminders"), required=False)
     consent_sms = forms.BooleanField(label=_("SMS: offers, news and reminders"), required=False)
+
+    def __init__(self, *args, phone: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.phone = phone
+
+    def clean(self):
+        data = super().clean()
+        if data.get("consent_sms") and not self.phone:
+            self.add_error(
+                "consent_sms", _("To get offers by SMS, first save your phone number in your details above.")
+            )
+        return data
 
 
 class PasswordForm(forms.Form):

@@ -7,6 +7,7 @@ buttons (members/admin/review.py) call `review_approve` and `review_reject`.
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from core.errors import Conflict, DomainError
 from members.checks import member_require_active
@@ -17,6 +18,7 @@ from members.services.audit import audit_record
 from members.services.purchases import points_reversed_share, purchase_credit, purchase_earned_event
 from members.services.referrals import referral_reward
 from members.services.tiers import tier_evaluate
+from members.texts import ledger_reason
 
 
 def _decide(case: ReviewCase, decided_by, note: str, status: str) -> ReviewCase:
@@ -77,7 +79,7 @@ def _release_purchase(case: ReviewCase, decided_by) -> None:
         breakdown=case.details.get("breakdown", []),
         now=now,
         created_by=decided_by,
-        reason=f"Held for review (case {case.pk}), approved",
+        **ledger_reason(gettext_noop("Held for review (case %(case)s), approved"), case=case.pk),
     )
     events_record_bulk([purchase_earned_event(purchase=purchase, entry=entry, case=case.pk)])
     tier_evaluate(member=member, now=now)

@@ -190,6 +190,15 @@ def member_get(*, program: Program, number: str) -> Member | None:
     return Member.objects.select_related("program", "tier").filter(program=program, number=number).first()
 
 
+def referrer_by_code(*, program: Program, code: str) -> Member | None:
+    """The active member whose referral code a sign-up page carries (?ref=), to say who invited."""
+    return (
+        Member.objects.filter(program=program, referral_code=code.strip().upper(), status=Member.Status.ACTIVE)
+        .only("first_name", "last_name", "referral_code")
+        .first()
+    )
+
+
 def member_entries(
     *,
     member: Member,

@@ -1,11 +1,26 @@
-"""Stored texts of members' models that staff write per language (django-modeltranslation)."""
+"""Program texts members read, one column per language (en, ro, it, ru); the admin shows a field per
+language and warns about the empty ones (core.translations)."""
 
 from modeltranslation.translator import TranslationOptions, register
 
-from members.models import Program
+from members.models import EarningRule, MembershipPlan, Program, Tier
 
 
 @register(Program)
 class ProgramTranslation(TranslationOptions):
-    # What members call the program's points ("stars", "stele", "stelle", "звёзды"), in their language.
-    fields = ("points_name",)
+    fields = ("points_name", "points_forms", "brand_name")
+
+
+@register(Tier)
+class TierTranslation(TranslationOptions):
+    fields = ("name", "benefits")
+
+
+@register(MembershipPlan)
+class MembershipPlanTranslation(TranslationOptions):
+    fields = ("name", "perks")
+
+
+@register(EarningRule)
+class EarningRuleTranslation(TranslationOptions):
+    fields = ("name",)

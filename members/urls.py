@@ -18,6 +18,7 @@ urlpatterns = [
     path("history/", views.history, name="history"),
     path("history.csv", views.history_csv, name="history_csv"),
     path("referrals/", views.referrals, name="referrals"),
+    path("ways-to-earn/", views.ways_to_earn, name="ways_to_earn"),
     path("membership/", views.membership, name="membership"),
     path("membership/subscribe/<int:plan_id>/", views.membership_subscribe, name="membership_subscribe"),
     path("membership/cancel/", views.membership_cancel, name="membership_cancel"),
@@ -29,4 +30,6 @@ urlpatterns = [
     path("email/confirm/<str:token>/", views.email_confirm, name="email_confirm"),
     path("email/report/<str:token>/", views.email_report, name="email_report"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("brand/<slug:slug>.css", views.brand_css, name="brand_css"),
+    path("brand/<slug:slug>/logo", views.brand_logo, name="brand_logo"),
 ]

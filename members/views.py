@@ -31,7 +31,7 @@ from django.views.i18n import set_language
 from core import wallet
 from core.csvfiles import formula_safe
 from core.errors import DomainError
-from members import auth, card, checks, earning, links, selectors, services
+from members import auth, branding, card, checks, earning, links, selectors, services
 from members.forms import (
     ConsentForm,
     DeleteAccountForm,
@@ -41,7 +41,8 @@ from members.forms import (
     SigninForm,
     SignupForm,
 )
-from members.models import LedgerEntry, Member
+from members.models import LedgerEntry, Member, Program
+from members.why import entries_explain, why_names
 
 HISTORY_PAGE_SIZE = 25
 DASHBOARD_ENTRIES = 5
@@ -164,11 +165,30 @@ def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
                 _domain_error_to_form(form, exc)
             else:
                 response = _signin(request, member.user, member)
-                messages.success(request, _("Welcome to %(program)s!") % {"program": program.name})
+                messages.success(request, _("Welcome to %(program)s!") % {"program": program.display_name})
                 return response
     else:
         form = SignupForm(initial={"referral_code": request.GET.get("ref", "")})
-    return _device(request, render(request, "members/signup.html", {"form": form, "program": program}, status=status))
+    code = (request.POST.get("referral_code") or request.GET.get("ref") or "").strip().upper()
+    context = {
+        "form": form,
+        "program": program,
+        "referrer": selectors.referrer_by_code(program=program, code=code) if code else None,
+        "referrer_points": earning.referral_points_for(program, 1),
+    }
+    return _device(request, render(request, "members/signup.html", context, status=status))
+
+
+def ways_to_earn(request: HttpRequest) -> HttpResponse:
+    """How points are earned, and the tiers side by side: the member's program, or for visitors the
+    default one (it helps them decide to join)."""
+    member = auth.member_for_user(user=request.user)
+    program = member.program if member else auth.signup_program(slug=None)
+    if program is None:
+        raise Http404("No program.")
+    if member is not None:
+        _attach(request, member)
+    return render(request, "members/ways_to_earn.html", {"member": member, "ways": earning.ways_to_earn(program)})
 
 
 def signin(request: HttpRequest) -> HttpResponse:
@@ -277,7 +297,9 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
             "progress": selectors.tier_progress(member=member),
             "expiring": selectors.points_expiring(member=member, days=member.program.expiry_notice_days),
             "expiry_days": member.program.expiry_notice_days,
-            "entries": list(selectors.member_entries(member=member).select_related("purchase")[:DASHBOARD_ENTRIES]),
+            "entries": entries_explain(
+                selectors.member_entries(member=member).select_related("purchase")[:DASHBOARD_ENTRIES], member.program
+            ),
             "panels": panels,
             "card": card.card_view(member),
         },
@@ -322,6 +344,7 @@ def history(request: HttpRequest) -> HttpResponse:
     form = HistoryFilterForm(request.GET or None)
     entries = _history_entries(request.member, form).select_related("purchase")
     page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = entries_explain(page.object_list, request.member.program)
     query = request.GET.copy()
     query.pop("page", None)
     today = timezone.localdate()
@@ -352,7 +375,9 @@ def history_csv(request: HttpRequest) -> StreamingHttpResponse:
         yield writer.writerow(
             [_("Date"), _("Type"), _("Points"), _("Where"), _("Reference"), _("Why"), _("Amount"), _("Currency")]
         )
+        names = why_names(request.member.program)
         for entry in entries.iterator(chunk_size=500):
+            entries_explain([entry], request.member.program, names=names)
             yield writer.writerow(
                 [
                     timezone.localtime(entry.created_at).isoformat(timespec="seconds"),
@@ -374,14 +399,12 @@ def history_csv(request: HttpRequest) -> StreamingHttpResponse:
 def _plain_why(entry: LedgerEntry) -> str:
     """The rule breakdown in words, for the CSV (the page renders the same from members/_why.html)."""
     parts = []
-    for item in entry.breakdown or []:
-        if "label" not in item:
-            continue  # lot bookkeeping of a spend, not a reason
+    for item in entry.why_items:
         if item.get("kind") == "excluded":
             parts.append(_("%(label)s: no points") % {"label": item["label"]})
         else:
             parts.append(f"{item['label']}: {item['points']:+d}")
-    return "; ".join(parts) or entry.member_reason
+    return "; ".join(parts) or entry.why
 
 
 @member_required
@@ -548,13 +571,14 @@ def email_report(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 @member_required
 def profile_consents(request: HttpRequest) -> HttpResponse:
-    form = ConsentForm(request.POST)
-    if form.is_valid():
-        for channel in ("email", "sms"):
-            services.member_consent_set(
-                member=request.member, channel=channel, granted=form.cleaned_data[f"consent_{channel}"]
-            )
-        messages.success(request, _("Your choices are saved."))
+    form = ConsentForm(request.POST, phone=request.member.phone)
+    if not form.is_valid():
+        return _profile_page(request, status=400, consent_form=form)
+    for channel in ("email", "sms"):
+        services.member_consent_set(
+            member=request.member, channel=channel, granted=form.cleaned_data[f"consent_{channel}"]
+        )
+    messages.success(request, _("Your choices are saved."))
     return redirect("members:profile")
 
 
@@ -592,3 +616,31 @@ def profile_delete(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("Your account is deleted. Thank you for having been with us."))
         return redirect("members:home")
     return render(request, "members/profile_delete.html", {"member": request.member, "form": form})
+
+
+# --- branding: a stylesheet and a logo per program ------------------------------------------------
+
+
+def brand_css(request: HttpRequest, slug: str) -> HttpResponse:
+    """The program's colours as CSS custom properties (members.branding): linked from base.html,
+    so the pages stay free of inline styles."""
+    program = get_object_or_404(Program, slug=slug)
+    response = HttpResponse(branding.brand_css(program), content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400" if request.GET.get("v") else "no-cache"
+    return response
+
+
+def brand_logo(request: HttpRequest, slug: str) -> HttpResponse:
+    """The program's logo, served by Django wherever media are stored; only the image types the
+    admin accepted (never SVG), with nosniff set by the security middleware."""
+    program = get_object_or_404(Program, slug=slug)
+    if not program.logo:
+        raise Http404("No logo.")
+    with program.logo.open("rb") as logo:
+        data = logo.read(branding.LOGO_MAX_BYTES + 1)
+    content_type = branding.logo_type(data[:16])
+    if content_type is None:
+        raise Http404("No logo.")
+    response = HttpResponse(data, content_type=content_type)
+    response["Cache-Control"] = "public, max-age=86400" if request.GET.get("v") else "no-cache"
+    return response

@@ -13,12 +13,13 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 from modeltranslation.admin import TranslationAdmin
 
 from core.csvfiles import CsvImportForm, import_rejected_into_form, import_report_message
 from core.errors import DomainError
 from core.forms import IdsMultipleChoiceField
+from core.translations import MissingTranslationsAdmin
 from members.models import Member, Tier
 from rewards import selectors, services
 from rewards.models import (
@@ -53,7 +54,7 @@ class VoucherInline(admin.TabularInline):
 
 
 @admin.register(Cause)
-class CauseAdmin(TranslationAdmin):
+class CauseAdmin(MissingTranslationsAdmin, TranslationAdmin):
     list_display = ("name", "program", "is_active", "donations", "donated_points", "donated_value")
     list_filter = ("program", "is_active")
     search_fields = ("name",)
@@ -101,7 +102,7 @@ class SurpriseGrantForm(forms.Form):
 
 
 @admin.register(Reward)
-class RewardAdmin(TranslationAdmin):
+class RewardAdmin(MissingTranslationsAdmin, TranslationAdmin):
     list_display = (
         "title",
         "kind",
@@ -294,7 +295,10 @@ class RedemptionAdmin(admin.ModelAdmin):
         for redemption in queryset.select_related("reward"):
             try:
                 services.redemption_cancel(
-                    redemption=redemption, reason=_("Cancelled by staff"), created_by=request.user
+                    redemption=redemption,
+                    reason=gettext_noop("Cancelled by staff"),
+                    reason_params={},
+                    created_by=request.user,
                 )
                 done += 1
             except DomainError as exc:
@@ -344,7 +348,7 @@ class BurnHoldAdmin(admin.ModelAdmin):
 
 
 @admin.register(SurpriseRule)
-class SurpriseRuleAdmin(TranslationAdmin):
+class SurpriseRuleAdmin(MissingTranslationsAdmin, TranslationAdmin):
     list_display = ("name", "program", "trigger", "n", "reward", "repeatable", "is_active", "granted")
     list_filter = ("program", "trigger", "is_active")
     search_fields = ("name",)
@@ -365,14 +369,14 @@ class SurpriseRuleAdmin(TranslationAdmin):
 
 
 @admin.register(Badge)
-class BadgeAdmin(TranslationAdmin):
+class BadgeAdmin(MissingTranslationsAdmin, TranslationAdmin):
     list_display = ("icon", "name", "program")
     list_filter = ("program",)
     search_fields = ("name",)
 
 
 @admin.register(Challenge)
-class ChallengeAdmin(TranslationAdmin):
+class ChallengeAdmin(MissingTranslationsAdmin, TranslationAdmin):
     list_display = ("title", "program", "metric", "target", "starts_at", "ends_at", "points", "badge", "is_active")
     list_filter = ("program", "metric", "is_active")
     list_select_related = ("program", "badge")

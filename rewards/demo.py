@@ -135,6 +135,17 @@ def _translated(field: str, texts: tuple[str, ...]) -> dict[str, str]:
     return {f"{field}_{lang}": text for lang, text in zip(("en", "ro", "it", "ru"), texts, strict=True)}
 
 
+def reward_description(titles: tuple[str, ...]) -> tuple[str, ...]:
+    """A catalog reward's description in en, ro, it, ru (the browser test checks none shows in English)."""
+    en, ro, it, ru = titles
+    return (
+        f"{en}. Redeem it with your stars and show the code at the till or online.",
+        f"{ro}. Folosește-ți stelele și arată codul la casă sau online.",
+        f"{it}. Riscattalo con le tue stelle e mostra il codice alla cassa o online.",
+        f"{ru}. Обменяйте звёзды и покажите код на кассе или онлайн.",
+    )
+
+
 def _catalog(program: Program, now) -> dict[str, Reward]:
     rewards = {}
     gold_and_up = list(program.tiers.filter(level__gte=2))
@@ -147,7 +158,7 @@ def _catalog(program: Program, now) -> dict[str, Reward]:
             kind=kind,
             points_cost=points,
             value=Decimal(value),
-            description_en=f"{titles[0]}. Redeem it with your stars and show the code at the till or online.",
+            **_translated("description", reward_description(titles)),
             **_translated("title", titles),
             **extra,
         )
@@ -158,7 +169,15 @@ def _catalog(program: Program, now) -> dict[str, Reward]:
         cause = Cause.objects.create(
             program=program,
             **_translated("name", (en, ro, it, ru)),
-            description_en=f"Every donation goes in full to {en}.",
+            **_translated(
+                "description",
+                (
+                    f"Every donation goes in full to {en}.",
+                    f"Fiecare donație ajunge integral la {ro}.",
+                    f"Ogni donazione va interamente a {it}.",
+                    f"Каждое пожертвование целиком получает {ru}.",
+                ),
+            ),
         )
         rewards[en] = Reward.objects.create(
             program=program,
@@ -193,13 +212,18 @@ def _catalog(program: Program, now) -> dict[str, Reward]:
     return rewards
 
 
-# (badge icon, badge names, challenge titles, description, metric, target, days, points)
+# (badge icon, badge names, challenge titles, descriptions, metric, target, days, points); texts in en, ro, it, ru
 CHALLENGES = [
     (
         "☕",
         ("Regular", "Client fidel", "Cliente abituale", "Завсегдатай"),
         ("Three visits", "Trei vizite", "Tre visite", "Три визита"),
-        "Shop three times before the challenge ends.",
+        (
+            "Shop three times before the challenge ends.",
+            "Fă trei cumpărături înainte de finalul provocării.",
+            "Fai tre acquisti prima della fine della sfida.",
+            "Сделайте три покупки до конца испытания.",
+        ),
         Challenge.Metric.PURCHASES,
         3,
         45,
@@ -209,7 +233,12 @@ CHALLENGES = [
         "🧭",
         ("Explorer", "Explorator", "Esploratore", "Исследователь"),
         ("Explore four departments", "Explorează patru raioane", "Esplora quattro reparti", "Четыре отдела"),
-        "Buy from four different departments.",
+        (
+            "Buy from four different departments.",
+            "Cumpără din patru raioane diferite.",
+            "Acquista in quattro reparti diversi.",
+            "Купите товары в четырёх разных отделах.",
+        ),
         Challenge.Metric.CATEGORIES,
         4,
         60,
@@ -219,7 +248,12 @@ CHALLENGES = [
         "✍️",
         ("Critic", "Critic", "Critico", "Критик"),
         ("Review two products", "Recenzează două produse", "Recensisci due prodotti", "Два отзыва"),
-        "Review two products you bought.",
+        (
+            "Review two products you bought.",
+            "Scrie recenzii pentru două produse cumpărate.",
+            "Recensisci due prodotti che hai acquistato.",
+            "Напишите отзывы о двух купленных товарах.",  # noqa: RUF001 - Russian text
+        ),
         Challenge.Metric.REVIEWS,
         2,
         90,
@@ -243,7 +277,7 @@ def _challenges(program: Program, now) -> tuple[list[Badge], list[Challenge]]:
                 ends_at=start + timedelta(days=days),
                 points=points,
                 badge=badge,
-                description_en=description,
+                **_translated("description", description),
                 **_translated("title", titles),
             )
         )
@@ -263,7 +297,12 @@ def _rules(program: Program, rewards: dict[str, Reward]) -> list[SurpriseRule]:
             10,
             "A coffee on us",
             False,
-            "Ten visits! The next coffee is on us.",
+            (
+                "Ten visits! The next coffee is on us.",
+                "Zece vizite! Următoarea cafea e din partea noastră.",
+                "Dieci visite! Il prossimo caffè lo offriamo noi.",
+                "Десять визитов! Следующий кофе за наш счёт.",
+            ),
         ),
         (
             "Welcome back after 90 days",
@@ -271,7 +310,12 @@ def _rules(program: Program, rewards: dict[str, Reward]) -> list[SurpriseRule]:
             90,
             "5 EUR voucher",
             True,
-            "We missed you! Here are 5 EUR for your next order.",
+            (
+                "We missed you! Here are 5 EUR for your next order.",
+                "Ne-ai lipsit! Iată 5 EUR pentru următoarea comandă.",
+                "Ci sei mancato! Ecco 5 EUR per il prossimo ordine.",
+                "Мы скучали! Вот 5 EUR на следующий заказ.",
+            ),
         ),
         (
             "Membership anniversary",
@@ -279,7 +323,12 @@ def _rules(program: Program, rewards: dict[str, Reward]) -> list[SurpriseRule]:
             1,
             "Free shipping",
             True,
-            "Happy anniversary! Free shipping on us.",
+            (
+                "Happy anniversary! Free shipping on us.",
+                "La mulți ani de membru! Livrarea e din partea noastră.",
+                "Buon anniversario! La spedizione la offriamo noi.",
+                "С годовщиной! Доставка за наш счёт.",  # noqa: RUF001 - Russian text
+            ),
         ),
     ]
     return [
@@ -290,7 +339,7 @@ def _rules(program: Program, rewards: dict[str, Reward]) -> list[SurpriseRule]:
             n=n,
             reward=rewards[reward],
             repeatable=repeat,
-            message_en=message,
+            **_translated("message", message),
         )
         for name, trigger, n, reward, repeat, message in specs
     ]

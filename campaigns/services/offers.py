@@ -7,12 +7,14 @@ from decimal import ROUND_FLOOR, Decimal
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from campaigns.models import Campaign, Delivery, Offer, OfferGrant
 from core.errors import DomainError
 from members import services as member_services
 from members.earning import lines_from_items
 from members.models import LedgerEntry, Partner, Purchase
+from members.texts import ledger_reason, stored_all
 from rewards import services as rewards_services
 
 
@@ -180,7 +182,7 @@ def offers_apply_to_purchase(*, purchase: Purchase) -> list[OfferGrant]:
             member=purchase.member,
             points=points,
             kind=LedgerEntry.Kind.BONUS,
-            reason=f"Campaign offer: {offer.title}",
+            **ledger_reason(gettext_noop("Campaign offer: %(title)s"), title=stored_all(offer, "title")),
             reference=f"campaigns.offergrant:{grant.pk}",
             purchase=purchase,  # a refund of the purchase takes these points back with its own
         )

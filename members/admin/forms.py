@@ -3,12 +3,13 @@
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from core.csvfiles import CsvImportForm, upload_text
-from members import services
+from members import branding, services
 from members.models import EarningRule, Member, MembershipPlan, Partner, Program, Tier
 from members.phones import REGIONS, PhoneInvalid, phone_e164
 
@@ -20,7 +21,15 @@ NEEDS = {
 }
 
 
+def _url_field(name: str) -> forms.URLField:
+    field = Program._meta.get_field(name)
+    return forms.URLField(label=field.verbose_name, help_text=field.help_text, required=False, assume_scheme="https")
+
+
 class ProgramForm(forms.ModelForm):
+    terms_url = _url_field("terms_url")
+    privacy_url = _url_field("privacy_url")
+
     class Meta:
         model = Program
         fields = [
@@ -29,10 +38,14 @@ class ProgramForm(forms.ModelForm):
             "is_default",
             "currency",
             "default_region",
-            "points_name_en",
-            "points_name_ro",
-            "points_name_it",
-            "points_name_ru",
+            "points_name",
+            "points_forms",
+            "brand_name",
+            "logo",
+            "brand_color",
+            "brand_accent",
+            "terms_url",
+            "privacy_url",
             "earn_rate",
             "rounding",
             "welcome_bonus",
@@ -61,6 +74,18 @@ class ProgramForm(forms.ModelForm):
                 choices=[("", _("None: international numbers only")), *((code, code) for code in REGIONS)]
             )
         }
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        if not isinstance(logo, UploadedFile):
+            return logo  # unchanged or cleared
+        if logo.size > branding.LOGO_MAX_BYTES:
+            raise forms.ValidationError(_("The logo is too large: at most 200 KB."))
+        head = logo.read(16)
+        logo.seek(0)
+        if branding.logo_type(head) is None:
+            raise forms.ValidationError(_("The logo must be a PNG, JPEG or WebP image."))
+        return logo
 
     def clean_referral_steps(self) -> list[list[int]]:
         steps = self.cleaned_data["referral_steps"] or []

@@ -8,8 +8,10 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from core.errors import DomainError
+from core.translations import MissingTranslationsAdmin
 from members import services
 from members.admin.base import action_form
 from members.admin.forms import EarningRuleForm, ProgramForm, SimulatorForm
@@ -17,7 +19,7 @@ from members.earning import earn_quote
 from members.models import EarningRule, MembershipPlan, Partner, Program, Subscription, Tier
 
 
-class TierInline(admin.TabularInline):
+class TierInline(TranslationTabularInline):
     model = Tier
     extra = 0
     fields = ("level", "name", "metric", "window", "threshold", "earn_multiplier", "invitation_only")
@@ -25,7 +27,7 @@ class TierInline(admin.TabularInline):
 
 
 @admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):
+class ProgramAdmin(MissingTranslationsAdmin, TranslationAdmin):
     form = ProgramForm
     list_display = (
         "name",
@@ -42,10 +44,16 @@ class ProgramAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = [TierInline]
     fieldsets = (
-        (None, {"fields": ("name", "slug", "is_default", "currency", "default_region")}),
+        (None, {"fields": ("name", "slug", "is_default", "currency", "points_name", "points_forms", "default_region")}),
         (
-            _("Points name, per language"),
-            {"fields": ("points_name_en", "points_name_ro", "points_name_it", "points_name_ru")},
+            _("Branding and links"),
+            {
+                "description": _(
+                    "What member pages and emails show: the name, the logo and two colours (a stylesheet is "
+                    "generated from them), and the pages the sign-up form links to."
+                ),
+                "fields": ("brand_name", "logo", ("brand_color", "brand_accent"), "terms_url", "privacy_url"),
+            },
         ),
         (_("Earning"), {"fields": ("earn_rate", "rounding", "welcome_bonus", "pending_days")}),
         (_("Expiry"), {"fields": ("expiry_policy", "expiry_months", "expiry_notice_days")}),
@@ -97,7 +105,7 @@ class ProgramAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(MissingTranslationsAdmin, TranslationAdmin):
     list_display = ("name", "program", "level", "metric", "window", "threshold", "earn_multiplier", "invitation_only")
     list_filter = ("program", "metric", "window", "invitation_only")
     list_select_related = ("program",)
@@ -114,7 +122,7 @@ class PartnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(EarningRule)
-class EarningRuleAdmin(admin.ModelAdmin):
+class EarningRuleAdmin(MissingTranslationsAdmin, TranslationAdmin):
     form = EarningRuleForm
     list_display = (
         "name",
@@ -188,7 +196,7 @@ class EarningRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(MembershipPlan)
-class MembershipPlanAdmin(admin.ModelAdmin):
+class MembershipPlanAdmin(MissingTranslationsAdmin, TranslationAdmin):
     list_display = ("name", "program", "fee", "duration_days", "recurring", "earn_multiplier", "is_active")
     list_filter = ("program", "recurring", "is_active")
     list_select_related = ("program",)

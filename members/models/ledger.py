@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.models.member import Member
 from members.models.program import EarningRule, Partner, Program
+from members.texts import reason_render
 
 
 class Purchase(models.Model):
@@ -99,6 +100,10 @@ class LedgerEntry(models.Model):
     purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
     reference = models.CharField(max_length=120, blank=True, help_text=_("What caused it: 'rewards.redemption:42'."))
     reason = models.CharField(max_length=255, blank=True)
+    # When set, `reason` is an English message id (gettext_noop) and these its parameters: the
+    # entry reads in the reader's language, whenever it was written (members.texts.ledger_reason).
+    # A parameter may be {"en": ..., "ro": ...}: stored content (a reward's title) in every language.
+    reason_params = models.JSONField(null=True, blank=True, editable=False)
     breakdown = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -130,7 +135,7 @@ class LedgerEntry(models.Model):
     def member_reason(self) -> str:
         if self.kind == self.Kind.ADJUST:
             return self.member_title
-        return self.reason
+        return reason_render(self.reason, self.reason_params)
 
 
 class PointLot(models.Model):

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -45,7 +45,46 @@ class Program(models.Model):
             "Empty: only international numbers (+40 ...)."
         ),
     )
-    points_name = models.CharField(max_length=40, default="points")
+    points_name = models.CharField(
+        _("points name"),
+        max_length=40,
+        default="points",
+        help_text=_('What members call the points, in the plural ("stars"); one per language.'),
+    )
+    points_forms = models.CharField(
+        _("points name by number"),
+        max_length=120,
+        blank=True,
+        help_text=_(
+            'Optional: every plural form separated by |, in the language\'s order: "star|stars" in English, '
+            '"stea|stele|de stele" in Romanian, "звезда|звезды|звёзд" in Russian. Empty: the points name.'
+        ),
+    )
+    # Branding on member pages and emails (members.branding): a stylesheet generated per program
+    # carries the colours, so no page needs an inline style.
+    brand_name = models.CharField(
+        _("name shown to members"), max_length=120, blank=True, help_text=_("Empty: the program's name.")
+    )
+    logo = models.FileField(
+        _("logo"),
+        upload_to="logos/",
+        blank=True,
+        help_text=_("PNG, JPEG or WebP, at most 200 KB; shown in the header of member pages and emails."),
+    )
+    brand_color = models.CharField(
+        _("main colour"),
+        max_length=7,
+        default="#4338ca",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour as #rrggbb."))],
+    )
+    brand_accent = models.CharField(
+        _("accent colour"),
+        max_length=7,
+        default="#f59e0b",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour as #rrggbb."))],
+    )
+    terms_url = models.URLField(_("terms of the program"), blank=True, help_text=_("Linked from the sign-up page."))
+    privacy_url = models.URLField(_("privacy notice"), blank=True, help_text=_("Linked from the sign-up page."))
     earn_rate = models.DecimalField(
         max_digits=10,
         decimal_places=4,
@@ -185,6 +224,10 @@ class Program(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        return self.brand_name or self.name
 
 
 class Tier(models.Model):

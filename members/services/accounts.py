@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from core.errors import Conflict, DomainError
 from members.checks import referral_check
@@ -181,7 +182,12 @@ def member_enroll(
     if program.welcome_bonus:
         member = lock_member(member)
         ledger_credit(
-            member, kind=LedgerEntry.Kind.WELCOME, points=program.welcome_bonus, reason="Welcome gift", now=now
+            member,
+            kind=LedgerEntry.Kind.WELCOME,
+            points=program.welcome_bonus,
+            reason=gettext_noop("Welcome gift"),
+            reason_params={},
+            now=now,
         )
     if referrer is not None:
         referral_check(member=member, referrer=referrer, device=device)

@@ -16,6 +16,7 @@ from members.models import EarningRule, EngagementAction, LedgerEntry, Member
 from members.outbox import event_record
 from members.services.ledger import ledger_credit
 from members.services.tiers import tier_evaluate
+from members.texts import stored_reason
 
 
 @transaction.atomic
@@ -63,7 +64,7 @@ def points_engage(*, member: Member, action: str, reference: str) -> LedgerEntry
             kind=LedgerEntry.Kind.ENGAGEMENT,
             points=rule.points,
             now=now,
-            reason=rule.name,
+            **stored_reason(rule, "name"),
             reference=reference,
             breakdown=[{"kind": "engagement", "label": rule.name, "points": rule.points, "rule": rule.pk}],
         )

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F, Min, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from members.events import PointsExpired, PointsExpiring
 from members.locks import CHUNK, lock_members
@@ -14,6 +15,7 @@ from members.models import Event, Member, PointLot, Program
 from members.outbox import event_build, events_record_bulk
 from members.selectors import add_months
 from members.services.ledger import ledger_expire, ledger_release_pending
+from members.texts import ledger_reason
 
 
 def _member_chunks(lot_filter: Q):
@@ -43,12 +45,13 @@ def points_release_pending(*, now: datetime | None = None) -> int:
     return released
 
 
-def _expire(lot_filter: Q, now: datetime, reason: str) -> int:
+def _expire(lot_filter: Q, now: datetime, why: dict) -> int:
+    """`why`: the entries' reason fields (members.texts.ledger_reason)."""
     expired = 0
     for ids in _member_chunks(lot_filter):
         with transaction.atomic():
             members = lock_members(*ids)
-            entries = ledger_expire(members=members, lots=lot_filter, now=now, reason=reason)
+            entries = ledger_expire(members=members, lots=lot_filter, now=now, **why)
             expired += sum(-entry.points for entry in entries)
             events_record_bulk(
                 [
@@ -66,11 +69,14 @@ def _expire(lot_filter: Q, now: datetime, reason: str) -> int:
 def points_expire_due(*, now: datetime | None = None) -> int:
     """Expire lots past their date (fixed policy) and balances of inactive members (inactivity policy)."""
     now = now or timezone.now()
-    total = _expire(Q(remaining__gt=0, expires_at__lte=now), now, "Points reached their expiry date")
+    total = _expire(
+        Q(remaining__gt=0, expires_at__lte=now), now, ledger_reason(gettext_noop("Points reached their expiry date"))
+    )
     for program in Program.objects.filter(expiry_policy=Program.Expiry.INACTIVITY):
         cutoff = add_months(now, -program.expiry_months)
         inactive = Q(remaining__gt=0, member__program=program, member__last_activity_at__lt=cutoff)
-        total += _expire(inactive, now, f"No activity for {program.expiry_months} months")
+        why = ledger_reason(gettext_noop("No activity for %(months)s months"), months=program.expiry_months)
+        total += _expire(inactive, now, why)
     return total
 
 

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from core.errors import DomainError
 from members.checks import member_require_active
@@ -72,7 +73,8 @@ def ledger_credit(
             member=member,
             kind=LedgerEntry.Kind.DEBT,
             points=-repaid,
-            reason="Repays points taken back by an earlier refund",
+            reason=gettext_noop("Repays points taken back by an earlier refund"),
+            reason_params={},
             reference=f"members.ledgerentry:{entry.pk}",
             created_at=now,
         )
@@ -210,7 +212,9 @@ def ledger_release_pending(*, members: dict[int, Member], due: Q) -> int:
     return released
 
 
-def ledger_expire(*, members: dict[int, Member], lots: Q, now: datetime, reason: str) -> list[LedgerEntry]:
+def ledger_expire(
+    *, members: dict[int, Member], lots: Q, now: datetime, reason: str, reason_params: dict | None = None
+) -> list[LedgerEntry]:
     """Bulk: expire what remains of the locked members' lots matching `lots`, one EXPIRE entry per
     member (its breakdown lists the lots). Four queries for any number of members. Returns the entries."""
     rows = list(
@@ -232,6 +236,7 @@ def ledger_expire(*, members: dict[int, Member], lots: Q, now: datetime, reason:
                 kind=LedgerEntry.Kind.EXPIRE,
                 points=-total,
                 reason=reason,
+                reason_params=reason_params,
                 breakdown=[{"lot": lot["id"], "points": lot["remaining"]} for lot in member_lots],
                 created_at=now,
             )
@@ -251,6 +256,7 @@ def points_spend(
     member: Member,
     points: int,
     reason: str,
+    reason_params: dict | None = None,
     reference: str = "",
     kind: str = LedgerEntry.Kind.REDEEM,
     partner: Partner | None = None,
@@ -276,6 +282,7 @@ def points_spend(
         now=timezone.now(),
         activity=True,
         reason=reason,
+        reason_params=reason_params,
         reference=reference,
         partner=partner,
         created_by=created_by,
@@ -288,6 +295,7 @@ def points_grant(
     member: Member,
     points: int,
     reason: str,
+    reason_params: dict | None = None,
     reference: str = "",
     kind: str = LedgerEntry.Kind.GRANT,
     purchase: Purchase | None = None,
@@ -305,6 +313,7 @@ def points_grant(
         points=points,
         now=now,
         reason=reason,
+        reason_params=reason_params,
         reference=reference,
         purchase=purchase,
         created_by=created_by,
@@ -319,7 +328,15 @@ def points_grant(
 
 
 @transaction.atomic
-def points_refund(*, member: Member, points: int, reason: str, reference: str = "", created_by=None) -> LedgerEntry:
+def points_refund(
+    *,
+    member: Member,
+    points: int,
+    reason: str,
+    reason_params: dict | None = None,
+    reference: str = "",
+    created_by=None,
+) -> LedgerEntry:
     """Return spent points (a cancelled redemption or an unconfirmed checkout hold). The refund belongs
     to the partner of the spend it returns (same `reference`), so that partner's ledger nets out."""
     member = lock_member(member)
@@ -337,6 +354,7 @@ def points_refund(*, member: Member, points: int, reason: str, reference: str = 
         points=points,
         now=timezone.now(),
         reason=reason,
+        reason_params=reason_params,
         reference=reference,
         partner_id=partner_id,
         created_by=created_by,

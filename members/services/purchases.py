@@ -327,6 +327,7 @@ def purchase_credit(
     now: datetime,
     created_by=None,
     reason: str = "",
+    reason_params: dict | None = None,
     also_save: tuple[str, ...] = (),
 ) -> LedgerEntry:
     """The earn entry of a purchase (at recording, or when a held purchase is approved), pending for
@@ -343,6 +344,7 @@ def purchase_credit(
         purchase=purchase,
         reference=f"purchase:{purchase.external_id}",
         reason=reason,
+        reason_params=reason_params,
         breakdown=breakdown,
         created_by=created_by,
         also_save=also_save,
@@ -432,6 +434,7 @@ def _take_back(
     reason: str,
     reference: str,
     created_by,
+    reason_params: dict | None = None,
 ) -> tuple[LedgerEntry, int]:
     """A REVERSE entry taking `points` from a locked member: the lots the points were credited to
     first, then spendable points, then other pending points; what none cover becomes debt."""
@@ -451,6 +454,7 @@ def _take_back(
         partner=purchase.partner,
         purchase=purchase,
         reason=reason,
+        reason_params=reason_params,
         reference=reference,
         created_by=created_by,
     )
@@ -522,6 +526,7 @@ def purchase_reverse(
             amount=amount,
             # The member's history names what is taken back (the entry's kind says it is a refund).
             reason=source.reason or str(source.get_kind_display()),
+            reason_params=source.reason_params if source.reason else None,
             reference=f"{DERIVED_PREFIX}{source.pk}",
             created_by=created_by,
         )

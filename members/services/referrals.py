@@ -6,12 +6,15 @@ enrolment (members.checks.referral_check) and paid only once staff approve it (m
 
 from datetime import datetime
 
+from django.utils.translation import gettext_noop
+
 from members.earning import referral_points_for
 from members.events import PointsEarned
 from members.models import LedgerEntry, Member, Program, Purchase
 from members.outbox import event_record
 from members.services.ledger import ledger_credit
 from members.services.tiers import tier_evaluate
+from members.texts import ledger_reason
 
 
 def referral_reward(referee: Member, referrer: Member | None, now: datetime, purchase: Purchase | None = None) -> None:
@@ -31,7 +34,8 @@ def referral_reward(referee: Member, referrer: Member | None, now: datetime, pur
             kind=LedgerEntry.Kind.REFERRAL,
             points=program.referral_referee_points,
             now=now,
-            reason="Joined through a referral",
+            reason=gettext_noop("Joined through a referral"),
+            reason_params={},
             reference=f"members.member:{referrer.pk if referrer else ''}",
             purchase=purchase,
         )
@@ -45,7 +49,7 @@ def referral_reward(referee: Member, referrer: Member | None, now: datetime, pur
             kind=LedgerEntry.Kind.REFERRAL,
             points=points,
             now=now,
-            reason=f"Referral #{nth}",
+            **ledger_reason(gettext_noop("Referral #%(nth)s"), nth=nth),
             reference=f"members.member:{referee.pk}",
             purchase=purchase,
         )

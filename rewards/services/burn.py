@@ -7,6 +7,7 @@ from decimal import ROUND_DOWN, Decimal
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.errors import DomainError, NotFound
 from members import services as members_services
@@ -77,7 +78,8 @@ def burn_quote(
     members_services.points_spend(
         member=member,
         points=points,
-        reason=_("Paid at checkout"),
+        reason=gettext_noop("Paid at checkout"),
+        reason_params={},
         reference=f"rewards.burnhold:{hold.pk}",
         partner=partner,
     )

@@ -7,11 +7,12 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from members import services as members_services
 from members.models import Event, Member, Purchase
 from members.outbox import event_record
+from members.texts import ledger_reason, stored_all
 from rewards.events import ChallengeCompleted
 from rewards.models import Challenge, ChallengeProgress, MemberBadge
 
@@ -61,7 +62,7 @@ def _challenge_prize(challenge: Challenge, member: Member, now: datetime, purcha
         members_services.points_grant(
             member=member,
             points=challenge.points,
-            reason=_("Challenge completed: %(title)s") % {"title": challenge.title},
+            **ledger_reason(gettext_noop("Challenge completed: %(title)s"), title=stored_all(challenge, "title")),
             reference=f"rewards.challenge:{challenge.pk}",
             purchase=purchase,
         )

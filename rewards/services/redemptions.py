@@ -9,12 +9,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.enqueue import enqueue_on_commit
 from core.errors import NotFound
 from members import services as members_services
 from members.models import Member, Partner
 from members.outbox import event_record
+from members.texts import stored_reason
 from rewards.events import RewardRedeemed, RewardViewed
 from rewards.models import Redemption, Reward, SurpriseRule, Voucher
 from rewards.selectors import RewardUsage, redeem_refusal, refusal, reward_usage
@@ -94,7 +96,7 @@ def reward_redeem(*, member: Member, reward: Reward, partner: Partner | None = N
         members_services.points_spend(
             member=member,
             points=reward.points_cost,
-            reason=str(reward.title),
+            **stored_reason(reward, "title"),
             reference=f"rewards.redemption:{redemption.pk}",
             partner=partner,
         )
@@ -104,9 +106,12 @@ def reward_redeem(*, member: Member, reward: Reward, partner: Partner | None = N
 
 
 @transaction.atomic
-def redemption_cancel(*, redemption: Redemption, reason: str = "", created_by=None) -> Redemption:
+def redemption_cancel(
+    *, redemption: Redemption, reason: str = "", reason_params: dict | None = None, created_by=None
+) -> Redemption:
     """Undo a redemption whose voucher was not used: the voucher is cancelled, the unit goes back
-    to stock and the points are returned through the ledger, exactly."""
+    to stock and the points are returned through the ledger, exactly. `reason_params` ({} or the
+    parameters): `reason` is a gettext_noop message id, shown in the member's language."""
     reward = _lock_reward(redemption.reward)
     redemption = Redemption.objects.select_for_update().select_related("member").get(pk=redemption.pk)
     if redemption.status == Redemption.Status.CANCELLED:
@@ -129,7 +134,9 @@ def redemption_cancel(*, redemption: Redemption, reason: str = "", created_by=No
         members_services.points_refund(
             member=redemption.member,
             points=redemption.points,
-            reason=reason or _("Redemption cancelled"),
+            reason=str(reason) or gettext_noop("Redemption cancelled"),
+            # A staff member's or partner's own words stay as written; ours read in the member's language.
+            reason_params=reason_params if reason else {},
             reference=f"rewards.redemption:{redemption.pk}",
             created_by=created_by,
         )

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.barcodes import email_attach_scan_codes
 from core.errors import DomainError
@@ -165,7 +165,11 @@ def surprises_withdraw_for_refund(*, purchase: Purchase) -> list[Redemption]:
     ).select_related("reward"):
         try:
             with transaction.atomic():
-                withdrawn.append(redemption_cancel(redemption=redemption, reason=_("The purchase was refunded")))
+                withdrawn.append(
+                    redemption_cancel(
+                        redemption=redemption, reason=gettext_noop("The purchase was refunded"), reason_params={}
+                    )
+                )
         except DomainError:
             continue
     return withdrawn

@@ -32,7 +32,9 @@ def program_post(program: Program, **changes) -> dict:
         "name": program.name,
         "slug": program.slug,
         "currency": program.currency,
-        "points_name_en": program.points_name,
+        "points_name_en": program.points_name,  # translated: one field per language, English required
+        "brand_color": program.brand_color,
+        "brand_accent": program.brand_accent,
         "earn_rate": program.earn_rate,
         "rounding": program.rounding,
         "welcome_bonus": program.welcome_bonus,
@@ -110,7 +112,7 @@ def test_program_manager_configures_programs_catalog_campaigns_and_surveys(clien
         url("members_tier_add"),
         {
             "program": program.pk,
-            "name": "Gold",
+            "name_en": "Gold",
             "level": 2,
             "metric": "spend",
             "window": "lifetime",

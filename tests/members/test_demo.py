@@ -1,6 +1,8 @@
 """The demo program: realistic history, a clean ledger, idempotent."""
 
 import pytest
+from django.db.models import F
+from django.db.models.functions import TruncMonth
 
 from members import demo
 from members.models import LedgerEntry, Member, ReviewCase, Subscription
@@ -16,7 +18,18 @@ def test_demo_seed_gives_a_year_of_history_with_a_clean_ledger():
     case = ReviewCase.objects.get(program=program, status=ReviewCase.Status.OPEN)
     assert case.kind == ReviewCase.Kind.SELF_REFERRAL and case.member.email == "ana+friend@example.com"
     kinds = set(LedgerEntry.objects.filter(program=program).values_list("kind", flat=True))
-    assert {"welcome", "earn", "redeem", "reverse", "engagement", "referral"} <= kinds
+    assert {"welcome", "earn", "reverse", "engagement", "referral"} <= kinds
+    # Points are spent only on real redemptions, which the rewards demo adds (tests/rewards).
+    assert not LedgerEntry.objects.filter(program=program, kind="redeem").exists()
+    # A year of activity: members joined in each of twelve months, and their points are dated when
+    # earned (a purchase's at the purchase, the welcome gift at enrolment), not all today.
+    joined = program.members.annotate(month=TruncMonth("enrolled_at")).values("month").distinct()
+    assert joined.count() >= 12
+    entries = LedgerEntry.objects.filter(program=program)
+    assert entries.annotate(month=TruncMonth("created_at")).values("month").distinct().count() >= 12
+    assert not entries.filter(kind="earn").exclude(created_at=F("purchase__occurred_at")).exists()
+    history = entries.exclude(member=case.member)  # the self-referral case enrols today, after the history
+    assert not history.filter(kind="welcome").exclude(created_at=F("member__enrolled_at")).exists()
     assert Member.objects.filter(program=program).exclude(loyalty_type="").exists()
     # Paid plans: some paid at the desk, two asked for on the member page and waiting for their payment.
     statuses = list(Subscription.objects.filter(member__program=program).values_list("status", flat=True))

@@ -2,9 +2,7 @@
 sign up with a referral link, see the welcome gift, a purchase, points and tier progress, redeem a
 reward, see the voucher; Romanian pages; a phone-sized screen; keyboard use; axe-core on the main pages."""
 
-import os
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -12,51 +10,9 @@ from playwright.sync_api import expect
 
 from members.models import Member, Program, Tier
 from rewards.models import Reward
-from tests.members.pages.conftest import buy, signup
+from tests.members.pages.conftest import ARTIFACTS, buy, signup
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes between
-    # page actions are still plain synchronous calls.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
 
 
 @pytest.fixture
@@ -141,7 +97,7 @@ def test_romanian_pages_after_switching_language(page, demo):
     _sign_in_with_password(page, "ro@example.com", "correct horse battery")
     page.get_by_label("Language").select_option("ro")  # submits on change
     expect(page.locator("html")).to_have_attribute("lang", "ro")
-    expect(page.get_by_role("main")).to_contain_text("Puncte disponibile")
+    expect(page.get_by_role("main")).to_contain_text("Disponibile: puncte")
     page.get_by_role("link", name="Recompense", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Recompense")
     assert Member.objects.get(email="ro@example.com").language == "ro"

@@ -40,7 +40,7 @@ def test_catalog_shows_what_can_be_redeemed_and_why_not(member_client, rewards):
     page = member_client.get(reverse("rewards:catalog"))
     assert [o.reward.title for o in page.context["available"]] == ["Free coffee"]
     text = page.text
-    assert "800 more points needed" in text  # 1000 - 200 welcome points
+    assert "800\u00a0points still needed" in text  # 1000 - 200 welcome points
     assert "Reserved for Silver" in text
     assert "reserved for paid members" in text
 
@@ -55,7 +55,7 @@ def test_catalog_queries_are_constant(member_client, program, django_assert_max_
 def test_redeem_asks_for_confirmation_then_issues_a_voucher_with_a_qr_code(member_client, member, rewards):
     url = reverse("rewards:redeem", args=[rewards["coffee"].pk])
     confirm = member_client.get(url)
-    assert "Spend 150 points" in confirm.text and confirm.context["balance_after"] == 50
+    assert "Spend 150\u00a0points" in confirm.text and confirm.context["balance_after"] == 50
     assert not Redemption.objects.exists()  # GET changes nothing
     response = member_client.post(url)
     voucher = Voucher.objects.get(member=member)
@@ -82,7 +82,7 @@ def test_viewing_a_reward_out_of_reach_is_recorded_for_the_abandoned_redemption_
 
 def test_redeem_refusal_is_shown_not_a_500(member_client, member, rewards):
     page = member_client.get(reverse("rewards:redeem", args=[rewards["bag"].pk]))
-    assert "800 more points needed." in page.text and "Spend" not in page.text
+    assert "800\u00a0points still needed." in page.text and "Spend" not in page.text
     response = member_client.post(reverse("rewards:redeem", args=[rewards["bag"].pk]), follow=True)
     assert "Not enough points" in response.text
     assert not Redemption.objects.exists()
