@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from core.csvfiles import CsvImportForm, upload_text
+from core.errors import DomainError
 from members import services
 from members.models import EarningRule, Member, MembershipPlan, Partner, Program, Tier
 from members.phones import REGIONS, PhoneInvalid, phone_e164
@@ -349,3 +350,38 @@ class MemberImportForm(ImportForm):
 
 class MemberConfirmImportForm(ConfirmImportForm):
     mode = forms.CharField(widget=forms.HiddenInput(), required=False)
+
+
+class CardNumberField(forms.CharField):
+    """A printed card's number, checked like the service checks it (Luhn), so a typo is a form error."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return ""
+        try:
+            return services.card_number_normalize(value)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
+class CardIssueForm(forms.Form):
+    number = CardNumberField(
+        label=_("Printed card number"),
+        required=False,
+        max_length=23,
+        help_text=_("Leave empty to generate a virtual card. With a number, select one member."),
+    )
+
+
+class CardBlockForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=200, help_text=_("Lost, stolen, damaged..."))
+
+
+class CardReplaceForm(CardBlockForm):
+    number = CardNumberField(
+        label=_("New printed card number"),
+        required=False,
+        max_length=23,
+        help_text=_("Leave empty for a virtual card. With a number, select one card."),
+    )

@@ -60,6 +60,10 @@ class ProgramAdmin(admin.ModelAdmin):
         (_("Paying with points and tiers"), {"fields": ("burn_rate", "burn_min_order", "tier_notice_days")}),
         (_("Staff"), {"fields": ("adjust_limit", "adjust_approval_above")}),
         (
+            _("Points transfers between members"),
+            {"fields": (("transfer_max_points", "transfer_min_points", "transfer_daily_points"),)},
+        ),
+        (
             _("Ceilings on purchases"),
             {
                 "description": _(
@@ -69,6 +73,7 @@ class ProgramAdmin(admin.ModelAdmin):
                 "fields": (
                     ("backdate_days", "max_purchase_amount"),
                     ("max_purchase_points", "max_member_daily_points"),
+                    "receipt_claim_days",
                 ),
             },
         ),

@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from members.models import LedgerEntry, Member, Partner, Purchase, ReviewCase, Subscription
+from members.models import Card, LedgerEntry, Member, Partner, Purchase, Receipt, ReviewCase, Subscription
 from members.phones import PhoneInvalid, phone_e164
 
 
@@ -87,3 +87,22 @@ def entries_totals(entries: QuerySet[LedgerEntry]) -> dict[str, int]:
         points_out=Coalesce(Sum("points", filter=Q(points__lt=0)), 0),
         net=Coalesce(Sum("points"), 0),
     )
+
+
+def card_for_partner(*, partner: Partner, number: str) -> Card | None:
+    """A card of the partner's program by its (normalised) number, whatever its status."""
+    return (
+        Card.objects.select_related("member__program", "member__tier", "replaced_by")
+        .filter(program_id=partner.program_id, number=number)
+        .first()
+    )
+
+
+def member_cards(*, member: Member) -> QuerySet[Card]:
+    """A member's cards, newest first, active and not."""
+    return Card.objects.select_related("replaced_by").filter(member=member).order_by("-issued_at", "-pk")
+
+
+def receipt_for_partner(*, partner: Partner, receipt_id: int) -> Receipt | None:
+    """A receipt the partner recorded; other partners' receipts are not found."""
+    return Receipt.objects.filter(pk=receipt_id, partner=partner).first()
