@@ -161,3 +161,14 @@ class PointsTransferred(Payload):
     points: int
     reference: str
     transfer: int
+
+
+@event_type("custom_event.recorded")
+class CustomEventRecorded(Payload):
+    """An operator-defined event a partner reported (`key`: its type's key), with the points it earned."""
+
+    member: str
+    key: str
+    reference: str
+    points: int
+    attributes: dict

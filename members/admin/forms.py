@@ -10,7 +10,8 @@ from import_export.forms import ConfirmImportForm, ImportForm
 from core.csvfiles import CsvImportForm, upload_text
 from core.errors import DomainError
 from members import services
-from members.models import EarningRule, Member, MembershipPlan, Partner, Program, Tier
+from members.models import CustomEventType, EarningRule, Member, MembershipPlan, Partner, Program, Tier
+from members.models.custom_events import ATTRIBUTE_TYPES
 from members.phones import REGIONS, PhoneInvalid, phone_e164
 
 NEEDS = {
@@ -385,3 +386,41 @@ class CardReplaceForm(CardBlockForm):
         max_length=23,
         help_text=_("Leave empty for a virtual card. With a number, select one card."),
     )
+
+
+class CustomEventTypeForm(forms.ModelForm):
+    """The attributes list is checked here, so a typo is a form error, not a type partners cannot use."""
+
+    class Meta:
+        model = CustomEventType
+        fields = (
+            "program",
+            "key",
+            "name",
+            "attributes",
+            "points",
+            "points_attribute",
+            "points_per_unit",
+            "max_points",
+            "daily_cap",
+            "is_active",
+        )
+
+    def clean(self):
+        data = super().clean()
+        attributes = data.get("attributes") or []
+        problem = None
+        if not isinstance(attributes, list) or not all(
+            isinstance(a, dict) and isinstance(a.get("name"), str) and a.get("type", "string") in ATTRIBUTE_TYPES
+            for a in attributes
+        ):
+            problem = _('A list of {"name": ..., "type": "string" | "number" | "boolean", "required": true | false}.')
+        elif len({a["name"] for a in attributes}) != len(attributes):
+            problem = _("Each attribute name once.")
+        if problem:
+            self.add_error("attributes", problem)
+        elif data.get("points_attribute") and not any(
+            a["name"] == data["points_attribute"] and a.get("type") == "number" for a in attributes
+        ):
+            self.add_error("points_attribute", _("Name one of the number attributes above."))
+        return data

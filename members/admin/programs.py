@@ -10,10 +10,19 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
 from members import services
-from members.admin.base import action_form
-from members.admin.forms import EarningRuleForm, ProgramForm, SimulatorForm
+from members.admin.base import ReadOnlyAdmin, action_form
+from members.admin.forms import CustomEventTypeForm, EarningRuleForm, ProgramForm, SimulatorForm
 from members.earning import earn_quote
-from members.models import EarningRule, MembershipPlan, Partner, Program, Subscription, Tier
+from members.models import (
+    CustomEvent,
+    CustomEventType,
+    EarningRule,
+    MembershipPlan,
+    Partner,
+    Program,
+    Subscription,
+    Tier,
+)
 
 
 class TierInline(admin.TabularInline):
@@ -270,3 +279,33 @@ class SubscriptionAdmin(admin.ModelAdmin):
             services.plan_cancel(subscription=sub)
             done += 1
         self.message_user(request, _("%(n)d memberships cancelled.") % {"n": done}, messages.SUCCESS)
+
+
+@admin.register(CustomEventType)
+class CustomEventTypeAdmin(admin.ModelAdmin):
+    """Operator-defined events partners report for points (POST /api/v1/members/{n}/events)."""
+
+    form = CustomEventTypeForm
+    list_display = (
+        "key",
+        "name",
+        "program",
+        "points",
+        "points_attribute",
+        "points_per_unit",
+        "max_points",
+        "daily_cap",
+        "is_active",
+    )
+    list_filter = ("program", "is_active")
+    list_select_related = ("program",)
+    search_fields = ("key", "name")
+
+
+@admin.register(CustomEvent)
+class CustomEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "event_type", "member", "partner", "reference", "points")
+    list_filter = ("event_type__program", "event_type")
+    list_select_related = ("event_type", "member", "partner")
+    search_fields = ("=member__number", "=reference")
+    ordering = ("-id",)

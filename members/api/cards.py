@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from core.api import Pagination
-from core.errors import NotFound
+from core.errors import DomainError, NotFound
 from members import services
 from members.api import selectors as api_selectors
 from members.api.members import MEMBER_EXAMPLE, MEMBER_PARAM, NUMBER, PAGE_PARAM, PAGE_SIZE_PARAM
@@ -83,9 +83,18 @@ class CardReplaceSerializer(CardBlockSerializer):
     )
 
 
+def _path_number(number: str) -> str:
+    """A card number in the path: one that cannot be a card number is simply not found (404), like an
+    unknown one, but says why in its code and message."""
+    try:
+        return services.card_number_normalize(number)
+    except DomainError as exc:
+        raise NotFound(exc.message, code=exc.code) from None
+
+
 class CardsMixin:
     def card_or_404(self, number: str) -> Card:
-        card = api_selectors.card_for_partner(partner=self.partner, number=services.card_number_normalize(number))
+        card = api_selectors.card_for_partner(partner=self.partner, number=_path_number(number))
         if card is None:
             raise NotFound("Card not found.")
         return card
@@ -97,8 +106,8 @@ class CardView(CardsMixin, PartnerAPIView):
         operation_id="cards_lookup",
         summary="The member behind a card number (scanned or typed at the till)",
         description="Only an active card answers: a blocked card is a 409 `card_blocked`, a replaced one a 409 "
-        "`card_replaced` (ask the member for the new card); a mistyped number (wrong check digit) is a 400 "
-        "`invalid_card_number`.",
+        "`card_replaced` (ask the member for the new card). A number that cannot be a card (wrong check digit, "
+        "too short) is a 404 with the code `invalid_card_number`, an unknown one a 404 `not_found`.",
         parameters=[CARD_PARAM],
         responses={
             200: OpenApiResponse(
@@ -115,12 +124,11 @@ class CardView(CardsMixin, PartnerAPIView):
                     ("card_blocked", f"Card {CARD_NUMBER} is blocked; ask the member for another card."),
                     ("card_replaced", f"Card {CARD_NUMBER} was replaced by a newer card; ask the member for it."),
                 ),
-                refusals=CARD_REFUSALS[:1],
             ),
         },
     )
     def get(self, request, card: str):
-        shown = services.card_active(program=self.partner.program_id, number=card)
+        shown = services.card_active(program=self.partner.program_id, number=_path_number(card))
         return Response(CardHolderSerializer({"card": shown, "member": shown.member}).data)
 
 

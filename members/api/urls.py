@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members.api import batch, cards, imports, members, receipts, transactions, transfers
+from members.api import batch, cards, custom_events, imports, members, receipts, transactions, transfers
 
 urlpatterns = [
     path("members", members.MembersView.as_view(), name="api-members"),
@@ -15,6 +15,7 @@ urlpatterns = [
         name="api-member-subscription-payment",
     ),
     path("members/<str:number>/cards", cards.MemberCardsView.as_view(), name="api-member-cards"),
+    path("members/<str:number>/events", custom_events.MemberEventsView.as_view(), name="api-member-events"),
     path("cards/<str:card>", cards.CardView.as_view(), name="api-card"),
     path("cards/<str:card>/block", cards.CardBlockView.as_view(), name="api-card-block"),
     path("cards/<str:card>/replace", cards.CardReplaceView.as_view(), name="api-card-replace"),

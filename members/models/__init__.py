@@ -6,6 +6,7 @@
 - ledger: Purchase, LedgerEntry, PointLot, EngagementAction, PointsTransfer (points and what moved them)
 - returns: PurchaseReturn (what a refund took back), Receipt (a purchase without a member, claimed later)
 - imports: ImportJob (a partner's CSV of purchases or members, processed in the background)
+- custom_events: CustomEventType (operator-defined events for points), CustomEvent (one reported)
 - adjustments: PendingAdjustment (a large staff adjustment waiting for a second staff member)
 - outbox: Event, EventHandling (members.outbox)
 - partners: PartnerAPIKey, IdempotencyKey, WebhookEndpoint, WebhookDelivery (the partner API)
@@ -15,6 +16,7 @@
 
 from members.models.adjustments import PendingAdjustment
 from members.models.cards import Card
+from members.models.custom_events import CustomEvent, CustomEventType
 from members.models.imports import ImportJob
 from members.models.ledger import EngagementAction, LedgerEntry, PointLot, PointsTransfer, Purchase
 from members.models.member import EmailChange, Member, MemberDevice, Subscription, TierChange
@@ -28,6 +30,8 @@ from members.models.review import ReviewCase
 __all__ = [
     "AuditEntry",
     "Card",
+    "CustomEvent",
+    "CustomEventType",
     "EarningRule",
     "EmailChange",
     "EngagementAction",

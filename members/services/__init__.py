@@ -8,6 +8,7 @@
 - ledger: the two primitives every balance change goes through (`ledger_credit`, `ledger_debit`),
   their bulk forms for periodic jobs, and points_spend / grant / refund / adjust
 - purchases: recording a purchase and its points, refunds (reversals) by amount or by returned items
+- custom_events: operator-defined events a partner reports for points
 - transfers: points one member gives another of the program, within the program's limits
 - receipts: purchases recorded without a member, claimed by one later within the program's window
 - referrals: the reward when a referral qualifies
@@ -71,6 +72,7 @@ from members.services.cards import (
     card_replace,
     card_shown,
 )
+from members.services.custom_events import custom_event_record
 from members.services.engagement import birthdays_award, points_engage
 from members.services.expiry import points_expire_due, points_expiry_notify, points_release_pending
 from members.services.ledger import (
@@ -122,6 +124,7 @@ __all__ = [
     "card_number_normalize",
     "card_replace",
     "card_shown",
+    "custom_event_record",
     "email_change_confirm",
     "email_change_report",
     "email_change_request",

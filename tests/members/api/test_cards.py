@@ -35,7 +35,8 @@ def test_look_up_a_member_by_card_number(api, member):
     assert found.status_code == 200
     assert found.json()["member"]["number"] == member.number and found.json()["card"]["status"] == "active"
     assert api.get("/api/v1/cards/79927398713").status_code == 404
-    assert api.get("/api/v1/cards/79927398710").json()["error"]["code"] == "invalid_card_number"
+    typo = api.get("/api/v1/cards/79927398710")
+    assert (typo.status_code, typo.json()["error"]["code"]) == (404, "invalid_card_number")
 
 
 def test_a_card_of_another_program_is_not_found(foreign_api, member):
