@@ -11,6 +11,16 @@ from members.partners.base import PartnerAPIView, idempotent
 from members.partners.docs import IDEMPOTENCY_KEY, IN_FLIGHT, WRITE_ERRORS, errors
 from members.partners.serializers import StrictSerializer
 
+EVENT_RESULT = {
+    "member": NUMBER,
+    "type": "run_completed",
+    "reference": "RUN-20261120-1",
+    "attributes": {"km": 7.5},
+    "points": 32,
+    "created_at": "2026-11-20T17:42:03Z",
+    "balance": {"available": 1272, "pending": 85},
+}
+
 
 class CustomEventSerializer(StrictSerializer):
     type = serializers.CharField(max_length=40, help_text="The key of one of the program's event types.")
@@ -55,22 +65,13 @@ class MemberEventsView(PartnerAPIView):
         responses={
             201: OpenApiResponse(
                 CustomEventResultSerializer,
-                examples=[
-                    OpenApiExample(
-                        "earned",
-                        value={
-                            "member": NUMBER,
-                            "type": "run_completed",
-                            "reference": "RUN-20261120-1",
-                            "attributes": {"km": 7.5},
-                            "points": 35,
-                            "created_at": "2026-11-20T17:42:03Z",
-                            "balance": {"available": 1275, "pending": 85},
-                        },
-                    )
-                ],
+                examples=[OpenApiExample("earned", value=EVENT_RESULT)],
             ),
-            200: OpenApiResponse(CustomEventResultSerializer, description="Already recorded (same reference)."),
+            200: OpenApiResponse(
+                CustomEventResultSerializer,
+                description="Already recorded (same reference).",
+                examples=[OpenApiExample("already recorded", value=EVENT_RESULT)],
+            ),
             **errors(
                 *WRITE_ERRORS,
                 conflicts=(("member_inactive", "Member 402519876543 is suspended."), IN_FLIGHT),

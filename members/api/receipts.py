@@ -75,7 +75,11 @@ class ReceiptsView(PartnerAPIView):
         examples=[OpenApiExample("receipt", request_only=True, value=RECEIPT_REQUEST)],
         responses={
             201: OpenApiResponse(ReceiptResultSerializer, examples=[OpenApiExample("recorded", value=RECEIPT_EXAMPLE)]),
-            200: OpenApiResponse(ReceiptResultSerializer, description="Already recorded (same external_id)."),
+            200: OpenApiResponse(
+                ReceiptResultSerializer,
+                description="Already recorded (same external_id).",
+                examples=[OpenApiExample("already recorded", value=RECEIPT_EXAMPLE)],
+            ),
             **errors(
                 *WRITE_ERRORS,
                 conflicts=(
@@ -111,7 +115,11 @@ class ReceiptClaimView(PartnerAPIView):
             201: OpenApiResponse(
                 s.PurchaseResultSerializer, examples=[OpenApiExample("claimed", value=PURCHASE_RESULT)]
             ),
-            200: OpenApiResponse(s.PurchaseResultSerializer, description="Already claimed by this member."),
+            200: OpenApiResponse(
+                s.PurchaseResultSerializer,
+                description="Already claimed by this member.",
+                examples=[OpenApiExample("already claimed", value=PURCHASE_RESULT)],
+            ),
             **errors(
                 *WRITE_ERRORS,
                 conflicts=(

@@ -68,7 +68,11 @@ class TransfersView(PartnerAPIView):
         ],
         responses={
             201: OpenApiResponse(TransferResultSerializer, examples=[OpenApiExample("moved", value=TRANSFER_RESULT)]),
-            200: OpenApiResponse(TransferResultSerializer, description="Already done (same reference)."),
+            200: OpenApiResponse(
+                TransferResultSerializer,
+                description="Already done (same reference).",
+                examples=[OpenApiExample("already done", value=TRANSFER_RESULT)],
+            ),
             **errors(
                 *WRITE_ERRORS,
                 conflicts=(
