@@ -101,6 +101,8 @@ LINE_ERROR = inline_serializer(
         "message": serializers.CharField(),
         "fields": serializers.DictField(child=serializers.JSONField()),
     },
+    allow_null=True,
+    help_text="Why the line was refused; null when it was done.",
 )
 
 
