@@ -72,9 +72,13 @@ def member_line(*, partner: Partner, data) -> dict:
 
 
 def _lines_field(name: str) -> serializers.ListField:
-    # Lines are read one by one (purchase_line, member_line): a malformed line is that line's error.
+    # Each line must be a JSON object (else the batch itself is malformed: a 400); its fields are read
+    # one line at a time (purchase_line, member_line), so a refused line is that line's error only.
     return serializers.ListField(
-        child=serializers.JSONField(), min_length=1, max_length=MAX_LINES, help_text=f"1 to {MAX_LINES} {name}."
+        child=serializers.DictField(child=serializers.JSONField()),
+        min_length=1,
+        max_length=MAX_LINES,
+        help_text=f"1 to {MAX_LINES} {name}.",
     )
 
 
@@ -86,13 +90,16 @@ class MembersBatchSerializer(StrictSerializer):
     members = _lines_field("members")
 
 
-# What the schema shows: the lines' own shapes (the runtime reads each line on its own).
+# The schema states what the batch itself refuses (not a list of 1 to MAX_LINES objects: a 400);
+# what a line holds is checked line by line, its refusal in that line's answer, so each line is
+# documented as the body of the single request it stands for.
 TRANSACTIONS_BATCH_SCHEMA = inline_serializer(
     "TransactionsBatchRequest",
-    fields={"transactions": s.PurchaseSerializer(many=True, help_text=f"1 to {MAX_LINES} purchases.")},
+    fields={"transactions": _lines_field("purchases, each the body of POST /transactions")},
 )
 MEMBERS_BATCH_SCHEMA = inline_serializer(
-    "MembersBatchRequest", fields={"members": MemberLineSerializer(many=True, help_text=f"1 to {MAX_LINES} members.")}
+    "MembersBatchRequest",
+    fields={"members": _lines_field("members, each the body of POST /members with external_id")},
 )
 LINE_ERROR = inline_serializer(
     "BatchLineError",

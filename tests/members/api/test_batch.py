@@ -14,7 +14,7 @@ def test_a_batch_of_purchases_answers_each_line_and_a_bad_line_loses_nothing(api
         purchase_body(member, external_id="B-1"),
         purchase_body(member, external_id="B-2", currency="USD"),
         purchase_body(member, external_id="B-3", amount="oops"),
-        "not an object",
+        {"external_id": "B-6"},
         {**purchase_body(member, external_id="B-4"), "member": "000000000000"},
         purchase_body(member, external_id="B-5", amount="20.00"),
     ]
@@ -40,6 +40,8 @@ def test_a_batch_has_a_documented_size(api, member):
     response = api.post("/api/v1/transactions/batch", {"transactions": lines}, format="json")
     assert response.status_code == 400 and "transactions" in response.json()["error"]["fields"]
     assert api.post("/api/v1/transactions/batch", {"transactions": []}, format="json").status_code == 400
+    not_objects = {"transactions": [purchase_body(member), "not an object"]}
+    assert api.post("/api/v1/transactions/batch", not_objects, format="json").status_code == 400
     assert not Purchase.objects.exists()
 
 
