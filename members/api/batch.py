@@ -75,7 +75,7 @@ def _lines_field(name: str) -> serializers.ListField:
     # Each line must be a JSON object (else the batch itself is malformed: a 400); its fields are read
     # one line at a time (purchase_line, member_line), so a refused line is that line's error only.
     return serializers.ListField(
-        child=serializers.DictField(child=serializers.JSONField()),
+        child=serializers.DictField(child=serializers.JSONField(allow_null=True)),
         min_length=1,
         max_length=MAX_LINES,
         help_text=f"1 to {MAX_LINES} {name}.",
@@ -83,24 +83,13 @@ def _lines_field(name: str) -> serializers.ListField:
 
 
 class TransactionsBatchSerializer(StrictSerializer):
-    transactions = _lines_field("purchases")
+    transactions = _lines_field("purchases, each the body of POST /transactions")
 
 
 class MembersBatchSerializer(StrictSerializer):
-    members = _lines_field("members")
+    members = _lines_field("members, each the body of POST /members with external_id")
 
 
-# The schema states what the batch itself refuses (not a list of 1 to MAX_LINES objects: a 400);
-# what a line holds is checked line by line, its refusal in that line's answer, so each line is
-# documented as the body of the single request it stands for.
-TRANSACTIONS_BATCH_SCHEMA = inline_serializer(
-    "TransactionsBatchRequest",
-    fields={"transactions": _lines_field("purchases, each the body of POST /transactions")},
-)
-MEMBERS_BATCH_SCHEMA = inline_serializer(
-    "MembersBatchRequest",
-    fields={"members": _lines_field("members, each the body of POST /members with external_id")},
-)
 LINE_ERROR = inline_serializer(
     "BatchLineError",
     fields={
@@ -157,7 +146,7 @@ class TransactionsBatchView(PartnerAPIView):
         description=BATCH_DESCRIPTION
         + " A purchase line is the body of `POST /transactions`; its id is `external_id`.",
         parameters=[IDEMPOTENCY_KEY],
-        request=TRANSACTIONS_BATCH_SCHEMA,
+        request=TransactionsBatchSerializer,
         examples=[
             OpenApiExample(
                 "batch",
@@ -212,7 +201,7 @@ class MembersBatchView(PartnerAPIView):
         "required: a member already enrolled with that id and the same email answers 200; with another email "
         "409 `external_id_taken`.",
         parameters=[IDEMPOTENCY_KEY],
-        request=MEMBERS_BATCH_SCHEMA,
+        request=MembersBatchSerializer,
         examples=[
             OpenApiExample(
                 "batch",
