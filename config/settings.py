@@ -449,6 +449,7 @@ TASK_QUEUES = {
         "feedback.tasks.invitations_remind_due",
         "feedback.tasks.surveys_relationship_schedule",
         "feedback.tasks.survey_send_manual",
+        "members.tasks.import_job_run",
     ],
     "reports": [
         "members.tasks.metric_snapshots_refresh",

@@ -131,3 +131,44 @@ class PlanExpired(Payload):
     fee: str
     paid_by: str
     expires_at: str
+
+
+@event_type("card.issued", webhook=True)
+class CardIssued(Payload):
+    """A loyalty card given to a member (`kind`: printed or virtual); `replaces` the card it replaces."""
+
+    member: str
+    card: str
+    kind: str
+    replaces: str | None = None
+
+
+@event_type("card.blocked", webhook=True)
+class CardBlocked(Payload):
+    """A card blocked (lost, stolen) or replaced: refused from now on; the member keeps their points."""
+
+    member: str
+    card: str
+    reason: str
+
+
+@event_type("points.transferred", webhook=True)
+class PointsTransferred(Payload):
+    """Points one member sent another of the program (`reference`: the transfer's id)."""
+
+    sender: str
+    recipient: str
+    points: int
+    reference: str
+    transfer: int
+
+
+@event_type("custom_event.recorded")
+class CustomEventRecorded(Payload):
+    """An operator-defined event a partner reported (`key`: its type's key), with the points it earned."""
+
+    member: str
+    key: str
+    reference: str
+    points: int
+    attributes: dict

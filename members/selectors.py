@@ -17,6 +17,7 @@ from django.utils import timezone
 from members.exports import export_sections
 from members.models import (
     AuditEntry,
+    Card,
     EarningRule,
     EmailChange,
     LedgerEntry,
@@ -428,6 +429,12 @@ def member_export(*, member: Member) -> dict:
         {k: _plain(v) for k, v in row.items()}
         for row in member.engagements.order_by("created_at").values("created_at", "action", "reference")
     ]
+    data["cards"] = [
+        {k: _plain(v) for k, v in row.items()}
+        for row in member.cards.order_by("issued_at", "id").values(
+            "number", "kind", "status", "issued_at", "blocked_at"
+        )
+    ]
     data["referrals"] = list(member.referrals.values_list("number", flat=True))
     data["pending_adjustments"] = [
         {k: _plain(v) for k, v in row.items()}
@@ -525,6 +532,11 @@ def member_referrals(*, member: Member) -> list[Referral]:
             "first_name", "last_name", "status", "enrolled_at", "referral_rewarded_at", "referred_by_id"
         ).order_by("-enrolled_at")
     ]
+
+
+def member_cards_active(*, member: Member) -> QuerySet[Card]:
+    """The cards a member can show at a till (blocked and replaced ones are refused there)."""
+    return Card.objects.filter(member=member, status=Card.Status.ACTIVE).order_by("issued_at", "pk")
 
 
 def email_change_pending(*, member: Member) -> EmailChange | None:

@@ -4,6 +4,7 @@ from celery import shared_task
 
 from core.db import reads_replica
 from members import loyalty, metrics, outbox, reconciliation, selectors, services
+from members.api import imports
 
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=30)
@@ -76,3 +77,10 @@ def metric_snapshots_refresh() -> int:
 @shared_task
 def reconciliation_run() -> bool:
     return reconciliation.reconciliation_run().ok
+
+
+@shared_task(bind=True, max_retries=5, default_retry_delay=30)
+def import_job_run(self, job_id: int) -> None:
+    # Each line is idempotent by its id, so a retried chunk records nothing twice. The line readers
+    # are the partner API's (members/api/imports.py): a line is refused as in a batch.
+    imports.import_job_run(job_id=job_id)

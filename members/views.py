@@ -507,6 +507,7 @@ def _profile_page(request: HttpRequest, status: int = 200, **forms) -> HttpRespo
         "password_form": forms.get("password_form") or PasswordForm(),
         "has_password": request.user.has_usable_password(),
         "email_change": selectors.email_change_pending(member=member),
+        "cards": selectors.member_cards_active(member=member),
     }
     return render(request, "members/profile.html", context, status=status)
 

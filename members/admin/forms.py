@@ -9,8 +9,10 @@ from django.utils.translation import gettext_lazy as _
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from core.csvfiles import CsvImportForm, upload_text
+from core.errors import DomainError
 from members import branding, services
-from members.models import EarningRule, Member, MembershipPlan, Partner, Program, Tier
+from members.models import CustomEventType, EarningRule, Member, MembershipPlan, Partner, Program, Tier
+from members.models.custom_events import ATTRIBUTE_TYPES
 from members.phones import REGIONS, PhoneInvalid, phone_e164
 
 NEEDS = {
@@ -377,3 +379,76 @@ class MemberImportForm(ImportForm):
 
 class MemberConfirmImportForm(ConfirmImportForm):
     mode = forms.CharField(widget=forms.HiddenInput(), required=False)
+
+
+class CardNumberField(forms.CharField):
+    """A printed card's number, checked like the service checks it (Luhn), so a typo is a form error."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return ""
+        try:
+            return services.card_number_normalize(value)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
+class CardIssueForm(forms.Form):
+    number = CardNumberField(
+        label=_("Printed card number"),
+        required=False,
+        max_length=23,
+        help_text=_("Leave empty to generate a virtual card. With a number, select one member."),
+    )
+
+
+class CardBlockForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=200, help_text=_("Lost, stolen, damaged..."))
+
+
+class CardReplaceForm(CardBlockForm):
+    number = CardNumberField(
+        label=_("New printed card number"),
+        required=False,
+        max_length=23,
+        help_text=_("Leave empty for a virtual card. With a number, select one card."),
+    )
+
+
+class CustomEventTypeForm(forms.ModelForm):
+    """The attributes list is checked here, so a typo is a form error, not a type partners cannot use."""
+
+    class Meta:
+        model = CustomEventType
+        fields = (
+            "program",
+            "key",
+            "name",
+            "attributes",
+            "points",
+            "points_attribute",
+            "points_per_unit",
+            "max_points",
+            "daily_cap",
+            "is_active",
+        )
+
+    def clean(self):
+        data = super().clean()
+        attributes = data.get("attributes") or []
+        problem = None
+        if not isinstance(attributes, list) or not all(
+            isinstance(a, dict) and isinstance(a.get("name"), str) and a.get("type", "string") in ATTRIBUTE_TYPES
+            for a in attributes
+        ):
+            problem = _('A list of {"name": ..., "type": "string" | "number" | "boolean", "required": true | false}.')
+        elif len({a["name"] for a in attributes}) != len(attributes):
+            problem = _("Each attribute name once.")
+        if problem:
+            self.add_error("attributes", problem)
+        elif data.get("points_attribute") and not any(
+            a["name"] == data["points_attribute"] and a.get("type") == "number" for a in attributes
+        ):
+            self.add_error("points_attribute", _("Name one of the number attributes above."))
+        return data

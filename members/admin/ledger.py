@@ -9,9 +9,18 @@ from django.utils.translation import ngettext
 
 from core.errors import DomainError
 from members import services
-from members.admin.base import ReadOnlyAdmin, action_form
+from members.admin.base import ReadOnlyAdmin, ReadOnlyInline, action_form
 from members.admin.forms import RefundForm
-from members.models import AuditEntry, Event, LedgerEntry, Purchase, ReconciliationRun
+from members.models import (
+    AuditEntry,
+    Event,
+    ImportJob,
+    LedgerEntry,
+    Purchase,
+    PurchaseReturn,
+    Receipt,
+    ReconciliationRun,
+)
 
 
 @admin.register(LedgerEntry)
@@ -23,6 +32,13 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     ordering = ("-id",)  # the primary key index: newest first without sorting a million rows
 
 
+class PurchaseReturnInline(ReadOnlyInline):
+    model = PurchaseReturn
+    fields = ("created_at", "reference", "items", "amount", "points", "debt", "reason")
+    readonly_fields = fields
+    verbose_name_plural = _("Refunds and returned items")
+
+
 @admin.register(Purchase)
 class PurchaseAdmin(ReadOnlyAdmin):
     list_display = ("occurred_at", "external_id", "member", "partner", "amount", "refunded_amount", "points")
@@ -30,6 +46,7 @@ class PurchaseAdmin(ReadOnlyAdmin):
     list_select_related = ("member", "partner")
     search_fields = ("=external_id", "=member__number")
     ordering = ("-id",)
+    inlines = [PurchaseReturnInline]
     actions = ["refund"]
 
     def has_refund_permission(self, request) -> bool:
@@ -61,6 +78,28 @@ class PurchaseAdmin(ReadOnlyAdmin):
             message += " " + _("%(n)d of them were already spent: the member owes them.") % {"n": reversal.debt}
         self.message_user(request, message, messages.SUCCESS)
         return None
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(ReadOnlyAdmin):
+    """Purchases recorded without a member; a partner gives one to a member within its window."""
+
+    list_display = ("created_at", "external_id", "partner", "amount", "claim_until", "member", "claimed_at")
+    list_filter = ("program", "partner")
+    list_select_related = ("partner", "member")
+    search_fields = ("=external_id", "=member__number")
+    ordering = ("-id",)
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyAdmin):
+    """Partners' CSV imports: progress and the lines refused (the file itself is dropped once imported)."""
+
+    list_display = ("created_at", "partner", "kind", "status", "total", "succeeded", "failed", "finished_at")
+    list_filter = ("program", "partner", "kind", "status")
+    list_select_related = ("partner",)
+    exclude = ("content",)
+    ordering = ("-id",)
 
 
 @admin.register(Event)

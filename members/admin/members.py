@@ -20,10 +20,12 @@ from core.db import replica_reads
 from core.errors import DomainError
 from core.formatting import number
 from members import selectors, services
-from members.admin.base import action_form, apply_each
+from members.admin.base import ReadOnlyInline, action_form, apply_each
+from members.admin.cards import CardInline
 from members.admin.forms import (
     AdjustPointsForm,
     AssignTierForm,
+    CardIssueForm,
     MemberAdminForm,
     MemberConfirmImportForm,
     MemberImportForm,
@@ -31,22 +33,10 @@ from members.admin.forms import (
     SubscribeForm,
 )
 from members.loyalty import loyalty_signals
-from members.models import LedgerEntry, Member, PendingAdjustment, Program, Subscription, Tier, TierChange
+from members.models import Card, LedgerEntry, Member, PendingAdjustment, Program, Subscription, Tier, TierChange
 from members.resources import MemberResource, import_result_report
 
 LEDGER_PAGE_SIZE = 25
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class LedgerPageFormSet(BaseInlineFormSet):
@@ -161,8 +151,8 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     autocomplete_fields = ("referred_by",)
-    inlines = [LedgerInline, TierChangeInline, SubscriptionInline]
-    actions = ["adjust_points", "suspend", "reactivate", "assign_tier", "subscribe", "gdpr_export"]
+    inlines = [LedgerInline, CardInline, TierChangeInline, SubscriptionInline]
+    actions = ["adjust_points", "suspend", "reactivate", "assign_tier", "subscribe", "issue_card", "gdpr_export"]
     readonly_fields = (
         "number",
         "balance",
@@ -252,6 +242,8 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
         term = search_term.strip()
         if term.isdigit() and len(term) == 12:
             return queryset.filter(number=term), False
+        if term.isdigit() and 8 <= len(term) <= 19:  # a loyalty card's number, active or not
+            return queryset.filter(pk__in=Card.objects.filter(number=term).values("member_id")), False
         if "@" in term and " " not in term:
             return queryset.filter(email=services.normalize_email(term)), False
         return super().get_search_results(request, queryset, search_term)
@@ -475,6 +467,24 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
             queryset,
             lambda m: services.plan_subscribe(member=m, plan=plan, paid_by=f"staff:{request.user.username}"),
             ngettext_lazy("%(n)d member subscribed.", "%(n)d members subscribed.", "n"),
+        )
+        return None
+
+    @admin.action(description=_("Issue a card (printed number or virtual)"), permissions=["change"])
+    def issue_card(self, request, queryset):
+        form = action_form(self, request, queryset, CardIssueForm, _("Issue a card"))
+        if not isinstance(form, CardIssueForm):
+            return form
+        number = form.cleaned_data["number"]
+        if number and queryset.count() != 1:
+            self.message_user(request, _("A printed number goes to one member: select one."), messages.ERROR)
+            return None
+        apply_each(
+            self,
+            request,
+            queryset.select_related("program"),
+            lambda m: services.card_issue(member=m, number=number, actor=request.user, source="admin"),
+            _("Cards issued to %(n)d members."),
         )
         return None
 

@@ -13,10 +13,19 @@ from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from core.errors import DomainError
 from core.translations import MissingTranslationsAdmin
 from members import services
-from members.admin.base import action_form
-from members.admin.forms import EarningRuleForm, ProgramForm, SimulatorForm
+from members.admin.base import ReadOnlyAdmin, action_form
+from members.admin.forms import CustomEventTypeForm, EarningRuleForm, ProgramForm, SimulatorForm
 from members.earning import earn_quote
-from members.models import EarningRule, MembershipPlan, Partner, Program, Subscription, Tier
+from members.models import (
+    CustomEvent,
+    CustomEventType,
+    EarningRule,
+    MembershipPlan,
+    Partner,
+    Program,
+    Subscription,
+    Tier,
+)
 
 
 class TierInline(TranslationTabularInline):
@@ -73,6 +82,10 @@ class ProgramAdmin(MissingTranslationsAdmin, TranslationAdmin):
         (_("Paying with points and tiers"), {"fields": ("burn_rate", "burn_min_order", "tier_notice_days")}),
         (_("Staff"), {"fields": ("adjust_limit", "adjust_approval_above")}),
         (
+            _("Points transfers between members"),
+            {"fields": (("transfer_max_points", "transfer_min_points", "transfer_daily_points"),)},
+        ),
+        (
             _("Ceilings on purchases"),
             {
                 "description": _(
@@ -82,6 +95,7 @@ class ProgramAdmin(MissingTranslationsAdmin, TranslationAdmin):
                 "fields": (
                     ("backdate_days", "max_purchase_amount"),
                     ("max_purchase_points", "max_member_daily_points"),
+                    "receipt_claim_days",
                 ),
             },
         ),
@@ -282,3 +296,33 @@ class SubscriptionAdmin(admin.ModelAdmin):
             ngettext("%(n)d membership cancelled.", "%(n)d memberships cancelled.", done) % {"n": done},
             messages.SUCCESS,
         )
+
+
+@admin.register(CustomEventType)
+class CustomEventTypeAdmin(admin.ModelAdmin):
+    """Operator-defined events partners report for points (POST /api/v1/members/{n}/events)."""
+
+    form = CustomEventTypeForm
+    list_display = (
+        "key",
+        "name",
+        "program",
+        "points",
+        "points_attribute",
+        "points_per_unit",
+        "max_points",
+        "daily_cap",
+        "is_active",
+    )
+    list_filter = ("program", "is_active")
+    list_select_related = ("program",)
+    search_fields = ("key", "name")
+
+
+@admin.register(CustomEvent)
+class CustomEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "event_type", "member", "partner", "reference", "points")
+    list_filter = ("event_type__program", "event_type")
+    list_select_related = ("event_type", "member", "partner")
+    search_fields = ("=member__number", "=reference")
+    ordering = ("-id",)

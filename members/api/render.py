@@ -45,6 +45,7 @@ def purchase_result(data: dict) -> dict:
         "id": int(data["id"]),
         "external_id": str(data["external_id"]),
         "member": str(data["member"]),
+        "card": None if data["card"] is None else str(data["card"]),
         "amount": money(data["amount"]),
         "currency": str(data["currency"]),
         "occurred_at": moment(data["occurred_at"]),

@@ -12,7 +12,7 @@ from django.utils.translation import get_language
 from rest_framework.renderers import JSONRenderer
 
 from members.api import render
-from members.models import LedgerEntry, Member, Partner, Purchase, ReviewCase, Subscription
+from members.models import Card, LedgerEntry, Member, Partner, Purchase, Receipt, ReviewCase, Subscription
 from members.phones import PhoneInvalid, phone_e164
 from members.selectors import member_standing
 
@@ -189,3 +189,22 @@ def member_balance(*, member: Member) -> dict:
         else None,
         "expiring": {f"within_{days}_days": points for days, points in standing.expiring.items()},
     }
+
+
+def card_for_partner(*, partner: Partner, number: str) -> Card | None:
+    """A card of the partner's program by its (normalised) number, whatever its status."""
+    return (
+        Card.objects.select_related("member__program", "member__tier", "replaced_by")
+        .filter(program_id=partner.program_id, number=number)
+        .first()
+    )
+
+
+def member_cards(*, member: Member) -> QuerySet[Card]:
+    """A member's cards, newest first, active and not."""
+    return Card.objects.select_related("replaced_by").filter(member=member).order_by("-issued_at", "-pk")
+
+
+def receipt_for_partner(*, partner: Partner, receipt_id: int) -> Receipt | None:
+    """A receipt the partner recorded; other partners' receipts are not found."""
+    return Receipt.objects.filter(pk=receipt_id, partner=partner).first()

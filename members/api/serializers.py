@@ -225,7 +225,13 @@ class ItemSerializer(StrictSerializer):
 
 
 class PurchaseSerializer(StrictSerializer):
-    member = serializers.CharField(max_length=12, help_text="Membership number.")
+    member = serializers.CharField(max_length=12, required=False, help_text="Membership number (or send `card`).")
+    card = serializers.CharField(
+        max_length=23,
+        required=False,
+        help_text="A loyalty card number of the member, instead of (or with) `member`: 8 to 19 digits, spaces "
+        "allowed. A blocked or replaced card is a 409 `card_blocked` / `card_replaced`.",
+    )
     external_id = NFCCharField(max_length=64, help_text="Your order id; unique per partner.")
     amount = serializers.DecimalField(
         **MONEY,
@@ -249,6 +255,11 @@ class PurchaseSerializer(StrictSerializer):
     def validate_items(self, items):
         # Stored as JSON: prices as strings keep their exact decimal value.
         return [{**item, "unit_price": str(item["unit_price"])} for item in items]
+
+    def validate(self, attrs):
+        if not attrs.get("member") and not attrs.get("card"):
+            raise serializers.ValidationError({"member": ["Send the membership number or a card number."]})
+        return attrs
 
 
 class PurchaseFilterSerializer(ListQuerySerializer):
@@ -278,6 +289,7 @@ class PurchaseResultSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="Transaction id, for reversals.")
     external_id = serializers.CharField()
     member = serializers.CharField()
+    card = serializers.CharField(allow_null=True, help_text="The card number the purchase named, if any.")
     amount = serializers.DecimalField(**MONEY)
     currency = serializers.CharField()
     occurred_at = serializers.DateTimeField()
@@ -308,9 +320,30 @@ class SimulationSerializer(serializers.Serializer):
     breakdown = RuleLineSerializer(many=True)
 
 
+class ReturnItemSerializer(StrictSerializer):
+    sku = serializers.CharField(max_length=60, help_text="The SKU of a product line of the purchase.")
+    quantity = serializers.IntegerField(min_value=1, max_value=100000)
+
+
 class ReverseSerializer(StrictSerializer):
     amount = serializers.DecimalField(
-        **MONEY, min_value=Decimal("0.01"), required=False, help_text="Refunded amount; omit for a full refund."
+        **MONEY,
+        min_value=Decimal("0.01"),
+        required=False,
+        help_text="Refunded amount; omit for a full refund, or, with `items`, for the items' value at the prices paid.",
+    )
+    items = ReturnItemSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_ITEMS,
+        help_text="Items returned: the points they earned are taken back (item and basket rules included); "
+        "never more of a SKU than was bought, over all refunds.",
+    )
+    reference = NFCCharField(
+        max_length=64,
+        required=False,
+        default="",
+        help_text="Your return id: the same one again answers with the first refund and takes nothing more.",
     )
     reason = serializers.CharField(max_length=200, required=False, default="Refund")
 

@@ -46,6 +46,7 @@ PURCHASE_RESULT = {
     "id": 5121,
     "external_id": "ORD-2026-000123",
     "member": NUMBER,
+    "card": None,
     "amount": "84.50",
     "currency": "EUR",
     "occurred_at": "2026-11-20T17:42:00Z",
@@ -114,6 +115,7 @@ def _purchase_data(purchase: Purchase) -> dict:
         "id": purchase.pk,
         "external_id": purchase.external_id,
         "member": member.number,
+        "card": purchase.card.number if purchase.card_id else None,
         "amount": purchase.amount,
         "currency": purchase.currency,
         "occurred_at": purchase.occurred_at,
@@ -129,6 +131,12 @@ def _purchase_data(purchase: Purchase) -> dict:
 
 
 TRANSACTION_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Transaction id.")
+
+
+def purchase_answer(purchase: Purchase) -> dict:
+    """A transaction as the API answers it (PurchaseResultSerializer), for other endpoints that
+    create one (a claimed receipt)."""
+    return s.PurchaseResultSerializer(_purchase_data(purchase)).data
 
 
 class PurchasesView(PartnerAPIView):
@@ -222,8 +230,8 @@ class PurchasesView(PartnerAPIView):
         data = s.PurchaseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        # The service looks the number up in the partner's program as it locks the row (404 if absent).
-        purchase, created = services.purchase_record(member=fields.pop("member"), partner=self.partner, **fields)
+        # The service looks the number (or the card) up in the partner's program as it locks the row.
+        purchase, created = services.purchase_record(member=fields.pop("member", None), partner=self.partner, **fields)
         # The answer is written as a plain dict (members.api.render), the schema still names the serializer.
         return Response(render.purchase_result(_purchase_data(purchase)), status=201 if created else 200)
 
@@ -288,7 +296,7 @@ class SimulateView(PartnerAPIView):
         data = s.PurchaseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
-        member = self.member_or_404(d["member"])
+        member = self.member_or_card(d.get("member"), d.get("card"))
         quote = services.purchase_simulate(
             member=member,
             partner=self.partner,
@@ -324,10 +332,23 @@ class ReverseView(PartnerAPIView):
         "referral rewards where the program says so). Points the member already spent become a debt "
         "repaid from future earnings (the balance never goes negative). `points_reversed` and `debt` "
         "are what this call took back, so parallel partial refunds add up to what the purchase earned, "
-        "its own points and what it set off.",
+        "its own points and what it set off.\n\n"
+        "**Returns by item**: send `items` ([{sku, quantity}]) instead of (or with) `amount`. The purchase's "
+        "own points taken back are at least what those items earned: the earning rules are quoted on the whole "
+        "basket and on what is left, so category, SKU and basket rules (a bonus the rest no longer reaches) "
+        "count. A SKU never comes back more often than it was bought, over all refunds (400 "
+        "`return_exceeds_purchase`). Send your return id as `reference`: the same one again answers with the "
+        "first refund's figures and takes nothing more.",
         parameters=[TRANSACTION_PARAM, IDEMPOTENCY_KEY],
         request=s.ReverseSerializer,
-        examples=[OpenApiExample("partial", request_only=True, value={"amount": "25.00", "reason": "Mug returned"})],
+        examples=[
+            OpenApiExample("partial", request_only=True, value={"amount": "25.00", "reason": "Mug returned"}),
+            OpenApiExample(
+                "items",
+                request_only=True,
+                value={"items": [{"sku": "MUG-01", "quantity": 1}], "reference": "RET-88", "reason": "Mug returned"},
+            ),
+        ],
         responses={
             200: OpenApiResponse(
                 s.ReverseResultSerializer,
@@ -348,7 +369,11 @@ class ReverseView(PartnerAPIView):
             **errors(
                 *WRITE_ERRORS,
                 conflicts=(IN_FLIGHT,),
-                refusals=(("invalid_amount", "The refund must be between 0 and 59.50."),),
+                refusals=(
+                    ("invalid_amount", "The refund must be between 0 and 59.50."),
+                    ("item_not_bought", "SKU TEA-01 is not a product line of this purchase."),
+                    ("return_exceeds_purchase", "Only 1 of SKU MUG-01 can still be returned (2 asked)."),
+                ),
             ),
         },
     )
@@ -361,8 +386,13 @@ class ReverseView(PartnerAPIView):
         data.is_valid(raise_exception=True)
         # The answer is what the locked service changed, not before/after reads of unlocked rows:
         # parallel refunds of one purchase each report their own share.
+        d = data.validated_data
         reversal = services.purchase_reverse(
-            purchase=purchase, amount=data.validated_data.get("amount"), reason=data.validated_data["reason"]
+            purchase=purchase,
+            amount=d.get("amount"),
+            items=d.get("items"),
+            reference=d["reference"],
+            reason=d["reason"],
         )
         return Response(
             s.ReverseResultSerializer(

@@ -2,7 +2,11 @@
 
 - program: Program, Tier, Partner, MembershipPlan, EarningRule (what staff configure)
 - member: Member, EmailChange, TierChange, Subscription, MemberDevice (a member and their history)
-- ledger: Purchase, LedgerEntry, PointLot, EngagementAction (points and what moved them)
+- cards: Card (loyalty card numbers, printed or virtual, several per member)
+- ledger: Purchase, LedgerEntry, PointLot, EngagementAction, PointsTransfer (points and what moved them)
+- returns: PurchaseReturn (what a refund took back), Receipt (a purchase without a member, claimed later)
+- imports: ImportJob (a partner's CSV of purchases or members, processed in the background)
+- custom_events: CustomEventType (operator-defined events for points), CustomEvent (one reported)
 - adjustments: PendingAdjustment (a large staff adjustment waiting for a second staff member)
 - outbox: Event, EventHandling (members.outbox)
 - partners: PartnerAPIKey, IdempotencyKey, WebhookEndpoint, WebhookDelivery (the partner API)
@@ -11,22 +15,30 @@
 """
 
 from members.models.adjustments import PendingAdjustment
-from members.models.ledger import EngagementAction, LedgerEntry, PointLot, Purchase
+from members.models.cards import Card
+from members.models.custom_events import CustomEvent, CustomEventType
+from members.models.imports import ImportJob
+from members.models.ledger import EngagementAction, LedgerEntry, PointLot, PointsTransfer, Purchase
 from members.models.member import EmailChange, Member, MemberDevice, Subscription, TierChange
 from members.models.ops import AuditEntry, MetricSnapshot, ReconciliationRun
 from members.models.outbox import Event, EventHandling
 from members.models.partners import IdempotencyKey, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
 from members.models.program import EarningRule, MembershipPlan, Partner, Program, Tier
+from members.models.returns import PurchaseReturn, Receipt
 from members.models.review import ReviewCase
 
 __all__ = [
     "AuditEntry",
+    "Card",
+    "CustomEvent",
+    "CustomEventType",
     "EarningRule",
     "EmailChange",
     "EngagementAction",
     "Event",
     "EventHandling",
     "IdempotencyKey",
+    "ImportJob",
     "LedgerEntry",
     "Member",
     "MemberDevice",
@@ -36,8 +48,11 @@ __all__ = [
     "PartnerAPIKey",
     "PendingAdjustment",
     "PointLot",
+    "PointsTransfer",
     "Program",
     "Purchase",
+    "PurchaseReturn",
+    "Receipt",
     "ReconciliationRun",
     "ReviewCase",
     "Subscription",

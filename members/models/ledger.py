@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from members.models.cards import Card
 from members.models.member import Member
 from members.models.program import EarningRule, Partner, Program
 from members.texts import reason_render
@@ -17,6 +18,9 @@ class Purchase(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="purchases")
     partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="purchases")
     external_id = models.CharField(max_length=64)
+    card = models.ForeignKey(
+        Card, null=True, blank=True, on_delete=models.PROTECT, related_name="purchases", help_text=_("The card shown.")
+    )
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     paid_with_points = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     discount_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
@@ -76,6 +80,8 @@ class LedgerEntry(models.Model):
         ADJUST = "adjust", _("Adjustment")
         REVERSE = "reverse", _("Purchase refunded")
         DEBT = "debt", _("Debt repayment")
+        TRANSFER_OUT = "transfer_out", _("Points sent")
+        TRANSFER_IN = "transfer_in", _("Points received")
 
     # Points issued to members: the one definition of the dashboard's "points issued"
     # (members.metrics), of what the lifetime total adds up (members.services.ledger, which counts
@@ -184,3 +190,34 @@ class EngagementAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.reference}"
+
+
+class PointsTransfer(models.Model):
+    """Points one member gave another of the same program (members.services.transfers): one
+    TRANSFER_OUT entry on the sender, one TRANSFER_IN entry on the recipient. `reference` (the
+    caller's id of the transfer) makes it idempotent within the program."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    sender = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="transfers_sent")
+    recipient = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="transfers_received")
+    points = models.PositiveIntegerField()
+    reference = models.CharField(max_length=64)
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    sent_entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="+")
+    received_entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "reference"], name="transfer_reference_per_program"),
+            models.CheckConstraint(condition=~Q(sender=models.F("recipient")), name="transfer_between_two_members"),
+            models.CheckConstraint(condition=Q(points__gt=0), name="transfer_points_positive"),
+        ]
+        indexes = [models.Index(fields=["sender", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.sender_id} -> {self.recipient_id}: {self.points}"

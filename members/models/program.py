@@ -171,6 +171,28 @@ class Program(models.Model):
         validators=[MinValueValidator(Decimal("0.01"))],
         help_text=_("Largest order total a purchase may have."),
     )
+    receipt_claim_days = models.PositiveIntegerField(
+        default=30,
+        validators=[MaxValueValidator(365)],
+        help_text=_(
+            "How many days after a purchase recorded without a member (a receipt) a member may claim it and "
+            "earn its points. 0: receipts cannot be claimed."
+        ),
+    )
+    transfer_max_points = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(POINTS_CEILING_MAX)],
+        help_text=_("Most points a member may send another member at once. 0: members cannot transfer points."),
+    )
+    transfer_min_points = models.PositiveIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text=_("Fewest points a transfer may move.")
+    )
+    transfer_daily_points = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(POINTS_CEILING_MAX)],
+        help_text=_("Most points a member may send per day, all transfers together. Empty: no daily limit."),
+    )
     max_purchase_points = models.PositiveIntegerField(
         default=1_000_000,
         validators=[MinValueValidator(1), MaxValueValidator(POINTS_CEILING_MAX)],

@@ -20,6 +20,7 @@ from members.models import Member, Partner
 from members.partners import services
 from members.partners.auth import HasPartnerKey, PartnerKeyAuthentication, PartnerThrottle
 from members.partners.selectors import member_for_partner
+from members.services.cards import card_shown
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
@@ -64,6 +65,13 @@ class PartnerAPIView(APIView):
             response["RateLimit-Remaining"] = str(rate.remaining)
             response["RateLimit-Reset"] = str(rate.reset)
         return response
+
+    def member_or_card(self, number: str | None, card: str | None) -> Member:
+        """The member named by a membership number, a card number of the program, or both (which
+        must agree): 404 for unknown ones, 409 for a blocked or replaced card."""
+        if not card:
+            return self.member_or_404(number)
+        return card_shown(program_id=self.partner.program_id, number=card, member=number or None).member
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

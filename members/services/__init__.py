@@ -1,12 +1,16 @@
 """Writes for members, one module per subdomain; what other modules call is importable from here
 (`services.points_spend`, `from members.services import lock_members`).
 
+- cards: loyalty cards (issue, block, replace, the active card behind a number)
 - accounts: enrollment, profile and consents, email changes (confirmed by the new address, reported
   by the old one), status, GDPR erasure, member numbers and codes
 - audit: the audit trail every staff write appends to
 - ledger: the two primitives every balance change goes through (`ledger_credit`, `ledger_debit`),
   their bulk forms for periodic jobs, and points_spend / grant / refund / adjust
-- purchases: recording a purchase and its points, refunds (reversals)
+- purchases: recording a purchase and its points, refunds (reversals) by amount or by returned items
+- custom_events: operator-defined events a partner reports for points
+- transfers: points one member gives another of the program, within the program's limits
+- receipts: purchases recorded without a member, claimed by one later within the program's window
 - referrals: the reward when a referral qualifies
 - engagement: engagement actions and birthdays
 - expiry: pending points released, points expired, the notice before expiry (periodic)
@@ -51,6 +55,7 @@ from members.services.accounts import (
     member_anonymize,
     member_consent_set,
     member_enroll,
+    member_enroll_once,
     member_nps_set,
     member_profile_change,
     member_set_status,
@@ -59,6 +64,15 @@ from members.services.accounts import (
     normalize_email,
 )
 from members.services.audit import NOT_RECORDED, audit_changes, audit_record
+from members.services.cards import (
+    card_active,
+    card_block,
+    card_issue,
+    card_number_normalize,
+    card_replace,
+    card_shown,
+)
+from members.services.custom_events import custom_event_record
 from members.services.engagement import birthdays_award, points_engage
 from members.services.expiry import points_expire_due, points_expiry_notify, points_release_pending
 from members.services.ledger import (
@@ -86,13 +100,16 @@ from members.services.privacy import member_data_export, member_erase
 from members.services.purchases import (
     ITEM_KINDS,
     external_reference_normalize,
+    purchase_amounts_check,
     purchase_items_check,
     purchase_quote,
     purchase_record,
     purchase_reverse,
     purchase_simulate,
 )
+from members.services.receipts import receipt_claim, receipt_record
 from members.services.tiers import tier_assign, tiers_review
+from members.services.transfers import points_transfer
 
 __all__ = [
     "ITEM_KINDS",
@@ -102,6 +119,13 @@ __all__ = [
     "audit_changes",
     "audit_record",
     "birthdays_award",
+    "card_active",
+    "card_block",
+    "card_issue",
+    "card_number_normalize",
+    "card_replace",
+    "card_shown",
+    "custom_event_record",
     "email_change_confirm",
     "email_change_report",
     "email_change_request",
@@ -113,6 +137,7 @@ __all__ = [
     "member_consent_set",
     "member_data_export",
     "member_enroll",
+    "member_enroll_once",
     "member_erase",
     "member_nps_set",
     "member_profile_change",
@@ -137,11 +162,15 @@ __all__ = [
     "points_refund",
     "points_release_pending",
     "points_spend",
+    "points_transfer",
+    "purchase_amounts_check",
     "purchase_items_check",
     "purchase_quote",
     "purchase_record",
     "purchase_reverse",
     "purchase_simulate",
+    "receipt_claim",
+    "receipt_record",
     "subscriptions_expire",
     "tier_assign",
     "tiers_review",

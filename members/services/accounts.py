@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from core.codes import luhn_digit
 from core.errors import Conflict, DomainError
 from members.checks import referral_check
 from members.events import MemberEnrolled, MemberErased
@@ -30,22 +31,11 @@ from members.services.ledger import ledger_credit
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 
 
-def _luhn_digit(digits: str) -> str:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            d -= 9 if d > 9 else 0
-        total += d
-    return str((10 - total % 10) % 10)
-
-
 def _new_member_number() -> str:
     """12 digits with a Luhn check digit, so a mistyped card number is caught at the till."""
     while True:
         body = str(secrets.randbelow(9 * 10**10) + 10**10)
-        number = body + _luhn_digit(body)
+        number = body + luhn_digit(body)
         if not Member.objects.filter(number=number).exists():
             return number
 
@@ -197,6 +187,34 @@ def member_enroll(
         member=member,
     )
     return member
+
+
+def member_enroll_once(*, program: Program, external_id: str, email: str, **fields) -> tuple[Member, bool]:
+    """Enroll by the caller's own customer id, idempotently (batches and imports): a member of the
+    program already holding `external_id` with the same email is returned with False; with another
+    email it is a 409 `external_id_taken`. A retried line, or a line of a file imported twice,
+    never enrolls twice."""
+    if not external_id:
+        message = "Each line needs your external_id: it is what makes the line safe to send again."
+        raise DomainError("external_id_required", message, fields={"external_id": [message]})
+    existing = Member.objects.select_related("tier").filter(program=program, external_id=external_id).first()
+    if existing is None:
+        try:
+            return member_enroll(program=program, external_id=external_id, email=email, **fields), True
+        except Conflict as exc:
+            if exc.code not in ("external_id_taken", "email_taken"):
+                raise
+            # A concurrent line with the same id won the race: answer as a repeat would.
+            existing = Member.objects.select_related("tier").filter(program=program, external_id=external_id).first()
+            if existing is None:
+                raise
+    if existing.email != normalize_email(email):
+        raise Conflict(
+            "external_id_taken",
+            "A member with this external id already exists, with another email.",
+            fields={"external_id": ["Already used."]},
+        )
+    return existing, False
 
 
 @transaction.atomic

@@ -49,12 +49,13 @@ def ledger_credit(
     points: int,
     now: datetime,
     available_at: datetime | None = None,
+    expires_by: datetime | None = None,
     also_save: tuple[str, ...] = (),
     **entry_fields,
 ) -> LedgerEntry:
     """Add points to a locked member: an entry, a lot, and the cached balances. Debt is repaid first.
     The lot is pending until `available_at` (default: available now) and expires by the program's
-    policy. `entry_fields`: the entry's reason, reference, partner, purchase, breakdown, created_by...
+    policy, or at `expires_by` if that is sooner (points moved keep their expiry: a transfer). `entry_fields`: the entry's reason, reference, partner, purchase, breakdown, created_by...
     `also_save`: other member fields the caller changed, written in the same UPDATE."""
     if points <= 0:
         raise DomainError("invalid_points", "Points must be a positive whole number.")
@@ -90,7 +91,7 @@ def ledger_credit(
             remaining=net,
             pending=pending,
             available_at=available_at,
-            expires_at=_expiry_for(member.program, now),
+            expires_at=min(filter(None, [_expiry_for(member.program, now), expires_by]), default=None),
         )
     if pending:
         member.points_pending += net

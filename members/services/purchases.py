@@ -16,8 +16,9 @@ from members.checks import debt_case_open, earn_hold, earn_limit_check, member_r
 from members.earning import Quote, earn_quote
 from members.events import PointsEarned, PointsReversed, PurchaseRecorded
 from members.locks import lock_buyer, lock_members
-from members.models import Event, LedgerEntry, Member, Partner, PointLot, Purchase
+from members.models import Event, LedgerEntry, Member, Partner, PointLot, Program, Purchase, PurchaseReturn
 from members.outbox import event_build, event_record, events_record_bulk
+from members.services.cards import card_shown
 from members.services.ledger import ledger_credit, ledger_debit
 from members.services.plans import active_plan
 from members.services.referrals import referral_reward
@@ -102,14 +103,15 @@ def purchase_items_check(*, amount: Decimal, items: list[dict] | None) -> list[d
     return checked
 
 
-def _validate_purchase(
-    member: Member,
-    partner: Partner | None,
+def purchase_amounts_check(
+    *,
+    program: Program,
     amount: Decimal,
     currency: str,
-    paid_with_points: Decimal,
+    paid_with_points: Decimal = Decimal("0"),
     discount_amount: Decimal = Decimal("0"),
 ) -> None:
+    """The amounts of a purchase (or of a receipt without a member), checked against the program."""
     if discount_amount < 0:
         raise DomainError(
             "invalid_amount", "The discount cannot be negative.", fields={"discount_amount": ["Must be zero or more."]}
@@ -118,11 +120,11 @@ def _validate_purchase(
         raise DomainError(
             "invalid_amount", "The amount must be positive.", fields={"amount": ["Must be greater than zero."]}
         )
-    if amount > member.program.max_purchase_amount:
-        limit = member.program.max_purchase_amount
+    if amount > program.max_purchase_amount:
+        limit = program.max_purchase_amount
         raise DomainError(
             "amount_too_large",
-            f"The amount is over this program's largest purchase ({limit} {member.program.currency}).",
+            f"The amount is over this program's largest purchase ({limit} {program.currency}).",
             fields={"amount": [f"At most {limit}."]},
         )
     if paid_with_points < 0 or paid_with_points > amount:
@@ -131,12 +133,29 @@ def _validate_purchase(
             "The part paid with points must be between zero and the amount.",
             fields={"paid_with_points": ["Out of range."]},
         )
-    if currency.upper() != member.program.currency:
+    if currency.upper() != program.currency:
         raise DomainError(
             "currency_mismatch",
-            f"This program works in {member.program.currency}.",
-            fields={"currency": [f"Expected {member.program.currency}."]},
+            f"This program works in {program.currency}.",
+            fields={"currency": [f"Expected {program.currency}."]},
         )
+
+
+def _validate_purchase(
+    member: Member,
+    partner: Partner | None,
+    amount: Decimal,
+    currency: str,
+    paid_with_points: Decimal,
+    discount_amount: Decimal = Decimal("0"),
+) -> None:
+    purchase_amounts_check(
+        program=member.program,
+        amount=amount,
+        currency=currency,
+        paid_with_points=paid_with_points,
+        discount_amount=discount_amount,
+    )
     if partner is not None and (partner.program_id != member.program_id or not partner.is_active):
         raise NotFound("Member not found.")
 
@@ -218,7 +237,7 @@ def purchase_simulate(
 @transaction.atomic
 def purchase_record(
     *,
-    member: Member | str,
+    member: Member | str | None,
     partner: Partner | None,
     external_id: str,
     amount: Decimal,
@@ -227,13 +246,23 @@ def purchase_record(
     items: list[dict] | None = None,
     paid_with_points: Decimal = Decimal("0"),
     discount_amount: Decimal = Decimal("0"),
+    card: str = "",
     created_by=None,
+    dated_by_receipt: bool = False,
 ) -> tuple[Purchase, bool]:
     """Record a purchase and earn its points. The same (partner, external_id) never earns twice:
     a repeat returns the first purchase and False. `member` may be a membership number of the
-    partner's program (404 if there is none). The purchase carries its earn entry as
+    partner's program (404 if there is none), or None when `card` names the member by a card
+    number of the program (refused when blocked or replaced; the purchase keeps the card).
+    `dated_by_receipt`: a receipt claimed within its window (members.services.receipts), whose date
+    was checked when it was recorded and may precede the member's enrollment. The purchase carries its earn entry as
     `purchase.earn_entry` (None without points) so callers need not read it back."""
     external_id = external_reference_normalize(external_id)
+    shown = None
+    if card:
+        program_id = partner.program_id if partner else member.program_id
+        shown = card_shown(program_id=program_id, number=card, member=member)
+        member = shown.member
     member, referrer = lock_buyer(member, partner)
     _validate_purchase(member, partner, amount, currency, paid_with_points, discount_amount)
     items = purchase_items_check(amount=amount, items=items)
@@ -253,7 +282,7 @@ def purchase_record(
         return existing, False
 
     now = timezone.now()
-    if occurred_at is not None:
+    if occurred_at is not None and not dated_by_receipt:
         _date_check(member, occurred_at, now)
     occurred_at = occurred_at or now
     quote = purchase_quote(
@@ -266,6 +295,7 @@ def purchase_record(
         member=member,
         partner=partner,
         external_id=external_id,
+        card=shown,
         amount=amount,
         paid_with_points=paid_with_points,
         discount_amount=discount_amount,
@@ -464,20 +494,136 @@ def _take_back(
     return entry, shortfall
 
 
+def _return_error(message: str, code: str = "invalid_return") -> DomainError:
+    return DomainError(code, message, fields={"items": [message]})
+
+
+def _items_returned(prior: list[tuple[list[dict], Decimal]]) -> dict[str, int]:
+    """Quantities of each SKU earlier refunds (their items and amounts) took back."""
+    returned: dict[str, int] = {}
+    for items, _amount in prior:
+        for line in items:
+            returned[line["sku"]] = returned.get(line["sku"], 0) + line["quantity"]
+    return returned
+
+
+def _return_check(
+    purchase: Purchase, items: list[dict], returned: dict[str, int]
+) -> tuple[list[dict], Decimal, dict[str, int]]:
+    """The items of a return, checked against what was bought and already returned: never more of a
+    SKU than the purchase's product lines hold. Returns the lines (merged by SKU), their value at the
+    prices paid, and every SKU's quantity returned once this return is counted."""
+    wanted: dict[str, int] = {}
+    for line in items:
+        wanted[line["sku"]] = wanted.get(line["sku"], 0) + line["quantity"]
+    bought: dict[str, list[tuple[int, Decimal]]] = {}
+    for line in purchase.items:
+        if line.get("kind", "product") == "product" and line.get("sku"):
+            bought.setdefault(line["sku"], []).append((line["quantity"], Decimal(line["unit_price"])))
+    returned = dict(returned)
+    value = Decimal("0")
+    for sku, quantity in wanted.items():
+        if sku not in bought:
+            raise _return_error(f"SKU {sku} is not a product line of this purchase.", code="item_not_bought")
+        left = sum(q for q, _ in bought[sku]) - returned.get(sku, 0)
+        if quantity > left:
+            raise _return_error(
+                f"Only {left} of SKU {sku} can still be returned ({quantity} asked).", code="return_exceeds_purchase"
+            )
+        # Lines of one SKU at several prices: the earlier returns took the first lines first.
+        skip, take = returned.get(sku, 0), quantity
+        for line_quantity, price in bought[sku]:
+            used = min(skip, line_quantity)
+            skip -= used
+            here = min(take, line_quantity - used)
+            value += price * here
+            take -= here
+        returned[sku] = returned.get(sku, 0) + quantity
+    return [{"sku": sku, "quantity": q} for sku, q in wanted.items()], value, returned
+
+
+def _items_share(purchase: Purchase, returned: dict[str, int]) -> int:
+    """The part of a purchase's points its returned items earned: the earning rules quoted on the
+    whole basket and on what is left of it (item and basket rules alike, so a basket bonus the rest
+    no longer reaches counts too), applied to the points the purchase really earned, rounded down."""
+    if not purchase.points or not purchase.items:
+        return 0
+    rest, rest_amount = [], purchase.amount
+    left = dict(returned)
+    for line in purchase.items:
+        line = dict(line)
+        if line.get("kind", "product") == "product" and left.get(line.get("sku")):
+            gone = min(left[line["sku"]], line["quantity"])
+            left[line["sku"]] -= gone
+            rest_amount -= Decimal(line["unit_price"]) * gone
+            line["quantity"] -= gone
+        if line["quantity"]:
+            rest.append(line)
+    at = purchase.occurred_at
+    full = purchase_quote(
+        member=purchase.member,
+        partner=purchase.partner,
+        amount=purchase.amount,
+        items=purchase.items,
+        paid_with_points=purchase.paid_with_points,
+        at=at,
+    ).points
+    if full <= 0:
+        return 0
+    paid = purchase.paid_with_points * rest_amount / purchase.amount if rest_amount > 0 else Decimal("0")
+    kept = 0
+    if rest_amount > 0:
+        kept = purchase_quote(
+            member=purchase.member,
+            partner=purchase.partner,
+            amount=rest_amount,
+            items=rest,
+            paid_with_points=paid,
+            at=at,
+        ).points
+    share = Decimal(purchase.points) * (full - max(0, min(kept, full))) / full
+    return int(share.to_integral_value(ROUND_FLOOR))
+
+
+def _return_replay(purchase: Purchase, member: Member, reference: str) -> Reversal | None:
+    done = purchase.returns.filter(reference=reference).first() if reference else None
+    if done is None:
+        return None
+    return Reversal(purchase=purchase, member=member, amount=done.amount, points=done.points, debt=done.debt)
+
+
 @transaction.atomic
 def purchase_reverse(
-    *, purchase: Purchase, amount: Decimal | None = None, reason: str = "Refund", created_by=None
+    *,
+    purchase: Purchase,
+    amount: Decimal | None = None,
+    items: list[dict] | None = None,
+    reference: str = "",
+    reason: str = "Refund",
+    created_by=None,
 ) -> Reversal:
-    """Take back the points of a refunded amount, proportionally: the purchase's own points and every
-    credit derived from it (campaign offers, challenge prizes, referral rewards where the program
-    says so). Points already spent become debt. Returns what this call changed, under the locks."""
+    """Take back the points of a refund: the purchase's own points and every credit derived from it
+    (campaign offers, challenge prizes, referral rewards where the program says so), in proportion
+    to the amount refunded. With `items` ([{sku, quantity}]) the own points taken back are at least
+    what those items earned (_items_share) and the amount defaults to their value at the prices paid;
+    no SKU comes back more often than it was bought. Points already spent become debt. `reference`
+    (the partner's return id) makes the call idempotent: the same one returns the first refund's
+    answer. Returns what this call changed, under the locks."""
     # Derived entries may belong to another member (the referrer): lock them all, in id order.
     others = set(_derived_entries(purchase).values_list("member_id", flat=True)) - {purchase.member_id}
     locked = lock_members(purchase.member_id, *others)
     member = locked[purchase.member_id]
     purchase = Purchase.objects.select_for_update(of=("self",)).select_related("partner").get(pk=purchase.pk)
     purchase.member = member
+    replay = _return_replay(purchase, member, reference)
+    if replay is not None:
+        return replay
     refundable = purchase.amount - purchase.refunded_amount
+    prior = list(purchase.returns.values_list("items", "amount"))
+    returned, lines = _items_returned(prior), []
+    if items:
+        lines, value, returned = _return_check(purchase, items, returned)
+        amount = min(value, refundable) if amount is None else amount
     amount = refundable if amount is None else amount
     if amount <= 0 or amount > refundable:
         raise DomainError(
@@ -486,8 +632,19 @@ def purchase_reverse(
             fields={"amount": [f"At most {refundable}."]},
         )
     purchase.refunded_amount += amount
+    # Item returns take back what their items earned; money refunded without items (and refunds from
+    # before returns were recorded) takes back its proportional share; a full refund takes it all.
+    by_items = sum((a for i, a in prior if i), Decimal("0")) + (amount if lines else Decimal("0"))
     target = points_reversed_share(purchase, purchase.points)
-    to_take = target - purchase.points_reversed
+    if returned and purchase.refunded_amount < purchase.amount:
+        by_amount = int(
+            (Decimal(purchase.points) * (purchase.refunded_amount - by_items) / purchase.amount).to_integral_value(
+                ROUND_FLOOR
+            )
+        )
+        target = min(purchase.points, _items_share(purchase, returned) + by_amount)
+    to_take = max(0, target - purchase.points_reversed)
+    target = purchase.points_reversed + to_take
     purchase.points_reversed = target
     purchase.save(update_fields=["refunded_amount", "points_reversed"])
     now = timezone.now()
@@ -533,6 +690,16 @@ def purchase_reverse(
         entries.append(entry)
         if holder.pk == member.pk:
             points, debt = points + share, debt + shortfall
+    PurchaseReturn.objects.create(
+        purchase=purchase,
+        reference=reference,
+        items=lines,
+        amount=amount,
+        points=points,
+        debt=debt,
+        reason=reason[:200],
+        created_at=now,
+    )
     event_record(
         PointsReversed(
             member=member.number,

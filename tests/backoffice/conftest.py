@@ -4,7 +4,7 @@ tests/conftest.py, shared with the members' adjustment-limit tests)."""
 from django.urls import reverse
 
 # The Chromium of the member pages' browser tests, for tests/backoffice/test_browser.py.
-from tests.members.pages.test_browser import browser  # noqa: F401
+from tests.members.pages.conftest import browser  # noqa: F401
 
 
 def actions_offered(client, model: str) -> set[str]:

@@ -148,7 +148,7 @@ def test_the_trail_holds_no_personal_data_and_erasure_still_works(admin_client, 
 def inline_management() -> dict:
     """The member page's read-only inlines still post their management forms."""
     data = {}
-    for prefix in ("ledger", "tier_changes", "subscriptions"):
+    for prefix in ("ledger", "cards", "tier_changes", "subscriptions"):
         data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0, f"{prefix}-MAX_NUM_FORMS": 1000})
     return data
 

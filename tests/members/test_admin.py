@@ -124,7 +124,11 @@ def test_adding_and_editing_a_member_goes_through_the_services(admin_client, pro
         "last_name": "Nume",
         "language": "ro",
         "consent_email": "on",
-        **{f"{prefix}-{k}": v for prefix in ("ledger", "tier_changes", "subscriptions") for k, v in _empty_formset()},
+        **{
+            f"{prefix}-{k}": v
+            for prefix in ("ledger", "cards", "tier_changes", "subscriptions")
+            for k, v in _empty_formset()
+        },
     }
     taken = MemberFactory(program=program)
     refused = admin_client.post(change_url(member), {**data, "email": taken.email.upper()})

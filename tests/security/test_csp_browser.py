@@ -6,8 +6,11 @@ from django.contrib.auth import get_user_model
 
 from feedback import services as feedback_services
 from tests.feedback.conftest import SurveyFactory
-from tests.members.pages.conftest import signup
-from tests.members.pages.test_browser import browser, demo  # noqa: F401 - the shared Chromium fixtures
+from tests.members.pages.conftest import (
+    browser,  # noqa: F401 - the shared Chromium fixture
+    signup,
+)
+from tests.members.pages.test_browser import demo  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -269,3 +269,24 @@ def test_subscription_payment_is_scoped_to_the_member_and_program(api, program, 
     assert api.get(f"/api/v1/members/{foreign.number}/subscriptions").status_code == 404
     sub.refresh_from_db()
     assert sub.status == "pending"
+
+
+def test_a_partner_transfers_points_between_two_members_of_its_program(api, partner, foreign_member):
+    Program.objects.filter(pk=partner.program_id).update(transfer_max_points=500)
+    program = Program.objects.get(pk=partner.program_id)
+    ana, ion = MemberFactory(program=program), MemberFactory(program=program)
+    services.points_grant(member=ana, points=300, reason="Start")
+    body = {"sender": ana.number, "recipient": ion.number, "points": 120, "reference": "GIFT-1"}
+    moved = api.post("/api/v1/transfers", body, format="json")
+    assert moved.status_code == 201, moved.content
+    assert moved.json()["sender"]["balance"]["available"] == 180
+    assert moved.json()["recipient"]["balance"]["available"] == 120
+    again = api.post("/api/v1/transfers", body, format="json")
+    assert again.status_code == 200 and again.json()["id"] == moved.json()["id"]
+    assert again.json()["sender"]["balance"]["available"] == 180
+    too_much = api.post("/api/v1/transfers", {**body, "points": 400, "reference": "GIFT-2"}, format="json")
+    assert (too_much.status_code, too_much.json()["error"]["code"]) == (409, "insufficient_points")
+    foreign = api.post(
+        "/api/v1/transfers", {**body, "recipient": foreign_member.number, "reference": "GIFT-3"}, format="json"
+    )
+    assert foreign.status_code == 404

@@ -142,3 +142,38 @@ def test_an_unknown_engagement_type_is_refused(api, member):
     response = api.post("/api/v1/events", {"member": member.number, "type": "dance", "reference": "x"}, format="json")
     assert response.status_code == 400
     assert "type" in response.json()["error"]["fields"]
+
+
+def test_a_refund_by_items_answers_the_points_they_earned(api, partner):
+    EarningRule.objects.create(
+        program=partner.program, name="Coffee x3", kind=EarningRule.Kind.CATEGORY, category="coffee", multiplier=3
+    )
+    member = MemberFactory(program=Program.objects.get(pk=partner.program_id))
+    items = [
+        {"sku": "BEANS", "category": "coffee", "quantity": 2, "unit_price": "10.00"},
+        {"sku": "MUG", "category": "home", "quantity": 1, "unit_price": "30.00"},
+    ]
+    tx = api.post("/api/v1/transactions", purchase_body(member, amount="50.00", items=items), format="json").json()
+    url = f"/api/v1/transactions/{tx['id']}/reverse"
+    body = {"items": [{"sku": "BEANS", "quantity": 1}], "reference": "RET-1"}
+    first = api.post(url, body, format="json")
+    again = api.post(url, body, format="json")
+    assert first.status_code == 200, first.content
+    assert (first.json()["amount"], first.json()["points_reversed"]) == ("10.00", 30)
+    assert again.json()["points_reversed"] == 30 and again.json()["balance"]["available"] == 60
+    too_many = api.post(url, {"items": [{"sku": "BEANS", "quantity": 2}]}, format="json")
+    assert (too_many.status_code, too_many.json()["error"]["code"]) == (400, "return_exceeds_purchase")
+
+
+def test_a_receipt_recorded_without_a_member_is_claimed_later_and_earns(api, other_api, member):
+    body = {"external_id": "TILL-7", "amount": "25.00", "currency": "EUR"}
+    recorded = api.post("/api/v1/receipts", body, format="json")
+    assert recorded.status_code == 201, recorded.content
+    assert recorded.json()["member"] is None
+    assert api.post("/api/v1/receipts", body, format="json").status_code == 200
+    url = f"/api/v1/receipts/{recorded.json()['id']}/claim"
+    assert other_api.post(url, {"member": member.number}, format="json").status_code == 404
+    claimed = api.post(url, {"member": member.number}, format="json")
+    assert claimed.status_code == 201 and claimed.json()["points"] == 25
+    assert api.post(url, {"member": member.number}, format="json").status_code == 200
+    assert api.get(f"/api/v1/members/{member.number}/balance").json()["available"] == 25

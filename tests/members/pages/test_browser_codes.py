@@ -6,13 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from rewards.services import reward_redeem
-from tests.members.pages.conftest import buy, signup
-from tests.members.pages.test_browser import (  # noqa: F401 - the browser fixtures, shared
-    ARTIFACTS,
-    _sign_in_with_password,
-    browser,
-    demo,
-)
+from tests.members.pages.conftest import ARTIFACTS, buy, signup
+from tests.members.pages.test_browser import _sign_in_with_password, demo  # noqa: F401 - the demo fixture
 from tests.scanner import scan
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
