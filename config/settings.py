@@ -384,6 +384,7 @@ SPECTACULAR_SETTINGS = {
         "RewardKindEnum": "rewards.models.Reward.Kind",
         "HoldReasonEnum": "members.checks.HOLD_REASONS",
         "HoldReviewEnum": ["open", "rejected"],
+        "ImportKindEnum": "members.models.ImportJob.Kind",
     },
 }
 

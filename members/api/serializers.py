@@ -342,7 +342,6 @@ class ReverseSerializer(StrictSerializer):
     reference = NFCCharField(
         max_length=64,
         required=False,
-        default="",
         help_text="Your return id: the same one again answers with the first refund and takes nothing more.",
     )
     reason = serializers.CharField(max_length=200, required=False, default="Refund")

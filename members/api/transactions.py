@@ -391,7 +391,7 @@ class ReverseView(PartnerAPIView):
             purchase=purchase,
             amount=d.get("amount"),
             items=d.get("items"),
-            reference=d["reference"],
+            reference=d.get("reference", ""),
             reason=d["reason"],
         )
         return Response(

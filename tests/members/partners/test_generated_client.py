@@ -20,7 +20,7 @@ from django.test import Client
 
 from campaigns.models import OfferGrant
 from campaigns.services import campaign_launch
-from members.models import Program
+from members.models import CustomEventType, Program
 from members.partners.services import partner_key_create
 from tests.campaigns.conftest import CampaignFactory, OfferFactory
 from tests.conftest import MemberFactory, PartnerFactory
@@ -89,6 +89,7 @@ class Journey:
     code: str = ""
     offer_code: str = ""  # a campaign offer code another member holds
     hook_url: str = ""  # where a registered webhook points (this live server)
+    friend: str = ""  # a second member (made by the batch step), for transfers
     last: object = None  # the last response, for its headers
 
     def call(self, operation: str, *args, expect: int = 200, **kwargs):
@@ -235,6 +236,43 @@ def offer_codes(j: Journey):
     assert j.call("offer_codes_consume", j.offer_code, body=body).status == "consumed"
 
 
+def cards(j: Journey):
+    card = j.call("members_cards_issue", j.number, body=j.body("CardIssueRequest", {}), expect=201)
+    assert card.number in [c.number for c in j.call("members_cards", j.number).results]
+    assert j.call("cards_lookup", card.number).member.number == j.number
+    body = j.model("PurchaseRequest", card=card.number, external_id="ORD-CARD", amount="10.00", currency="EUR")
+    assert j.call("transactions_create", body=body, expect=201).member == j.number  # earning by card
+    new = j.call("cards_replace", card.number, body=j.body("CardReplaceRequest", {"reason": "lost"}), expect=201)
+    assert new.number != card.number
+    assert j.call("cards_block", new.number, body=j.body("CardBlockRequest", {"reason": "stolen"})) is not None
+
+
+def batches_and_imports(j: Journey):
+    members = j.body("MembersBatchRequest", {"members": [{"email": "friend@example.com", "external_id": "F-1"}]})
+    j.call("members_batch", body=members)
+    j.friend = j.call("members_lookup", email="friend@example.com").results[0].number
+    line = {"member": j.friend, "external_id": "B-1", "amount": "10.00", "currency": "EUR"}
+    j.call("transactions_batch", body=j.body("TransactionsBatchRequest", {"transactions": [line]}))
+    assert j.call("transactions_list", external_id="B-1").results
+    csv = "member,external_id,amount,currency\n" + f"{j.friend},IMP-1,5.00,EUR\n"
+    job = j.call("imports_create", body=j.body("ImportCreateRequest", {"kind": "transactions", "csv": csv}), expect=202)
+    assert j.call("imports_get", job.id).id == job.id
+
+
+def receipts(j: Journey):
+    receipt = j.body("ReceiptRequest", {"external_id": "R-1", "amount": "20.00", "currency": "EUR"})
+    created = j.call("receipts_create", body=receipt, expect=201)
+    claimed = j.call("receipts_claim", created.id, body=j.body("ClaimRequest", {"member": j.number}), expect=201)
+    assert claimed.member == j.number
+
+
+def transfers_and_custom_events(j: Journey):
+    body = {"sender": j.number, "recipient": j.friend, "points": 5, "reference": "T-1"}
+    assert j.call("transfers_create", body=j.body("TransferRequest", body), expect=201) is not None
+    visit = j.body("CustomEventRequest", {"type": "store_visit", "reference": "V-1"})
+    assert j.call("members_events_create", j.number, body=visit, expect=201) is not None
+
+
 def data_subject_request(j: Journey):
     """Last: the export holds the member's data, then the member is erased."""
     assert j.call("members_export", j.number) is not None
@@ -257,6 +295,10 @@ STEPS = [
     events_feed,
     webhooks,
     offer_codes,
+    cards,
+    batches_and_imports,
+    receipts,
+    transfers_and_custom_events,
     data_subject_request,
 ]
 
@@ -270,7 +312,14 @@ def test_the_partner_journey_runs_through_the_generated_client(generated, live_s
     pkg, schema = generated
     settings.API_EVENTS_SETTLE_SECONDS = 0
     partner = PartnerFactory(program__currency="EUR")
-    Program.objects.filter(pk=partner.program_id).update(pending_days=0, burn_rate=Decimal("0.01"), burn_min_order=0)
+    Program.objects.filter(pk=partner.program_id).update(
+        pending_days=0,
+        burn_rate=Decimal("0.01"),
+        burn_min_order=0,
+        transfer_max_points=1000,
+        transfer_daily_points=1000,
+    )
+    CustomEventType.objects.create(program=partner.program, key="store_visit", name="Store visit", points=5)
     reward = RewardFactory(program=partner.program, points_cost=20, value=Decimal("5.00"))
     _, key = partner_key_create(partner=partner, name="generated client")
     client = pkg.AuthenticatedClient(base_url=live_server.url, token=key, prefix="Api-Key")
