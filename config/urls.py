@@ -1,3 +1,4 @@
+from anymail.urls import urlpatterns as anymail_urlpatterns
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
@@ -7,6 +8,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from core.observability import metrics_allowed
 from core.views import healthz
+
+ANYMAIL_TRACKING = [p for p in anymail_urlpatterns if (p.name or "").endswith("_tracking_webhook")]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -20,8 +23,9 @@ urlpatterns = [
     path("rewards/", include("rewards.urls")),
     path("feedback/", include("feedback.urls")),
     path("campaigns/", include("campaigns.urls")),
-    # Email providers' tracking webhooks (bounces, complaints): /anymail/<esp>/tracking/
-    path("anymail/", include("anymail.urls")),
+    # Email providers' tracking webhooks (bounces, complaints): /anymail/<esp>/tracking/ (not the
+    # inbound-mail views: Fidelis receives no mail).
+    path("anymail/", include((ANYMAIL_TRACKING, "anymail"))),
     path("", include("members.urls")),
 ]
 if settings.DEBUG:

@@ -51,13 +51,13 @@ def test_admin_change_records_who_what_and_before_after(admin_client, admin_user
 def test_admin_add_and_delete_are_recorded_for_every_model(admin_client, admin_user, program):
     response = admin_client.post(
         reverse("admin:members_tier_add"),
-        {"program": program.pk, "name": "Silver", "level": 1, "metric": "spend", "window": "lifetime",
+        {"program": program.pk, "name_en": "Silver", "level": 1, "metric": "spend", "window": "lifetime",
          "threshold": "500", "earn_multiplier": "1.25", "color": "#c0c0c0"},
     )  # fmt: skip
     assert response.status_code == 302
     tier = Tier.objects.get(name="Silver")
     added = trail("admin.add", tier)
-    assert added.changes["threshold"] == [None, "500"] and added.changes["name"] == [None, "Silver"]
+    assert added.changes["threshold"] == [None, "500"] and added.changes["name_en"] == [None, "Silver"]
 
     rule = EarningRule.objects.create(program=program, name="Double Tuesdays", kind="promotion", multiplier=2)
     response = admin_client.post(reverse("admin:members_earningrule_delete", args=[rule.pk]), {"post": "yes"})

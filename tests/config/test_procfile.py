@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import _database_url
+
 ROOT = Path(__file__).resolve().parents[2]
 HONCHO = Path(sys.executable).parent / "honcho"
 
@@ -54,11 +56,13 @@ def test_procfile_declares_web_one_worker_per_queue_and_beat(settings):
     assert all(command.strip().startswith("deploy/entrypoint.sh ") for command in types.values())
 
 
+@pytest.mark.postgres  # the processes share the (migrated) test database, which SQLite's in-memory one cannot
 @pytest.mark.django_db(transaction=True)
 def test_ctrl_c_stops_web_and_beat(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
     env.update(WEB_SERVER="runserver", HOST="127.0.0.1", ENV_FILE="/dev/null", DEBUG="true", PYTHON=sys.executable)
+    env.update(DATABASE_URL=_database_url(), DATABASE_REPLICA_URL="")
     log = (tmp_path / "honcho.log").open("w")
     honcho = subprocess.Popen(
         [str(HONCHO), "start", "--port", str(port), "web", "beat"],

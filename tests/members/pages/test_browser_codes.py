@@ -26,6 +26,7 @@ def test_card_and_voucher_on_screen_scan_to_their_numbers(browser, live_server, 
     page.set_default_timeout(15_000)
     try:
         _sign_in_with_password(page, "ion@example.com", "correct horse battery")
+        page.wait_for_load_state("networkidle")  # the program's stylesheet too: no layout shift mid-shot
         shown = {
             "qr": page.get_by_test_id("card-qr").screenshot(),
             "barcode": page.get_by_test_id("card-barcode").screenshot(),
@@ -36,6 +37,7 @@ def test_card_and_voucher_on_screen_scan_to_their_numbers(browser, live_server, 
         page.screenshot(path=str(ARTIFACTS / f"member-card-{width}.png"), full_page=True)
 
         page.goto(f"/rewards/vouchers/{voucher.pk}/")
+        page.wait_for_load_state("networkidle")
         expect(page.get_by_test_id("voucher-code")).to_be_visible()
         assert scan(page.locator(".voucher__qr").screenshot()) == [("QR-Code", voucher.code)]
         assert scan(page.get_by_test_id("voucher-barcode").screenshot()) == [("CODE-128", voucher.code)]
