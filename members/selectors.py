@@ -193,6 +193,8 @@ def member_get(*, program: Program, number: str) -> Member | None:
 
 def referrer_by_code(*, program: Program, code: str) -> Member | None:
     """The active member whose referral code a sign-up page carries (?ref=), to say who invited."""
+    if not code.strip().isalnum():  # codes are letters and digits; anything else (a NUL, ...) names nobody
+        return None
     return (
         Member.objects.filter(program=program, referral_code=code.strip().upper(), status=Member.Status.ACTIVE)
         .only("first_name", "last_name", "referral_code")

@@ -40,8 +40,13 @@ READERS = {ImportJob.Kind.TRANSACTIONS: purchase_line, ImportJob.Kind.MEMBERS: m
 
 
 def _rows(content: str) -> tuple[list[str], list[dict]]:
-    reader = csv.DictReader(io.StringIO(content))
-    return list(reader.fieldnames or []), list(reader)
+    """Header and lines; text that is not CSV (a stray carriage return inside a field, ...) is a 400."""
+    try:
+        reader = csv.DictReader(io.StringIO(content, newline=""))
+        return list(reader.fieldnames or []), list(reader)
+    except csv.Error as exc:
+        message = f"The file is not valid CSV: {exc}."
+        raise DomainError("invalid_file", message, fields={"csv": [message]}) from None
 
 
 @transaction.atomic

@@ -5,7 +5,7 @@ from django.test import override_settings
 
 @pytest.mark.django_db
 def test_healthz_reports_database_and_no_broker_on_the_embedded_default(client, settings):
-    settings.REDIS_URL = ""
+    settings.BROKER_CONFIGURED = False
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "broker": "not configured (tasks run eagerly)"}
