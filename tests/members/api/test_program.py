@@ -5,7 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from members.models import EarningRule, Program, Tier
 from tests.conftest import PartnerFactory, client_for
@@ -88,9 +88,10 @@ def test_earning_rules_in_words_in_the_callers_language(api, configured):
 
 def test_another_partners_own_multiplier_is_not_shown(api, configured, program):
     other = PartnerFactory(program=program)
-    EarningRule.objects.create(
-        program=program, name="Theirs", kind=EarningRule.Kind.PARTNER, partner=other, multiplier=2
-    )
+    with translation.override("en"):  # the name is stored per language (an earlier request may leave "ro" on)
+        EarningRule.objects.create(
+            program=program, name="Theirs", kind=EarningRule.Kind.PARTNER, partner=other, multiplier=2
+        )
     assert "Theirs" not in [r["name"] for r in api.get("/api/v1/earning-rules").json()["results"]]
     assert "Theirs" in [r["name"] for r in client_for(other).get("/api/v1/earning-rules").json()["results"]]
 
