@@ -15,8 +15,9 @@ from members.locks import lock_members
 from members.models import Member, Purchase, ReviewCase
 from members.outbox import events_record_bulk
 from members.services.audit import audit_record
-from members.services.purchases import points_reversed_share, purchase_credit, purchase_earned_event
+from members.services.purchases import purchase_credit, purchase_earned_event
 from members.services.referrals import referral_reward
+from members.services.refunds import points_reversed_share
 from members.services.tiers import tier_evaluate
 from members.texts import ledger_reason
 

@@ -13,7 +13,7 @@ from members.models.program import Partner, Program
 
 
 class PurchaseReturn(models.Model):
-    """One refund of a purchase (members.services.purchases.purchase_reverse): the items and amount
+    """One refund of a purchase (members.services.refunds.purchase_reverse): the items and amount
     it took back and the points, as the locked service computed them. A partner's `reference` (its
     return id) makes the refund idempotent: the same reference answers with this row again."""
 

@@ -7,7 +7,8 @@
 - audit: the audit trail every staff write appends to
 - ledger: the two primitives every balance change goes through (`ledger_credit`, `ledger_debit`),
   their bulk forms for periodic jobs, and points_spend / grant / refund / adjust
-- purchases: recording a purchase and its points, refunds (reversals) by amount or by returned items
+- purchases: recording a purchase and its points
+- refunds: reversals of a purchase by amount or by returned items, with their share of what it set off
 - custom_events: operator-defined events a partner reports for points
 - transfers: points one member gives another of the program, within the program's limits
 - receipts: purchases recorded without a member, claimed by one later within the program's window
@@ -104,10 +105,10 @@ from members.services.purchases import (
     purchase_items_check,
     purchase_quote,
     purchase_record,
-    purchase_reverse,
     purchase_simulate,
 )
 from members.services.receipts import receipt_claim, receipt_record
+from members.services.refunds import purchase_reverse
 from members.services.tiers import tier_assign, tiers_review
 from members.services.transfers import points_transfer
 
