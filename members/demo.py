@@ -11,7 +11,18 @@ from django.utils import timezone
 from members import services
 from members.auth import demo_member_login
 from members.loyalty import loyalty_types_recompute
-from members.models import EarningRule, LedgerEntry, Member, MembershipPlan, Partner, PointLot, Program, Purchase, Tier
+from members.models import (
+    CustomEventType,
+    EarningRule,
+    LedgerEntry,
+    Member,
+    MembershipPlan,
+    Partner,
+    PointLot,
+    Program,
+    Purchase,
+    Tier,
+)
 from members.partners.services import partner_key_demo
 from members.selectors import add_months
 
@@ -150,6 +161,7 @@ def seed() -> list[str]:
         _members(program)
         _abuse_limits(program)
         _suspect_referral(program)
+        _partner_features(program)
         lines.append(f"Created demo program '{program.name}' with {program.members.count()} members.")
     else:
         lines.append(f"Demo program '{program.name}' already present ({program.members.count()} members).")
@@ -306,6 +318,14 @@ def _abuse_limits(program: Program) -> None:
     Program.objects.filter(pk=program.pk).update(
         member_daily_earns=30, member_daily_points=20_000, partner_daily_earns=5_000, partner_daily_points=500_000
     )
+
+
+def _partner_features(program: Program) -> None:
+    """What the partner API's newer writes need to be tried at once: transfers allowed (up to 500 a
+    time, 1,000 a day), a custom event type partners report ("store_visit"), and a card for Ana."""
+    Program.objects.filter(pk=program.pk).update(transfer_max_points=500, transfer_daily_points=1000)
+    CustomEventType.objects.create(program=program, key="store_visit", name="Store visit", points=10, daily_cap=1)
+    services.card_issue(member=program.members.get(email="ana@example.com"), source="demo")
 
 
 def _suspect_referral(program: Program) -> None:

@@ -5,7 +5,7 @@ from django.db.models import F
 from django.db.models.functions import TruncMonth
 
 from members import demo
-from members.models import LedgerEntry, Member, ReviewCase, Subscription
+from members.models import Card, LedgerEntry, Member, ReviewCase, Subscription
 from members.selectors import ledger_mismatches
 
 pytestmark = pytest.mark.django_db
@@ -35,5 +35,11 @@ def test_demo_seed_gives_a_year_of_history_with_a_clean_ledger():
     statuses = list(Subscription.objects.filter(member__program=program).values_list("status", flat=True))
     assert statuses.count(Subscription.Status.PENDING) == 2 and Subscription.Status.ACTIVE in statuses
     assert ledger_mismatches() == []
+    # The partner API's newer writes can be tried at once: transfers, a custom event type, Ana's card.
+    program.refresh_from_db()
+    assert program.transfer_max_points == 500
+    assert program.custom_event_types.get().key == "store_visit"
+    assert Card.objects.filter(member__email="ana@example.com", status=Card.Status.ACTIVE).count() == 1
     demo.seed()  # a second run adds nothing
     assert program.members.count() == 61
+    assert Card.objects.filter(member__program=program).count() == 1
