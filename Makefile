@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Another HOST or PORT (`make run PORT=8010`): links in the printed logins and in emails follow it.
+RUN_SITE_URL := $(if $(filter-out 127.0.0.1:8000,$(HOST):$(PORT)),SITE_URL=http://$(HOST):$(PORT))
 
 .PHONY: run test lint bench bench-1m worker beat cluster cluster-check messages clean
 
@@ -18,11 +20,11 @@ $(VENV)/.installed: pyproject.toml
 
 run: $(VENV)/.installed .env
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	$(RUN_SITE_URL) $(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@# honcho runs the Procfile's process types in one group: Ctrl-C stops all of them, beat included.
 	@procs="web beat"; if grep -qsE "^(REDIS_URL|CELERY_BROKER_URL)=." .env || [ -n "$$REDIS_URL$$CELERY_BROKER_URL" ]; then procs="web worker beat"; fi; \
-	  WEB_SERVER=runserver HOST=$(HOST) $(VENV)/bin/honcho start --port $(PORT) $$procs
+	  $(RUN_SITE_URL) WEB_SERVER=runserver HOST=$(HOST) $(VENV)/bin/honcho start --port $(PORT) $$procs
 
 test: $(VENV)/.installed .env
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

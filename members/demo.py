@@ -4,6 +4,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import DateTimeField, ExpressionWrapper, OuterRef, Subquery
 from django.utils import timezone
@@ -175,7 +176,7 @@ def _admin_user() -> str:
     User = get_user_model()
     if not User.objects.filter(username=ADMIN_USERNAME).exists():
         User.objects.create_superuser(ADMIN_USERNAME, "admin@example.com", ADMIN_PASSWORD)
-        return f"Admin login: {ADMIN_USERNAME} / {ADMIN_PASSWORD}  (http://127.0.0.1:8000/admin/)"
+        return f"Admin login: {ADMIN_USERNAME} / {ADMIN_PASSWORD}  ({settings.SITE_URL}/admin/)"
     return f"Admin login: {ADMIN_USERNAME} (password unchanged; the demo default is {ADMIN_PASSWORD})"
 
 
