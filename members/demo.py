@@ -325,7 +325,13 @@ def _partner_features(program: Program) -> None:
     """What the partner API's newer writes need to be tried at once: transfers allowed (up to 500 a
     time, 1,000 a day), a custom event type partners report ("store_visit"), and a card for Ana."""
     Program.objects.filter(pk=program.pk).update(transfer_max_points=500, transfer_daily_points=1000)
-    CustomEventType.objects.create(program=program, key="store_visit", name="Store visit", points=10, daily_cap=1)
+    CustomEventType.objects.create(
+        program=program,
+        key="store_visit",
+        points=10,
+        daily_cap=1,
+        **_translated("name", ("Store visit", "Vizită în magazin", "Visita in negozio", "Посещение магазина")),
+    )
     services.card_issue(member=program.members.get(email="ana@example.com"), source="demo")
 
 

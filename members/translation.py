@@ -3,7 +3,7 @@ language and warns about the empty ones (core.translations)."""
 
 from modeltranslation.translator import TranslationOptions, register
 
-from members.models import EarningRule, MembershipPlan, Program, Tier
+from members.models import CustomEventType, EarningRule, MembershipPlan, Program, Tier
 
 
 @register(Program)
@@ -23,4 +23,9 @@ class MembershipPlanTranslation(TranslationOptions):
 
 @register(EarningRule)
 class EarningRuleTranslation(TranslationOptions):
+    fields = ("name",)
+
+
+@register(CustomEventType)
+class CustomEventTypeTranslation(TranslationOptions):
     fields = ("name",)

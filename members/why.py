@@ -45,7 +45,7 @@ def _label(item: dict, entry: LedgerEntry, rule_names: dict[int, str], tier_name
         currency, sep, rate = rest.partition(" x ")
         if sep:
             return f"{_number(amount)} {currency} x {_number(rate)}"
-    if item.get("kind") == "engagement" and entry.reason_params is not None:
+    if item.get("kind") in ("engagement", "event") and entry.reason_params is not None:
         return entry.member_reason  # the rule's name in every language, stored with the entry
     if item.get("rule") in rule_names:
         return rule_names[item["rule"]]

@@ -299,7 +299,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomEventType)
-class CustomEventTypeAdmin(admin.ModelAdmin):
+class CustomEventTypeAdmin(MissingTranslationsAdmin, TranslationAdmin):
     """Operator-defined events partners report for points (POST /api/v1/members/{n}/events)."""
 
     form = CustomEventTypeForm

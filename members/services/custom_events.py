@@ -16,6 +16,7 @@ from members.locks import lock_member
 from members.models import CustomEvent, CustomEventType, LedgerEntry, Member, Partner
 from members.outbox import event_record
 from members.services.ledger import ledger_credit
+from members.texts import stored_reason
 
 _JSON_TYPES = {"string": (str,), "number": (int, float), "boolean": (bool,)}
 
@@ -82,7 +83,7 @@ def custom_event_record(
             kind=LedgerEntry.Kind.ENGAGEMENT,
             points=points,
             now=now,
-            reason=event_type.name,
+            **stored_reason(event_type, "name"),
             reference=f"event:{event_type.key}:{reference}"[:120],
             partner=partner,
             breakdown=[{"kind": "event", "label": event_type.name, "points": points, "rule": None}],

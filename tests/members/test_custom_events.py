@@ -6,10 +6,12 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from core.errors import DomainError
 from members import services
 from members.models import CustomEvent, CustomEventType, Event, LedgerEntry
+from members.why import entries_explain
 
 from .conftest import assert_ledger_consistent
 
@@ -40,6 +42,18 @@ def test_an_event_earns_fixed_points_plus_its_points_per_unit(member, run):
     assert (entry.points, entry.reason) == (32, "Run completed")
     assert Event.objects.filter(type="custom_event.recorded").count() == 1
     assert assert_ledger_consistent(member).points_available == 32
+
+
+def test_members_read_the_event_name_in_their_language(member, run):
+    run.name_ro = "Alergare terminată"
+    run.save()
+    services.custom_event_record(member=member, key="run_completed", reference="R-1", attributes={"km": 1})
+    entry = LedgerEntry.objects.get(member=member, kind=LedgerEntry.Kind.ENGAGEMENT)
+    assert entry.reason == "Run completed"  # staff and raw readers: English
+    with translation.override("ro"):
+        [explained] = entries_explain([entry], member.program)
+        assert entry.member_reason == "Alergare terminată"
+        assert [item["label"] for item in explained.why_items] == ["Alergare terminată"]
 
 
 def test_an_event_never_earns_more_than_its_type_allows(member, run):
@@ -93,7 +107,7 @@ def test_staff_configure_event_types_and_a_bad_attribute_list_is_a_form_error(ad
     base = {
         "program": program.pk,
         "key": "class_attended",
-        "name": "Class",
+        "name_en": "Class",
         "points": "20",
         "points_per_unit": "0",
         "max_points": "100",
