@@ -18,7 +18,7 @@
 from members.models.adjustments import PendingAdjustment
 from members.models.cards import Card
 from members.models.custom_events import CustomEvent, CustomEventType
-from members.models.imports import ImportJob
+from members.models.imports import ImportJob, OpeningBalanceImport
 from members.models.ledger import EngagementAction, LedgerEntry, PointLot, PointsTransfer, Purchase
 from members.models.member import EmailChange, Member, MemberDevice, Subscription, TierChange
 from members.models.money import ExchangeRate, PointsPrice, PointsSale
@@ -47,6 +47,7 @@ __all__ = [
     "MemberDevice",
     "MembershipPlan",
     "MetricSnapshot",
+    "OpeningBalanceImport",
     "Partner",
     "PartnerAPIKey",
     "PendingAdjustment",

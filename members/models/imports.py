@@ -58,3 +58,12 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} import {self.pk} ({self.status})"
+
+
+class OpeningBalanceImport(ImportJob):
+    """Opening-balance imports as the admin shows them: upload, dry run, report, confirm."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("opening balances import")
+        verbose_name_plural = _("opening balances imports")
