@@ -176,9 +176,9 @@ def points_order_place(*, member: Member, points: int) -> PointsSale:
     )
 
 
-def points_order_payment_url(sale: PointsSale) -> str:
+def points_order_payment_url(sale: PointsSale, price: PointsPrice) -> str:
     """Where the member pays an order: the program's payment page, told which order."""
-    base = points_price_for(program=sale.program).payment_url
+    base = price.payment_url
     return f"{base}{'&' if '?' in base else '?'}order={sale.order}&amount={sale.price}&currency={sale.currency}"
 
 
