@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.urls import reverse
 
 from members import services
-from members.models import LedgerEntry, Member, PointsPrice, PointsSale
+from members.models import Member, PointsPrice, PointsSale
 from members.services.currency import exchange_rate_set
 
 
