@@ -64,9 +64,6 @@ def import_job_create(
 ) -> ImportJob:
     """Check a CSV's header and queue its import; the lines themselves are checked one by one later.
     A partner imports into its program; staff (the admin, opening balances) name the program."""
-    if dry_run and kind != ImportJob.Kind.OPENING_BALANCES:
-        message = "Only opening_balances imports have a dry run."
-        raise DomainError("invalid_dry_run", message, fields={"dry_run": [message]})
     header, rows = _rows(content)
     allowed = COLUMNS[kind]
     unknown = [name for name in header if name not in allowed]
@@ -130,7 +127,10 @@ def import_job_run(*, job_id: int) -> bool:
                 message = "This line has more cells than the header has columns."
                 result = {"status": 400, "result": None, **error_body("invalid_line", message)}
             else:
-                result = read(partner=job.partner, data=_line_data(row))
+                with transaction.atomic():
+                    result = read(partner=job.partner, data=_line_data(row))
+                    if job.dry_run:  # checked and answered as for real, then undone
+                        transaction.set_rollback(True)
             if result["status"] < 300:
                 job.succeeded += 1
             else:
@@ -189,7 +189,9 @@ class ImportCreateSerializer(StrictSerializer):
         help_text="transactions, members, or opening_balances (a program moving from another platform).",
     )
     dry_run = serializers.BooleanField(
-        default=False, help_text="opening_balances: check every line and report what it would do, writing nothing."
+        default=False,
+        help_text="Check every line as for real (`succeeded`, `errors`, and for opening_balances the `report`), "
+        "writing nothing.",
     )
     csv = serializers.CharField(
         trim_whitespace=False,
