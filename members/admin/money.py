@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -53,6 +54,7 @@ class ExchangeRateAdmin(ImportExportMixin, admin.ModelAdmin):
 
 @admin.register(PointsPrice)
 class PointsPriceAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("program", "is_active", "block", "price", "min_points", "max_points", "daily_limit", "refund_days")
     list_select_related = ("program",)
 
