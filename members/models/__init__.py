@@ -5,7 +5,8 @@
 - cards: Card (loyalty card numbers, printed or virtual, several per member)
 - ledger: Purchase, LedgerEntry, PointLot, EngagementAction, PointsTransfer (points and what moved them)
 - returns: PurchaseReturn (what a refund took back), Receipt (a purchase without a member, claimed later)
-- imports: ImportJob (a partner's CSV of purchases or members, processed in the background)
+- imports: ImportJob (a partner's CSV of purchases or members, or staff's opening balances, processed in
+  the background), OpeningBalanceImport (its admin proxy)
 - money: ExchangeRate (purchases in other currencies), PointsPrice and PointsSale (points bought)
 - custom_events: CustomEventType (operator-defined events for points), CustomEvent (one reported)
 - adjustments: PendingAdjustment (a large staff adjustment waiting for a second staff member)
