@@ -10,16 +10,19 @@ from django.db.models import DateTimeField, ExpressionWrapper, OuterRef, Subquer
 from django.utils import timezone
 
 from members import services
+from members.api.imports import import_job_create, import_job_run
 from members.auth import demo_member_login
 from members.loyalty import loyalty_types_recompute
 from members.models import (
     CustomEventType,
     EarningRule,
+    ImportJob,
     LedgerEntry,
     Member,
     MembershipPlan,
     Partner,
     PointLot,
+    PointsPrice,
     Program,
     Purchase,
     Tier,
@@ -163,6 +166,7 @@ def seed() -> list[str]:
         _abuse_limits(program)
         _suspect_referral(program)
         _partner_features(program)
+        _money(program)
         lines.append(f"Created demo program '{program.name}' with {program.members.count()} members.")
     else:
         lines.append(f"Demo program '{program.name}' already present ({program.members.count()} members).")
@@ -333,6 +337,42 @@ def _partner_features(program: Program) -> None:
         **_translated("name", ("Store visit", "Vizită în magazin", "Visita in negozio", "Посещение магазина")),
     )
     services.card_issue(member=program.members.get(email="ana@example.com"), source="demo")
+
+
+OPENING_CSV = (
+    "email,first_name,last_name,points,expires_at,earned_at,reference\n"
+    "mara.vlad@example.com,Mara,Vlad,1200,{later},2025-11-02,OLD-1001\n"
+    "mara.vlad@example.com,Mara,Vlad,300,{soon},2025-06-14,OLD-1002\n"
+    "dan.moraru@example.com,Dan,Moraru,450,{later},2025-09-30,OLD-1003\n"
+)
+
+
+def _money(program: Program) -> None:
+    """Purchases in other currencies (USD and RON rates, one purchase of Ana's in dollars), points
+    sold (a partner's sale to Ana; the member page sells only once staff give the program a payment
+    page) and an opening-balances import of two members moving from the old platform."""
+    today = timezone.localdate()
+    for currency, rates in (("USD", ((365, "0.9100"), (30, "0.9250"))), ("RON", ((365, "0.2010"),))):
+        for days_ago, rate in rates:
+            services.exchange_rate_set(
+                program=program, currency=currency, valid_from=today - timedelta(days=days_ago), rate=Decimal(rate)
+            )
+    ana = program.members.get(email="ana@example.com")
+    partner = program.partners.order_by("pk").first()
+    dollars, _ = services.purchase_record(
+        member=ana, partner=partner, external_id="DEMO-USD-1", amount=Decimal("64.00"), currency="USD"
+    )
+    # Dated at the purchase like the rest of the demo's history (_date_history).
+    LedgerEntry.objects.filter(purchase=dollars).update(created_at=dollars.occurred_at)
+    PointsPrice.objects.create(program=program, price=Decimal("1.00"), block=100, min_points=100, max_points=5000)
+    services.points_sell(member=ana, points=500, payment_reference="DEMO-TILL-0001", partner=partner)
+    content = OPENING_CSV.format(soon=today + timedelta(days=60), later=today + timedelta(days=365))
+    admin = get_user_model().objects.get(username=ADMIN_USERNAME)
+    job = import_job_create(
+        partner=None, program=program, kind=ImportJob.Kind.OPENING_BALANCES, content=content, created_by=admin
+    )
+    while import_job_run(job_id=job.pk):
+        pass
 
 
 def _suspect_referral(program: Program) -> None:

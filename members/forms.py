@@ -123,3 +123,9 @@ class HistoryFilterForm(forms.Form):
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", _("The end date is before the start date."))
         return data
+
+
+class BuyPointsForm(forms.Form):
+    """How many points a member wants to buy; the price and limits are checked by the service."""
+
+    points = forms.IntegerField(label=_("Points"), min_value=1, max_value=1_000_000_000)

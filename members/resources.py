@@ -26,7 +26,7 @@ from core.csvfiles import (
 )
 from core.errors import DomainError
 from members import services
-from members.models import Member, Program
+from members.models import ExchangeRate, Member, Program
 
 # Exported only: they come from the ledger and the services, never from a file.
 EXPORTED_ONLY = (
@@ -212,3 +212,34 @@ def members_import(
         user=user,
     )
     return import_result_report(result, mode)
+
+
+class ExchangeRateResource(resources.ModelResource):
+    """Exchange rates by CSV (program slug, currency, valid_from, rate): a rate of the same program,
+    currency and date is replaced. Each row goes through members.services.exchange_rate_set."""
+
+    program = fields.Field(attribute="program", column_name="program", widget=ProgramWidget())
+    valid_from = fields.Field(attribute="valid_from", column_name="valid_from", widget=widgets.DateWidget("%Y-%m-%d"))
+
+    class Meta:
+        model = ExchangeRate
+        import_id_fields = ("program", "currency", "valid_from")
+        fields = ("program", "currency", "valid_from", "rate")
+        export_order = fields
+        use_transactions = True
+        skip_unchanged = True
+
+    def get_result_class(self):
+        return FileLineResult
+
+    def before_import_row(self, row, **kwargs) -> None:
+        row["currency"] = str(row.get("currency") or "").strip().upper()
+
+    def do_instance_save(self, instance: ExchangeRate, is_create: bool) -> None:
+        try:
+            saved = services.exchange_rate_set(
+                program=instance.program, currency=instance.currency, valid_from=instance.valid_from, rate=instance.rate
+            )
+        except DomainError as refused:
+            raise ValidationError({NON_FIELD_ERRORS: [refused.message]}) from refused
+        instance.pk = saved.pk

@@ -24,6 +24,8 @@ from members.models import (
     Member,
     MembershipPlan,
     PointLot,
+    PointsPrice,
+    PointsSale,
     Program,
     Purchase,
     ReviewCase,
@@ -200,6 +202,16 @@ def referrer_by_code(*, program: Program, code: str) -> Member | None:
         .only("first_name", "last_name", "referral_code")
         .first()
     )
+
+
+def points_on_sale(*, program: Program) -> bool:
+    """Whether members can buy points on their page (the program has a price and a payment page)."""
+    return PointsPrice.objects.filter(program=program, is_active=True).exclude(payment_url="").exists()
+
+
+def member_points_sales(*, member: Member) -> QuerySet[PointsSale]:
+    """The points a member bought or ordered, newest first (their page)."""
+    return PointsSale.objects.filter(member=member).order_by("-created_at", "-id")
 
 
 def member_entries(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members import views
+from members import buy_points, views
 
 app_name = "members"
 urlpatterns = [
@@ -20,6 +20,8 @@ urlpatterns = [
     path("referrals/", views.referrals, name="referrals"),
     path("ways-to-earn/", views.ways_to_earn, name="ways_to_earn"),
     path("membership/", views.membership, name="membership"),
+    path("points/buy/", buy_points.buy_points, name="buy_points"),
+    path("points/orders/<str:order>/cancel/", buy_points.buy_points_cancel, name="buy_points_cancel"),
     path("membership/subscribe/<int:plan_id>/", views.membership_subscribe, name="membership_subscribe"),
     path("membership/cancel/", views.membership_cancel, name="membership_cancel"),
     path("profile/", views.profile, name="profile"),

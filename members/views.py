@@ -436,6 +436,7 @@ def membership(request: HttpRequest) -> HttpResponse:
             "member": member,
             "plans": selectors.plans_available(member=member),
             "subscription": selectors.subscription_live(member=member),
+            "points_on_sale": selectors.points_on_sale(program=member.program),
         },
     )
 

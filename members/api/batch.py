@@ -170,9 +170,13 @@ class TransactionsBatchView(PartnerAPIView):
                                     "status": 400,
                                     "result": None,
                                     "error": {
-                                        "code": "currency_mismatch",
-                                        "message": "This program works in EUR.",
-                                        "fields": {"currency": ["Expected EUR."]},
+                                        "code": "unknown_currency",
+                                        "message": "This program works in EUR and takes no JPY: it has no rate for it.",
+                                        "fields": {
+                                            "currency": [
+                                                "This program works in EUR and takes no JPY: it has no rate for it."
+                                            ]
+                                        },
                                     },
                                 },
                             ],

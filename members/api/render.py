@@ -13,11 +13,18 @@ from django.utils import timezone
 
 _CENT = Decimal("0.01")
 _MONEY = Context(prec=12, rounding=ROUND_HALF_EVEN)  # DecimalField(max_digits=12, decimal_places=2)
+_RATE_PLACES = Decimal("0.00000001")
+_RATE = Context(prec=18, rounding=ROUND_HALF_EVEN)  # DecimalField(max_digits=18, decimal_places=8)
 
 
 def money(value) -> str:
     """As DRF's DecimalField(max_digits=12, decimal_places=2) writes it: '84.50'."""
     return f"{Decimal(value).quantize(_CENT, context=_MONEY):f}"
+
+
+def rate(value) -> str:
+    """As DRF's DecimalField(max_digits=18, decimal_places=8) writes it: '4.97250000'."""
+    return f"{Decimal(value).quantize(_RATE_PLACES, context=_RATE):f}"
 
 
 def moment(value: datetime) -> str:
@@ -55,6 +62,9 @@ def purchase_result(data: dict) -> dict:
         "breakdown": rule_lines(data["breakdown"]),
         "refunded_amount": money(data["refunded_amount"]),
         "points_reversed": int(data["points_reversed"]),
+        "original_amount": None if data["original_amount"] is None else money(data["original_amount"]),
+        "original_currency": data["original_currency"] or None,
+        "exchange_rate": None if data["exchange_rate"] is None else rate(data["exchange_rate"]),
         "balance": {"available": int(member.points_available), "pending": int(member.points_pending)},
         "hold": None
         if hold is None

@@ -239,7 +239,13 @@ class PurchaseSerializer(StrictSerializer):
         help_text="Order total. With items, the lines (all kinds) add up to it within 0.01 per line.",
     )
     currency = serializers.RegexField(
-        r"^[A-Za-z]{3}$", min_length=3, max_length=3, help_text="The program's currency, e.g. EUR."
+        r"^[A-Za-z]{3}$",
+        min_length=3,
+        max_length=3,
+        help_text="The program's currency (e.g. EUR), or another one the program has exchange rates for (e.g. USD): "
+        "the amounts are then converted at the rate in force on the purchase's date, and the points computed in "
+        "the program's currency. A currency without a rate is a 400 `unknown_currency`, one without a rate on "
+        "that date yet a 400 `no_rate`.",
     )
     occurred_at = serializers.DateTimeField(
         required=False,
@@ -304,6 +310,18 @@ class PurchaseResultSerializer(serializers.Serializer):
     breakdown = RuleLineSerializer(many=True)
     refunded_amount = serializers.DecimalField(**MONEY)
     points_reversed = serializers.IntegerField()
+    original_amount = serializers.DecimalField(
+        **MONEY, allow_null=True, help_text="Paid in another currency: the amount you sent (`amount` is converted)."
+    )
+    original_currency = serializers.CharField(
+        allow_null=True, help_text="The currency you sent, when not the program's."
+    )
+    exchange_rate = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=8,
+        allow_null=True,
+        help_text="Program currency units for one unit of original_currency, in force on the purchase's date.",
+    )
     balance = BalanceShortSerializer()
     hold = HoldSerializer(allow_null=True, help_text="Set when the points are (or were) held for review.")
 
@@ -345,6 +363,15 @@ class ReverseSerializer(StrictSerializer):
         help_text="Your return id: the same one again answers with the first refund and takes nothing more.",
     )
     reason = serializers.CharField(max_length=200, required=False, default="Refund")
+    currency = serializers.RegexField(
+        r"^[A-Za-z]{3}$",
+        min_length=3,
+        max_length=3,
+        required=False,
+        help_text="The currency of `amount`: by default the one the purchase was paid in. A purchase paid in "
+        "another currency than the program's is refunded at its own exchange rate, not today's; send the "
+        "program's currency to refund a converted amount.",
+    )
 
 
 class ReverseResultSerializer(serializers.Serializer):

@@ -56,6 +56,9 @@ PURCHASE_RESULT = {
     "breakdown": BREAKDOWN_EXAMPLE,
     "refunded_amount": "0.00",
     "points_reversed": 0,
+    "original_amount": None,
+    "original_currency": None,
+    "exchange_rate": None,
     "balance": BALANCE_SHORT,
     "hold": None,
 }
@@ -74,7 +77,8 @@ PURCHASE_HELD = {
 
 # What a purchase (or its simulation) may be refused for, with an example message each.
 PURCHASE_REFUSALS = (
-    ("currency_mismatch", "This program works in EUR."),
+    ("unknown_currency", "This program works in EUR and takes no JPY: it has no rate for it."),
+    ("no_rate", "This program has no USD exchange rate on 2026-01-03 or before."),
     (
         "items_mismatch",
         "The items add up to 5000.00 but the amount is 1.00: they must match within 0.01 (0.01 per line). "
@@ -125,6 +129,9 @@ def _purchase_data(purchase: Purchase) -> dict:
         "breakdown": entry.breakdown if entry else (hold or {}).get("breakdown", []),
         "refunded_amount": purchase.refunded_amount,
         "points_reversed": purchase.points_reversed,
+        "original_amount": purchase.original_amount,
+        "original_currency": purchase.original_currency or None,
+        "exchange_rate": purchase.exchange_rate,
         "balance": member,
         "hold": hold,
     }
@@ -338,7 +345,9 @@ class ReverseView(PartnerAPIView):
         "basket and on what is left, so category, SKU and basket rules (a bonus the rest no longer reaches) "
         "count. A SKU never comes back more often than it was bought, over all refunds (400 "
         "`return_exceeds_purchase`). Send your return id as `reference`: the same one again answers with the "
-        "first refund's figures and takes nothing more.",
+        "first refund's figures and takes nothing more.\n\n"
+        "**Other currencies**: a purchase paid in another currency than the program's is refunded in that "
+        "currency by default, converted at the purchase's own rate (the rate of its date, not today's).",
         parameters=[TRANSACTION_PARAM, IDEMPOTENCY_KEY],
         request=s.ReverseSerializer,
         examples=[
@@ -371,6 +380,8 @@ class ReverseView(PartnerAPIView):
                 conflicts=(IN_FLIGHT,),
                 refusals=(
                     ("invalid_amount", "The refund must be between 0 and 59.50."),
+                    ("currency_mismatch", "This purchase was paid in USD: refund it in USD or EUR."),
+                    ("unknown_currency", "A currency is three letters (ISO 4217), e.g. USD."),
                     ("item_not_bought", "SKU TEA-01 is not a product line of this purchase."),
                     ("return_exceeds_purchase", "Only 1 of SKU MUG-01 can still be returned (2 asked)."),
                 ),
@@ -393,6 +404,7 @@ class ReverseView(PartnerAPIView):
             items=d.get("items"),
             reference=d.get("reference", ""),
             reason=d["reason"],
+            currency=d.get("currency") or purchase.original_currency,
         )
         return Response(
             s.ReverseResultSerializer(

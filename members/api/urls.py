@@ -7,6 +7,7 @@ from members.api import (
     events,
     imports,
     members,
+    points_sales,
     privacy,
     program,
     receipts,
@@ -43,6 +44,16 @@ urlpatterns = [
     path("imports", imports.ImportsView.as_view(), name="api-imports"),
     path("imports/<int:pk>", imports.ImportView.as_view(), name="api-import"),
     path("transfers", transfers.TransfersView.as_view(), name="api-transfers"),
+    path(
+        "members/<str:number>/points-purchases",
+        points_sales.MemberPointsPurchasesView.as_view(),
+        name="api-member-points-purchases",
+    ),
+    path(
+        "points-purchases/<int:pk>/refund",
+        points_sales.PointsPurchaseRefundView.as_view(),
+        name="api-points-purchase-refund",
+    ),
 ]
 
 urlpatterns += [

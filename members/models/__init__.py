@@ -5,7 +5,9 @@
 - cards: Card (loyalty card numbers, printed or virtual, several per member)
 - ledger: Purchase, LedgerEntry, PointLot, EngagementAction, PointsTransfer (points and what moved them)
 - returns: PurchaseReturn (what a refund took back), Receipt (a purchase without a member, claimed later)
-- imports: ImportJob (a partner's CSV of purchases or members, processed in the background)
+- imports: ImportJob (a partner's CSV of purchases or members, or staff's opening balances, processed in
+  the background), OpeningBalanceImport (its admin proxy)
+- money: ExchangeRate (purchases in other currencies), PointsPrice and PointsSale (points bought)
 - custom_events: CustomEventType (operator-defined events for points), CustomEvent (one reported)
 - adjustments: PendingAdjustment (a large staff adjustment waiting for a second staff member)
 - outbox: Event, EventHandling (members.outbox)
@@ -17,9 +19,10 @@
 from members.models.adjustments import PendingAdjustment
 from members.models.cards import Card
 from members.models.custom_events import CustomEvent, CustomEventType
-from members.models.imports import ImportJob
+from members.models.imports import ImportJob, OpeningBalanceImport
 from members.models.ledger import EngagementAction, LedgerEntry, PointLot, PointsTransfer, Purchase
 from members.models.member import EmailChange, Member, MemberDevice, Subscription, TierChange
+from members.models.money import ExchangeRate, PointsPrice, PointsSale
 from members.models.ops import AuditEntry, MetricSnapshot, ReconciliationRun
 from members.models.outbox import Event, EventHandling
 from members.models.partners import IdempotencyKey, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
@@ -37,6 +40,7 @@ __all__ = [
     "EngagementAction",
     "Event",
     "EventHandling",
+    "ExchangeRate",
     "IdempotencyKey",
     "ImportJob",
     "LedgerEntry",
@@ -44,10 +48,13 @@ __all__ = [
     "MemberDevice",
     "MembershipPlan",
     "MetricSnapshot",
+    "OpeningBalanceImport",
     "Partner",
     "PartnerAPIKey",
     "PendingAdjustment",
     "PointLot",
+    "PointsPrice",
+    "PointsSale",
     "PointsTransfer",
     "Program",
     "Purchase",

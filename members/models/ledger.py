@@ -25,6 +25,11 @@ class Purchase(models.Model):
     paid_with_points = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     discount_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3)
+    # A purchase paid in another currency: what the partner sent and the rate that converted it
+    # (members.services.currency); `amount` and `currency` are then in the program's currency.
+    original_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    original_currency = models.CharField(max_length=3, blank=True)
+    exchange_rate = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
     items = models.JSONField(default=list, blank=True)
     categories = models.PositiveSmallIntegerField(default=0, help_text=_("Distinct product categories in the basket."))
     occurred_at = models.DateTimeField()
@@ -82,6 +87,9 @@ class LedgerEntry(models.Model):
         DEBT = "debt", _("Debt repayment")
         TRANSFER_OUT = "transfer_out", _("Points sent")
         TRANSFER_IN = "transfer_in", _("Points received")
+        BOUGHT = "bought", _("Points bought")
+        SALE_REFUND = "sale_refund", _("Bought points refunded")
+        OPENING = "opening", _("Opening balance")
 
     # Points issued to members: the one definition of the dashboard's "points issued"
     # (members.metrics), of what the lifetime total adds up (members.services.ledger, which counts

@@ -17,6 +17,9 @@
 - expiry: pending points released, points expired, the notice before expiry (periodic)
 - tiers: upgrades, staff assignments, the daily review
 - plans: paid membership plans
+- currency: exchange rates, purchases in other currencies converted at the rate of their date
+- points_sales: points bought (a partner's sale, a member page order settled by the payment)
+- opening: opening balances of a program moving from another platform (an import kind)
 
 Every balance change runs in one transaction holding the member row lock (members.locks states
 the lock order); the cached balances on Member always equal the ledger sum and the lots'
@@ -73,6 +76,7 @@ from members.services.cards import (
     card_replace,
     card_shown,
 )
+from members.services.currency import exchange_rate_set
 from members.services.custom_events import custom_event_record
 from members.services.engagement import birthdays_award, points_engage
 from members.services.expiry import points_expire_due, points_expiry_notify, points_release_pending
@@ -96,6 +100,13 @@ from members.services.plans import (
     plan_renew,
     plan_subscribe,
     subscriptions_expire,
+)
+from members.services.points_sales import (
+    points_order_place,
+    points_order_settle,
+    points_price_quote,
+    points_sale_refund,
+    points_sell,
 )
 from members.services.privacy import member_data_export, member_erase
 from members.services.purchases import (
@@ -130,6 +141,7 @@ __all__ = [
     "email_change_confirm",
     "email_change_report",
     "email_change_request",
+    "exchange_rate_set",
     "external_reference_normalize",
     "ledger_credit",
     "ledger_debit",
@@ -160,8 +172,13 @@ __all__ = [
     "points_expire_due",
     "points_expiry_notify",
     "points_grant",
+    "points_order_place",
+    "points_order_settle",
+    "points_price_quote",
     "points_refund",
     "points_release_pending",
+    "points_sale_refund",
+    "points_sell",
     "points_spend",
     "points_transfer",
     "purchase_amounts_check",

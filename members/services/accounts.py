@@ -116,7 +116,9 @@ def member_enroll(
     referral_code: str = "",
     user=None,
     device: str = "",
+    welcome_gift: bool = True,
 ) -> Member:
+    """`welcome_gift`: False for a member moving from another platform (opening balances)."""
     email = normalize_email(email)
     _validate_profile(email=email, language=language, birth_date=birth_date)
     phone = phone_normalize(phone, program=program)
@@ -169,7 +171,7 @@ def member_enroll(
         raise Conflict("email_taken", "A member with this email already exists in the program.") from exc
     if member.tier_id:
         TierChange.objects.create(member=member, to_tier=member.tier, reason=TierChange.Reason.ENROLL)
-    if program.welcome_bonus:
+    if program.welcome_bonus and welcome_gift:
         member = lock_member(member)
         ledger_credit(
             member,

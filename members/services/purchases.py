@@ -18,6 +18,7 @@ from members.locks import lock_buyer
 from members.models import Event, LedgerEntry, Member, Partner, Program, Purchase
 from members.outbox import event_build, events_record_bulk
 from members.services.cards import card_shown
+from members.services.currency import Conversion, purchase_convert
 from members.services.ledger import ledger_credit
 from members.services.plans import active_plan
 from members.services.referrals import referral_reward
@@ -159,6 +160,33 @@ def _validate_purchase(
         raise NotFound("Member not found.")
 
 
+def _in_program_currency(
+    program: Program,
+    amount: Decimal,
+    currency: str,
+    at: datetime,
+    items: list[dict] | None,
+    paid_with_points: Decimal,
+    discount_amount: Decimal = Decimal("0"),
+) -> tuple[Decimal, str, list[dict], Decimal, Decimal, Conversion | None]:
+    """A purchase's amounts and checked items in the program's currency, converted at the rate in
+    force on its date when it was paid in another (members.services.currency), with the conversion."""
+    items = purchase_items_check(amount=amount, items=items)
+    conversion = purchase_convert(
+        program=program,
+        amount=amount,
+        currency=currency,
+        at=at,
+        items=items,
+        paid_with_points=paid_with_points,
+        discount_amount=discount_amount,
+    )
+    if conversion is None:
+        return amount, currency, items, paid_with_points, discount_amount, None
+    c = conversion
+    return c.amount, program.currency, c.items, c.paid_with_points, c.discount_amount, c
+
+
 def _date_check(member: Member, occurred_at: datetime, now: datetime) -> None:
     """A purchase given a date is neither in the future (past clock skew), nor before the member
     enrolled, nor older than the program's back-dating window."""
@@ -216,9 +244,11 @@ def purchase_simulate(
 ) -> Quote:
     """What recording this purchase would earn, refused for the same reasons purchase_record would
     refuse it (the simulate endpoint). Writes nothing."""
-    _validate_purchase(member, partner, amount, currency, paid_with_points)
-    items = purchase_items_check(amount=amount, items=items)
     now = timezone.now()
+    amount, currency, items, paid_with_points, _, _ = _in_program_currency(
+        member.program, amount, currency, occurred_at or now, items, paid_with_points
+    )
+    _validate_purchase(member, partner, amount, currency, paid_with_points)
     if occurred_at is not None:
         _date_check(member, occurred_at, now)
     quote = purchase_quote(
@@ -263,8 +293,11 @@ def purchase_record(
         shown = card_shown(program_id=program_id, number=card, member=member)
         member = shown.member
     member, referrer = lock_buyer(member, partner)
+    sent_amount = amount
+    amount, currency, items, paid_with_points, discount_amount, conversion = _in_program_currency(
+        member.program, amount, currency, occurred_at or timezone.now(), items, paid_with_points, discount_amount
+    )
     _validate_purchase(member, partner, amount, currency, paid_with_points, discount_amount)
-    items = purchase_items_check(amount=amount, items=items)
     member_require_active(member)
     if member.referral_rewarded_at is not None or member.referral_held:
         # A concurrent purchase qualified the referral while we waited for the lock, or it is held
@@ -272,7 +305,7 @@ def purchase_record(
         referrer = None
     existing = Purchase.objects.filter(program_id=member.program_id, partner=partner, external_id=external_id).first()
     if existing is not None:
-        if existing.member_id != member.pk or existing.amount != amount:
+        if existing.member_id != member.pk or (existing.original_amount or existing.amount) != sent_amount:
             raise Conflict(
                 "duplicate_external_id",
                 "This external id was already used for another purchase.",
@@ -299,6 +332,9 @@ def purchase_record(
         paid_with_points=paid_with_points,
         discount_amount=discount_amount,
         currency=currency.upper(),
+        original_amount=conversion.original_amount if conversion else None,
+        original_currency=conversion.original_currency if conversion else "",
+        exchange_rate=conversion.rate if conversion else None,
         items=items,
         categories=len({i.get("category") for i in items if i.get("category")}),
         occurred_at=occurred_at,

@@ -15,6 +15,7 @@ from members.events import PointsReversed
 from members.locks import lock_members
 from members.models import LedgerEntry, Member, PointLot, Purchase, PurchaseReturn
 from members.outbox import event_record
+from members.services.currency import refund_convert
 from members.services.ledger import ledger_debit
 from members.services.purchases import (
     purchase_quote,
@@ -215,14 +216,17 @@ def purchase_reverse(
     reference: str = "",
     reason: str = "Refund",
     created_by=None,
+    currency: str = "",
 ) -> Reversal:
     """Take back the points of a refund: the purchase's own points and every credit derived from it
-    (campaign offers, challenge prizes, referral rewards where the program says so), in proportion
-    to the amount refunded. With `items` ([{sku, quantity}]) the own points taken back are at least
-    what those items earned (_items_share) and the amount defaults to their value at the prices paid;
-    no SKU comes back more often than it was bought. Points already spent become debt. `reference`
-    (the partner's return id) makes the call idempotent: the same one returns the first refund's
-    answer. Returns what this call changed, under the locks."""
+        (campaign offers, challenge prizes, referral rewards where the program says so), in proportion
+        to the amount refunded. With `items` ([{sku, quantity}]) the own points taken back are at least
+        what those items earned (_items_share) and the amount defaults to their value at the prices paid;
+        no SKU comes back more often than it was bought. Points already spent become debt. `reference`
+        (the partner's return id) makes the call idempotent: the same one returns the first refund's
+        answer. `currency`: the currency of `amount` when it is not the program's, the one the purchase
+    was paid in, converted at the purchase's own rate (members.services.currency). Returns what this
+    call changed, under the locks."""
     # Derived entries may belong to another member (the referrer): lock them all, in id order.
     others = set(_derived_entries(purchase).values_list("member_id", flat=True)) - {purchase.member_id}
     locked = lock_members(purchase.member_id, *others)
@@ -232,6 +236,8 @@ def purchase_reverse(
     replay = _return_replay(purchase, member, reference)
     if replay is not None:
         return replay
+    if amount is not None and currency:
+        amount = refund_convert(purchase=purchase, amount=amount, currency=currency)
     refundable = purchase.amount - purchase.refunded_amount
     prior = list(purchase.returns.values_list("items", "amount"))
     returned, lines = _items_returned(prior), []

@@ -1,11 +1,13 @@
 """The demo program: realistic history, a clean ledger, idempotent."""
 
+from decimal import Decimal
+
 import pytest
 from django.db.models import F
 from django.db.models.functions import TruncMonth
 
 from members import demo
-from members.models import Card, LedgerEntry, Member, ReviewCase, Subscription
+from members.models import Card, ExchangeRate, LedgerEntry, Member, PointsSale, Purchase, ReviewCase, Subscription
 from members.selectors import ledger_mismatches
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +16,8 @@ pytestmark = pytest.mark.django_db
 def test_demo_seed_gives_a_year_of_history_with_a_clean_ledger():
     demo.seed()
     program = demo.demo_program()
-    assert program.members.count() == 61  # 60 customers and Ana's self-referral through a +tag address
+    # 60 customers, Ana's self-referral through a +tag address, two members moving from the old platform
+    assert program.members.count() == 63
     case = ReviewCase.objects.get(program=program, status=ReviewCase.Status.OPEN)
     assert case.kind == ReviewCase.Kind.SELF_REFERRAL and case.member.email == "ana+friend@example.com"
     kinds = set(LedgerEntry.objects.filter(program=program).values_list("kind", flat=True))
@@ -40,6 +43,17 @@ def test_demo_seed_gives_a_year_of_history_with_a_clean_ledger():
     assert program.transfer_max_points == 500
     assert program.custom_event_types.get().key == "store_visit"
     assert Card.objects.filter(member__email="ana@example.com", status=Card.Status.ACTIVE).count() == 1
+    # Money: a purchase in dollars, a points sale, the opening balances (three lots, with their expiry).
+    dollars = Purchase.objects.get(program=program, external_id="DEMO-USD-1")
+    assert (dollars.original_currency, dollars.original_amount, dollars.amount) == (
+        "USD",
+        Decimal("64.00"),
+        Decimal("59.20"),
+    )
+    assert ExchangeRate.objects.filter(program=program, currency="RON").exists()
+    assert PointsSale.objects.get(program=program).payment_reference == "DEMO-TILL-0001"
+    assert entries.filter(kind="opening").count() == 3
+    assert Member.objects.get(email="mara.vlad@example.com").points_available == 1500
     demo.seed()  # a second run adds nothing
-    assert program.members.count() == 61
+    assert program.members.count() == 63
     assert Card.objects.filter(member__program=program).count() == 1

@@ -23,7 +23,7 @@ def test_a_batch_of_purchases_answers_each_line_and_a_bad_line_loses_nothing(api
     body = response.json()
     assert [r["status"] for r in body["results"]] == [201, 400, 400, 400, 404, 201]
     assert (body["succeeded"], body["failed"]) == (2, 4)
-    assert body["results"][1]["error"]["code"] == "currency_mismatch"
+    assert body["results"][1]["error"]["code"] == "unknown_currency"
     assert (
         body["results"][2]["error"]["code"] == "validation_error" and "amount" in body["results"][2]["error"]["fields"]
     )

@@ -53,10 +53,10 @@ def test_external_ids_are_per_partner(api, other_api, member):
     assert other_api.post("/api/v1/transactions", purchase_body(member), format="json").status_code == 201
 
 
-def test_a_purchase_in_another_currency_is_refused(api, member):
+def test_a_purchase_in_a_currency_without_a_rate_is_refused(api, member):
     response = api.post("/api/v1/transactions", purchase_body(member, currency="USD"), format="json")
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "currency_mismatch"
+    assert response.json()["error"]["code"] == "unknown_currency"
     assert not Purchase.objects.exists()
 
 
@@ -82,10 +82,10 @@ def test_simulate_quotes_the_points_and_writes_nothing(api, member):
     assert real["breakdown"] == quote.json()["breakdown"]
 
 
-def test_simulate_refuses_a_wrong_currency(api, member):
+def test_simulate_refuses_a_currency_without_a_rate(api, member):
     response = api.post("/api/v1/transactions/simulate", purchase_body(member, currency="RON"), format="json")
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "currency_mismatch"
+    assert response.json()["error"]["code"] == "unknown_currency"
 
 
 def test_partial_then_full_reverse(api, member):

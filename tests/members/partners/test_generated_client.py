@@ -20,7 +20,7 @@ from django.test import Client
 
 from campaigns.models import OfferGrant
 from campaigns.services import campaign_launch
-from members.models import CustomEventType, Program
+from members.models import CustomEventType, PointsPrice, Program
 from members.partners.services import partner_key_create
 from tests.campaigns.conftest import CampaignFactory, OfferFactory
 from tests.conftest import MemberFactory, PartnerFactory
@@ -273,6 +273,14 @@ def transfers_and_custom_events(j: Journey):
     assert j.call("members_events_create", j.number, body=visit, expect=201) is not None
 
 
+def points_purchase_and_refund(j: Journey):
+    body = j.body("PointsPurchaseRequest", {"points": 200, "payment_reference": "TILL-1", "price": "2.00"})
+    sale = j.call("members_points_purchases_create", j.number, body=body, expect=201)
+    assert sale.points == 200 and sale.status == "paid"
+    refunded = j.call("points_purchases_refund", sale.id)
+    assert refunded.status == "refunded" and refunded.refunded_points == 200
+
+
 def data_subject_request(j: Journey):
     """Last: the export holds the member's data, then the member is erased."""
     assert j.call("members_export", j.number) is not None
@@ -299,6 +307,7 @@ STEPS = [
     batches_and_imports,
     receipts,
     transfers_and_custom_events,
+    points_purchase_and_refund,
     data_subject_request,
 ]
 
@@ -320,6 +329,7 @@ def test_the_partner_journey_runs_through_the_generated_client(generated, live_s
         transfer_daily_points=1000,
     )
     CustomEventType.objects.create(program=partner.program, key="store_visit", name="Store visit", points=5)
+    PointsPrice.objects.create(program=partner.program, price=Decimal("1.00"), block=100)
     reward = RewardFactory(program=partner.program, points_cost=20, value=Decimal("5.00"))
     _, key = partner_key_create(partner=partner, name="generated client")
     client = pkg.AuthenticatedClient(base_url=live_server.url, token=key, prefix="Api-Key")
