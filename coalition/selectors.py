@@ -11,12 +11,13 @@ import bisect
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from coalition.models import PartnerRate, SettlementLine, SettlementStatement
@@ -36,6 +37,11 @@ _AT_PARTNER = {
     LedgerEntry.Kind.REDEEM: (Kind.REDEEMED, -1),
     LedgerEntry.Kind.REFUND: (Kind.RETURNED, -1),
 }
+
+# The partner an entry was caused at: the one it names, or the partner of the purchase it belongs
+# to (a campaign bonus or challenge prize a purchase there set off), as the partner API counts it
+# (members.api.selectors.partner_member_entries).
+_CAUSED_AT = Coalesce("partner_id", "purchase__partner_id")
 
 
 @dataclass
@@ -119,9 +125,10 @@ def settlement_figures(*, program: Program, month: date, rates: Rates | None = N
     by_day: dict[tuple[int, str], dict[date, int]] = defaultdict(lambda: defaultdict(int))
     entries = LedgerEntry.objects.filter(program=program, created_at__gte=start, created_at__lt=end)
     at_partners = (
-        entries.filter(partner__isnull=False, kind__in=list(_AT_PARTNER))
-        .annotate(day=TruncDate("created_at", tzinfo=tz))
-        .values_list("partner_id", "kind", "day")
+        entries.filter(kind__in=list(_AT_PARTNER))
+        .annotate(at=_CAUSED_AT, day=TruncDate("created_at", tzinfo=tz))
+        .filter(at__isnull=False)
+        .values_list("at", "kind", "day")
         .annotate(points=Sum("points"))
         .order_by()
     )
@@ -154,18 +161,17 @@ def settlement_figures(*, program: Program, month: date, rates: Rates | None = N
 def _issued_elsewhere(rows) -> dict[int, int]:
     """Points that debits (rows of (partner where taken, breakdown)) took from lots a partner issued,
     other than the one where they were taken, per issuing partner. A lot's issuer is the partner of
-    the entry that created it, if that entry issued points (an earn, a bonus...): returned or
+    the entry that created it (as _CAUSED_AT), if that entry issued points (an earn, a bonus...): returned or
     transferred points lost their issuer and count for nobody."""
     totals: dict[int, int] = defaultdict(int)
     chunk: list[tuple[int | None, int, int]] = []
 
     def settle_chunk():
         issuers = dict(
-            PointLot.objects.filter(
-                id__in={lot for _, lot, _ in chunk},
-                entry__kind__in=LedgerEntry.ISSUED_KINDS,
-                entry__partner__isnull=False,
-            ).values_list("id", "entry__partner_id")
+            PointLot.objects.filter(id__in={lot for _, lot, _ in chunk}, entry__kind__in=LedgerEntry.ISSUED_KINDS)
+            .annotate(issuer=Coalesce("entry__partner_id", "entry__purchase__partner_id"))
+            .filter(issuer__isnull=False)
+            .values_list("id", "issuer")
         )
         for taken_at, lot, points in chunk:
             issuer = issuers.get(lot)
@@ -296,13 +302,18 @@ def statement_csv_rows(statement: SettlementStatement, lines: list[SettlementLin
     return rows
 
 
-def statements_csv(queryset: QuerySet[SettlementStatement]) -> str:
-    """Statements as one CSV document: a header, then each statement's lines and totals (see
-    README, "Partner settlement"). Three queries for any number of statements."""
+def statements_with_lines(queryset: QuerySet[SettlementStatement]) -> QuerySet[SettlementStatement]:
+    """Statements with their partner and their lines in order (`ordered_lines`)."""
+    lines = Prefetch("lines", queryset=SettlementLine.objects.order_by("period", "id"), to_attr="ordered_lines")
+    return statements(queryset).prefetch_related(lines)
+
+
+def statements_csv(items: Iterable[SettlementStatement]) -> str:
+    """Statements (from statements_with_lines) as one CSV document: a header, then each statement's
+    lines and totals (see README, "Partner settlement")."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
-    lines = Prefetch("lines", queryset=SettlementLine.objects.order_by("period", "id"), to_attr="ordered_lines")
-    for statement in statements(queryset).prefetch_related(lines).order_by("month", "partner__name", "id"):
+    for statement in items:
         writer.writerows(statement_csv_rows(statement, statement.ordered_lines))
     return out.getvalue()
