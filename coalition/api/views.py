@@ -7,8 +7,8 @@ from rest_framework.response import Response
 
 from coalition import selectors
 from coalition.api import serializers as s
-from core.api import page_body, paginate
 from core.errors import NotFound
+from members.api.pages import paginated
 from members.partners.base import PartnerAPIView
 from members.partners.docs import LIST_PARAMS, READ_ERRORS, errors
 
@@ -97,10 +97,8 @@ class SettlementsView(PartnerAPIView):
         },
     )
     def get(self, request):
-        page, paginator = paginate(
-            request, selectors.partner_statements(partner=self.partner), view=self, ordering=("-month", "-id")
-        )
-        return Response(page_body(paginator, s.SettlementSerializer(page, many=True).data))
+        statements = selectors.partner_statements(partner=self.partner)
+        return paginated(self, request, statements, s.SettlementSerializer, ordering=("-month", "-id"))
 
 
 class SettlementView(PartnerAPIView):

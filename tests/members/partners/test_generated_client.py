@@ -11,6 +11,7 @@ import importlib
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +21,8 @@ from django.test import Client
 
 from campaigns.models import OfferGrant
 from campaigns.services import campaign_launch
+from coalition.models import PartnerRate
+from coalition.services import settlements_close_due
 from members.models import CustomEventType, Program
 from members.partners.services import partner_key_create
 from tests.campaigns.conftest import CampaignFactory, OfferFactory
@@ -273,6 +276,13 @@ def transfers_and_custom_events(j: Journey):
     assert j.call("members_events_create", j.number, body=visit, expect=201) is not None
 
 
+def settlements(j: Journey):
+    """Last month's statement, closed before the journey (the purchases above fall in this month)."""
+    (statement,) = j.call("settlements_list").results
+    assert j.call("settlements_get", statement.id).lines is not None
+    assert j.last.parsed.month == statement.month
+
+
 def data_subject_request(j: Journey):
     """Last: the export holds the member's data, then the member is erased."""
     assert j.call("members_export", j.number) is not None
@@ -299,6 +309,7 @@ STEPS = [
     batches_and_imports,
     receipts,
     transfers_and_custom_events,
+    settlements,
     data_subject_request,
 ]
 
@@ -320,6 +331,10 @@ def test_the_partner_journey_runs_through_the_generated_client(generated, live_s
         transfer_daily_points=1000,
     )
     CustomEventType.objects.create(program=partner.program, key="store_visit", name="Store visit", points=5)
+    PartnerRate.objects.create(
+        partner=partner, valid_from=date(2020, 1, 1), cost_per_point=Decimal("0.01"), value_per_point=Decimal("0.01")
+    )
+    settlements_close_due()  # last month's statement
     reward = RewardFactory(program=partner.program, points_cost=20, value=Decimal("5.00"))
     _, key = partner_key_create(partner=partner, name="generated client")
     client = pkg.AuthenticatedClient(base_url=live_server.url, token=key, prefix="Api-Key")
