@@ -67,3 +67,11 @@ def test_a_statement_as_csv_by_accept_header_or_format(closed):
     assert {r["partner"] for r in rows} == {"Shop"} and {r["month"] for r in rows} == {"2026-01"}
     missing = api.get("/api/v1/settlements/999999", {"format": "csv"})
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_the_list_takes_a_fixed_number_of_queries(closed, django_assert_max_num_queries):
+    shop, _ = closed
+    api = client_for(shop)
+    # The key's lookup and throttle, then one page query: no query per statement.
+    with django_assert_max_num_queries(6):
+        assert len(api.get("/api/v1/settlements").json()["results"]) == 2
