@@ -109,10 +109,6 @@ def program_rates(*, program: Program, until: date) -> Rates:
     )
 
 
-def partner_rates(*, partner: Partner) -> QuerySet[PartnerRate]:
-    return PartnerRate.objects.filter(partner=partner).order_by("-valid_from")
-
-
 # --- a month's figures ----------------------------------------------------------------------
 
 
@@ -161,8 +157,8 @@ def settlement_figures(*, program: Program, month: date, rates: Rates | None = N
 def _issued_elsewhere(rows) -> dict[int, int]:
     """Points that debits (rows of (partner where taken, breakdown)) took from lots a partner issued,
     other than the one where they were taken, per issuing partner. A lot's issuer is the partner of
-    the entry that created it (as _CAUSED_AT), if that entry issued points (an earn, a bonus...): returned or
-    transferred points lost their issuer and count for nobody."""
+    the entry that created it (as _CAUSED_AT), if that entry issued points (an earn, a bonus...):
+    returned or transferred points lost their issuer and count for nobody."""
     totals: dict[int, int] = defaultdict(int)
     chunk: list[tuple[int | None, int, int]] = []
 
@@ -264,10 +260,6 @@ def statements(queryset: QuerySet[SettlementStatement] | None = None) -> QuerySe
 def partner_statements(*, partner: Partner) -> QuerySet[SettlementStatement]:
     """A partner's own statements (the partner API shows no other)."""
     return SettlementStatement.objects.filter(partner=partner)
-
-
-def statement_lines(*, statement: SettlementStatement) -> QuerySet[SettlementLine]:
-    return statement.lines.order_by("period", "id")
 
 
 CSV_HEADER = ["partner", "month", "line", "corrects", "period", "points", "amount", "currency", "paid_by"]
