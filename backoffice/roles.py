@@ -50,6 +50,8 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
         },
         "rewards": {"*": ALL},
         "campaigns": {"*": ALL},
+        # Partner settlement: sets the partners' rates; reads the closed statements (nobody edits one).
+        "coalition": {"*": VIEW, "partnerrate": ALL},
         # Staff sign-in lockouts (django-axes): sees them and lifts one by deleting its attempts.
         "axes": {"accessattempt": ("delete", "view"), "accesslog": VIEW, "accessfailurelog": VIEW},
         "feedback": {
@@ -79,6 +81,7 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
         "rewards": {"*": VIEW},
         "feedback": {"*": VIEW},
         "campaigns": {"*": VIEW},
+        "coalition": {"*": VIEW},
     },
     # Read-only on the ledger, the audit trail, the admin log and staff sign-in attempts.
     AUDITOR: {
@@ -89,6 +92,8 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "reconciliationrun": VIEW,
             "pendingadjustment": VIEW,
         },
+        # The settlement statements that tie partners' money to the ledger (checked nightly).
+        "coalition": {"*": VIEW},
         "admin": {"logentry": VIEW},
         "axes": {"accessattempt": VIEW, "accesslog": VIEW, "accessfailurelog": VIEW},
     },

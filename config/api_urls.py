@@ -9,5 +9,6 @@ urlpatterns = [
     path("", include("rewards.api.urls")),
     path("", include("feedback.api.urls")),
     path("", include("campaigns.api.urls")),
+    path("", include("coalition.api.urls")),
     re_path(r"", not_found),
 ]

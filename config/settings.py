@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "rewards",
     "feedback",
     "campaigns",
+    "coalition",
     "backoffice",
 ]
 
@@ -216,6 +217,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ADMINS = [("Operators", a) for a in env.list("ADMIN_EMAILS", default=[])]
 # Extra addresses for reconciliation alerts, besides superusers and the "auditor" group.
 RECONCILIATION_EMAILS = env.list("RECONCILIATION_EMAILS", default=[a for _, a in ADMINS])
+# Partner settlement: closing a month carries corrections for the closed months this far back, and
+# the nightly reconciliation checks them against the ledger (coalition).
+SETTLEMENT_CORRECTION_MONTHS = env.int("SETTLEMENT_CORRECTION_MONTHS", default=12)
 # Dotted path of the SMS sender; the console backend logs the message instead of sending it.
 SMS_BACKEND = env.str("SMS_BACKEND", default="core.sms.ConsoleSmsBackend")
 # SMS_BACKEND=core.sms.TwilioSmsBackend: the account, its auth token (also what Twilio signs status
@@ -457,6 +461,7 @@ TASK_QUEUES = {
         "members.tasks.reconciliation_run",
         "members.tasks.ledger_check",
         "members.tasks.loyalty_types_recompute",
+        "coalition.tasks.settlements_close_due",
     ],
     "maintenance": [
         "members.tasks.points_release_pending",
@@ -560,6 +565,8 @@ CELERY_BEAT_SCHEDULE = {
     "campaigns-deliveries-send-due": {"task": "campaigns.tasks.deliveries_send_due", "schedule": 5 * 60.0},
     "campaigns-journeys-daily": {"task": "campaigns.tasks.journeys_daily", "schedule": 24 * 60 * 60.0},
     "metric-snapshots-refresh": {"task": "members.tasks.metric_snapshots_refresh", "schedule": 24 * 60 * 60.0},
+    # Partner settlement: last month's statements are closed (and frozen) in the small hours after it ends.
+    "settlements-close-due": {"task": "coalition.tasks.settlements_close_due", "schedule": crontab(hour=2, minute=15)},
     # Nightly, when the ledger is quiet: ledger, voucher and stock checks; staff are emailed on a mismatch.
     "reconciliation-run": {"task": "members.tasks.reconciliation_run", "schedule": crontab(hour=3, minute=30)},
 }

@@ -1,7 +1,7 @@
 """Demo data for members: a program with tiers, partners, rules, a paid plan and a year of history."""
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -155,6 +155,13 @@ def stored_texts() -> dict[str, tuple[str, ...]]:
 
 def demo_program() -> Program | None:
     return Program.objects.filter(slug=DEMO_SLUG).first()
+
+
+def demo_entries_date(moments: dict[int, datetime]) -> None:
+    """Date entries another app's demo recorded today when they would have happened (entry id ->
+    moment), as _date_history does for members' own. Demo only: the ledger is otherwise never rewritten."""
+    for entry_id, moment in moments.items():
+        LedgerEntry.objects.filter(pk=entry_id).update(created_at=moment)
 
 
 def seed() -> list[str]:

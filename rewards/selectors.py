@@ -401,3 +401,18 @@ def catalog_public(*, program: Program, now: datetime | None = None) -> QuerySet
         .filter(Q(event_at__isnull=True) | Q(event_at__gt=now))
         .order_by("-is_featured", "points_cost", "pk")
     )
+
+
+def vouchers_consumed_at_partners(*, program: Program, since: datetime, until: datetime) -> QuerySet[Voucher]:
+    """Vouchers of redemptions made without a partner (the member pages) that a partner took on an
+    order in [since, until): the partner gave the reward's value, so partner settlement counts the
+    redemption's points as redeemed there. (A redemption made through a partner counts at that one.)"""
+    return Voucher.objects.filter(
+        program=program,
+        status=Voucher.Status.CONSUMED,
+        consumed_at__gte=since,
+        consumed_at__lt=until,
+        consumed_by__isnull=False,
+        redemption__isnull=False,
+        redemption__partner__isnull=True,
+    )

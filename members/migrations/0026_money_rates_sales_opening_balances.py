@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0024_custom_events'),
+        ('members', '0025_custom_event_type_names_translated'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

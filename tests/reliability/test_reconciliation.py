@@ -38,7 +38,7 @@ def test_a_clean_run_is_recorded_as_ok_and_emails_nobody(staff, redeemed, mailou
 
     run = ReconciliationRun.objects.get()
     assert run.ok and run.finished_at >= run.started_at
-    assert run.counts == {"ledger": 0, "stock": 0, "vouchers": 0}
+    assert run.counts == {"ledger": 0, "settlements": 0, "stock": 0, "vouchers": 0}
     assert run.mismatches == [] and run.alerted == []
     assert mailoutbox == []
 
@@ -55,7 +55,7 @@ def test_a_corrupted_balance_and_voucher_send_one_email_listing_both(staff, rede
 
     run = ReconciliationRun.objects.get()
     assert not run.ok
-    assert run.counts == {"ledger": 1, "stock": 0, "vouchers": 1}
+    assert run.counts == {"ledger": 1, "settlements": 0, "stock": 0, "vouchers": 1}
     assert len(mailoutbox) == 1
     mail = mailoutbox[0]
     assert sorted(mail.to) == ["audrey@example.com", "ops@example.com", "root@example.com"]

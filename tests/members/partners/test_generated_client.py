@@ -11,6 +11,7 @@ import importlib
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +21,8 @@ from django.test import Client
 
 from campaigns.models import OfferGrant
 from campaigns.services import campaign_launch
+from coalition.models import PartnerRate
+from coalition.services import settlements_close_due
 from members.models import CustomEventType, PointsPrice, Program
 from members.partners.services import partner_key_create
 from tests.campaigns.conftest import CampaignFactory, OfferFactory
@@ -279,6 +282,11 @@ def points_purchase_and_refund(j: Journey):
     assert sale.points == 200 and sale.status == "paid"
     refunded = j.call("points_purchases_refund", sale.id)
     assert refunded.status == "refunded" and refunded.refunded_points == 200
+def settlements(j: Journey):
+    """Last month's statement, closed before the journey (the purchases above fall in this month)."""
+    (statement,) = j.call("settlements_list").results
+    assert j.call("settlements_get", statement.id).lines is not None
+    assert j.last.parsed.month == statement.month
 
 
 def data_subject_request(j: Journey):
@@ -308,6 +316,7 @@ STEPS = [
     receipts,
     transfers_and_custom_events,
     points_purchase_and_refund,
+    settlements,
     data_subject_request,
 ]
 
@@ -330,6 +339,10 @@ def test_the_partner_journey_runs_through_the_generated_client(generated, live_s
     )
     CustomEventType.objects.create(program=partner.program, key="store_visit", name="Store visit", points=5)
     PointsPrice.objects.create(program=partner.program, price=Decimal("1.00"), block=100)
+    PartnerRate.objects.create(
+        partner=partner, valid_from=date(2020, 1, 1), cost_per_point=Decimal("0.01"), value_per_point=Decimal("0.01")
+    )
+    settlements_close_due()  # last month's statement
     reward = RewardFactory(program=partner.program, points_cost=20, value=Decimal("5.00"))
     _, key = partner_key_create(partner=partner, name="generated client")
     client = pkg.AuthenticatedClient(base_url=live_server.url, token=key, prefix="Api-Key")
