@@ -17,6 +17,8 @@
 - expiry: pending points released, points expired, the notice before expiry (periodic)
 - tiers: upgrades, staff assignments, the daily review
 - plans: paid membership plans
+- revisions: versions of the rules (earn rate, earning rules, tiers, catalog prices): drafts, their
+  simulation, scheduling and publishing, the revision recorded on every edit in admin
 
 Every balance change runs in one transaction holding the member row lock (members.locks states
 the lock order); the cached balances on Member always equal the ledger sum and the lots'
@@ -109,6 +111,19 @@ from members.services.purchases import (
 )
 from members.services.receipts import receipt_claim, receipt_record
 from members.services.refunds import purchase_reverse
+from members.services.revisions import (
+    RevisionPart,
+    revision_changes,
+    revision_part_register,
+    rule_revision_capture,
+    rule_revision_draft_create,
+    rule_revision_draft_update,
+    rule_revision_publish,
+    rule_revision_schedule,
+    rule_revision_simulate,
+    rule_revision_unschedule,
+    rule_revisions_publish_due,
+)
 from members.services.tiers import tier_assign, tiers_review
 from members.services.transfers import points_transfer
 
@@ -116,6 +131,7 @@ __all__ = [
     "ITEM_KINDS",
     "NOT_RECORDED",
     "PROFILE_FIELDS",
+    "RevisionPart",
     "active_plan",
     "audit_changes",
     "audit_record",
@@ -172,6 +188,16 @@ __all__ = [
     "purchase_simulate",
     "receipt_claim",
     "receipt_record",
+    "revision_changes",
+    "revision_part_register",
+    "rule_revision_capture",
+    "rule_revision_draft_create",
+    "rule_revision_draft_update",
+    "rule_revision_publish",
+    "rule_revision_schedule",
+    "rule_revision_simulate",
+    "rule_revision_unschedule",
+    "rule_revisions_publish_due",
     "subscriptions_expire",
     "tier_assign",
     "tiers_review",
