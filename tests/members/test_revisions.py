@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.errors import DomainError
 from members import services
-from members.models import AuditEntry, EarningRule, LedgerEntry, Purchase, RuleRevision, Tier
+from members.models import AuditEntry, EarningRule, LedgerEntry, Purchase, RuleRevision
 from members.services.revisions import revision_changes
 from tests.conftest import MemberFactory, TierFactory, enroll
 
