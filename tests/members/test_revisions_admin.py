@@ -42,7 +42,12 @@ def test_draft_simulate_schedule_publish(admin_client, admin_user, program, coff
     draft = RuleRevision.objects.get(status=RuleRevision.Status.DRAFT)
     assert response.url == url("edit", draft)
     form = admin_client.get(url("edit", draft)).context["form"]
-    data = {name: field.initial for name, field in form.fields.items() if field.initial not in (None, False)}
+    # As the browser posts it: an unticked box sends nothing.
+    data = {
+        name: "on" if field.initial is True else field.initial
+        for name, field in form.fields.items()
+        if field.initial is not None and field.initial is not False
+    }
     refused = admin_client.post(url("edit", draft), {**data, f"rules-{coffee.pk}-multiplier": "-2"})
     assert refused.status_code == 200 and "negative" in refused.content.decode()
     saved = admin_client.post(url("edit", draft), {**data, f"rules-{coffee.pk}-multiplier": "3"})
