@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.errors import DomainError
@@ -203,3 +205,35 @@ def test_scheduling_needs_a_future_date(program, author):
     with pytest.raises(DomainError) as error:
         services.rule_revision_schedule(revision=draft, effective_at=timezone.now(), actor=author)
     assert error.value.code == "invalid_date"
+
+
+def test_the_partner_reads_the_revision_of_a_transaction(api, program, member, coffee, author):
+    revision = services.rule_revision_capture(program=program, author=author)
+    body = {
+        "member": member.number,
+        "external_id": "ORD-REV",
+        "amount": "10.00",
+        "currency": "EUR",
+        "items": basket("10.00"),
+    }
+    created = api.post("/api/v1/transactions", body, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["rule_revision"] == revision.number
+    listed = api.get("/api/v1/transactions", {"external_id": "ORD-REV"}).json()["results"]
+    assert [row["rule_revision"] for row in listed] == [revision.number]
+
+
+def test_naming_the_revision_costs_an_earn_no_statement(api, program, member, author):
+    def statements(external_id: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = api.post("/api/v1/transactions", {**body, "external_id": external_id}, format="json")
+        assert response.status_code == 201
+        return len(queries.captured_queries)
+
+    body = {"member": member.number, "amount": "10.00", "currency": "EUR"}
+    statements("warm-1")  # the rules are cached from here on
+    without = statements("plain")
+    revision = services.rule_revision_capture(program=program, author=author)
+    statements("warm-2")  # the rules cache moved to the revision
+    assert statements("named") == without
+    assert LedgerEntry.objects.get(purchase__external_id="named").rule_revision_id == revision.pk
