@@ -30,5 +30,5 @@ def test_history_names_the_rules_version_of_an_earn(member_client, member, progr
     )
     with translation.override("en"):
         text = member_client.get(reverse("members:history")).text
-    assert f"By the program&#x27;s rules, version {draft.number}" in text
+    assert f"By the program's rules, version {draft.number}" in text
     assert "+20" in text  # coffee x3: 10 base + 20
