@@ -86,3 +86,12 @@ def test_editing_a_live_rule_in_admin_records_a_revision_by_its_author(admin_cli
     assert (revision.status, revision.author) == (RuleRevision.Status.PUBLISHED, admin_user)
     assert revision.snapshot["rules"][str(coffee.pk)]["multiplier"] == "4.00"
     assert AuditEntry.objects.filter(action="rules.revision.capture", actor=admin_user).exists()
+
+
+def test_program_managers_prepare_revisions_support_agents_do_not(client, staff_user, program):
+    client.force_login(staff_user("program manager"))
+    assert client.get(reverse("admin:members_rulerevision_changelist")).status_code == 200
+    assert client.post(url("draft"), {"program": program.pk}).status_code == 302
+    client.force_login(staff_user("support agent"))
+    assert client.get(url("draft")).status_code == 403
+    assert client.get(url("simulate", RuleRevision.objects.get())).status_code == 403
