@@ -83,7 +83,9 @@ class DraftForm(forms.Form):
 
 class ScheduleForm(forms.Form):
     effective_at = forms.DateTimeField(
-        label=_("Takes effect at"), help_text=_("The revision is published at this time (within a minute).")
+        label=_("Takes effect at"),
+        help_text=_("The revision is published at this time (within a minute)."),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
 
@@ -145,6 +147,8 @@ class RuleRevisionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Next steps"))
     def next_steps(self, revision: RuleRevision) -> str:
+        if revision.status == RuleRevision.Status.PUBLISHED:
+            return "-"
         links = [(reverse("admin:members_rulerevision_simulate", args=[revision.pk]), _("Simulate"))]
         if revision.status == RuleRevision.Status.DRAFT:
             links = [
