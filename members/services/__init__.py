@@ -45,6 +45,9 @@ Where a change goes:
 - A new balance movement: a LedgerEntry.Kind (and whether it counts in ISSUED_KINDS), then a
   service that locks the member and calls ledger_credit or ledger_debit; never write balances,
   lots or entries anywhere else.
+- A new value rule revisions should version (a rule's field, a price): its name in the `fields` (and
+  `editable`) of its part in members/services/revisions.py, or of the part its app registers
+  (rewards/revisions.py); the draft form, the diff, the simulation and publishing read the parts.
 - A new periodic job: a chunked service here, a thin task in members/tasks.py, its schedule in
   config/settings.py (CELERY_BEAT_SCHEDULE).
 """
