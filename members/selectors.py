@@ -61,8 +61,7 @@ def program_rules(program: Program) -> ProgramRules:
     """The program's earning rules, tiers and whether it sells plans, from the cache (Redis in
     production, shared by all processes) under the program's rules_version, which the services
     bump in the same transaction as any change (members.invalidation)."""
-    # created_at tells apart programs that reuse an id (a database recreated, test runs).
-    name = f"program-rules:{program.pk}:{program.created_at.timestamp()}:{program.rules_version}"
+    name = _rules_cache_name(program)
     # A request asks several times (earning, tier, plan, balance) through the same program object:
     # the first answer rides on it, so the cache is read once per request, never across requests.
     held = program.__dict__.get("_program_rules")
@@ -85,6 +84,11 @@ def program_rules(program: Program) -> ProgramRules:
     return found
 
 
+def _rules_cache_name(program: Program) -> str:
+    # created_at tells apart programs that reuse an id (a database recreated, test runs).
+    return f"program-rules:{program.pk}:{program.created_at.timestamp()}:{program.rules_version}"
+
+
 def _revisions_published(program: Program) -> dict:
     # In publishing order: the last one is in force (members.services.revisions.revision_current).
     numbers = dict(
@@ -98,10 +102,9 @@ def _revisions_published(program: Program) -> dict:
 def program_rules_override(program: Program, rules: ProgramRules) -> Program:
     """A copy of the program whose program_rules() answer is `rules`: the earning and tier code run
     on it as they run on the live program, with other rules in place (a draft's simulation)."""
-    copy = Program.objects.model(**{f.attname: getattr(program, f.attname) for f in Program._meta.concrete_fields})
-    name = f"program-rules:{program.pk}:{program.created_at.timestamp()}:{program.rules_version}"
-    copy.__dict__["_program_rules"] = (name, rules)
-    return copy
+    twin = Program(**{f.attname: getattr(program, f.attname) for f in Program._meta.concrete_fields})
+    twin.__dict__["_program_rules"] = (_rules_cache_name(program), rules)
+    return twin
 
 
 def window_start(window: str, now: datetime) -> datetime | None:
