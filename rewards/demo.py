@@ -134,14 +134,14 @@ def seed() -> list[str]:
     ]
 
 
-def _rule_revisions(program: Program, rewards: list[Reward]) -> str:
+def _rule_revisions(program: Program, rewards: dict[str, Reward]) -> str:
     """The history of the rules after revision 1 (members' launch rules): the catalog's prices
     recorded, a published change of the coffee rule and a price, and a draft scheduled next week
     that raises the top tier's threshold and the base rate. Runs with the catalog, so once."""
     admin = get_user_model().objects.get(username=ADMIN_USERNAME)
     members_services.rule_revision_capture(program=program, author=admin, note="Catalog prices of the launch")
     coffee = program.earning_rules.get(category="coffee")
-    voucher = max(rewards, key=lambda r: r.points_cost)
+    voucher = max(rewards.values(), key=lambda r: r.points_cost)
     autumn = members_services.rule_revision_draft_create(
         program=program, author=admin, note="Coffee x2.5 instead of x3; a cheaper big voucher"
     )
