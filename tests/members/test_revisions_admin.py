@@ -94,4 +94,4 @@ def test_program_managers_prepare_revisions_support_agents_do_not(client, staff_
     assert client.post(url("draft"), {"program": program.pk}).status_code == 302
     client.force_login(staff_user("support agent"))
     assert client.get(url("draft")).status_code == 403
-    assert client.get(url("simulate", RuleRevision.objects.get())).status_code == 403
+    assert client.get(url("simulate", RuleRevision.objects.get(status="draft"))).status_code == 403
