@@ -38,6 +38,7 @@ ROLES: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "program": ("add", "change", "view"),
             "tier": ALL,
             "earningrule": ALL,
+            "rulerevision": ("add", "change", "view"),  # drafts, simulation, scheduling, publishing
             "membershipplan": ALL,
             "partner": VIEW,
             "member": ("change", "view"),

@@ -545,6 +545,7 @@ CELERY_BEAT_SCHEDULE = {
     "points-expire-due": {"task": "members.tasks.points_expire_due", "schedule": 60 * 60.0},
     "tiers-review": {"task": "members.tasks.tiers_review", "schedule": 24 * 60 * 60.0},
     "subscriptions-expire": {"task": "members.tasks.subscriptions_expire", "schedule": 60 * 60.0},
+    "rule-revisions-publish-due": {"task": "members.tasks.rule_revisions_publish_due", "schedule": 60.0},
     "webhooks-retry-due": {"task": "members.partners.tasks.webhooks_retry_due", "schedule": 60.0},
     "idempotency-purge": {"task": "members.partners.tasks.idempotency_purge", "schedule": 60 * 60.0},
     "points-expiry-notify": {"task": "members.tasks.points_expiry_notify", "schedule": 24 * 60 * 60.0},

@@ -139,8 +139,11 @@ def earn_limit_check(*, member: Member, partner: Partner | None, points: int, no
     return hold
 
 
-def earn_hold(*, purchase: Purchase, points: int, breakdown: list[dict], hold: EarnHold) -> ReviewCase:
-    """Open the review case of a purchase recorded without its points (in purchase_record's transaction)."""
+def earn_hold(
+    *, purchase: Purchase, points: int, breakdown: list[dict], hold: EarnHold, revision: int | None = None
+) -> ReviewCase:
+    """Open the review case of a purchase recorded without its points (in purchase_record's transaction).
+    `revision`: the rule revision the points were quoted under, named by the earn entry if approved."""
     case = ReviewCase.objects.create(
         kind=ReviewCase.Kind.EARN_LIMIT,
         program_id=purchase.program_id,
@@ -148,7 +151,7 @@ def earn_hold(*, purchase: Purchase, points: int, breakdown: list[dict], hold: E
         points=points,
         purchase=purchase,
         reference=f"purchase:{purchase.external_id}",
-        details={**asdict(hold), "partner": purchase.partner_id, "breakdown": breakdown},
+        details={**asdict(hold), "partner": purchase.partner_id, "breakdown": breakdown, "revision": revision},
     )
     event_record(
         PointsHeld(

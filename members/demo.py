@@ -169,6 +169,8 @@ def seed() -> list[str]:
     program = demo_program()
     if program is None:
         program = _program()
+        # The launch rules as revision 1: every purchase of the history below names it.
+        services.rule_revision_capture(program=program, author=_admin(), note="Launch rules")
         _members(program)
         _abuse_limits(program)
         _suspect_referral(program)
@@ -189,6 +191,10 @@ def _admin_user() -> str:
         User.objects.create_superuser(ADMIN_USERNAME, "admin@example.com", ADMIN_PASSWORD)
         return f"Admin login: {ADMIN_USERNAME} / {ADMIN_PASSWORD}  ({settings.SITE_URL}/admin/)"
     return f"Admin login: {ADMIN_USERNAME} (password unchanged; the demo default is {ADMIN_PASSWORD})"
+
+
+def _admin():
+    return get_user_model().objects.get(username=ADMIN_USERNAME)
 
 
 def _program() -> Program:

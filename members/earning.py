@@ -49,6 +49,7 @@ class Quote:
     points: int = 0
     breakdown: list[dict] = field(default_factory=list)
     eligible_amount: Decimal = ZERO
+    revision: int | None = None  # the rule revision quoted (members.models.RuleRevision id)
 
     def add(self, label: str, points: int, *, kind: str, rule: EarningRule | None = None) -> None:
         if points:
@@ -149,7 +150,7 @@ def earn_quote(
     earning = amount - paid_with_points - paid_extra - sum((ln.amount for ln in excluded), ZERO)
     eligible = max(ZERO, earning).quantize(Decimal("0.01"))
 
-    quote = Quote(eligible_amount=eligible)
+    quote = Quote(eligible_amount=eligible, revision=program_rules(program).revision_id)
     rate = program.earn_rate
     quote.add(f"{eligible} {program.currency} x {rate.normalize():f}", _round(program, eligible * rate), kind="base")
     for line in excluded:

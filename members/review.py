@@ -78,6 +78,7 @@ def _release_purchase(case: ReviewCase, decided_by) -> None:
         purchase=purchase,
         points=credit,
         breakdown=case.details.get("breakdown", []),
+        rule_revision_id=case.details.get("revision"),
         now=now,
         created_by=decided_by,
         **ledger_reason(gettext_noop("Held for review (case %(case)s), approved"), case=case.pk),

@@ -2,7 +2,7 @@
 
 import calendar
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Context as DecimalContext
 from decimal import Decimal
@@ -29,6 +29,7 @@ from members.models import (
     Program,
     Purchase,
     ReviewCase,
+    RuleRevision,
     Subscription,
     Tier,
     TierChange,
@@ -52,14 +53,17 @@ class ProgramRules:
     rules: list[EarningRule]  # active, not engagement; filter by date with members.earning.rules_in_force
     tiers: list[Tier]  # by level
     has_plans: bool  # False: no member can hold a subscription, so none is looked up
+    # The published rule revision these are (members.services.revisions), named by every earn entry,
+    # and the number of each published revision by id (the "why" of older entries): no query per earn.
+    revision_id: int | None = None
+    revision_numbers: dict[int, int] = field(default_factory=dict)
 
 
 def program_rules(program: Program) -> ProgramRules:
     """The program's earning rules, tiers and whether it sells plans, from the cache (Redis in
     production, shared by all processes) under the program's rules_version, which the services
     bump in the same transaction as any change (members.invalidation)."""
-    # created_at tells apart programs that reuse an id (a database recreated, test runs).
-    name = f"program-rules:{program.pk}:{program.created_at.timestamp()}:{program.rules_version}"
+    name = _rules_cache_name(program)
     # A request asks several times (earning, tier, plan, balance) through the same program object:
     # the first answer rides on it, so the cache is read once per request, never across requests.
     held = program.__dict__.get("_program_rules")
@@ -75,10 +79,34 @@ def program_rules(program: Program) -> ProgramRules:
             ),
             tiers=list(Tier.objects.filter(program_id=program.pk).order_by("level")),
             has_plans=MembershipPlan.objects.filter(program_id=program.pk).exists(),
+            **_revisions_published(program),
         )
         cache.set(name, found, PROGRAM_RULES_SECONDS)
     program.__dict__["_program_rules"] = (name, found)
     return found
+
+
+def _rules_cache_name(program: Program) -> str:
+    # created_at tells apart programs that reuse an id (a database recreated, test runs).
+    return f"program-rules:{program.pk}:{program.created_at.timestamp()}:{program.rules_version}"
+
+
+def _revisions_published(program: Program) -> dict:
+    # In publishing order: the last one is in force (members.services.revisions.revision_current).
+    numbers = dict(
+        RuleRevision.objects.filter(program_id=program.pk, status=RuleRevision.Status.PUBLISHED)
+        .order_by("published_at")
+        .values_list("pk", "number")
+    )
+    return {"revision_id": next(reversed(numbers), None), "revision_numbers": numbers}
+
+
+def program_rules_override(program: Program, rules: ProgramRules) -> Program:
+    """A copy of the program whose program_rules() answer is `rules`: the earning and tier code run
+    on it as they run on the live program, with other rules in place (a draft's simulation)."""
+    twin = Program(**{f.attname: getattr(program, f.attname) for f in Program._meta.concrete_fields})
+    twin.__dict__["_program_rules"] = (_rules_cache_name(program), rules)
+    return twin
 
 
 def window_start(window: str, now: datetime) -> datetime | None:

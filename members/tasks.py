@@ -44,6 +44,11 @@ def tiers_review() -> dict:
 
 
 @shared_task
+def rule_revisions_publish_due() -> int:
+    return services.rule_revisions_publish_due()
+
+
+@shared_task
 def subscriptions_expire() -> dict:
     return services.subscriptions_expire()
 

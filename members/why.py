@@ -88,12 +88,16 @@ def entry_why(entry: LedgerEntry) -> str:
 def entries_explain(
     entries: Iterable[LedgerEntry], program: Program, *, names: tuple[dict, dict] | None = None
 ) -> list[LedgerEntry]:
-    """Set `why_items` (the breakdown with labels in the reader's language, lot bookkeeping left out)
-    and `why` (a sentence when there is no breakdown) on each entry. No query (the rule and tier
+    """Set `why_items` (the breakdown with labels in the reader's language, lot bookkeeping left out),
+    `why` (a sentence when there is no breakdown) and `why_revision` (the number of the rule revision
+    that produced it, or None) on each entry. No query (the rule and tier
     names come from the rules cache; pass `names=why_names(program)` when explaining row by row)."""
     entries = list(entries)
     rule_names, tier_names = names or why_names(program)
+    revision_numbers = program_rules(program).revision_numbers
     for entry in entries:
+        # Which version of the rules produced it (members.models.RuleRevision), by number.
+        entry.why_revision = revision_numbers.get(entry.rule_revision_id)
         entry.why_items = [
             {**item, "label": _label(item, entry, rule_names, tier_names)}
             for item in entry.breakdown or []

@@ -20,6 +20,7 @@ from core.csvfiles import CsvImportForm, import_rejected_into_form, import_repor
 from core.errors import DomainError
 from core.forms import IdsMultipleChoiceField
 from core.translations import MissingTranslationsAdmin
+from members.admin.revisions import RulesRevisedAdminMixin
 from members.models import Member, Tier
 from rewards import selectors, services
 from rewards.models import (
@@ -102,7 +103,7 @@ class SurpriseGrantForm(forms.Form):
 
 
 @admin.register(Reward)
-class RewardAdmin(MissingTranslationsAdmin, TranslationAdmin):
+class RewardAdmin(RulesRevisedAdminMixin, MissingTranslationsAdmin, TranslationAdmin):
     list_display = (
         "title",
         "kind",

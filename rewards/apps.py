@@ -9,5 +9,7 @@ class RewardsConfig(AppConfig):
     def ready(self) -> None:
         # Rewards' event types; challenge progress and automatic surprises react to members' events;
         # the voucher and stock checks join the nightly reconciliation that members runs; its part of
-        # a member's data export (members.exports).
-        from rewards import checks, events, exports, handlers  # noqa: F401
+        # a member's data export (members.exports); catalog prices join every rule revision.
+        from rewards import checks, events, exports, handlers, revisions  # noqa: F401
+
+        revisions.register()

@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from core.errors import DomainError
-from members.demo import demo_program
+from members import services as members_services
+from members.demo import ADMIN_USERNAME, demo_program
 from members.models import Program
 from rewards import services
 from rewards.models import Badge, Cause, Challenge, Reward, SurpriseRule
@@ -123,12 +124,52 @@ def seed() -> list[str]:
     badges, challenges = _challenges(program, now)
     rules = _rules(program, rewards)
     counts = _activity(program, rewards)
+    revisions = _rule_revisions(program, rewards)
     return [
         f"Rewards: {len(rewards)} rewards of every kind, {program.causes.count()} causes, {len(rules)} surprise rules, "
         f"{len(challenges)} challenges, {len(badges)} badges.",
         f"Rewards: {counts['redeemed']} redemptions, {counts['consumed']} vouchers used, "
         f"{counts['surprises']} staff surprises.",
+        f"Rule revisions: {revisions} (admin > Rule revisions: history, simulation, the scheduled draft).",
     ]
+
+
+def _rule_revisions(program: Program, rewards: dict[str, Reward]) -> str:
+    """The history of the rules after revision 1 (members' launch rules): the catalog's prices
+    recorded, a published change of the coffee rule and a price, and a draft scheduled next week
+    that raises the top tier's threshold and the base rate. Runs with the catalog, so once."""
+    admin = get_user_model().objects.get(username=ADMIN_USERNAME)
+    members_services.rule_revision_capture(program=program, author=admin, note="Catalog prices of the launch")
+    coffee = program.earning_rules.get(category="coffee")
+    voucher = max(rewards.values(), key=lambda r: r.points_cost)
+    autumn = members_services.rule_revision_draft_create(
+        program=program, author=admin, note="Coffee x2.5 instead of x3; a cheaper big voucher"
+    )
+    members_services.rule_revision_draft_update(
+        revision=autumn,
+        values={
+            "rules": {coffee.pk: {"multiplier": "2.5"}},
+            "prices": {voucher.pk: {"points_cost": voucher.points_cost - 100}},
+        },
+        author=admin,
+    )
+    members_services.rule_revision_publish(revision=autumn, actor=admin)
+    top = program.tiers.order_by("-level").first()
+    spring = members_services.rule_revision_draft_create(
+        program=program, author=admin, note="Spring: 1.1 points per EUR, the top tier 10% harder"
+    )
+    members_services.rule_revision_draft_update(
+        revision=spring,
+        values={
+            "program": {program.pk: {"earn_rate": "1.1"}},
+            "tiers": {top.pk: {"threshold": str((top.threshold * Decimal("1.1")).quantize(Decimal("1")))}},
+        },
+        author=admin,
+    )
+    spring = members_services.rule_revision_schedule(
+        revision=spring, effective_at=timezone.now() + timedelta(days=7), actor=admin
+    )
+    return f"3 published, r{spring.number} scheduled for {spring.effective_at:%Y-%m-%d}"
 
 
 def _translated(field: str, texts: tuple[str, ...]) -> dict[str, str]:

@@ -7,6 +7,8 @@ autodiscovery does) registers them all.
 - ledger.py: what happened, read-only (ledger, purchases, events, audit trail, reconciliation)
 - review.py: the fraud review queue
 - money.py: exchange rates (CSV import), points prices and sales, opening-balance imports
+- revisions.py: rule revisions (history, drafts, simulation, scheduling, publishing) and the mixin
+  that records a revision when live rules are edited
 - partners.py: partner API keys, idempotency keys, webhook endpoints and deliveries
 - forms.py: the forms those use; base.py: the action-form page and the read-only admin
 
@@ -16,4 +18,4 @@ To add a member action: a form in forms.py if it asks for input, then an @admin.
 MemberAdmin that shows it with base.action_form and calls a service.
 """
 
-from members.admin import cards, ledger, members, money, partners, programs, review  # noqa: F401
+from members.admin import cards, ledger, members, money, partners, programs, review, revisions  # noqa: F401

@@ -15,6 +15,7 @@ from core.translations import MissingTranslationsAdmin
 from members import services
 from members.admin.base import ReadOnlyAdmin, action_form
 from members.admin.forms import CustomEventTypeForm, EarningRuleForm, ProgramForm, SimulatorForm
+from members.admin.revisions import RulesRevisedAdminMixin
 from members.earning import earn_quote
 from members.models import (
     CustomEvent,
@@ -36,7 +37,7 @@ class TierInline(TranslationTabularInline):
 
 
 @admin.register(Program)
-class ProgramAdmin(MissingTranslationsAdmin, TranslationAdmin):
+class ProgramAdmin(RulesRevisedAdminMixin, MissingTranslationsAdmin, TranslationAdmin):
     form = ProgramForm
     list_display = (
         "name",
@@ -119,7 +120,7 @@ class ProgramAdmin(MissingTranslationsAdmin, TranslationAdmin):
 
 
 @admin.register(Tier)
-class TierAdmin(MissingTranslationsAdmin, TranslationAdmin):
+class TierAdmin(RulesRevisedAdminMixin, MissingTranslationsAdmin, TranslationAdmin):
     list_display = ("name", "program", "level", "metric", "window", "threshold", "earn_multiplier", "invitation_only")
     list_filter = ("program", "metric", "window", "invitation_only")
     list_select_related = ("program",)
@@ -136,7 +137,7 @@ class PartnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(EarningRule)
-class EarningRuleAdmin(MissingTranslationsAdmin, TranslationAdmin):
+class EarningRuleAdmin(RulesRevisedAdminMixin, MissingTranslationsAdmin, TranslationAdmin):
     form = EarningRuleForm
     list_display = (
         "name",

@@ -74,6 +74,7 @@ def purchase_result(data: dict) -> dict:
             "points": int(hold["points"]),
             "review": hold["review"],
         },
+        "rule_revision": data["rule_revision"],
     }
 
 

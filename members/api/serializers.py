@@ -324,6 +324,11 @@ class PurchaseResultSerializer(serializers.Serializer):
     )
     balance = BalanceShortSerializer()
     hold = HoldSerializer(allow_null=True, help_text="Set when the points are (or were) held for review.")
+    rule_revision = serializers.IntegerField(
+        allow_null=True,
+        help_text="The number of the program's rule revision the points were computed under (the earn rate, "
+        "rules and tiers in force at the purchase); null for purchases older than rule revisions.",
+    )
 
 
 PurchasePageSerializer = page_serializer("PurchasePage", PurchaseResultSerializer(many=True))

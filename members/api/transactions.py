@@ -29,6 +29,7 @@ from members.partners.docs import (
     WRITE_ERRORS,
     errors,
 )
+from members.selectors import program_rules
 
 BALANCE_SHORT = {"available": 1240, "pending": 185}
 PURCHASE_REQUEST = {
@@ -61,6 +62,7 @@ PURCHASE_RESULT = {
     "exchange_rate": None,
     "balance": BALANCE_SHORT,
     "hold": None,
+    "rule_revision": 3,
 }
 PURCHASE_HELD = {
     **PURCHASE_RESULT,
@@ -115,6 +117,7 @@ def _purchase_data(purchase: Purchase) -> dict:
     if case is not None and case.status != ReviewCase.Status.APPROVED:
         status = "held" if case.status == ReviewCase.Status.OPEN else "rejected"
         hold = {**case.details, "points": case.points, "review": case.status}
+    revision = entry.rule_revision_id if entry else (hold or {}).get("revision")
     return {
         "id": purchase.pk,
         "external_id": purchase.external_id,
@@ -134,6 +137,8 @@ def _purchase_data(purchase: Purchase) -> dict:
         "exchange_rate": purchase.exchange_rate,
         "balance": member,
         "hold": hold,
+        # Its number, from the rules cache (no query): what staff see in admin > Rule revisions.
+        "rule_revision": program_rules(member.program).revision_numbers.get(revision),
     }
 
 

@@ -13,6 +13,7 @@
 - outbox: Event, EventHandling (members.outbox)
 - partners: PartnerAPIKey, IdempotencyKey, WebhookEndpoint, WebhookDelivery (the partner API)
 - review: ReviewCase (held for staff by members.checks, decided in members.review)
+- revisions: RuleRevision (versions of the earning rules, tier thresholds and catalog prices)
 - ops: MetricSnapshot, AuditEntry, ReconciliationRun (derived figures and operations records)
 """
 
@@ -29,6 +30,7 @@ from members.models.partners import IdempotencyKey, PartnerAPIKey, WebhookDelive
 from members.models.program import EarningRule, MembershipPlan, Partner, Program, Tier
 from members.models.returns import PurchaseReturn, Receipt
 from members.models.review import ReviewCase
+from members.models.revisions import RuleRevision
 
 __all__ = [
     "AuditEntry",
@@ -62,6 +64,7 @@ __all__ = [
     "Receipt",
     "ReconciliationRun",
     "ReviewCase",
+    "RuleRevision",
     "Subscription",
     "Tier",
     "TierChange",

@@ -119,6 +119,11 @@ class LedgerEntry(models.Model):
     # A parameter may be {"en": ..., "ro": ...}: stored content (a reward's title) in every language.
     reason_params = models.JSONField(null=True, blank=True, editable=False)
     breakdown = models.JSONField(default=list, blank=True)
+    # The version of the program's rules (all of them: rate, rules, tiers) an earn was computed under;
+    # the breakdown names the rules within it. Null: an entry no rule produced, or older than revisions.
+    rule_revision = models.ForeignKey(
+        "members.RuleRevision", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -20,6 +20,8 @@
 - currency: exchange rates, purchases in other currencies converted at the rate of their date
 - points_sales: points bought (a partner's sale, a member page order settled by the payment)
 - opening: opening balances of a program moving from another platform (an import kind)
+- revisions: versions of the rules (earn rate, earning rules, tiers, catalog prices): drafts, their
+  simulation, scheduling and publishing, the revision recorded on every edit in admin
 
 Every balance change runs in one transaction holding the member row lock (members.locks states
 the lock order); the cached balances on Member always equal the ledger sum and the lots'
@@ -46,6 +48,9 @@ Where a change goes:
 - A new balance movement: a LedgerEntry.Kind (and whether it counts in ISSUED_KINDS), then a
   service that locks the member and calls ledger_credit or ledger_debit; never write balances,
   lots or entries anywhere else.
+- A new value rule revisions should version (a rule's field, a price): its name in the `fields` (and
+  `editable`) of its part in members/services/revisions.py, or of the part its app registers
+  (rewards/revisions.py); the draft form, the diff, the simulation and publishing read the parts.
 - A new periodic job: a chunked service here, a thin task in members/tasks.py, its schedule in
   config/settings.py (CELERY_BEAT_SCHEDULE).
 """
@@ -120,6 +125,19 @@ from members.services.purchases import (
 )
 from members.services.receipts import receipt_claim, receipt_record
 from members.services.refunds import purchase_reverse
+from members.services.revisions import (
+    RevisionPart,
+    revision_changes,
+    revision_part_register,
+    rule_revision_capture,
+    rule_revision_draft_create,
+    rule_revision_draft_update,
+    rule_revision_publish,
+    rule_revision_schedule,
+    rule_revision_simulate,
+    rule_revision_unschedule,
+    rule_revisions_publish_due,
+)
 from members.services.tiers import tier_assign, tiers_review
 from members.services.transfers import points_transfer
 
@@ -127,6 +145,7 @@ __all__ = [
     "ITEM_KINDS",
     "NOT_RECORDED",
     "PROFILE_FIELDS",
+    "RevisionPart",
     "active_plan",
     "audit_changes",
     "audit_record",
@@ -189,6 +208,16 @@ __all__ = [
     "purchase_simulate",
     "receipt_claim",
     "receipt_record",
+    "revision_changes",
+    "revision_part_register",
+    "rule_revision_capture",
+    "rule_revision_draft_create",
+    "rule_revision_draft_update",
+    "rule_revision_publish",
+    "rule_revision_schedule",
+    "rule_revision_simulate",
+    "rule_revision_unschedule",
+    "rule_revisions_publish_due",
     "subscriptions_expire",
     "tier_assign",
     "tiers_review",

@@ -14,6 +14,7 @@ from members.events import EngagementRecorded, PointsEarned
 from members.locks import CHUNK, lock_member
 from members.models import EarningRule, EngagementAction, LedgerEntry, Member
 from members.outbox import event_record
+from members.selectors import program_rules
 from members.services.ledger import ledger_credit
 from members.services.tiers import tier_evaluate
 from members.texts import stored_reason
@@ -67,6 +68,7 @@ def points_engage(*, member: Member, action: str, reference: str) -> LedgerEntry
             **stored_reason(rule, "name"),
             reference=reference,
             breakdown=[{"kind": "engagement", "label": rule.name, "points": rule.points, "rule": rule.pk}],
+            rule_revision_id=program_rules(member.program).revision_id,
         )
         event_record(
             PointsEarned(member=member.number, points=rule.points, kind="engagement", action=action),

@@ -343,7 +343,7 @@ def purchase_record(
     # From here on "now" is the moment the purchase was recorded: its return window starts there.
     now = purchase.created_at
     if hold:
-        earn_hold(purchase=purchase, points=quote.points, breakdown=quote.breakdown, hold=hold)
+        earn_hold(purchase=purchase, points=quote.points, breakdown=quote.breakdown, hold=hold, revision=quote.revision)
     member.last_purchase_at = max(filter(None, [member.last_purchase_at, occurred_at]))
     member.last_activity_at = now
     entry = None
@@ -353,6 +353,7 @@ def purchase_record(
             purchase=purchase,
             points=purchase.points,
             breakdown=quote.breakdown,
+            rule_revision_id=quote.revision,
             now=now,
             created_by=created_by,
             also_save=("last_purchase_at",),
@@ -390,13 +391,15 @@ def purchase_credit(
     points: int,
     breakdown: list[dict],
     now: datetime,
+    rule_revision_id: int | None = None,
     created_by=None,
     reason: str = "",
     reason_params: dict | None = None,
     also_save: tuple[str, ...] = (),
 ) -> LedgerEntry:
     """The earn entry of a purchase (at recording, or when a held purchase is approved), pending for
-    the program's return window from when it was recorded: a back-dated purchase waits it out too."""
+    the program's return window from when it was recorded: a back-dated purchase waits it out too.
+    `rule_revision_id`: the rule revision its points were quoted under."""
     return ledger_credit(
         member,
         kind=LedgerEntry.Kind.EARN,
@@ -411,6 +414,7 @@ def purchase_credit(
         reason=reason,
         reason_params=reason_params,
         breakdown=breakdown,
+        rule_revision_id=rule_revision_id,
         created_by=created_by,
         also_save=also_save,
     )

@@ -50,7 +50,13 @@ from rewards.services.challenges import (
     challenge_progress_on_referral,
     challenge_progress_on_refund,
 )
-from rewards.services.redemptions import redemption_cancel, reward_grant, reward_redeem, reward_viewed
+from rewards.services.redemptions import (
+    redemption_cancel,
+    reward_grant,
+    reward_prices_apply,
+    reward_redeem,
+    reward_viewed,
+)
 from rewards.services.surprises import (
     GrantResult,
     surprise_email_send,
@@ -90,6 +96,7 @@ __all__ = [
     "challenge_progress_on_refund",
     "redemption_cancel",
     "reward_grant",
+    "reward_prices_apply",
     "reward_redeem",
     "reward_viewed",
     "surprise_email_send",

@@ -23,6 +23,14 @@ from rewards.selectors import RewardUsage, redeem_refusal, refusal, reward_usage
 from rewards.services.vouchers import voucher_issue
 
 
+@transaction.atomic
+def reward_prices_apply(program_id: int, prices: dict[int, dict]) -> None:
+    """New prices in points of the program's rewards ({reward id: {"points_cost": n}}), as a rule
+    revision publishes them (members.services.revisions, in its transaction)."""
+    for reward_id, values in prices.items():
+        Reward.objects.filter(pk=reward_id, program_id=program_id).update(points_cost=values["points_cost"])
+
+
 def _lock_reward(reward: Reward) -> Reward:
     return Reward.objects.select_for_update().get(pk=reward.pk)
 

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from members.demo import DEMO_SLUG
-from members.models import PartnerAPIKey, Program, WebhookEndpoint
+from members.models import LedgerEntry, PartnerAPIKey, Program, RuleRevision, WebhookEndpoint
 from tests.conftest import PartnerFactory
 
 
@@ -103,3 +103,7 @@ def test_seed_demo_prints_a_working_key_and_revokes_the_previous_one(db):
     second = next(line for line in out.getvalue().splitlines() if "FIDELIS_KEY=" in line).split("FIDELIS_KEY=")[1]
     assert _works(second, member)
     assert not _works(first, member)
+    # The rules' history (README, "Rule revisions"), once however often the demo is seeded.
+    revisions = list(RuleRevision.objects.filter(program=member.program).order_by("number"))
+    assert [r.status for r in revisions] == ["published"] * 3 + ["scheduled"]
+    assert LedgerEntry.objects.filter(program=member.program, kind="earn", rule_revision=revisions[0]).exists()
