@@ -98,9 +98,11 @@ def redeem_refusal(
     plan_active: bool,
     usage: RewardUsage,
     check_points: bool = True,
+    available: int | None = None,
 ) -> DomainError | None:
     """Why this member cannot redeem this reward now (None: they can). The redemption service and
-    the catalog page share it, so they never disagree. The service passes a locked reward row."""
+    the catalog page share it, so they never disagree. The service passes a locked reward row.
+    `available`: the points it may spend, when not the member's own (a household's pool)."""
     if reward.program_id != member.program_id:
         return NotFound(_("Reward not found."), code="reward_not_found")
     if member.status != Member.Status.ACTIVE:
@@ -125,8 +127,9 @@ def redeem_refusal(
         return refusal("limit_reached", _("You have already redeemed this reward the maximum number of times."))
     if reward.limit_per_period is not None and usage.in_period >= reward.limit_per_period:
         return refusal("limit_reached", _("You have reached the limit for this reward in this period."))
-    if check_points and member.points_available < reward.points_cost:
-        missing = reward.points_cost - member.points_available
+    available = member.points_available if available is None else available
+    if check_points and available < reward.points_cost:
+        missing = reward.points_cost - available
         return refusal(
             "insufficient_points",
             _("Not enough points: %(missing)s more needed.") % {"missing": missing},
