@@ -124,7 +124,9 @@ def household_invite(*, member: Member, invitee: str) -> HouseholdInvitation:
 
 
 def _invitation_for(invitation: HouseholdInvitation, member: Member) -> HouseholdInvitation:
-    invitation = HouseholdInvitation.objects.select_for_update().select_related("invited_by").get(pk=invitation.pk)
+    invitation = (
+        HouseholdInvitation.objects.select_for_update(of=("self",)).select_related("invited_by").get(pk=invitation.pk)
+    )
     if invitation.member_id != member.pk:  # someone else's invitation looks exactly like none
         raise NotFound(_("Invitation not found."), code="invitation_not_found")
     if invitation.status != HouseholdInvitation.Status.PENDING:
@@ -136,7 +138,9 @@ def _invitation_for(invitation: HouseholdInvitation, member: Member) -> Househol
 def household_invitation_accept(*, invitation: HouseholdInvitation, member: Member) -> Household:
     """The invited member joins the household, if it still has room and they belong to no other."""
     # Lock order: the household row, then its members and the invited member, then the invitation.
-    household = Household.objects.select_for_update().select_related("program").get(pk=invitation.household_id)
+    household = (
+        Household.objects.select_for_update(of=("self",)).select_related("program").get(pk=invitation.household_id)
+    )
     # Nobody joins or leaves without the household row lock: the ids read now are its members.
     locked = lock_members(*Member.objects.filter(household=household).values_list("pk", flat=True), member.pk)
     member = locked[member.pk]
