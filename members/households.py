@@ -28,15 +28,25 @@ def household_pool(*, household_id: int) -> int:
     )["points"]
 
 
-def household_pools(*, household_ids: list[int]) -> dict[int, int]:
-    """The pooled balance of each of several households, in one query (lists of members)."""
+def household_briefs(*, household_ids: list[int]) -> dict[int, dict]:
+    """Households as the partner API shows them (id, name, pooled points, members), by id: one
+    query for any number of them."""
     rows = (
-        Member.objects.filter(household_id__in=household_ids, status=Member.Status.ACTIVE)
-        .order_by()
-        .values_list("household_id")
-        .annotate(points=Sum("points_available"))
+        Household.objects.filter(pk__in=household_ids)
+        .annotate(
+            available=Coalesce(Sum("members__points_available", filter=Q(members__status=Member.Status.ACTIVE)), 0),
+            member_count=Count("members"),
+        )
+        .values("id", "name", "available", "member_count")
     )
-    return dict(rows)
+    return {
+        row["id"]: {"id": row["id"], "name": row["name"], "available": row["available"], "members": row["member_count"]}
+        for row in rows
+    }
+
+
+def household_pool_brief(*, household_id: int) -> dict | None:
+    return household_briefs(household_ids=[household_id]).get(household_id)
 
 
 def household_members(*, household_id: int) -> QuerySet[Member]:
