@@ -123,3 +123,17 @@ class HistoryFilterForm(forms.Form):
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", _("The end date is before the start date."))
         return data
+
+
+class HouseholdCreateForm(forms.Form):
+    name = forms.CharField(
+        label=_("Household name"), max_length=80, required=False, help_text=_("Optional, e.g. “The Popescus”.")
+    )
+
+
+class HouseholdInviteForm(forms.Form):
+    who = forms.CharField(
+        label=_("Member number or email"),
+        max_length=254,
+        help_text=_("They must already be a member of the program."),
+    )

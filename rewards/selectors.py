@@ -170,11 +170,13 @@ def catalog_current(*, program: Program, now: datetime | None = None) -> QuerySe
 
 
 def rewards_for_member(
-    *, member: Member, now: datetime | None = None, rewards: list[Reward] | None = None
+    *, member: Member, now: datetime | None = None, rewards: list[Reward] | None = None, available: int | None = None
 ) -> list[RewardOffer]:
     """The catalog as this member sees it (or `rewards`, a page of catalog_current): shown even when
-    not redeemable, with the reason."""
+    not redeemable, with the reason. `available`: the points the member may spend, when not their own
+    (their household's pool)."""
     now = now or timezone.now()
+    available = member.points_available if available is None else available
     if rewards is None:
         rewards = list(catalog_current(program=member.program, now=now))
     usage = reward_usage(member=member, rewards=rewards, now=now)
@@ -182,7 +184,12 @@ def rewards_for_member(
     offers = []
     for reward in rewards:
         error = redeem_refusal(
-            member=member, reward=reward, now=now, plan_active=plan_active, usage=usage.get(reward.pk, RewardUsage())
+            member=member,
+            reward=reward,
+            now=now,
+            plan_active=plan_active,
+            usage=usage.get(reward.pk, RewardUsage()),
+            available=available,
         )
         offers.append(
             RewardOffer(
@@ -190,7 +197,7 @@ def rewards_for_member(
                 can_redeem=error is None,
                 reason=error.code if error else "",
                 message=error.message if error else "",
-                points_missing=max(0, reward.points_cost - member.points_available),
+                points_missing=max(0, reward.points_cost - available),
             )
         )
     return offers
