@@ -5,7 +5,7 @@ from django.db.models import F
 from django.db.models.functions import TruncMonth
 
 from members import demo
-from members.models import Card, LedgerEntry, Member, ReviewCase, Subscription
+from members.models import Card, Household, LedgerEntry, Member, ReviewCase, Subscription
 from members.selectors import ledger_mismatches
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +40,11 @@ def test_demo_seed_gives_a_year_of_history_with_a_clean_ledger():
     assert program.transfer_max_points == 500
     assert program.custom_event_types.get().key == "store_visit"
     assert Card.objects.filter(member__email="ana@example.com", status=Card.Status.ACTIVE).count() == 1
+    # Ana's household of two, redeeming from its pool by default through the partner API.
+    household = Household.objects.get(program=program)
+    assert household.members.count() == 2 and household.members.filter(email="ana@example.com").exists()
+    assert program.household_max_members == 4 and program.household_pool_default
     demo.seed()  # a second run adds nothing
+    assert Household.objects.filter(program=program).count() == 1
     assert program.members.count() == 61
     assert Card.objects.filter(member__program=program).count() == 1
