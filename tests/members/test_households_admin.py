@@ -35,7 +35,7 @@ def household(program):
 
 
 def test_the_households_list_shows_members_and_the_pool(superuser_client, household):
-    home, ana, ion, _ = household
+    _home, ana, ion, _ = household
     page = superuser_client.get(reverse("admin:members_household_changelist"))
     html = page.content.decode()
     assert page.status_code == 200
@@ -52,7 +52,7 @@ def test_a_household_page_lists_its_members_and_invitations(superuser_client, ho
 
 
 def test_the_member_360_page_shows_the_household(superuser_client, household):
-    home, ana, ion, eva = household
+    _home, ana, ion, eva = household
     html = superuser_client.get(reverse("admin:member_360", args=[ana.pk])).content.decode()
     assert "Pop family" in html and "Pooled points: 200" in html
     assert reverse("admin:member_360", args=[ion.pk]) in html
