@@ -5,11 +5,12 @@ each member back their share; the ledger check holds throughout."""
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core.errors import DomainError
 from members import services as members_services
 from members.models import LedgerEntry, Member, PointLot, Program
+from members.reconciliation import reconciliation_run
 from members.selectors import ledger_mismatches
 from rewards import services
 from tests.conftest import MemberFactory
@@ -59,6 +60,9 @@ def test_a_pooled_redemption_takes_own_points_first_then_the_others_oldest_lots(
         assert "Pop family" in entry.member_reason and ana.first_name in entry.member_reason
         assert "Weekend for two" in entry.member_reason
     assert ledger_mismatches() == []
+    with translation.override("ro"):  # the reason reads in the reader's language
+        assert "gospodăria Pop family" in entries[1].member_reason
+    assert reconciliation_run().ok  # the ledger check and the rewards' own checks (vouchers, stock)
 
 
 def test_own_points_alone_pay_when_they_cover_the_cost(household_program):
