@@ -75,7 +75,7 @@ def reward_redeem(
         raise NotFound(_("Member not found."))
     now = timezone.now()
     reward = _reward_for_redeem(reward)
-    if from_household is None:
+    if member.household_id is not None and from_household is None:
         from_household = member.program.household_pool_default
     # Locked before the checks: one member's (or household's) concurrent redemptions see each other's
     # limits and balance.

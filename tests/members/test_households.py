@@ -184,3 +184,13 @@ def test_the_household_metric_selector_adds_up_mates_and_leaves_others_alone():
         services.points_grant(member=member, points=points, reason="test")
     values = household_tier_metric_values(tier=tier, member_ids=[ana.pk, eva.pk], now=timezone.now())
     assert values == {ana.pk: Decimal(550), eva.pk: Decimal(100)}
+
+
+def test_an_erased_member_leaves_the_household(django_capture_on_commit_callbacks):
+    program = _program()
+    ana, ion = MemberFactory(program=program), MemberFactory(program=program)
+    household = _household_of(program, ana, ion)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.member_anonymize(member=_fresh(ion))
+    assert _fresh(ion).household_id is None
+    assert list(Member.objects.filter(household=household)) == [_fresh(ana)]
