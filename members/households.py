@@ -12,9 +12,10 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from members.models import Household, HouseholdInvitation, Member, Tier
-from members.selectors import program_rules, tier_metric_values
+from members.models import Household, HouseholdInvitation, Member, Program, Tier
+from members.selectors import TierProgress, program_rules, tier_metric_values, tier_progress
 
 
 def households_enabled(*, member: Member) -> bool:
@@ -135,3 +136,22 @@ def household_tier_qualified(member: Member, now: datetime, *, min_level: int = 
         if computed[key] >= tier.threshold:
             best = tier
     return best
+
+
+def household_tier_mode(member: Member) -> bool:
+    """Whether the member's tier is qualified by their household's combined metric."""
+    return member.household_id is not None and member.program.household_tier_mode == Program.HouseholdTierMode.HOUSEHOLD
+
+
+def tier_progress_for(*, member: Member, now: datetime | None = None) -> TierProgress:
+    """selectors.tier_progress, measured by the household's combined metric in household tier mode
+    (the member pages and the partner balance show what actually qualifies the member)."""
+    progress = tier_progress(member=member, now=now)
+    if progress.next is None or not household_tier_mode(member):
+        return progress
+    value = household_tier_metric_values(tier=progress.next, member_ids=[member.pk], now=now or timezone.now())[
+        member.pk
+    ]
+    needed = max(Decimal(0), progress.next.threshold - value)
+    percent = 100 if not progress.next.threshold else min(100, int(value * 100 / progress.next.threshold))
+    return TierProgress(progress.current, progress.next, progress.metric, value, needed, percent)

@@ -13,7 +13,7 @@ from django.utils.translation import get_language
 from rest_framework.renderers import JSONRenderer
 
 from members.api import render
-from members.households import household_pool_brief
+from members.households import household_pool_brief, household_tier_mode, tier_progress_for
 from members.models import Card, LedgerEntry, Member, Partner, Purchase, Receipt, ReviewCase, Subscription
 from members.phones import PhoneInvalid, phone_e164
 from members.selectors import member_standing
@@ -181,7 +181,8 @@ def member_balance(*, member: Member, household: dict | None = None) -> dict:
     if member.household_id and household is None:
         household = household_pool_brief(household_id=member.household_id)
     standing = member_standing(member=member, days=(30, 60, 90))
-    progress = standing.progress
+    # Household tier mode: the household's combined metric is what qualifies (a few more reads, only then).
+    progress = tier_progress_for(member=member) if household_tier_mode(member) else standing.progress
     nxt = progress.next
     return {
         "member": member.number,

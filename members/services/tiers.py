@@ -9,9 +9,9 @@ from django.utils import timezone
 from core.enqueue import enqueue_on_commit
 from core.errors import DomainError
 from members.events import TierChanged, TierExpiring
-from members.households import household_tier_qualified
+from members.households import household_tier_mode, household_tier_qualified
 from members.locks import CHUNK, lock_member, lock_members
-from members.models import Member, Program, Tier, TierChange
+from members.models import Member, Tier, TierChange
 from members.outbox import event_build, events_record_bulk
 from members.selectors import program_rules, tier_qualified, tiers_qualified
 from members.services.audit import audit_record
@@ -45,13 +45,9 @@ def _tier_set(member: Member, tier: Tier | None, reason: str, note: str = "", cr
     events_record_bulk([event])
 
 
-def _household_mode(member: Member) -> bool:
-    return member.household_id is not None and member.program.household_tier_mode == Program.HouseholdTierMode.HOUSEHOLD
-
-
 def _qualified(member: Member, now: datetime, min_level: int) -> Tier | None:
     """The member's own metric qualifies them; in household mode, their household's combined one."""
-    if _household_mode(member):
+    if household_tier_mode(member):
         return household_tier_qualified(member, now, min_level=min_level)
     return tier_qualified(member, now, min_level=min_level)
 
@@ -59,7 +55,7 @@ def _qualified(member: Member, now: datetime, min_level: int) -> Tier | None:
 def _household_share_upgrade(member: Member) -> None:
     """In household mode what qualified this member qualifies the others too: they are evaluated
     after commit, each under their own lock (members.services.households.household_tiers_evaluate)."""
-    if _household_mode(member):
+    if household_tier_mode(member):
         enqueue_on_commit("members.tasks.household_tiers_evaluate", member.household_id)
 
 

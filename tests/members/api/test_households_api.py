@@ -2,13 +2,15 @@
 points (fresh when another member's balance changes; a lookup page costs one query for all its
 households), and a redemption may draw on the pool (`from_household`, or the program's default)."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from members import services
-from members.models import Member, Program
-from tests.conftest import MemberFactory
+from members.models import Member, Program, Tier
+from tests.conftest import MemberFactory, TierFactory
 from tests.rewards.conftest import RewardFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +73,20 @@ def test_a_partner_redemption_draws_on_the_pool_when_asked_or_by_default(api, pr
         "/api/v1/redemptions", {**body, "from_household": "maybe"}, format="json", HTTP_IDEMPOTENCY_KEY="r-4"
     )
     assert bad.status_code == 400
+
+
+def test_a_household_members_cached_balance_costs_one_more_statement(api, member, household):
+    api.get(f"/api/v1/members/{member.number}/balance")
+    with CaptureQueriesContext(connection) as queries:
+        api.get(f"/api/v1/members/{member.number}/balance")
+    assert len(queries.captured_queries) == 2  # the member row, then the household's pool
+
+
+def test_in_household_tier_mode_the_balance_shows_progress_by_the_combined_metric(api, program, member, household):
+    Program.objects.filter(pk=program.pk).update(household_tier_mode=Program.HouseholdTierMode.HOUSEHOLD)
+    base = TierFactory(program=program, name="Base", level=0, metric=Tier.Metric.POINTS)
+    TierFactory(program=program, name="Gold", level=1, threshold=Decimal("1000"), metric=Tier.Metric.POINTS)
+    Member.objects.filter(pk=member.pk).update(tier=base)
+    body = api.get(f"/api/v1/members/{member.number}/balance").json()
+    # 100 granted to the member, 250 to the other one: the household's 350 is what counts.
+    assert body["next_tier"]["name"] == "Gold" and body["next_tier"]["value"] == "350.00"
