@@ -29,6 +29,15 @@ def household_pool(*, household_id: int) -> int:
     )["points"]
 
 
+def household_pool_of(*, household: Household, members: dict[int, Member]) -> int:
+    """The pooled balance from member rows already read (the locked rows of members.locks.lock_household)."""
+    return sum(
+        m.points_available
+        for m in members.values()
+        if m.household_id == household.pk and m.status == Member.Status.ACTIVE
+    )
+
+
 def household_briefs(*, household_ids: list[int]) -> dict[int, dict]:
     """Households as the partner API shows them (id, name, pooled points, members), by id: one
     query for any number of them."""

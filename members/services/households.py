@@ -28,6 +28,7 @@ from core.enqueue import enqueue_on_commit
 from core.errors import Conflict, DomainError, NotFound
 from members.checks import member_require_active
 from members.events import HouseholdJoined, HouseholdLeft
+from members.households import household_pool_of
 from members.locks import lock_household, lock_member, lock_members
 from members.models import Household, HouseholdInvitation, LedgerEntry, Member, Partner, PointLot, Program
 from members.outbox import event_record
@@ -212,7 +213,7 @@ def household_points_spend(
         for pk, m in members.items()
         if m.household_id == household.pk and m.pk != redeemer.pk and m.status == Member.Status.ACTIVE
     }
-    pool = redeemer.points_available + sum(m.points_available for m in mates.values())
+    pool = household_pool_of(household=household, members=members)
     if pool < points:
         raise Conflict(
             "insufficient_points",

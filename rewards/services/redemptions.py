@@ -14,6 +14,7 @@ from django.utils.translation import gettext_noop
 from core.enqueue import enqueue_on_commit
 from core.errors import NotFound
 from members import services as members_services
+from members.households import household_pool_of
 from members.models import Member, Partner
 from members.outbox import event_record
 from members.texts import stored_all, stored_reason
@@ -90,7 +91,7 @@ def reward_redeem(
         now=now,
         plan_active=members_services.active_plan(member, now) is not None,
         usage=reward_usage(member=member, rewards=[reward], now=now).get(reward.pk, RewardUsage()),
-        available=_household_available(household, locked) if household else None,
+        available=household_pool_of(household=household, members=locked) if household else None,
     )
     if refused is not None:
         raise refused
@@ -127,15 +128,6 @@ def reward_redeem(
     voucher = voucher_issue(redemption, reward, now)
     _redemption_event(redemption, voucher)
     return redemption
-
-
-def _household_available(household, locked: dict[int, Member]) -> int:
-    """The pooled points of a household whose members are locked: its active members' available points."""
-    return sum(
-        m.points_available
-        for m in locked.values()
-        if m.household_id == household.pk and m.status == Member.Status.ACTIVE
-    )
 
 
 @transaction.atomic
