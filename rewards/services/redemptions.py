@@ -2,7 +2,8 @@
 cancelling one. Every redemption is made here: the unit of stock, the voucher (vouchers.voucher_issue,
 which also knows the kinds done without one) and the `reward.redeemed` event.
 
-Lock order, everywhere: reward row (when it is locked), then member row.
+Lock order, everywhere: reward row (when it is locked), then, for a redemption from a household's
+pooled points, the household row, then the member rows (members.locks).
 """
 
 from django.db import transaction
