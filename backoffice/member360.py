@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.selectors import member_campaigns_overview
 from feedback.selectors import member_feedback_overview
 from members import selectors as member_selectors
+from members.households import household_view, tier_progress_for
 from members.models import Member
 from rewards.selectors import member_rewards_overview
 
@@ -53,7 +54,8 @@ def member_360_view(request: HttpRequest, *, admin_site, member_id: int) -> Temp
         "rewards": member_rewards_overview(member=member, limit=ROWS),
         "feedback": member_feedback_overview(member=member, limit=ROWS),
         "campaigns": member_campaigns_overview(member=member, limit=ROWS),
-        "progress": member_selectors.tier_progress(member=member),
+        "progress": tier_progress_for(member=member),
+        "household": household_view(member=member),
         "actions": member_actions(member=member, user=request.user),
         "can_change": request.user.has_perm("members.change_member"),
         "rows": ROWS,

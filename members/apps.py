@@ -7,12 +7,12 @@ class MembersConfig(AppConfig):
     verbose_name = _("Members and points")
 
     def ready(self) -> None:
-        # Members' event types, the rules-cache invalidation and the webhook sender, an event handler.
+        # Members' event types and own handlers, the rules-cache invalidation and the webhook sender.
         # (The admin, members.admin, is imported by Django's admin autodiscovery.)
         from django.core import checks
 
         from core.wallet import check_wallet_configuration
-        from members import events, invalidation  # noqa: F401
+        from members import events, handlers, invalidation  # noqa: F401
         from members.partners import webhooks  # noqa: F401
 
         # The wallet certificates and keys are read at startup: a bad path or password fails the deploy.

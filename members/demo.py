@@ -176,6 +176,7 @@ def seed() -> list[str]:
         _suspect_referral(program)
         _partner_features(program)
         _money(program)
+        _household(program)
         lines.append(f"Created demo program '{program.name}' with {program.members.count()} members.")
     else:
         lines.append(f"Demo program '{program.name}' already present ({program.members.count()} members).")
@@ -386,6 +387,18 @@ def _money(program: Program) -> None:
     )
     while import_job_run(job_id=job.pk):
         pass
+
+
+def _household(program: Program) -> None:
+    """Households allowed (up to 4 members, partner redemptions from the pool by default), and Ana's:
+    she invited the second demo member, who accepted."""
+    Program.objects.filter(pk=program.pk).update(household_max_members=4, household_pool_default=True)
+    program.refresh_from_db()
+    ana = program.members.get(email="ana@example.com")
+    partner = program.members.exclude(pk=ana.pk).order_by("pk").first()
+    services.household_create(member=ana, name="Ana's household")
+    invitation = services.household_invite(member=program.members.get(pk=ana.pk), invitee=partner.number)
+    services.household_invitation_accept(invitation=invitation, member=partner)
 
 
 def _suspect_referral(program: Program) -> None:

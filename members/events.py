@@ -172,3 +172,24 @@ class CustomEventRecorded(Payload):
     reference: str
     points: int
     attributes: dict
+
+
+@event_type("household.joined", webhook=True)
+class HouseholdJoined(Payload):
+    """A member joined a household (`invited_by`: who invited them; None for its founder)."""
+
+    member: str
+    household: int
+    name: str
+    invited_by: str | None
+    members: int
+
+
+@event_type("household.left", webhook=True)
+class HouseholdLeft(Payload):
+    """A member left a household; what they earned stays theirs (`members`: how many remain)."""
+
+    member: str
+    household: int
+    name: str
+    members: int

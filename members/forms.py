@@ -129,3 +129,17 @@ class BuyPointsForm(forms.Form):
     """How many points a member wants to buy; the price and limits are checked by the service."""
 
     points = forms.IntegerField(label=_("Points"), min_value=1, max_value=1_000_000_000)
+
+
+class HouseholdCreateForm(forms.Form):
+    name = forms.CharField(
+        label=_("Household name"), max_length=80, required=False, help_text=_("Optional, e.g. “The Popescus”.")
+    )
+
+
+class HouseholdInviteForm(forms.Form):
+    who = forms.CharField(
+        label=_("Member number or email"),
+        max_length=254,
+        help_text=_("They must already be a member of the program."),
+    )

@@ -5,7 +5,8 @@ in the service's transaction before it reads what it will change. Two transactio
 same rows in the same order queue instead of deadlocking, so every writer locks:
 
 1. first, the row a decision or a stock is about: a review case (members.review), a reward with
-   stock or imported codes, a redemption and its voucher (rewards);
+   stock or imported codes, a redemption and its voucher (rewards), then a household (its
+   membership and pooled balance: `lock_household`);
 2. then members, by primary key, all of them in one statement (`lock_members`, `lock_buyer`);
 3. then rows that belong to the locked members: their purchases, point lots (soonest expiry
    first, members.services.ledger), subscriptions, invitations.
@@ -16,8 +17,8 @@ periodic subscription job) take no member lock after them, so they never close a
 
 from django.db.models import Q, QuerySet
 
-from core.errors import NotFound
-from members.models import Member, Partner
+from core.errors import Conflict, NotFound
+from members.models import Household, Member, Partner
 
 # Periodic jobs work through CHUNK rows per transaction: a bounded number of rows locked at once,
 # and a constant number of queries per chunk.
@@ -62,3 +63,24 @@ def lock_buyer(member: Member | str, partner: Partner | None) -> tuple[Member, M
     if buyer is None:
         raise NotFound("Member not found.")
     return buyer, next((m for m in rows if m.pk == buyer.referred_by_id), None)
+
+
+def lock_household(member: Member, *others: int) -> tuple[Household | None, dict[int, Member]]:
+    """Lock the member's household row, then the member, every member of that household and
+    `others` (member ids) in one statement, in id order. Who belongs to a household changes only
+    under its row lock, so what is locked is the whole household as it stands. Without a household:
+    (None, the member and `others` locked)."""
+    household_id = Member.objects.filter(pk=member.pk).values_list("household_id", flat=True).first()
+    if household_id is None:
+        return None, lock_members(member.pk, *others)
+    household = Household.objects.select_for_update().get(pk=household_id)
+    locked = {
+        m.pk: m
+        for m in member_qs_select_for_update().filter(Q(household_id=household_id) | Q(pk__in=[member.pk, *others]))
+    }
+    now_in = locked[member.pk].household_id
+    if now_in is None:  # left between the two reads (the extra locks are harmless until commit)
+        return None, {pk: m for pk, m in locked.items() if pk in {member.pk, *others}}
+    if now_in != household_id:  # left and joined another meanwhile: taking that one's lock now could deadlock
+        raise Conflict("household_changed", "The member's household changed meanwhile; try again.")
+    return household, locked

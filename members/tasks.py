@@ -39,6 +39,11 @@ def points_expire_due() -> int:
 
 
 @shared_task
+def household_tiers_evaluate(household_id: int) -> int:
+    return services.household_tiers_evaluate(household_id=household_id)
+
+
+@shared_task
 def tiers_review() -> dict:
     return services.tiers_review()
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members import buy_points, views
+from members import buy_points, household_views, views
 
 app_name = "members"
 urlpatterns = [
@@ -18,6 +18,15 @@ urlpatterns = [
     path("history/", views.history, name="history"),
     path("history.csv", views.history_csv, name="history_csv"),
     path("referrals/", views.referrals, name="referrals"),
+    path("household/", household_views.household, name="household"),
+    path("household/create/", household_views.household_create, name="household_create"),
+    path("household/invite/", household_views.household_invite, name="household_invite"),
+    path(
+        "household/invitations/<int:pk>/<str:answer>/",
+        household_views.household_answer,
+        name="household_answer",
+    ),
+    path("household/leave/", household_views.household_leave, name="household_leave"),
     path("ways-to-earn/", views.ways_to_earn, name="ways_to_earn"),
     path("membership/", views.membership, name="membership"),
     path("points/buy/", buy_points.buy_points, name="buy_points"),

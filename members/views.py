@@ -31,7 +31,7 @@ from django.views.i18n import set_language
 from core import wallet
 from core.csvfiles import formula_safe
 from core.errors import DomainError
-from members import auth, branding, card, checks, earning, links, selectors, services
+from members import auth, branding, card, checks, earning, households, links, selectors, services
 from members.forms import (
     ConsentForm,
     DeleteAccountForm,
@@ -294,7 +294,7 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
         "members/dashboard.html",
         {
             "member": member,
-            "progress": selectors.tier_progress(member=member),
+            "progress": households.tier_progress_for(member=member),
             "expiring": selectors.points_expiring(member=member, days=member.program.expiry_notice_days),
             "expiry_days": member.program.expiry_notice_days,
             "entries": entries_explain(

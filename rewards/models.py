@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Member, Partner, Program, Purchase, Tier
+from members.models import Household, Member, Partner, Program, Purchase, Tier
 
 IMAGE_EXTENSIONS = FileExtensionValidator(["png", "jpg", "jpeg", "gif", "webp", "svg"])
 
@@ -233,6 +233,14 @@ class Redemption(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.REDEEM)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.COMPLETED)
     points = models.PositiveIntegerField(default=0)
+    household = models.ForeignKey(
+        Household,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The household whose pooled points paid: other members' points may have been drawn."),
+    )
     value = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     message = models.TextField(blank=True, help_text=_("Surprises: the note shown to the member."))
     rule = models.ForeignKey(SurpriseRule, null=True, blank=True, on_delete=models.PROTECT, related_name="grants")

@@ -98,9 +98,11 @@ def redeem_refusal(
     plan_active: bool,
     usage: RewardUsage,
     check_points: bool = True,
+    available: int | None = None,
 ) -> DomainError | None:
     """Why this member cannot redeem this reward now (None: they can). The redemption service and
-    the catalog page share it, so they never disagree. The service passes a locked reward row."""
+    the catalog page share it, so they never disagree. The service passes a locked reward row.
+    `available`: the points it may spend, when not the member's own (a household's pool)."""
     if reward.program_id != member.program_id:
         return NotFound(_("Reward not found."), code="reward_not_found")
     if member.status != Member.Status.ACTIVE:
@@ -125,8 +127,9 @@ def redeem_refusal(
         return refusal("limit_reached", _("You have already redeemed this reward the maximum number of times."))
     if reward.limit_per_period is not None and usage.in_period >= reward.limit_per_period:
         return refusal("limit_reached", _("You have reached the limit for this reward in this period."))
-    if check_points and member.points_available < reward.points_cost:
-        missing = reward.points_cost - member.points_available
+    available = member.points_available if available is None else available
+    if check_points and available < reward.points_cost:
+        missing = reward.points_cost - available
         return refusal(
             "insufficient_points",
             _("Not enough points: %(missing)s more needed.") % {"missing": missing},
@@ -167,11 +170,13 @@ def catalog_current(*, program: Program, now: datetime | None = None) -> QuerySe
 
 
 def rewards_for_member(
-    *, member: Member, now: datetime | None = None, rewards: list[Reward] | None = None
+    *, member: Member, now: datetime | None = None, rewards: list[Reward] | None = None, available: int | None = None
 ) -> list[RewardOffer]:
     """The catalog as this member sees it (or `rewards`, a page of catalog_current): shown even when
-    not redeemable, with the reason."""
+    not redeemable, with the reason. `available`: the points the member may spend, when not their own
+    (their household's pool)."""
     now = now or timezone.now()
+    available = member.points_available if available is None else available
     if rewards is None:
         rewards = list(catalog_current(program=member.program, now=now))
     usage = reward_usage(member=member, rewards=rewards, now=now)
@@ -179,7 +184,12 @@ def rewards_for_member(
     offers = []
     for reward in rewards:
         error = redeem_refusal(
-            member=member, reward=reward, now=now, plan_active=plan_active, usage=usage.get(reward.pk, RewardUsage())
+            member=member,
+            reward=reward,
+            now=now,
+            plan_active=plan_active,
+            usage=usage.get(reward.pk, RewardUsage()),
+            available=available,
         )
         offers.append(
             RewardOffer(
@@ -187,7 +197,7 @@ def rewards_for_member(
                 can_redeem=error is None,
                 reason=error.code if error else "",
                 message=error.message if error else "",
-                points_missing=max(0, reward.points_cost - member.points_available),
+                points_missing=max(0, reward.points_cost - available),
             )
         )
     return offers

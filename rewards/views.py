@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from core.barcodes import ScanCodes, scan_codes
 from core.errors import DomainError
 from core.wallet import apple_wallet_enabled, google_wallet_enabled, pkpass_response, wallet_buttons
+from members.households import household_pool
 from members.models import Member
 from members.views import DashboardPanel, dashboard_panel, member_required
 from rewards import selectors, services, wallet
@@ -42,24 +43,31 @@ def _voucher_rows(vouchers) -> list[dict]:
     ]
 
 
+def _pool(member: Member) -> int | None:
+    """A household member redeems from the household's pooled points (their own first); None: no household."""
+    return household_pool(household_id=member.household_id) if member.household_id else None
+
+
 @member_required
 def catalog(request: HttpRequest) -> HttpResponse:
     member = request.member
-    offers = selectors.rewards_for_member(member=member)
+    pool = _pool(member)
+    offers = selectors.rewards_for_member(member=member, available=pool)
     return render(
         request,
         "rewards/catalog.html",
         {
             "member": member,
+            "pool": pool,
             "available": [o for o in offers if o.can_redeem],
             "unavailable": [o for o in offers if not o.can_redeem],
         },
     )
 
 
-def _offer(member: Member, pk: int) -> selectors.RewardOffer:
+def _offer(member: Member, pk: int, pool: int | None) -> selectors.RewardOffer:
     """The member's view of one reward of their own program; anything else is a 404."""
-    for offer in selectors.rewards_for_member(member=member):
+    for offer in selectors.rewards_for_member(member=member, available=pool):
         if offer.reward.pk == pk:
             return offer
     raise Http404("No such reward.")
@@ -74,7 +82,9 @@ def redeem(request: HttpRequest, pk: int) -> HttpResponse:
         if reward is None:
             raise Http404("No such reward.")
         try:
-            redemption = services.reward_redeem(member=member, reward=reward)
+            redemption = services.reward_redeem(
+                member=member, reward=reward, from_household=member.household_id is not None
+            )
         except DomainError as exc:
             messages.error(request, exc.message)
             return redirect("rewards:catalog")
@@ -85,13 +95,15 @@ def redeem(request: HttpRequest, pk: int) -> HttpResponse:
             request, _("Thank you! Your donation of %(points)s points is recorded.") % {"points": reward.points_cost}
         )
         return redirect("rewards:vouchers")
-    offer = _offer(member, pk)
+    pool = _pool(member)
+    offer = _offer(member, pk, pool)
     if offer.reason == "insufficient_points":
         services.reward_viewed(member=member, reward=offer.reward)
+    available = member.points_available if pool is None else pool
     return render(
         request,
         "rewards/redeem.html",
-        {"member": member, "offer": offer, "balance_after": member.points_available - offer.reward.points_cost},
+        {"member": member, "offer": offer, "pool": pool, "balance_after": available - offer.reward.points_cost},
     )
 
 
@@ -140,7 +152,7 @@ def voucher_google_pass(request: HttpRequest, pk: int) -> HttpResponse:
 
 @dashboard_panel
 def rewards_panel(member: Member) -> DashboardPanel:
-    offers = selectors.rewards_for_member(member=member)
+    offers = selectors.rewards_for_member(member=member, available=_pool(member))
     featured = sorted(offers, key=lambda o: (not o.reward.is_featured, not o.can_redeem, o.reward.points_cost))
     challenges = [s for s in selectors.member_challenges(member=member) if s.completed_at is None]
     return DashboardPanel(

@@ -4,6 +4,7 @@ autodiscovery does) registers them all.
 - programs.py: programs and tiers, partners, earning rules and the simulator, paid plans, subscriptions
 - members.py: members with their inlines, CSV import/export and actions
 - cards.py: loyalty cards (block, replace) and the member page's cards inline
+- households.py: households with their members and invitations (read-only)
 - ledger.py: what happened, read-only (ledger, purchases, events, audit trail, reconciliation)
 - review.py: the fraud review queue
 - money.py: exchange rates (CSV import), points prices and sales, opening-balance imports
@@ -18,4 +19,14 @@ To add a member action: a form in forms.py if it asks for input, then an @admin.
 MemberAdmin that shows it with base.action_form and calls a service.
 """
 
-from members.admin import cards, ledger, members, money, partners, programs, review, revisions  # noqa: F401
+from members.admin import (  # noqa: F401
+    cards,
+    households,
+    ledger,
+    members,
+    money,
+    partners,
+    programs,
+    review,
+    revisions,
+)

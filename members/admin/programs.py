@@ -87,6 +87,16 @@ class ProgramAdmin(RulesRevisedAdminMixin, MissingTranslationsAdmin, Translation
             {"fields": (("transfer_max_points", "transfer_min_points", "transfer_daily_points"),)},
         ),
         (
+            _("Households"),
+            {
+                "description": _(
+                    "Members who live together pool their points: any of them may redeem from the household's "
+                    "points, each keeps earning on their own account."
+                ),
+                "fields": (("household_max_members", "household_tier_mode", "household_pool_default"),),
+            },
+        ),
+        (
             _("Ceilings on purchases"),
             {
                 "description": _(

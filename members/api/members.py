@@ -15,6 +15,7 @@ from core.errors import NotFound
 from members import selectors, services
 from members.api import selectors as api_selectors
 from members.api import serializers as s
+from members.households import household_briefs
 from members.models import LedgerEntry
 from members.partners.base import PartnerAPIView, idempotent
 from members.partners.docs import (
@@ -30,6 +31,7 @@ from members.partners.docs import (
 from members.partners.serializers import ListQuerySerializer
 
 NUMBER = "402519876543"
+HOUSEHOLD_EXAMPLE = {"id": 12, "name": "Popescu family", "available": 2130, "members": 2}
 MEMBER_EXAMPLE = {
     "number": NUMBER,
     "email": "ana.popescu@example.com",
@@ -46,6 +48,7 @@ MEMBER_EXAMPLE = {
     "tier": "Silver",
     "points_available": 1240,
     "points_pending": 85,
+    "household": HOUSEHOLD_EXAMPLE,
     "enrolled_at": "2026-03-02T10:15:00Z",
 }
 BREAKDOWN_EXAMPLE = [
@@ -100,7 +103,9 @@ class MembersView(PartnerAPIView):
         if query.validated_data.get("nothing"):
             members = members.none()
         page, paginator = paginate(request, members, view=self, ordering=("-enrolled_at", "-id"), pages=True)
-        return Response(page_body(paginator, s.MemberSerializer(page, many=True).data, count=members.count()))
+        households = household_briefs(household_ids=[m.household_id for m in page if m.household_id])
+        found = s.MemberSerializer(page, many=True, context={"households": households}).data
+        return Response(page_body(paginator, found, count=members.count()))
 
     @extend_schema(
         tags=["members"],
@@ -357,6 +362,7 @@ class BalanceView(PartnerAPIView):
                                 "percent": 74,
                             },
                             "expiring": {"within_30_days": 0, "within_60_days": 120, "within_90_days": 310},
+                            "household": HOUSEHOLD_EXAMPLE,
                         },
                     )
                 ],

@@ -99,4 +99,17 @@ def balance(data: dict) -> dict:
             "percent": int(nxt["percent"]),
         },
         "expiring": {k: int(data["expiring"][k]) for k in ("within_30_days", "within_60_days", "within_90_days")},
+        "household": household(data["household"]),
+    }
+
+
+def household(data: dict | None) -> dict | None:
+    """members.api.serializers.HouseholdPoolSerializer(data).data, without the serializer."""
+    if data is None:
+        return None
+    return {
+        "id": int(data["id"]),
+        "name": str(data["name"]),
+        "available": int(data["available"]),
+        "members": int(data["members"]),
     }

@@ -3,6 +3,7 @@ rule is in members/partners/selectors.py): lookups, its purchases and their ledg
 member's subscriptions.
 """
 
+import zlib
 from datetime import datetime
 
 from django.core.cache import cache
@@ -12,6 +13,7 @@ from django.utils.translation import get_language
 from rest_framework.renderers import JSONRenderer
 
 from members.api import render
+from members.households import household_pool_brief, household_tier_mode, tier_progress_for
 from members.models import Card, LedgerEntry, Member, Partner, Purchase, Receipt, ReviewCase, Subscription
 from members.phones import PhoneInvalid, phone_e164
 from members.selectors import member_standing
@@ -156,19 +158,31 @@ def balance_cache_name(*, member: Member) -> str:
 
 
 def member_balance_json(*, member: Member) -> bytes:
-    """The partner API's balance answer for a member, as JSON bytes, from the cache when fresh."""
+    """The partner API's balance answer for a member, as JSON bytes, from the cache when fresh. A
+    household member's answer also depends on the other members' balances: their pool is read first
+    (one statement, only for them) and names the cache entry too."""
+    household = household_pool_brief(household_id=member.household_id) if member.household_id else None
     name = balance_cache_name(member=member)
+    if household is not None:
+        # The name by its checksum: a cache key holds no spaces (memcached refuses them).
+        name += ":household:{}:{}:{}:{}".format(
+            household["id"], zlib.crc32(household["name"].encode()), household["available"], household["members"]
+        )
     body = cache.get(name)
     if body is None:
-        body = JSONRenderer().render(render.balance(member_balance(member=member)))
+        body = JSONRenderer().render(render.balance(member_balance(member=member, household=household)))
         cache.set(name, body, BALANCE_CACHE_SECONDS)
     return body
 
 
-def member_balance(*, member: Member) -> dict:
-    """What GET /members/{number}/balance answers (members.api.serializers.BalanceSerializer)."""
+def member_balance(*, member: Member, household: dict | None = None) -> dict:
+    """What GET /members/{number}/balance answers (members.api.serializers.BalanceSerializer).
+    `household`: the member's household_pool_brief, when they belong to one."""
+    if member.household_id and household is None:
+        household = household_pool_brief(household_id=member.household_id)
     standing = member_standing(member=member, days=(30, 60, 90))
-    progress = standing.progress
+    # Household tier mode: the household's combined metric is what qualifies (a few more reads, only then).
+    progress = tier_progress_for(member=member) if household_tier_mode(member) else standing.progress
     nxt = progress.next
     return {
         "member": member.number,
@@ -188,6 +202,7 @@ def member_balance(*, member: Member) -> dict:
         if nxt
         else None,
         "expiring": {f"within_{days}_days": points for days, points in standing.expiring.items()},
+        "household": household,
     }
 
 

@@ -4,10 +4,13 @@ render; they never create domain objects (views pass validated data to the servi
 from decimal import Decimal
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.forms import BIGINT_MAX
 from members import checks as fraud
+from members.api import render
+from members.households import household_pool_brief
 from members.models import EarningRule, LedgerEntry, Member, Subscription
 from members.partners.serializers import MONEY, ListQuerySerializer, StrictSerializer, page_serializer
 from members.services import ITEM_KINDS, external_reference_normalize
@@ -62,6 +65,37 @@ class MemberUpdateSerializer(MemberWriteSerializer):
     email = serializers.EmailField(max_length=254, required=False, validators=[email_local_part_fits])
 
 
+class HouseholdPoolSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    available = serializers.IntegerField(
+        help_text="The household's pooled points: its active members' available points added up. A redemption "
+        "with from_household may spend them."
+    )
+    members = serializers.IntegerField(help_text="How many members the household has.")
+
+
+@extend_schema_field(HouseholdPoolSerializer(allow_null=True))
+class HouseholdField(serializers.Field):
+    """The member's household with its pooled points; null when none. A list view passes the page's
+    households in the context ("households": members.households.household_briefs), so a page costs
+    one query, not one per member."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, help_text="The member's household; null when none.", **kwargs)
+
+    def to_representation(self, member):
+        if member.household_id is None:
+            return None
+        known = self.context.get("households")
+        brief = (
+            known.get(member.household_id)
+            if known is not None
+            else household_pool_brief(household_id=member.household_id)
+        )
+        return render.household(brief)
+
+
 class MemberSerializer(serializers.Serializer):
     number = serializers.CharField(help_text="Membership number (12 digits, Luhn check digit).")
     email = serializers.EmailField()
@@ -78,6 +112,7 @@ class MemberSerializer(serializers.Serializer):
     tier = serializers.CharField(source="tier.name", allow_null=True, default=None)
     points_available = serializers.IntegerField()
     points_pending = serializers.IntegerField()
+    household = HouseholdField()
     enrolled_at = serializers.DateTimeField()
 
 
@@ -168,6 +203,7 @@ class BalanceSerializer(serializers.Serializer):
     tier = serializers.CharField(allow_null=True)
     next_tier = NextTierSerializer(allow_null=True)
     expiring = ExpiringSerializer()
+    household = HouseholdPoolSerializer(allow_null=True, help_text="The member's household; null when none.")
 
 
 # --- ledger ---------------------------------------------------------------------------------------

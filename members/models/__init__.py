@@ -2,6 +2,7 @@
 
 - program: Program, Tier, Partner, MembershipPlan, EarningRule (what staff configure)
 - member: Member, EmailChange, TierChange, Subscription, MemberDevice (a member and their history)
+- households: Household, HouseholdInvitation (members who pool points to redeem together)
 - cards: Card (loyalty card numbers, printed or virtual, several per member)
 - ledger: Purchase, LedgerEntry, PointLot, EngagementAction, PointsTransfer (points and what moved them)
 - returns: PurchaseReturn (what a refund took back), Receipt (a purchase without a member, claimed later)
@@ -20,6 +21,7 @@
 from members.models.adjustments import PendingAdjustment
 from members.models.cards import Card
 from members.models.custom_events import CustomEvent, CustomEventType
+from members.models.households import Household, HouseholdInvitation
 from members.models.imports import ImportJob, OpeningBalanceImport
 from members.models.ledger import EngagementAction, LedgerEntry, PointLot, PointsTransfer, Purchase
 from members.models.member import EmailChange, Member, MemberDevice, Subscription, TierChange
@@ -43,6 +45,8 @@ __all__ = [
     "Event",
     "EventHandling",
     "ExchangeRate",
+    "Household",
+    "HouseholdInvitation",
     "IdempotencyKey",
     "ImportJob",
     "LedgerEntry",

@@ -56,6 +56,11 @@ class Member(models.Model):
         editable=False,
         help_text=_("A suspected self-referral: no referral points unless staff approve its review case."),
     )
+    # On the member row so the hot paths (balance, purchase) know without a query that a member has none.
+    household = models.ForeignKey(
+        "members.Household", null=True, blank=True, on_delete=models.PROTECT, related_name="members", editable=False
+    )
+    household_joined_at = models.DateTimeField(null=True, blank=True, editable=False)
     tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="members")
     tier_floor = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     tier_floor_until = models.DateField(null=True, blank=True)

@@ -12,9 +12,15 @@ from members.phones import phone_region_default, validate_region
 
 # Points columns are 32-bit integers: a ceiling above this could let one day's sums overflow them.
 POINTS_CEILING_MAX = 1_000_000_000
+# A household pools points: past a family's size it is a club, and every pooled redemption locks all of it.
+HOUSEHOLD_MEMBERS_MAX = 12
 
 
 class Program(models.Model):
+    class HouseholdTierMode(models.TextChoices):
+        MEMBER = "member", _("Each member by their own metric")
+        HOUSEHOLD = "household", _("The household's combined metric")
+
     class Rounding(models.TextChoices):
         DOWN = "down", _("Round down")
         NEAREST = "nearest", _("Round to nearest")
@@ -192,6 +198,24 @@ class Program(models.Model):
         blank=True,
         validators=[MaxValueValidator(POINTS_CEILING_MAX)],
         help_text=_("Most points a member may send per day, all transfers together. Empty: no daily limit."),
+    )
+    household_max_members = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(HOUSEHOLD_MEMBERS_MAX)],
+        help_text=_("Most members a household may have. 0: members cannot form households."),
+    )
+    household_tier_mode = models.CharField(
+        max_length=10,
+        choices=HouseholdTierMode.choices,
+        default=HouseholdTierMode.MEMBER,
+        help_text=_("Whether a household's combined tier metric qualifies each of its members for a tier."),
+    )
+    household_pool_default = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Partner API redemptions of a household member draw from the household's pooled points unless the "
+            "request says otherwise (from_household)."
+        ),
     )
     max_purchase_points = models.PositiveIntegerField(
         default=1_000_000,

@@ -11,6 +11,7 @@
 - refunds: reversals of a purchase by amount or by returned items, with their share of what it set off
 - custom_events: operator-defined events a partner reports for points
 - transfers: points one member gives another of the program, within the program's limits
+- households: members who pool their points (invitations, leaving, pooled redemptions and refunds)
 - receipts: purchases recorded without a member, claimed by one later within the program's window
 - referrals: the reward when a referral qualifies
 - engagement: engagement actions and birthdays
@@ -55,7 +56,7 @@ Where a change goes:
   config/settings.py (CELERY_BEAT_SCHEDULE).
 """
 
-from members.locks import lock_members
+from members.locks import lock_household, lock_members
 from members.services.accounts import (
     PROFILE_FIELDS,
     email_change_confirm,
@@ -85,6 +86,16 @@ from members.services.currency import exchange_rate_set
 from members.services.custom_events import custom_event_record
 from members.services.engagement import birthdays_award, points_engage
 from members.services.expiry import points_expire_due, points_expiry_notify, points_release_pending
+from members.services.households import (
+    household_create,
+    household_invitation_accept,
+    household_invitation_decline,
+    household_invite,
+    household_leave,
+    household_points_refund,
+    household_points_spend,
+    household_tiers_evaluate,
+)
 from members.services.ledger import (
     ledger_credit,
     ledger_debit,
@@ -162,8 +173,17 @@ __all__ = [
     "email_change_request",
     "exchange_rate_set",
     "external_reference_normalize",
+    "household_create",
+    "household_invitation_accept",
+    "household_invitation_decline",
+    "household_invite",
+    "household_leave",
+    "household_points_refund",
+    "household_points_spend",
+    "household_tiers_evaluate",
     "ledger_credit",
     "ledger_debit",
+    "lock_household",
     "lock_members",
     "member_anonymize",
     "member_consent_set",

@@ -6,8 +6,10 @@ from datetime import date, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from core.enqueue import enqueue_on_commit
 from core.errors import DomainError
 from members.events import TierChanged, TierExpiring
+from members.households import household_tier_mode, household_tier_qualified
 from members.locks import CHUNK, lock_member, lock_members
 from members.models import Member, Tier, TierChange
 from members.outbox import event_build, events_record_bulk
@@ -43,6 +45,20 @@ def _tier_set(member: Member, tier: Tier | None, reason: str, note: str = "", cr
     events_record_bulk([event])
 
 
+def _qualified(member: Member, now: datetime, min_level: int) -> Tier | None:
+    """The member's own metric qualifies them; in household mode, their household's combined one."""
+    if household_tier_mode(member):
+        return household_tier_qualified(member, now, min_level=min_level)
+    return tier_qualified(member, now, min_level=min_level)
+
+
+def _household_share_upgrade(member: Member) -> None:
+    """In household mode what qualified this member qualifies the others too: they are evaluated
+    after commit, each under their own lock (members.services.households.household_tiers_evaluate)."""
+    if household_tier_mode(member):
+        enqueue_on_commit("members.tasks.household_tiers_evaluate", member.household_id)
+
+
 def tier_evaluate(*, member: Member, now: datetime | None = None) -> Tier | None:
     """Upgrade at once when the (locked) member qualifies for a higher tier; called on every
     qualifying event (purchase, points earned, referral)."""
@@ -53,9 +69,10 @@ def tier_evaluate(*, member: Member, now: datetime | None = None) -> Tier | None
     min_level = max(current_level if member.tier_downgrade_warned_at else current_level + 1, 0)
     if not any(t.level >= min_level and not t.invitation_only for t in program_rules(member.program).tiers):
         return member.tier
-    qualified = tier_qualified(member, now, min_level=min_level)
+    qualified = _qualified(member, now, min_level)
     if qualified is not None and qualified.level > current_level:
         _tier_set(member, qualified, TierChange.Reason.UPGRADE)
+        _household_share_upgrade(member)
     elif member.tier_downgrade_warned_at and qualified and qualified.level >= current_level:
         member.tier_downgrade_warned_at = None
         member.save(update_fields=["tier_downgrade_warned_at"])

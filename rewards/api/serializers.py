@@ -68,11 +68,21 @@ class RedemptionSerializer(serializers.Serializer):
     cancelled_at = serializers.DateTimeField(allow_null=True)
     voucher = VoucherSerializer(allow_null=True, help_text="None for donations (done at once).")
     balance = BalanceShortSerializer(source="member")
+    household = serializers.IntegerField(
+        source="household_id",
+        allow_null=True,
+        help_text="The household whose pooled points paid; null: the member's own.",
+    )
 
 
 class RedeemSerializer(StrictSerializer):
     member = serializers.CharField(max_length=12)
     reward = serializers.IntegerField(min_value=1)
+    from_household = serializers.BooleanField(
+        required=False,
+        help_text="Draw on the member's household's pooled points: the member's own first, then the other "
+        "members' oldest. Absent: the program's default.",
+    )
 
 
 # Optional text fields have no default: a default the field refuses ("") would be sent by every

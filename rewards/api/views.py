@@ -51,6 +51,7 @@ REDEMPTION = {
     "cancelled_at": None,
     "voucher": VOUCHER,
     "balance": {"available": 240, "pending": 85},
+    "household": None,
 }
 HOLD = {
     "id": "9f1c2e0b7d4a4c55a1e3b6f8d2c4e6a8",
@@ -177,7 +178,12 @@ class RedemptionsView(PartnerAPIView):
         reward = selectors.reward_get(program=member.program, pk=data.validated_data["reward"])
         if reward is None:
             raise NotFound("Reward not found.", code="reward_not_found")
-        redemption = services.reward_redeem(member=member, reward=reward, partner=self.partner)
+        redemption = services.reward_redeem(
+            member=member,
+            reward=reward,
+            partner=self.partner,
+            from_household=data.validated_data.get("from_household"),
+        )
         _fresh_balance(redemption.member)
         return Response(s.RedemptionSerializer(redemption).data, status=201)
 

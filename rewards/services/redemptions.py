@@ -2,7 +2,8 @@
 cancelling one. Every redemption is made here: the unit of stock, the voucher (vouchers.voucher_issue,
 which also knows the kinds done without one) and the `reward.redeemed` event.
 
-Lock order, everywhere: reward row (when it is locked), then member row.
+Lock order, everywhere: reward row (when it is locked), then, for a redemption from a household's
+pooled points, the household row, then the member rows (members.locks).
 """
 
 from django.db import transaction
@@ -14,9 +15,10 @@ from django.utils.translation import gettext_noop
 from core.enqueue import enqueue_on_commit
 from core.errors import NotFound
 from members import services as members_services
+from members.households import household_pool_of
 from members.models import Member, Partner
 from members.outbox import event_record
-from members.texts import stored_reason
+from members.texts import stored_all, stored_reason
 from rewards.events import RewardRedeemed, RewardViewed
 from rewards.models import Redemption, Reward, SurpriseRule, Voucher
 from rewards.selectors import RewardUsage, redeem_refusal, refusal, reward_usage
@@ -72,21 +74,33 @@ def _redemption_event(redemption: Redemption, voucher: Voucher | None) -> None:
 
 
 @transaction.atomic
-def reward_redeem(*, member: Member, reward: Reward, partner: Partner | None = None) -> Redemption:
+def reward_redeem(
+    *, member: Member, reward: Reward, partner: Partner | None = None, from_household: bool | None = None
+) -> Redemption:
     """Spend points on a reward: checks status, window, tier, plan, stock (under the reward row lock),
-    per-member limits and balance; issues a voucher (or records a donation)."""
+    per-member limits and balance; issues a voucher (or records a donation). `from_household`: a
+    household member may draw on the household's pooled points (members.services.households); None:
+    the program's default (Program.household_pool_default)."""
     if partner is not None and partner.program_id != member.program_id:
         raise NotFound(_("Member not found."))
     now = timezone.now()
     reward = _reward_for_redeem(reward)
-    # Locked before the checks: one member's concurrent redemptions see each other's limits and balance.
-    member = members_services.lock_members(member.pk)[member.pk]
+    if member.household_id is not None and from_household is None:
+        from_household = member.program.household_pool_default
+    # Locked before the checks: one member's (or household's) concurrent redemptions see each other's
+    # limits and balance.
+    if from_household and member.household_id is not None:
+        household, locked = members_services.lock_household(member)
+    else:
+        household, locked = None, members_services.lock_members(member.pk)
+    member = locked[member.pk]
     refused = redeem_refusal(
         member=member,
         reward=reward,
         now=now,
         plan_active=members_services.active_plan(member, now) is not None,
         usage=reward_usage(member=member, rewards=[reward], now=now).get(reward.pk, RewardUsage()),
+        available=household_pool_of(household=household, members=locked) if household else None,
     )
     if refused is not None:
         raise refused
@@ -97,15 +111,27 @@ def reward_redeem(*, member: Member, reward: Reward, partner: Partner | None = N
         reward=reward,
         partner=partner,
         points=reward.points_cost,
+        household=household,
         value=reward.value,
         created_at=now,
     )
-    if reward.points_cost:
+    reference = f"rewards.redemption:{redemption.pk}"
+    if reward.points_cost and household is not None:
+        members_services.household_points_spend(
+            household=household,
+            members=locked,
+            redeemer=member,
+            points=reward.points_cost,
+            what=stored_all(reward, "title"),
+            reference=reference,
+            partner=partner,
+        )
+    elif reward.points_cost:
         members_services.points_spend(
             member=member,
             points=reward.points_cost,
             **stored_reason(reward, "title"),
-            reference=f"rewards.redemption:{redemption.pk}",
+            reference=reference,
             partner=partner,
         )
     voucher = voucher_issue(redemption, reward, now)
@@ -138,7 +164,16 @@ def redemption_cancel(
     redemption.cancelled_at = now
     redemption.cancel_reason = reason
     redemption.save(update_fields=["status", "cancelled_at", "cancel_reason"])
-    if redemption.points:
+    if redemption.points and redemption.household_id is not None:
+        # A pooled redemption: each member drawn on gets back what it took from them.
+        members_services.household_points_refund(
+            program_id=redemption.program_id,
+            reference=f"rewards.redemption:{redemption.pk}",
+            reason=str(reason) or gettext_noop("Redemption cancelled"),
+            reason_params=reason_params if reason else {},
+            created_by=created_by,
+        )
+    elif redemption.points:
         members_services.points_refund(
             member=redemption.member,
             points=redemption.points,

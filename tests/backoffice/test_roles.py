@@ -57,6 +57,8 @@ def program_post(program: Program, **changes) -> dict:
         "receipt_claim_days": program.receipt_claim_days,
         "transfer_max_points": program.transfer_max_points,
         "transfer_min_points": program.transfer_min_points,
+        "household_max_members": program.household_max_members,
+        "household_tier_mode": program.household_tier_mode,
         "max_member_daily_points": program.max_member_daily_points,
         "tiers-TOTAL_FORMS": 0,
         "tiers-INITIAL_FORMS": 0,

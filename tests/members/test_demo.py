@@ -7,7 +7,17 @@ from django.db.models import F
 from django.db.models.functions import TruncMonth
 
 from members import demo
-from members.models import Card, ExchangeRate, LedgerEntry, Member, PointsSale, Purchase, ReviewCase, Subscription
+from members.models import (
+    Card,
+    ExchangeRate,
+    Household,
+    LedgerEntry,
+    Member,
+    PointsSale,
+    Purchase,
+    ReviewCase,
+    Subscription,
+)
 from members.selectors import ledger_mismatches
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +64,11 @@ def test_demo_seed_gives_a_year_of_history_with_a_clean_ledger():
     assert PointsSale.objects.get(program=program).payment_reference == "DEMO-TILL-0001"
     assert entries.filter(kind="opening").count() == 3
     assert Member.objects.get(email="mara.vlad@example.com").points_available == 1500
+    # Ana's household of two, redeeming from its pool by default through the partner API.
+    household = Household.objects.get(program=program)
+    assert household.members.count() == 2 and household.members.filter(email="ana@example.com").exists()
+    assert program.household_max_members == 4 and program.household_pool_default
     demo.seed()  # a second run adds nothing
+    assert Household.objects.filter(program=program).count() == 1
     assert program.members.count() == 63
     assert Card.objects.filter(member__program=program).count() == 1

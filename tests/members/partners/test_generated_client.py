@@ -282,6 +282,8 @@ def points_purchase_and_refund(j: Journey):
     assert sale.points == 200 and sale.status == "paid"
     refunded = j.call("points_purchases_refund", sale.id)
     assert refunded.status == "refunded" and refunded.refunded_points == 200
+
+
 def settlements(j: Journey):
     """Last month's statement, closed before the journey (the purchases above fall in this month)."""
     (statement,) = j.call("settlements_list").results
