@@ -21,6 +21,7 @@ from campaigns.models import Campaign, Delivery, Offer, OfferGrant, Segment, Seg
 from core.csvfiles import CsvImportForm, import_rejected_into_form, import_report_message
 from core.db import reads_replica
 from core.errors import DomainError
+from core.formatting import number
 from members.admin.base import ReadOnlyAdmin
 
 SAMPLE_SIZE = 20
@@ -82,11 +83,11 @@ class SegmentAdmin(admin.ModelAdmin):
         if not formset.management_form.is_valid():  # missing or tampered with
             return JsonResponse({"error": _("The rules could not be read; reload the page.")}, status=400)
         rules, invalid = [], []
-        for number, form in enumerate(formset.forms, start=1):
+        for position, form in enumerate(formset.forms, start=1):
             if not form.has_changed() and form.instance.pk is None:
                 continue
             if not form.is_valid():
-                invalid.append(number)
+                invalid.append(position)
             elif not form.cleaned_data.get("DELETE"):
                 rules.append(form.instance)
         members = selectors.segment_members(segment=segment, rules=rules)
@@ -255,12 +256,12 @@ class CampaignAdmin(admin.ModelAdmin):
         return selectors.campaigns_summary()
 
     @admin.display(description=_("sent"), ordering="sent")
-    def sent(self, obj: Campaign) -> int:
-        return obj.sent
+    def sent(self, obj: Campaign) -> str:
+        return number(obj.sent)
 
     @admin.display(description=_("redeemed"), ordering="redeemed")
-    def redeemed(self, obj: Campaign) -> int:
-        return obj.redeemed
+    def redeemed(self, obj: Campaign) -> str:
+        return number(obj.redeemed)
 
     @admin.display(description=_("results per variant and holdout"))
     def results(self, obj: Campaign) -> str:
