@@ -106,10 +106,15 @@ class SegmentAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description=_("members now"))
-    def live_count(self, obj: Segment) -> int | str:
+    def live_count(self, obj: Segment) -> str:
         if obj.pk is None:
             return _("Save the rules to see the count.")
-        return selectors.segment_members(segment=obj).count()
+        return number(selectors.segment_members(segment=obj).count())
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        # What each rule kind reads, for the builder's script to show only those fields (JSON, not run).
+        context["rule_parameters"] = {str(kind): list(names) for kind, names in SegmentRule.PARAMETERS.items()}
+        return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description=_("sample"))
     def sample(self, obj: Segment) -> str:
