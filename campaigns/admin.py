@@ -65,11 +65,15 @@ class SegmentAdmin(admin.ModelAdmin):
 
     def preview_view(self, request: HttpRequest) -> JsonResponse:
         """The live count and a sample for the rules being edited (POST: the change form as it stands),
-        before anything is saved; rules with errors are named and left out."""
+        before anything is saved; rules with errors are named and left out. `?segment=<id>` on a saved
+        segment's page: its saved rules are the ones the form edits (nothing is written either way)."""
         if request.method != "POST":
             return JsonResponse({"error": _("POST the segment form.")}, status=405)
         if not self.has_view_permission(request):
             raise PermissionDenied
+        saved = request.GET.get("segment") or None
+        if saved is not None and not saved.isdigit():
+            return JsonResponse({"error": _("The rules could not be read; reload the page.")}, status=400)
         program_id = request.POST.get("program") or None
         if program_id is not None and not str(program_id).isdigit():
             return JsonResponse({"error": _("Choose a program from the list.")}, status=400)
@@ -77,6 +81,8 @@ class SegmentAdmin(admin.ModelAdmin):
         if combine not in Segment.Combine.values:
             return JsonResponse({"error": _("Choose how groups combine from the list.")}, status=400)
         segment = Segment(program_id=program_id, combine=combine, kind=Segment.Kind.DYNAMIC)
+        if saved is not None:
+            segment.pk = get_object_or_404(Segment, pk=saved).pk  # the saved rules bind to their forms
         formset = SegmentRuleInline(Segment, self.admin_site).get_formset(request)(
             request.POST, instance=segment, prefix="rules"
         )
