@@ -6,7 +6,8 @@ The dashboard is read-only; it needs members.view_dashboard (superusers, the "an
 "program manager" groups, see backoffice/roles.py). Its CSV exports need members.export_member
 (analysts, superusers).
 
-Every ModelAdmin registered on this site is audited (AuditedAdminMixin, backoffice/audit.py).
+Every ModelAdmin registered on this site is audited (AuditedAdminMixin, backoffice/audit.py) and shows
+its number columns grouped in the reader's language (GroupedNumbersAdminMixin, backoffice/numbers.py).
 Staff sign in with an authenticator code once they enrolled one on the "Two-factor" page
 (backoffice/two_factor.py); superusers must enrol when OTP_REQUIRED_FOR_SUPERUSERS. Failed passwords
 are counted by django-axes (AXES_* settings): a locked-out login gets `lockout_response`, and its
@@ -34,6 +35,7 @@ from backoffice.audit import AuditedAdminMixin
 from backoffice.dashboard import TABLES, DashboardForm, dashboard_build, snapshots_ensure, table_csv
 from backoffice.feedback_segments import feedback_by_segment_view
 from backoffice.member360 import member_360_view
+from backoffice.numbers import GroupedNumbersAdminMixin
 from core.db import replica_reads
 from members.models import Program
 
@@ -50,10 +52,9 @@ class FidelisAdminSite(admin.AdminSite):
 
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or admin.ModelAdmin
-        if not issubclass(admin_class, AuditedAdminMixin):
-            admin_class = type(
-                admin_class.__name__, (AuditedAdminMixin, admin_class), {"__module__": admin_class.__module__}
-            )
+        mixins = tuple(m for m in (AuditedAdminMixin, GroupedNumbersAdminMixin) if not issubclass(admin_class, m))
+        if mixins:
+            admin_class = type(admin_class.__name__, (*mixins, admin_class), {"__module__": admin_class.__module__})
         return super().register(model_or_iterable, admin_class, **options)
 
     def get_urls(self):

@@ -21,6 +21,7 @@ from campaigns.models import Campaign, Delivery, Offer, OfferGrant, Segment, Seg
 from core.csvfiles import CsvImportForm, import_rejected_into_form, import_report_message
 from core.db import reads_replica
 from core.errors import DomainError
+from core.formatting import number
 from members.admin.base import ReadOnlyAdmin
 
 SAMPLE_SIZE = 20
@@ -64,11 +65,15 @@ class SegmentAdmin(admin.ModelAdmin):
 
     def preview_view(self, request: HttpRequest) -> JsonResponse:
         """The live count and a sample for the rules being edited (POST: the change form as it stands),
-        before anything is saved; rules with errors are named and left out."""
+        before anything is saved; rules with errors are named and left out. `?segment=<id>` on a saved
+        segment's page: its saved rules are the ones the form edits (nothing is written either way)."""
         if request.method != "POST":
             return JsonResponse({"error": _("POST the segment form.")}, status=405)
         if not self.has_view_permission(request):
             raise PermissionDenied
+        saved = request.GET.get("segment") or None
+        if saved is not None and not saved.isdigit():
+            return JsonResponse({"error": _("The rules could not be read; reload the page.")}, status=400)
         program_id = request.POST.get("program") or None
         if program_id is not None and not str(program_id).isdigit():
             return JsonResponse({"error": _("Choose a program from the list.")}, status=400)
@@ -76,17 +81,19 @@ class SegmentAdmin(admin.ModelAdmin):
         if combine not in Segment.Combine.values:
             return JsonResponse({"error": _("Choose how groups combine from the list.")}, status=400)
         segment = Segment(program_id=program_id, combine=combine, kind=Segment.Kind.DYNAMIC)
+        if saved is not None:
+            segment.pk = get_object_or_404(Segment, pk=saved).pk  # the saved rules bind to their forms
         formset = SegmentRuleInline(Segment, self.admin_site).get_formset(request)(
             request.POST, instance=segment, prefix="rules"
         )
         if not formset.management_form.is_valid():  # missing or tampered with
             return JsonResponse({"error": _("The rules could not be read; reload the page.")}, status=400)
         rules, invalid = [], []
-        for number, form in enumerate(formset.forms, start=1):
+        for position, form in enumerate(formset.forms, start=1):
             if not form.has_changed() and form.instance.pk is None:
                 continue
             if not form.is_valid():
-                invalid.append(number)
+                invalid.append(position)
             elif not form.cleaned_data.get("DELETE"):
                 rules.append(form.instance)
         members = selectors.segment_members(segment=segment, rules=rules)
@@ -105,10 +112,15 @@ class SegmentAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description=_("members now"))
-    def live_count(self, obj: Segment) -> int | str:
+    def live_count(self, obj: Segment) -> str:
         if obj.pk is None:
             return _("Save the rules to see the count.")
-        return selectors.segment_members(segment=obj).count()
+        return number(selectors.segment_members(segment=obj).count())
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        # What each rule kind reads, for the builder's script to show only those fields (JSON, not run).
+        context["rule_parameters"] = {str(kind): list(names) for kind, names in SegmentRule.PARAMETERS.items()}
+        return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description=_("sample"))
     def sample(self, obj: Segment) -> str:
@@ -255,12 +267,12 @@ class CampaignAdmin(admin.ModelAdmin):
         return selectors.campaigns_summary()
 
     @admin.display(description=_("sent"), ordering="sent")
-    def sent(self, obj: Campaign) -> int:
-        return obj.sent
+    def sent(self, obj: Campaign) -> str:
+        return number(obj.sent)
 
     @admin.display(description=_("redeemed"), ordering="redeemed")
-    def redeemed(self, obj: Campaign) -> int:
-        return obj.redeemed
+    def redeemed(self, obj: Campaign) -> str:
+        return number(obj.redeemed)
 
     @admin.display(description=_("results per variant and holdout"))
     def results(self, obj: Campaign) -> str:

@@ -56,6 +56,22 @@ MESSAGES = {
     ),
 }
 LANGS = ("en", "ro", "it", "ru")
+# A campaign left in draft: preview, test send and the confirmation step can be tried on it.
+DRAFT = "Spring catalog: bonus stars"
+DRAFT_MESSAGE = (
+    (
+        "{{ name }}, the spring catalog is here",
+        "{{ name }}, catalogul de primăvară a sosit",
+        "{{ name }}, è arrivato il catalogo di primavera",
+        "{{ name }}, весенний каталог уже здесь",
+    ),
+    (
+        "Hello {{ name }},\n\nThe spring catalog is in store. {{ offer }}: show the code below at the till.",
+        "Salut {{ name }},\n\nCatalogul de primăvară a sosit în magazin. {{ offer }}: arată codul de mai jos la casă.",
+        "Ciao {{ name }},\n\nIl catalogo di primavera è in negozio. {{ offer }}: mostra il codice qui sotto alla cassa.",
+        "Здравствуйте, {{ name }}!\n\nВесенний каталог уже в магазине. {{ offer }}: покажите код ниже на кассе.",
+    ),
+)
 
 
 def seed() -> list[str]:
@@ -79,12 +95,23 @@ def seed() -> list[str]:
         )
         _send_now(coffee)
         _weekly_newsletter(program, segments["email"])
+        _campaign(
+            program,
+            DRAFT,
+            segment=segments["active"],
+            offer=offers["bonus"],
+            holdout_percent=10,
+            budget_offers=20,
+            subject="",
+            body="",
+            variants={"A": DRAFT_MESSAGE},
+        )
         journeys = _journeys(program, offers, segments)
         responses = _responses(program, ab)
     groups = {g.label: g for g in campaign_results(campaign=ab)}
     lines = [
         f"Campaigns: {Segment.objects.filter(program=program).count()} segments, {len(offers)} offers, "
-        f"{len(journeys)} journeys live, a weekly newsletter scheduled.",
+        f"{len(journeys)} journeys live, a weekly newsletter scheduled, '{DRAFT}' waiting for its launch.",
         f"Campaigns: '{AB_TEST}' sent to {sum(g.delivered for g in groups.values())} members; "
         f"{responses['buyers']} bought and {responses['redeemed']} used their code within the window.",
     ]

@@ -70,6 +70,27 @@ class SegmentRule(models.Model):
         REDEEMED = "redeemed", _("Has redeemed points (within the last N days if set)")
         PAID_PLAN = "paid_plan", _("Has a paid plan (the given plan, if set)")
 
+    # The fields each kind reads (campaigns/selectors.py): the admin's builder shows only these
+    # (static/js/segment-builder.js), and `clean` empties the others so a rule keeps no stray value.
+    PARAMETERS = {
+        Kind.TIER: ("tier",),
+        Kind.PROGRAM: ("program",),
+        Kind.LOYALTY_TYPE: ("values",),
+        Kind.ENROLLED: ("days", "date_from", "date_to"),
+        Kind.RECENCY: ("days",),
+        Kind.FREQUENCY: ("days", "minimum", "maximum"),
+        Kind.MONETARY: ("days", "minimum", "maximum"),
+        Kind.BALANCE: ("minimum", "maximum"),
+        Kind.EXPIRING: ("days", "minimum"),
+        Kind.NPS: ("values",),
+        Kind.CONSENT: ("values",),
+        Kind.BIRTHDAY: ("days",),
+        Kind.LANGUAGE: ("values",),
+        Kind.PARTNER: ("partner", "days"),
+        Kind.REDEEMED: ("days",),
+        Kind.PAID_PLAN: ("plan",),
+    }
+
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="rules")
     group = models.PositiveSmallIntegerField(default=1)
     kind = models.CharField(max_length=14, choices=Kind.choices)
@@ -110,8 +131,13 @@ class SegmentRule(models.Model):
         return f"{'NOT ' if self.negate else ''}{self.get_kind_display()}"
 
     def clean(self) -> None:
-        """Each kind needs its own parameters; a rule missing them would silently match the wrong members."""
+        """Each kind needs its own parameters; a rule missing them would silently match the wrong members.
+        The parameters its kind does not read are emptied (a value left from another kind means nothing)."""
         K = self.Kind
+        if self.kind in self.PARAMETERS:
+            unused = {name for names in self.PARAMETERS.values() for name in names} - set(self.PARAMETERS[self.kind])
+            for name in unused:
+                setattr(self, self._meta.get_field(name).attname, "" if name == "values" else None)
         needs = {
             K.TIER: ("tier", self.tier_id),
             K.PROGRAM: ("program", self.program_id),

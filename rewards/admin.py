@@ -18,6 +18,7 @@ from modeltranslation.admin import TranslationAdmin
 
 from core.csvfiles import CsvImportForm, import_rejected_into_form, import_report_message
 from core.errors import DomainError
+from core.formatting import number
 from core.forms import IdsMultipleChoiceField
 from core.translations import MissingTranslationsAdmin
 from members.admin.revisions import RulesRevisedAdminMixin
@@ -65,16 +66,16 @@ class CauseAdmin(MissingTranslationsAdmin, TranslationAdmin):
         return selectors.charity_totals(super().get_queryset(request).select_related("program"))
 
     @admin.display(description=_("donations"), ordering="donations")
-    def donations(self, obj: Cause) -> int:
-        return obj.donations
+    def donations(self, obj: Cause) -> str:
+        return number(obj.donations)
 
     @admin.display(description=_("points donated"), ordering="donated_points")
-    def donated_points(self, obj: Cause) -> int:
-        return obj.donated_points
+    def donated_points(self, obj: Cause) -> str:
+        return number(obj.donated_points)
 
     @admin.display(description=_("value donated"), ordering="donated_value")
-    def donated_value(self, obj: Cause):
-        return obj.donated_value
+    def donated_value(self, obj: Cause) -> str:
+        return number(obj.donated_value, 2)
 
 
 class SurpriseGrantForm(forms.Form):
@@ -153,12 +154,12 @@ class RewardAdmin(RulesRevisedAdminMixin, MissingTranslationsAdmin, TranslationA
         return kwargs
 
     @admin.display(description=_("redeemed"), ordering="redeemed")
-    def redeemed(self, obj: Reward) -> int:
-        return obj.redeemed
+    def redeemed(self, obj: Reward) -> str:
+        return number(obj.redeemed)
 
     @admin.display(description=_("codes left"), ordering="codes_left")
-    def codes_left(self, obj: Reward) -> int | str:
-        return obj.codes_left if obj.code_source == Reward.CodeSource.IMPORTED else "-"
+    def codes_left(self, obj: Reward) -> str:
+        return number(obj.codes_left) if obj.code_source == Reward.CodeSource.IMPORTED else "-"
 
     def get_urls(self):
         return [
@@ -365,8 +366,8 @@ class SurpriseRuleAdmin(MissingTranslationsAdmin, TranslationAdmin):
         )
 
     @admin.display(description=_("granted"))
-    def granted(self, obj: SurpriseRule) -> int:
-        return obj.granted
+    def granted(self, obj: SurpriseRule) -> str:
+        return number(obj.granted)
 
 
 @admin.register(Badge)

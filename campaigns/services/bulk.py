@@ -2,6 +2,9 @@
 rendered once with the provider's placeholders, one API call per batch with every recipient's variables,
 the batch id as the provider's idempotency key, and the sends recorded in one UPDATE.
 
+Offer campaigns go the same way: the claim issues each member's grant in the same transaction (within the
+campaign's budget), and the code, its offer and its expiry are per-recipient variables.
+
 Exactly once across a crash: the claim (queued -> sending, with the batch id) commits before the call.
 A worker killed after it leaves the batch 'sending'; whoever finds it next (the re-delivered chunk task,
 or the beat's `deliveries_send_due`) sends the same batch again under the same key, and the provider
@@ -24,9 +27,10 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.utils import translation
 
-from campaigns.models import Delivery, Variant
+from campaigns.models import Campaign, Delivery, OfferGrant, Variant
 from campaigns.rendering import Renderer, email_message
 from campaigns.selectors import personalization
+from campaigns.services.offers import offer_budget_remaining, offer_grant_issue
 from members.links import unsubscribe_headers
 
 logger = logging.getLogger(__name__)
@@ -36,6 +40,8 @@ logger = logging.getLogger(__name__)
 PLACEHOLDERS = {"anymail.backends.brevo.EmailBackend": "{{{{ params.{} }}}}"}
 # Variables of the layout (templates/campaigns/email.html and .txt) that differ per member.
 LAYOUT_VARIABLES = ("balance", "points_name", "tier", "unsubscribe_url")
+# The layout's offer block: empty for a campaign without an offer, the member's grant otherwise.
+OFFER_VARIABLES = ("offer", "offer_details", "code", "expiry")
 
 
 def bulk_email_placeholder() -> str | None:
@@ -59,6 +65,32 @@ def deliveries_claim(*, ids: list[int], now: datetime, batch: uuid.UUID) -> set[
             [Delivery.Status.SENDING, now, batch_value, *ids, Delivery.Status.QUEUED],
         )
         return {row[0] for row in cursor.fetchall()}
+
+
+def offer_deliveries_claim(
+    *, campaign: Campaign, deliveries: list[Delivery], now: datetime, batch: uuid.UUID
+) -> list[Delivery]:
+    """The bulk claim of an offer campaign's deliveries: queued -> sending and each member's grant issued in
+    one transaction, so a claimed row always has its code (a resend finds it) and a grant never exists for
+    a message that was not claimed. Past the budget the rest are skipped, as the one-by-one path does.
+    Returns the claimed deliveries."""
+    with transaction.atomic():
+        remaining = None
+        if campaign.budget_offers is not None or campaign.budget_points is not None:
+            # The campaign row lock: parallel chunks of one campaign cannot overspend its budget.
+            Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+            remaining = offer_budget_remaining(campaign, campaign.offer)
+        within = deliveries if remaining is None else deliveries[:remaining]
+        claimed = deliveries_claim(ids=[d.pk for d in within], now=now, batch=batch) if within else set()
+        over = [d.pk for d in deliveries[len(within) :]]
+        if over:
+            Delivery.objects.filter(pk__in=over, status=Delivery.Status.QUEUED).update(
+                status=Delivery.Status.SKIPPED, reason=Delivery.Reason.BUDGET
+            )
+        claimed_rows = [d for d in within if d.pk in claimed]
+        for delivery in claimed_rows:
+            offer_grant_issue(delivery, now)
+    return claimed_rows
 
 
 def deliveries_record_sent(done: Iterable[tuple[int, str]]) -> None:
@@ -96,30 +128,40 @@ def _values(context: dict, names: Iterable[str]) -> dict[str, str]:
 
 
 def emails_send_bulk(*, deliveries: list[Delivery], batch: uuid.UUID, now: datetime, placeholder: str) -> int:
-    """Send a claimed batch of plain emails (no offer): one provider call per (variant, language, has a
-    tier) group with each member's variables, under the batch's idempotency key. Returns how many were
-    accepted; rows of a call the provider refused are marked failed, rows of a call that did not get an
-    answer stay 'sending' for the resend."""
+    """Send a claimed batch of emails: one provider call per (variant, language, has a tier) group with
+    each member's variables (and their offer's code, when the campaign has an offer), under the batch's
+    idempotency key. Returns how many were accepted; rows of a call the provider refused are marked failed,
+    rows of a call that did not get an answer stay 'sending' for the resend."""
     groups: dict[tuple, list[Delivery]] = defaultdict(list)
     for delivery in deliveries:
         groups[(delivery.variant_id, delivery.member.language, bool(delivery.member.tier_id))].append(delivery)
+    with_offer = [d.pk for d in deliveries if d.campaign.offer_id]
+    grants = (
+        {g.delivery_id: g for g in OfferGrant.objects.filter(delivery_id__in=with_offer).select_related("offer")}
+        if with_offer
+        else {}
+    )
     render, done, mail = Renderer(), [], get_connection()
     for (_variant_id, language, has_tier), group in sorted(groups.items(), key=lambda item: str(item[0])):
         with translation.override(language):
-            sent = _send_group(group, batch, now, placeholder, render, mail, has_tier)
+            sent = _send_group(group, batch, now, placeholder, render, mail, has_tier, grants)
         done += sent
     deliveries_record_sent(done)
     return len(done)
 
 
-def _send_group(group, batch, now, placeholder, render: Renderer, mail, has_tier: bool) -> list[tuple[int, str]]:
+def _send_group(
+    group, batch, now, placeholder, render: Renderer, mail, has_tier: bool, grants: dict[int, OfferGrant]
+) -> list[tuple[int, str]]:
     variant: Variant = group[0].variant
     placed = render.placed_variables(variant)
     if placed is None:
         # The texts compute with personal values: each member's copy is rendered in full, still one call.
-        return _send_each(group, batch, now, render, mail)
+        return _send_each(group, batch, now, render, mail, grants)
     names = (placed | set(LAYOUT_VARIABLES)) - ({"tier"} if not has_tier else set())
-    page = {name: "" for name in ("offer", "offer_details", "code", "expiry", "tier")}
+    if group[0].campaign.offer_id:
+        names |= set(OFFER_VARIABLES)
+    page = {name: "" for name in (*OFFER_VARIABLES, "tier")}
     page.update(_placeholders(placeholder, names))
     rendered = render.email(variant=variant, context=page, unsubscribe_url=page["unsubscribe_url"])
     recipients, data, headers, metadata, seen = [], {}, {}, {}, set()
@@ -130,7 +172,7 @@ def _send_group(group, batch, now, placeholder, render: Renderer, mail, has_tier
             repeats.append(delivery)
             continue
         seen.add(member.email.lower())
-        context = personalization(member=member, grant=None, now=now)
+        context = personalization(member=member, grant=grants.get(delivery.pk), now=now)
         member_headers = unsubscribe_headers(member)
         context["unsubscribe_url"] = member_headers["List-Unsubscribe"].strip("<>")
         recipients.append(member.email)
@@ -145,15 +187,15 @@ def _send_group(group, batch, now, placeholder, render: Renderer, mail, has_tier
     # One key per call: the batch id, and the group inside it (a resend rebuilds the same groups).
     message.extra_headers["idempotencyKey"] = str(uuid.uuid5(batch, f"{variant.pk}:{rendered.language}:{has_tier}"))
     done = _call(message, [d for d in group if d not in repeats])
-    return done + (_send_each(repeats, batch, now, render, mail) if repeats else [])
+    return done + (_send_each(repeats, batch, now, render, mail, grants) if repeats else [])
 
 
-def _send_each(group, batch, now, render: Renderer, mail) -> list[tuple[int, str]]:
+def _send_each(group, batch, now, render: Renderer, mail, grants: dict[int, OfferGrant]) -> list[tuple[int, str]]:
     done = []
     for delivery in group:
         member = delivery.member
         headers = unsubscribe_headers(member)
-        context = personalization(member=member, grant=None, now=now)
+        context = personalization(member=member, grant=grants.get(delivery.pk), now=now)
         rendered = render.email(
             variant=delivery.variant, context=context, unsubscribe_url=headers["List-Unsubscribe"].strip("<>")
         )

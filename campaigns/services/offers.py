@@ -38,6 +38,19 @@ def offer_budget_left(campaign: Campaign, offer: Offer) -> bool:
     return True
 
 
+def offer_budget_remaining(campaign: Campaign, offer: Offer) -> int | None:
+    """How many more grants the campaign's budget allows (None: no budget), for a batch claimed at once.
+    Read under the campaign row lock, like `offer_budget_left`."""
+    limits = []
+    if campaign.budget_offers is not None:
+        limits.append(campaign.budget_offers)
+    if campaign.budget_points is not None and offer.kind == Offer.Kind.BONUS and offer.points:
+        limits.append(campaign.budget_points // offer.points)
+    if not limits:
+        return None
+    return max(min(limits) - OfferGrant.objects.filter(campaign=campaign).count(), 0)
+
+
 def offer_grant_issue(delivery: Delivery, now: datetime) -> OfferGrant:
     """The member's copy of the offer. A catalog reward is granted through rewards (a free redemption with
     its own voucher), and its voucher code is the one the message shows."""

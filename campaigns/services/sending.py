@@ -15,7 +15,13 @@ from django.utils import timezone, translation
 from campaigns.models import Campaign, Delivery, OfferGrant
 from campaigns.rendering import Renderer, email_message
 from campaigns.selectors import personalization, quiet_until
-from campaigns.services.bulk import bulk_email_placeholder, deliveries_claim, deliveries_record_sent, emails_send_bulk
+from campaigns.services.bulk import (
+    bulk_email_placeholder,
+    deliveries_claim,
+    deliveries_record_sent,
+    emails_send_bulk,
+    offer_deliveries_claim,
+)
 from campaigns.services.offers import offer_budget_left, offer_grant_issue
 from core.sms import send_sms
 from members.links import unsubscribe_headers, unsubscribe_url
@@ -135,14 +141,26 @@ def deliveries_send_batch(*, deliveries: QuerySet[Delivery], now: datetime | Non
     placeholder = bulk_email_placeholder()
     if placeholder:
         sent += deliveries_resend_stuck(deliveries=deliveries, now=now, placeholder=placeholder)
-        plain = [d for d in due if _plain_email(d)]
-        due = [d for d in due if not _plain_email(d)]
+        bulk = [d for d in due if _bulk_email(d)]
+        due = [d for d in due if not _bulk_email(d)]
         size = settings.CAMPAIGN_EMAIL_BATCH
+        plain = [d for d in bulk if not d.campaign.offer_id]
         for i in range(0, len(plain), size):
             part, batch = plain[i : i + size], uuid.uuid4()
             claimed = deliveries_claim(ids=[d.pk for d in part], now=now, batch=batch)
             part = [d for d in part if d.pk in claimed]
             sent += emails_send_bulk(deliveries=part, batch=batch, now=now, placeholder=placeholder)
+        by_campaign: dict[int, list[Delivery]] = {}
+        for delivery in bulk:
+            if delivery.campaign.offer_id:
+                by_campaign.setdefault(delivery.campaign_id, []).append(delivery)
+        for rows in by_campaign.values():
+            for i in range(0, len(rows), size):
+                batch = uuid.uuid4()
+                part = offer_deliveries_claim(
+                    campaign=rows[0].campaign, deliveries=rows[i : i + size], now=now, batch=batch
+                )
+                sent += emails_send_bulk(deliveries=part, batch=batch, now=now, placeholder=placeholder)
     if not due:
         return sent
     with _Mailer() as mailer:
@@ -151,13 +169,9 @@ def deliveries_send_batch(*, deliveries: QuerySet[Delivery], now: datetime | Non
     return sent
 
 
-def _plain_email(delivery: Delivery) -> bool:
-    """An email without an offer to an active member: the kind that goes out in bulk."""
-    return (
-        delivery.channel == Delivery.Channel.EMAIL
-        and not delivery.campaign.offer_id
-        and delivery.member.status == Member.Status.ACTIVE
-    )
+def _bulk_email(delivery: Delivery) -> bool:
+    """An email to an active member, with or without an offer: the kind that goes out in bulk."""
+    return delivery.channel == Delivery.Channel.EMAIL and delivery.member.status == Member.Status.ACTIVE
 
 
 def deliveries_resend_stuck(
@@ -170,7 +184,7 @@ def deliveries_resend_stuck(
         deliveries.filter(
             status=Delivery.Status.SENDING, batch__isnull=False, sent_at__gt=now - window, sent_at__lte=now - idle
         )
-        .select_related("campaign", "member__program", "member__tier", "variant")
+        .select_related("campaign__offer", "member__program", "member__tier", "variant")
         .order_by("pk")
     )
     batches: dict = {}

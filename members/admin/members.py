@@ -132,7 +132,7 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
         "full_name",
         "email",
         "program",
-        "tier",
+        "tier_name",
         "status",
         "points_available",
         "points_pending",
@@ -141,6 +141,11 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
     )
     list_filter = ("program", ("tier", TierFilter), "status", "loyalty_type", ConsentFilter)
     list_select_related = ("program", "tier__program")
+
+    @admin.display(description=_("tier"), ordering="tier__level")
+    def tier_name(self, obj: Member) -> str:
+        # The tier's own name: the list already has a program column (str(tier) repeats it).
+        return obj.tier.name if obj.tier_id else "-"
 
     def export_action(self, request):
         # A CSV of the whole program is a long read: the replica serves it when there is one.

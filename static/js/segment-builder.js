@@ -1,6 +1,47 @@
-/* Segment builder: while staff edit the rules, ask the admin's preview endpoint (staff-only, the
-   campaigns segment selectors) how many members match and show a sample, without saving.
-   A file, not an inline script (the CSP forbids those); without JavaScript the count appears on save. */
+/* Segment builder: each rule shows only the fields its kind reads (SegmentRule.PARAMETERS, given to the
+   page as JSON); while staff edit the rules, ask the admin's preview endpoint (staff-only, the campaigns
+   segment selectors) how many members match and show a sample, without saving.
+   A file, not an inline script (the CSP forbids those). Without JavaScript every field shows, the server
+   empties the ones a kind does not read, and the count appears on save. */
+(function () {
+  "use strict";
+  var parameters = document.getElementById("segment-rule-parameters");
+  if (!parameters) return;
+  var reads = JSON.parse(parameters.textContent);
+  var all = [];
+  Object.keys(reads).forEach(function (kind) {
+    reads[kind].forEach(function (name) { if (all.indexOf(name) === -1) all.push(name); });
+  });
+
+  // One rule block: its kind's fields shown, the others (and lines left empty) hidden.
+  function fit(block) {
+    var kind = block.querySelector("select[name$='-kind']");
+    if (!kind) return;
+    var wanted = reads[kind.value] || [];
+    all.forEach(function (name) {
+      var box = block.querySelector(".fieldBox.field-" + name);
+      if (box) box.parentElement.hidden = wanted.indexOf(name) === -1;
+    });
+    Array.prototype.forEach.call(block.querySelectorAll(".form-row"), function (row) {
+      var boxes = row.querySelectorAll(".fieldBox");
+      if (!boxes.length) return;
+      row.hidden = Array.prototype.every.call(boxes, function (box) { return box.parentElement.hidden; });
+    });
+  }
+
+  function fitAll() {
+    Array.prototype.forEach.call(document.querySelectorAll(".segment-rules .inline-related"), fit);
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches(".segment-rules select[name$='-kind']")) {
+      fit(event.target.closest(".inline-related"));
+    }
+  });
+  document.addEventListener("formset:added", fitAll);
+  fitAll();
+})();
+
 (function () {
   "use strict";
   var panel = document.getElementById("segment-live");

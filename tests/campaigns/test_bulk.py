@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from bench.brevosink import BrevoSink
 from campaigns import services
-from campaigns.models import Delivery
+from campaigns.models import Delivery, OfferGrant
 from members.models import Member
-from tests.campaigns.conftest import CampaignFactory, VariantFactory, bulk_members
+from tests.campaigns.conftest import CampaignFactory, OfferFactory, VariantFactory, bulk_members
 
 
 @pytest.fixture
@@ -138,3 +138,67 @@ def test_a_refused_call_fails_its_deliveries_with_the_providers_reason(program, 
     failed = Delivery.objects.filter(campaign=campaign, status=Delivery.Status.FAILED)
     assert failed.count() == 5 and "Key not found" in failed.first().error
     assert brevo.delivered == 0
+
+
+def _offer_campaign(program, **fields):
+    campaign = CampaignFactory(
+        program=program, variant=False, cap_messages=None, offer=OfferFactory(program=program), **fields
+    )
+    VariantFactory(
+        campaign=campaign,
+        subject_en="{{ name }}, an offer",
+        subject_it="{{ name }}, un'offerta",
+        body_en="Hello {{ name }}, show {{ code }} at the till.",
+        body_it="Ciao {{ name }}, mostra {{ code }} alla cassa.",
+    )
+    return campaign
+
+
+def test_offer_campaigns_go_out_in_batches_with_each_members_own_code_once(program, brevo):
+    ids = bulk_members(program, 150, consent_email=True)
+    Member.objects.filter(pk__in=ids[::2]).update(language="it")
+    campaign = _offer_campaign(program)
+
+    assert _send(campaign, ids) == 150
+
+    assert brevo.calls == 4  # two batches of up to 100, each one call per language
+    grants = {g.member.email: g for g in OfferGrant.objects.filter(campaign=campaign).select_related("member")}
+    assert len(grants) == 150 and len({g.code for g in grants.values()}) == 150
+    for message in brevo.messages:
+        code = grants[message["to"]].code
+        assert f"show {code} at the till" in message["text"] or f"mostra {code} alla cassa" in message["text"]
+        assert f'<strong style="font-size:20px;letter-spacing:2px">{code}</strong>' in message["html"]
+        assert "{{" not in message["html"] + message["text"]
+    italian = Member.objects.filter(pk__in=ids, language="it").first()
+    assert "25% off shoes this week" in next(m for m in brevo.messages if m["to"] == italian.email)["text"]
+    assert not OfferGrant.objects.filter(campaign=campaign).exclude(delivery__status=Delivery.Status.SENT).exists()
+
+    assert _send(campaign, ids) == 0  # the chunk task run again: nothing more
+    assert brevo.delivered == 150 and OfferGrant.objects.filter(campaign=campaign).count() == 150
+
+
+def test_an_offer_batch_whose_record_was_lost_is_resent_with_the_same_codes_and_delivered_once(program, brevo):
+    ids = bulk_members(program, 30, consent_email=True)
+    campaign = _offer_campaign(program)
+    _send(campaign, ids)
+    codes = {m["to"]: m["text"] for m in brevo.messages}
+    Delivery.objects.filter(campaign=campaign).update(status=Delivery.Status.SENDING, provider_id="")
+
+    assert _send(campaign, ids) == 30
+
+    assert brevo.delivered == 30 and brevo.replays == brevo.calls // 2 > 0
+    assert OfferGrant.objects.filter(campaign=campaign).count() == 30
+    for grant in OfferGrant.objects.filter(campaign=campaign).select_related("member"):
+        assert grant.code in codes[grant.member.email]
+
+
+def test_an_offer_budget_caps_the_bulk_claim_and_skips_the_rest(program, brevo):
+    ids = bulk_members(program, 150, consent_email=True)
+    campaign = _offer_campaign(program, budget_offers=120)
+
+    assert _send(campaign, ids) == 120
+
+    assert brevo.delivered == 120 and OfferGrant.objects.filter(campaign=campaign).count() == 120
+    skipped = Delivery.objects.filter(campaign=campaign, status=Delivery.Status.SKIPPED)
+    assert skipped.count() == 30 and set(skipped.values_list("reason", flat=True)) == {Delivery.Reason.BUDGET}
+    assert not OfferGrant.objects.filter(delivery__in=skipped).exists()

@@ -26,6 +26,9 @@ def test_demo_has_an_ab_test_with_results_and_live_journeys(on_commit):
     active = set(Campaign.objects.filter(status=Campaign.Status.ACTIVE).values_list("trigger", flat=True))
     assert active == {t for t in Campaign.Trigger.values if t}
     assert Campaign.objects.get(name="Weekly newsletter").status == Campaign.Status.SCHEDULED
+    draft = Campaign.objects.get(name=demo.DRAFT)  # to try the preview and the confirmation on
+    assert draft.status == Campaign.Status.DRAFT and draft.offer and draft.budget_offers and draft.holdout_percent
+    assert not Delivery.objects.filter(campaign=draft).exists()
 
     before = Delivery.objects.count()
     assert demo.seed() == [f"Campaigns already present ({Campaign.objects.count()} campaigns and journeys)."]

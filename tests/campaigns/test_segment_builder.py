@@ -80,3 +80,35 @@ def test_the_rule_editor_stacks_rules_and_loads_the_builder(admin_client, progra
 
     assert 'id="segment-live"' in page and "js/segment-builder.js" in page
     assert "tabular" not in page.split('id="rules-group"', 1)[1][:400]
+
+
+def test_a_saved_segments_page_counts_its_saved_rules_as_edited(admin_client, program, gold_members):
+    """On a saved segment's page the form carries its rules' ids: they are the segment's own rules, edited
+    (a form for a rule of no segment would be invalid and left out)."""
+    segment = Segment.objects.create(program=program, name="Gold")
+    rule = segment.rules.create(kind="tier", tier=gold_members)
+    page = admin_client.get(reverse("admin:campaigns_segment_change", args=[segment.pk])).content.decode()
+    url = f"{reverse(PREVIEW)}?segment={segment.pk}"
+    assert f'data-url="{url}"' in page
+    saved = {"id": rule.pk, "segment": segment.pk, "kind": "tier", "tier": gold_members.pk}
+
+    as_saved = admin_client.post(url, _form(program, saved, initial=1)).json()
+    negated = admin_client.post(url, _form(program, saved | {"negate": "on"}, initial=1)).json()
+    removed = admin_client.post(url, _form(program, saved | {"DELETE": "on"}, initial=1)).json()
+
+    assert (as_saved["count"], as_saved["invalid"]) == (2, [])
+    assert (negated["count"], removed["count"]) == (1, 3)
+    rule.refresh_from_db()
+    assert not rule.negate  # nothing saved
+    assert admin_client.post(f"{reverse(PREVIEW)}?segment=x", _form(program)).status_code == 400
+
+
+def test_a_rule_keeps_only_the_values_its_kind_reads(admin_client, program, gold_members):
+    """A value typed for another kind (the builder hides it, a browser without JS shows it) is emptied on save."""
+    data = _form(
+        program, {"kind": "balance", "minimum": "10", "days": "30", "values": "email", "tier": gold_members.pk}
+    )
+    data["name"] = "Balance"
+    assert admin_client.post(reverse("admin:campaigns_segment_add"), data).status_code == 302
+    rule = Segment.objects.get(name="Balance").rules.get()
+    assert (rule.minimum, rule.days, rule.values, rule.tier) == (10, None, "", None)

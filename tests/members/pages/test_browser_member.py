@@ -1,7 +1,9 @@
 """Member pages in Chromium on the demo: stored content reads in the member's language (checked
 against the demo's own catalog of stored texts), ways to earn, the feedback list at 1280 and 375 px,
-axe-core, and the dashboard screenshots the README shows (docs/screenshots/)."""
+axe-core, and every shot of the README's gallery (docs/screenshots/take.py, into a temporary folder: only
+the script itself writes docs/screenshots)."""
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from tests.members.pages.test_browser import _axe_violations, _sign_in_with_pass
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+TAKE = Path(settings.BASE_DIR) / "docs" / "screenshots" / "take.py"
 LANGUAGES = ("en", "ro", "it", "ru")
 MEMBER_PAGES = ("/", "/history/", "/rewards/", "/ways-to-earn/", "/membership/", "/referrals/")
 
@@ -58,7 +60,14 @@ def _sign_in_as(page, language: str) -> None:
     expect(page.get_by_test_id("points-available")).to_be_visible()
 
 
-def test_demo_member_pages_in_every_language_ways_to_earn_and_screenshots(browser, live_server, seeded):
+def _screenshot_script():
+    spec = importlib.util.spec_from_file_location("take", TAKE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_demo_member_pages_in_every_language_ways_to_earn_and_screenshots(browser, live_server, seeded, tmp_path):
     """One test, one seeded demo (loading it is the slow part)."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -85,18 +94,23 @@ def test_demo_member_pages_in_every_language_ways_to_earn_and_screenshots(browse
     assert _axe_violations(page) == []
     context.close()
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width, name in ((1280, "member-dashboard.png"), (375, "member-dashboard-375.png")):
+    for width in (1280, 375):
         context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 900})
         page = context.new_page()
         _sign_in_with_password(page, DEMO_MEMBER_EMAIL, DEMO_MEMBER_PASSWORD)
         expect(page.get_by_test_id("points-available")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         assert _axe_violations(page) == []
-        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
         page.goto("/ways-to-earn/")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         context.close()
+
+    # The gallery: every shot reaches its page without an error and, on a phone, without sideways scroll.
+    take = _screenshot_script()
+    assert take.take(browser=browser, base_url=live_server.url, out=tmp_path) == []
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(
+        shot.filename(width) for shot in take.SHOTS for width in shot.widths
+    )
 
 
 @pytest.mark.parametrize("width", [1280, 375])
