@@ -121,7 +121,7 @@ def _claim(event: Event, handler_name: str) -> bool:
     """Mark (event, handler) as handled; False if an earlier dispatch already did."""
     try:
         with transaction.atomic():
-            EventHandling.objects.create(event=event, handler=handler_name)
+            EventHandling.objects.create(event=event, event_occurred_at=event.occurred_at, handler=handler_name)
     except IntegrityError:
         return False
     return True
