@@ -159,6 +159,10 @@ def partition_create(table: str, month: date) -> str | None:
             [lower, upper],
         )
         if cursor.fetchone()[0]:
+            # Detached, DEFAULT and the new month are plain tables without the partitioned table's
+            # triggers (the audit trail's append-only one, the guards): the rows move as they are.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"ALTER TABLE {_q(table)} DETACH PARTITION {_q(default)}")
             cursor.execute(f"CREATE TABLE {_q(name)} (LIKE {_q(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
             cursor.execute(
                 f"WITH moved AS (DELETE FROM {_q(default)} WHERE {_q(column)} >= %s AND {_q(column)} < %s RETURNING *)"
@@ -166,6 +170,7 @@ def partition_create(table: str, month: date) -> str | None:
                 [lower, upper],
             )
             cursor.execute(f"ALTER TABLE {_q(table)} ATTACH PARTITION {_q(name)} {_bounds_sql(month)}")
+            cursor.execute(f"ALTER TABLE {_q(table)} ATTACH PARTITION {_q(default)} DEFAULT")
         else:
             cursor.execute(f"CREATE TABLE {_q(name)} PARTITION OF {_q(table)} {_bounds_sql(month)}")
     return name
@@ -286,6 +291,8 @@ def _month_drop(
     with connection.cursor() as cursor:
         if partition:
             with transaction.atomic():
+                # Checks deferred by this transaction's own writes would refuse the DROP: run them now.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute(f"ALTER TABLE {_q(table)} DETACH PARTITION {_q(partition)}")
                 cursor.execute(f"DROP TABLE {_q(partition)}")
                 cursor.execute("SELECT to_regclass(%s)", [guard])

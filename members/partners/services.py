@@ -100,7 +100,13 @@ def idempotency_claim(*, partner: Partner, key: str, request_hash: str) -> Idemp
             # No conflict target: on PostgreSQL the table is partitioned and (partner, key) is kept
             # unique by a guard trigger that skips the row like a conflict (core.partitions).
             " ON CONFLICT DO NOTHING RETURNING id",
-            [partner.pk, key, request_hash, b"", now + IDEMPOTENCY_LOCK, now],
+            [
+                partner.pk,
+                key,
+                request_hash,
+                b"",
+                *map(connection.ops.adapt_datetimefield_value, (now + IDEMPOTENCY_LOCK, now)),
+            ],
         )
         row = cursor.fetchone()
     if row is not None:
