@@ -16,8 +16,9 @@ BEFORE = [("members", "0024_custom_events"), ("campaigns", "0004_delivery_batch_
 
 
 @pytest.fixture
-def scratch(django_db_blocker):
+def scratch(django_db_blocker, settings):
     """A database of its own (the test database stays as it is), dropped afterwards."""
+    settings.DATABASE_ROUTERS = []  # the replica router migrates `default` only
     name = f"{connections['default'].settings_dict['NAME']}_migration"
     connections.databases[ALIAS] = {**connections.databases["default"], "NAME": name}
     with django_db_blocker.unblock():
