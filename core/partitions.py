@@ -277,38 +277,46 @@ def _month_drop(
     where = f"{_q(column)} >= %s AND {_q(column)} < %s"
     bounds = [_param(lower), _param(upper)]
     source = _q(partition) if partition else _q(table)
-    with connection.cursor() as cursor:
+    archive = ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if partition:
+            # No write reaches the month between its copy and its drop (readers go on meanwhile).
+            cursor.execute(f"LOCK TABLE {source} IN SHARE MODE")
         cursor.execute(f"SELECT COUNT(*) FROM {source} WHERE {where}", bounds)
         rows = cursor.fetchone()[0]
-    if partition == "" and rows == 0:
-        return None
-    archive = ""
-    if archive_dir and rows:
-        path = Path(archive_dir) / f"{table}_{lower:%Y%m}.csv"
-        _archive(f"SELECT * FROM {source} WHERE {where} ORDER BY id", bounds, path)
-        archive = str(path)
-    guard = table + GUARD_SUFFIX
-    with connection.cursor() as cursor:
+        if partition == "" and rows == 0:
+            return None
+        if archive_dir and rows:
+            path = Path(archive_dir) / f"{table}_{lower:%Y%m}.csv"
+            _archive(f"SELECT * FROM {source} WHERE {where} ORDER BY id", bounds, path)
+            archive = str(path)
         if partition:
-            with transaction.atomic():
-                # Checks deferred by this transaction's own writes would refuse the DROP: run them now.
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                cursor.execute(f"ALTER TABLE {_q(table)} DETACH PARTITION {_q(partition)}")
-                cursor.execute(f"DROP TABLE {_q(partition)}")
-                cursor.execute("SELECT to_regclass(%s)", [guard])
-                if cursor.fetchone()[0] is not None:  # the keys of the dropped rows no longer count
-                    cursor.execute(f"DELETE FROM {_q(guard)} WHERE {_q(column)} < %s", [upper])
-        else:
-            pk = _q("id")
-            while True:
-                with transaction.atomic():
-                    cursor.execute(
-                        f"DELETE FROM {_q(table)} WHERE {pk} IN (SELECT {pk} FROM {_q(table)} WHERE {where} LIMIT %s)",
-                        [*bounds, chunk],
-                    )
-                    if cursor.rowcount < chunk:
-                        break
+            # Checks deferred by this transaction's own writes would refuse the DROP: run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"ALTER TABLE {_q(table)} DETACH PARTITION {source}")
+            cursor.execute(f"DROP TABLE {source}")
+    if partition:
+        # The keys of the dropped rows no longer count: the guard's narrow rows go in chunks.
+        _chunks_delete(table + GUARD_SUFFIX, "ctid", f"{_q(column)} < %s", [upper], chunk)
+    else:
+        _chunks_delete(table, _q("id"), where, bounds, chunk)
     return Dropped(table=table, month=month_start(lower), rows=rows, archive=archive, partition=partition)
+
+
+def _chunks_delete(table: str, key: str, where: str, params: list, chunk: int) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT to_regclass(%s)", [table])
+            if cursor.fetchone()[0] is None:  # a table without a guard
+                return
+        while True:
+            with transaction.atomic():
+                cursor.execute(
+                    f"DELETE FROM {_q(table)} WHERE {key} IN (SELECT {key} FROM {_q(table)} WHERE {where} LIMIT %s)",
+                    [*params, chunk],
+                )
+                if cursor.rowcount < chunk:
+                    return
 
 
 # --- converting a table (migrations) -------------------------------------------------------------
