@@ -229,3 +229,23 @@ def test_hot_path_queries_read_only_their_months():
     assert partition_name("members_event", month_add(month_start(now), 1)) not in scanned
     assert partition_name("members_event", month_start(now)) in scanned
     assert events_sweep() == 0
+
+
+@postgres
+@pytest.mark.django_db
+def test_dropping_a_month_of_campaign_deliveries_frees_their_keys(member, retention):
+    from campaigns.models import Campaign, Delivery
+
+    campaign = Campaign.objects.create(program=member.program, name="C")
+    _months("campaigns_delivery", 14)
+    with time_machine.travel(months_ago(14), tick=False):
+        Delivery.objects.bulk_create([Delivery(campaign=campaign, member=member, status="sent")], ignore_conflicts=True)
+    Delivery.objects.bulk_create([Delivery(campaign=campaign, member=member)], ignore_conflicts=True)
+    assert Delivery.objects.count() == 1  # the key is taken by the old month's row
+
+    dropped = retention_apply(now=NOW)
+
+    assert ("campaigns_delivery", 1) in {(d.table, d.rows) for d in dropped}
+    assert not Delivery.objects.exists()
+    Delivery.objects.bulk_create([Delivery(campaign=campaign, member=member)], ignore_conflicts=True)
+    assert Delivery.objects.count() == 1
