@@ -446,12 +446,77 @@ END $$""",
     ]
 
 
+def table_unpartition(schema_editor, *, table: str, column: str, guard: tuple[str, ...], model) -> None:
+    """The way back (migrating backwards): the plain table again, rows included, with its keys,
+    indexes, foreign keys and triggers; the guard becomes `model`'s unique constraint again."""
+    q = schema_editor.quote_name
+    old = f"{table}__parted"
+    guard_name = table + GUARD_SUFFIX
+    with schema_editor.connection.cursor() as cursor:
+        oid = _fetch(cursor, "SELECT %s::regclass::oid", [table])[0][0]
+        indexes = _fetch(
+            cursor,
+            "SELECT i.relname, pg_get_indexdef(x.indexrelid), x.indisprimary, c.conname IS NOT NULL,"
+            " ARRAY(SELECT a.attname FROM pg_attribute a WHERE a.attrelid = x.indrelid AND a.attnum = ANY(x.indkey))"
+            " FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
+            " LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.contype = 'u'"
+            " WHERE x.indrelid = %s ORDER BY i.relname",
+            [oid],
+        )
+        foreign = _fetch(
+            cursor,
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s AND contype = 'f'",
+            [oid],
+        )
+        triggers = _fetch(
+            cursor,
+            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s AND NOT tgisinternal"
+            " AND tgname NOT LIKE %s",
+            [oid, guard_name + "%"],
+        )
+    statements = [
+        f"ALTER TABLE {q(table)} RENAME TO {q(old)}",
+        f"CREATE TABLE {q(table)} (LIKE {q(old)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)",
+        f"INSERT INTO {q(table)} SELECT * FROM {q(old)}",
+        f"ALTER SEQUENCE {q(table + '_id_seq')} OWNED BY {q(table)}.{q('id')}",
+        f"DROP TABLE {q(old)}",
+    ]
+    if guard:
+        statements += [
+            f"DROP TABLE {q(guard_name)}",
+            f"DROP FUNCTION {q(guard_name)}()",
+            f"DROP FUNCTION {q(guard_name + '_free')}()",
+        ]
+    for name, definition, primary, is_constraint, columns in indexes:
+        if primary:
+            statements.append(f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(name)} PRIMARY KEY ({q('id')})")
+        elif is_constraint:
+            statements.append(
+                f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(name)} UNIQUE ({', '.join(q(c) for c in columns)})"
+            )
+        else:
+            for prefix in (f" ON ONLY public.{old} ", f" ON ONLY {old} ", f" ON public.{old} ", f" ON {old} "):
+                definition = definition.replace(prefix, f" ON {table} ")
+            statements.append(definition)
+    statements += [f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(name)} {definition}" for name, definition in foreign]
+    statements += [
+        definition.replace(f" ON {old} ", f" ON {table} ").replace(f" ON public.{old} ", f" ON {table} ")
+        for _, definition in triggers
+    ]
+    for statement in statements:
+        schema_editor.execute(statement, params=None)
+    for constraint in model._meta.constraints:
+        fields = getattr(constraint, "fields", ())
+        if fields and tuple(sorted(model._meta.get_field(f).column for f in fields)) == tuple(sorted(guard)):
+            schema_editor.add_constraint(model, constraint)
+
+
 class PartitionByMonth(Operation):
     """Migration operation: partition `table` by month of `column` on PostgreSQL (table_partition);
     nothing on other databases, whose tables stay plain. The model state does not change: Django
     keeps `id` as the primary key and the unique constraints it knows (the guard enforces them)."""
 
-    reversible = False
+    reversible = True
     reduces_to_sql = False
 
     def __init__(self, table: str, column: str, guard: tuple[str, ...] = (), guard_expire: str = "") -> None:
@@ -473,6 +538,11 @@ class PartitionByMonth(Operation):
             table_partition(
                 schema_editor, table=self.table, column=self.column, guard=self.guard, guard_expire=self.guard_expire
             )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            model = next(m for m in to_state.apps.get_models() if m._meta.db_table == self.table)
+            table_unpartition(schema_editor, table=self.table, column=self.column, guard=self.guard, model=model)
 
     def describe(self) -> str:
         return f"Partition {self.table} by month of {self.column} (PostgreSQL)"
