@@ -362,6 +362,9 @@ def table_partition(
         sequence = _fetch(cursor, "SELECT pg_get_serial_sequence(%s, 'id')", [table])[0][0]
         next_id = _fetch(cursor, f"SELECT last_value + CASE WHEN is_called THEN 1 ELSE 0 END FROM {sequence}", [])[0][0]
         oldest = _fetch(cursor, f"SELECT MIN({q(column)}) FROM {q(table)}", [])[0][0]
+        # Django made `id` an identity column; a table migrated back (table_unpartition) has a sequence.
+        identity = _fetch(cursor, "SELECT attidentity FROM pg_attribute WHERE attrelid = %s AND attname = 'id'", [oid])
+        identity = identity[0][0] != ""
 
     seq = f"{table}_id_seq"
     statements = [
@@ -380,10 +383,15 @@ def table_partition(
     statements += [
         f"CREATE TABLE {q(table + DEFAULT_SUFFIX)} PARTITION OF {q(table)} DEFAULT",
         f"INSERT INTO {q(table)} SELECT * FROM {q(old)}",
-        f"DROP TABLE {q(old)}",
-        f"CREATE SEQUENCE {q(seq)} OWNED BY {q(table)}.{q('id')} START WITH {next_id}",
-        f"ALTER TABLE {q(table)} ALTER COLUMN {q('id')} SET DEFAULT nextval('{seq}')",
     ]
+    if identity:
+        statements += [
+            f"DROP TABLE {q(old)}",
+            f"CREATE SEQUENCE {q(seq)} OWNED BY {q(table)}.{q('id')} START WITH {next_id}",
+            f"ALTER TABLE {q(table)} ALTER COLUMN {q('id')} SET DEFAULT nextval('{seq}')",
+        ]
+    else:  # the sequence (and the default LIKE copied) stay; the new table owns it
+        statements += [f"ALTER SEQUENCE {sequence} OWNED BY {q(table)}.{q('id')}", f"DROP TABLE {q(old)}"]
     for name, definition, unique, primary, is_constraint, columns in indexes:
         if primary:
             statements.append(f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(name)} PRIMARY KEY ({q('id')}, {q(column)})")
