@@ -478,7 +478,9 @@ class OfferGrant(models.Model):
 
     offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="grants")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="grants")
-    delivery = models.OneToOneField(Delivery, on_delete=models.CASCADE, related_name="grant")
+    # db_constraint=False: deliveries are partitioned by month on PostgreSQL (core.partitions), and a
+    # foreign key constraint would have to name (id, created_at).
+    delivery = models.OneToOneField(Delivery, on_delete=models.CASCADE, related_name="grant", db_constraint=False)
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="offer_grants")
     code = models.CharField(max_length=64, unique=True, help_text=_("Ours, or the reward's voucher code."))
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED)

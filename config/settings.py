@@ -471,6 +471,8 @@ TASK_QUEUES = {
         "members.tasks.points_expiry_notify",
         "members.tasks.birthdays_award",
         "members.partners.tasks.idempotency_purge",
+        "members.tasks.partitions_maintain",
+        "members.tasks.retention_apply",
         "rewards.tasks.vouchers_expire",
         "rewards.tasks.burn_holds_lapse",
         "rewards.tasks.surprises_anniversaries",
@@ -570,7 +572,26 @@ CELERY_BEAT_SCHEDULE = {
     "settlements-close-due": {"task": "coalition.tasks.settlements_close_due", "schedule": crontab(hour=2, minute=15)},
     # Nightly, when the ledger is quiet: ledger, voucher and stock checks; staff are emailed on a mismatch.
     "reconciliation-run": {"task": "members.tasks.reconciliation_run", "schedule": crontab(hour=3, minute=30)},
+    # Monthly partitions (PostgreSQL) created ahead, and old months dropped per DATA_RETENTION_MONTHS.
+    "partitions-maintain": {"task": "members.tasks.partitions_maintain", "schedule": crontab(hour=2, minute=10)},
+    "retention-apply": {"task": "members.tasks.retention_apply", "schedule": crontab(hour=4, minute=10)},
 }
+
+# --- Partitions and retention (core.partitions, members.retention; README "Partitions and retention") ---
+# Monthly partitions created ahead of the current month (the migration and the daily job).
+PARTITION_MONTHS_AHEAD = env.int("PARTITION_MONTHS_AHEAD", default=3)
+# Whole months kept before the current one, per table that may lose old rows. The ledger and the
+# audit trail are never dropped; a month of events is kept while one of them is not dispatched, a
+# month of campaign deliveries while one of them still waits to be sent.
+DATA_RETENTION_MONTHS = {
+    "members_event": env.int("RETENTION_EVENTS_MONTHS", default=3),
+    "members_eventhandling": env.int("RETENTION_EVENTS_MONTHS", default=3),
+    "members_webhookdelivery": env.int("RETENTION_WEBHOOK_DELIVERIES_MONTHS", default=3),
+    "members_idempotencykey": env.int("RETENTION_IDEMPOTENCY_KEYS_MONTHS", default=1),
+    "campaigns_delivery": env.int("RETENTION_CAMPAIGN_DELIVERIES_MONTHS", default=12),
+}
+# Where a month is copied as CSV (<table>_<YYYYMM>.csv) before it is dropped; empty: no copy.
+RETENTION_ARCHIVE_DIR = env.str("RETENTION_ARCHIVE_DIR", default="")
 
 # --- Operations: error tracking and metrics ---
 # Sentry (optional): errors of requests and tasks, and beat check-ins; events pass the log redaction.

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from core.db import reads_replica
-from members import loyalty, metrics, outbox, reconciliation, selectors, services
+from members import loyalty, metrics, outbox, reconciliation, retention, selectors, services
 from members.api import imports
 
 
@@ -87,6 +87,16 @@ def metric_snapshots_refresh() -> int:
 @shared_task
 def reconciliation_run() -> bool:
     return reconciliation.reconciliation_run().ok
+
+
+@shared_task
+def partitions_maintain() -> list[str]:
+    return retention.partitions_maintain()
+
+
+@shared_task
+def retention_apply() -> int:
+    return len(retention.retention_apply())
 
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=30)

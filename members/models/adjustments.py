@@ -30,7 +30,9 @@ class PendingAdjustment(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=255, blank=True, help_text=_("Why it was rejected."))
-    entry = models.OneToOneField(LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    entry = models.OneToOneField(  # db_constraint=False: the ledger is partitioned (LedgerEntry's docstring)
+        LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
 
     class Meta:
         ordering = ["-requested_at", "-id"]

@@ -72,7 +72,9 @@ class CustomEvent(models.Model):
     reference = models.CharField(max_length=120)
     attributes = models.JSONField(default=dict, blank=True)
     points = models.PositiveIntegerField(default=0)
-    entry = models.OneToOneField(LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    entry = models.OneToOneField(  # db_constraint=False: the ledger is partitioned (LedgerEntry's docstring)
+        LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     created_at = models.DateTimeField()
 
     class Meta:

@@ -70,7 +70,13 @@ class Purchase(models.Model):
 
 
 class LedgerEntry(models.Model):
-    """One movement of points. Append-only: never updated, never deleted."""
+    """One movement of points. Append-only: never updated, never deleted.
+
+    On PostgreSQL the table is partitioned by month of `created_at` (core.partitions): its database
+    key is (id, created_at) and `id` alone stays unique through its sequence. A foreign key *to* it
+    therefore cannot be a database constraint (PostgreSQL wants the referenced key to hold the
+    partition key): such fields say `db_constraint=False`, the ledger is never deleted from, and
+    Django's on_delete still guards deletes made through the ORM."""
 
     class Kind(models.TextChoices):
         EARN = "earn", _("Purchase")
@@ -161,7 +167,8 @@ class PointLot(models.Model):
     """Points earned together: they become available, are spent and expire together."""
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots")
-    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="lot")
+    # db_constraint=False: the ledger is partitioned (LedgerEntry's docstring).
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="lot", db_constraint=False)
     points = models.PositiveIntegerField()
     remaining = models.PositiveIntegerField()
     pending = models.BooleanField(default=False)
@@ -194,7 +201,9 @@ class EngagementAction(models.Model):
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="engagements")
     action = models.CharField(max_length=20, choices=EarningRule.Action.choices)
     reference = models.CharField(max_length=120)
-    entry = models.OneToOneField(LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    entry = models.OneToOneField(  # db_constraint=False: the ledger is partitioned (LedgerEntry's docstring)
+        LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -216,8 +225,9 @@ class PointsTransfer(models.Model):
     points = models.PositiveIntegerField()
     reference = models.CharField(max_length=64)
     partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    sent_entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="+")
-    received_entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="+")
+    # db_constraint=False: the ledger is partitioned (LedgerEntry's docstring).
+    sent_entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    received_entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

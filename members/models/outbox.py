@@ -8,7 +8,10 @@ from members.models.program import Program
 
 
 class Event(models.Model):
-    """A domain event, written in the transaction that caused it (the outbox)."""
+    """A domain event, written in the transaction that caused it (the outbox).
+
+    On PostgreSQL partitioned by month of `occurred_at` (core.partitions); dispatched months are
+    dropped after settings.DATA_RETENTION_MONTHS, so foreign keys to it have no database constraint."""
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
     member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
@@ -30,14 +33,23 @@ class Event(models.Model):
 
 
 class EventHandling(models.Model):
-    """(event, handler) ran; the unique constraint makes re-dispatch safe."""
+    """(event, handler) ran; the unique constraint makes re-dispatch safe.
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="handlings")
+    Partitioned (PostgreSQL) by its event's `occurred_at`, copied here: a unique key of a partitioned
+    table must hold the partition key, and since an event has one `occurred_at`, unique (event,
+    handler, event_occurred_at) is unique (event, handler). A handling also lives in its event's
+    month, so both are dropped together."""
+
+    # db_constraint=False: events are partitioned (Event's docstring).
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="handlings", db_constraint=False)
+    event_occurred_at = models.DateTimeField()
     handler = models.CharField(max_length=120)
     handled_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["event", "handler"], name="event_handled_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "handler", "event_occurred_at"], name="event_handled_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.handler} on {self.event_id}"

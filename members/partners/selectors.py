@@ -90,7 +90,9 @@ def member_for_partner(*, partner: Partner, number: str) -> Member | None:
 
 
 def deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
-    """Webhook deliveries waiting for their next attempt."""
+    """Webhook deliveries waiting for their next attempt. Not bounded by `created_at` (so every
+    retained month is probed, by its small partial index of pending rows): a redelivery sent again
+    from the admin keeps its old `created_at`."""
     return list(
         WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
         .order_by("next_attempt_at")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook as StandardWebhook
 
 from core.errors import Conflict, DomainError
+from core.partitions import is_partitioned
 from members.models import Event, IdempotencyKey, Partner, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
 from members.partners import outbound
 from members.partners.selectors import key_cache_name
@@ -96,15 +97,40 @@ def idempotency_claim(*, partner: Partner, key: str, request_hash: str) -> Idemp
             f"INSERT INTO {q(IdempotencyKey._meta.db_table)} (partner_id, {q('key')}, request_hash, status_code,"  # noqa: S608
             " response_body, content_type, locked_until, created_at)"
             " VALUES (%s, %s, %s, NULL, %s, '', %s, %s)"
-            f" ON CONFLICT (partner_id, {q('key')}) DO NOTHING RETURNING id",
-            [partner.pk, key, request_hash, b"", now + IDEMPOTENCY_LOCK, now],
+            # No conflict target: on PostgreSQL the table is partitioned and (partner, key) is kept
+            # unique by a guard trigger that skips the row like a conflict (core.partitions).
+            " ON CONFLICT DO NOTHING RETURNING id",
+            [
+                partner.pk,
+                key,
+                request_hash,
+                b"",
+                *map(connection.ops.adapt_datetimefield_value, (now + IDEMPOTENCY_LOCK, now)),
+            ],
         )
         row = cursor.fetchone()
     if row is not None:
         return IdempotencyKey(
-            pk=row[0], partner=partner, key=key, request_hash=request_hash, locked_until=now + IDEMPOTENCY_LOCK
+            pk=row[0],
+            partner=partner,
+            key=key,
+            request_hash=request_hash,
+            locked_until=now + IDEMPOTENCY_LOCK,
+            created_at=now,
         )
-    record = IdempotencyKey.objects.select_for_update().get(partner=partner, key=key)
+    # A key lives IDEMPOTENCY_KEEP: the time bound also limits the lookup to the last month or two
+    # of a partitioned table.
+    record = (
+        IdempotencyKey.objects.select_for_update()
+        .filter(partner=partner, key=key, created_at__gte=now - IDEMPOTENCY_KEEP)
+        .order_by("-created_at")
+        .first()
+    )
+    if record is None:
+        # An expired key whose row is still kept (a plain table until the hourly purge): it no
+        # longer counts, so it makes way and the request runs as a new one.
+        IdempotencyKey.objects.filter(partner=partner, key=key, created_at__lt=now - IDEMPOTENCY_KEEP).delete()
+        return idempotency_claim(partner=partner, key=key, request_hash=request_hash)
     if record.request_hash != request_hash:
         raise DomainError(
             "idempotency_key_reused",
@@ -120,17 +146,25 @@ def idempotency_claim(*, partner: Partner, key: str, request_hash: str) -> Idemp
         raise Conflict(
             "idempotency_key_in_use", "A request with this Idempotency-Key is still being processed; retry shortly."
         )
-    IdempotencyKey.objects.filter(pk=record.pk).update(locked_until=now + IDEMPOTENCY_LOCK)
+    IdempotencyKey.objects.filter(pk=record.pk, created_at=record.created_at).update(
+        locked_until=now + IDEMPOTENCY_LOCK
+    )
     return record
 
 
 def idempotency_store(*, record: IdempotencyKey, status_code: int, body: bytes, content_type: str) -> None:
-    IdempotencyKey.objects.filter(pk=record.pk).update(
+    # created_at names the record's partition: the update touches one.
+    IdempotencyKey.objects.filter(pk=record.pk, created_at=record.created_at).update(
         status_code=status_code, response_body=body, content_type=content_type, locked_until=None
     )
 
 
 def idempotency_purge(*, now: datetime | None = None) -> int:
+    """Delete the keys past IDEMPOTENCY_KEEP from a plain table (SQLite). A partitioned table is left
+    alone: there an expired key already no longer counts (idempotency_claim's time bound and the
+    guard's expiry) and its storage returns by whole months (members.retention)."""
+    if is_partitioned(IdempotencyKey._meta.db_table):
+        return 0
     cutoff = (now or timezone.now()) - IDEMPOTENCY_KEEP
     return IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()[0]
 
