@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Q
 
-from core.sql import json_array_agg, json_param, when
+from core.sql import ids_in, json_array_agg, json_param, when
 from members.models import LedgerEntry, Member, PointLot
 
 _LOT = PointLot._meta.db_table
@@ -28,18 +28,25 @@ def _lots(due: Q, member_ids: list[int]) -> tuple[str, tuple]:
     return PointLot.objects.filter(due, member_id__in=member_ids).order_by().values("id").query.sql_with_params()
 
 
+def _members(member_ids: list[int]) -> tuple[str, list]:
+    """The members' rows by primary key (without it PostgreSQL may join the aggregate to a scan of
+    the whole member table)."""
+    return ids_in(f"{_MEMBER}.id", member_ids)
+
+
 def ledger_release_pending(*, member_ids: list[int], due: Q) -> int:
     """Make the locked members' pending lots matching `due` spendable (their return window has
     passed). Two statements for any number of members. Returns the points released."""
     lots, params = _lots(due, member_ids)
+    members, members_params = _members(member_ids)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_MEMBER} SET points_pending = points_pending - d.points,"  # noqa: S608 - table names, ORM SQL and placeholders only
             " points_available = points_available + d.points"
             f" FROM (SELECT member_id, SUM(remaining) AS points FROM {_LOT} WHERE id IN ({lots})"
             " GROUP BY member_id) AS d"
-            f" WHERE {_MEMBER}.id = d.member_id",
-            params,
+            f" WHERE {_MEMBER}.id = d.member_id AND {members}",
+            [*params, *members_params],
         )
         released = f"UPDATE {_LOT} SET pending = FALSE WHERE id IN ({lots}) RETURNING remaining"  # noqa: S608 - ORM SQL
         cursor.execute(released, params)
@@ -53,6 +60,7 @@ def ledger_expire(
     (its breakdown lists the lots, in lot order), the balances, the lots. Three statements for any
     number of members. Returns (entry id, points expired) per entry."""
     lots, params = _lots(due, member_ids)
+    members, members_params = _members(member_ids)
     reason_params_sql, reason_params_value = json_param(reason_params)
     breakdown = json_array_agg({"lot": "l.id", "points": "l.remaining"}, order_by="l.id")
     with connection.cursor() as cursor:
@@ -74,8 +82,8 @@ def ledger_expire(
             " FROM (SELECT member_id, SUM(CASE WHEN pending THEN remaining ELSE 0 END) AS pending,"
             f" SUM(CASE WHEN pending THEN 0 ELSE remaining END) AS available FROM {_LOT} WHERE id IN ({lots})"
             " GROUP BY member_id) AS d"
-            f" WHERE {_MEMBER}.id = d.member_id",
-            params,
+            f" WHERE {_MEMBER}.id = d.member_id AND {members}",
+            [*params, *members_params],
         )
         emptied = f"UPDATE {_LOT} SET remaining = 0 WHERE id IN ({lots})"  # noqa: S608 - ORM SQL
         cursor.execute(emptied, params)
