@@ -20,12 +20,24 @@ from members.models import Program
 PRESETS = [period for period, _label in Period.CHOICES if period != Period.CUSTOM]
 
 
+# Last month is closed: only purchases recorded late change it, so it is rebuilt hourly.
+CLOSED_PERIOD_SECONDS = {Period.LAST_MONTH: 3600.0}
+
+
 def dashboard_summaries_refresh(*, now: datetime | None = None) -> int:
-    """Build and store every program's page for each preset period. Returns the pages stored."""
+    """Build and store every program's page for each preset period, skipping a page stored less
+    than half an interval ago (a run that overlapped the previous one on a large program) and last
+    month's within the hour. Returns the pages stored."""
     now = now or timezone.now()
+    every = settings.DASHBOARD_SUMMARY_SECONDS
     stored = 0
     for program in Program.objects.order_by("pk"):
+        recent = dict(DashboardSummary.objects.filter(program=program).values_list("period", "computed_at"))
         for period in PRESETS:
+            if period in recent and now - recent[period] < timedelta(
+                seconds=CLOSED_PERIOD_SECONDS.get(period, every / 2)
+            ):
+                continue
             start, end = period_bounds(period, now)
             with replica_reads():
                 page = dashboard_build(scope=Scope(program=program, start=start, end=end))

@@ -41,6 +41,7 @@ def test_a_preset_period_shows_the_stored_page_and_says_how_fresh(client, demo, 
 
     assert dashboard_summaries_refresh() == 6  # one program, six preset periods
     assert DashboardSummary.objects.filter(program=demo).count() == 6
+    assert dashboard_summaries_refresh() == 0  # all just stored: an overlapping run does nothing
     with time_machine.travel(NOW + timedelta(minutes=3), tick=False):
         client.get(url)  # warm caches (content types, sessions)
         with CaptureQueriesContext(connection) as queries:
@@ -51,6 +52,8 @@ def test_a_preset_period_shows_the_stored_page_and_says_how_fresh(client, demo, 
     # The same figures as computed live, read from one row instead of the period's aggregates.
     assert page_tables(stored) == page_tables(live)
     assert len(queries.captured_queries) < 15
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
+        assert dashboard_summaries_refresh() == 5  # last month (closed) waits for the hour
 
 
 def test_a_custom_period_or_a_filter_is_computed_live(client, demo, superuser):
