@@ -43,19 +43,20 @@ def points_release_pending(*, now: datetime | None = None) -> int:
     return released
 
 
-def _expired_events_record(entry_ids: list[int], created_at: datetime) -> None:
+def _expired_events_record(entry_ids: list[int], member_ids: list[int], created_at: datetime) -> None:
     """One `points.expired` event per EXPIRE entry just written, by one `INSERT ... SELECT`: the
     payload PointsExpired(member=<number>, points=<points expired>) would give, dispatched on commit."""
     entries, params = ids_in("e.id", entry_ids)
+    members, members_params = ids_in("m.id", member_ids)
     payload = json_object({"member": "m.number", "points": "-e.points"})
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Event._meta.db_table} (program_id, member_id, type, payload, occurred_at)"  # noqa: S608 - table names, ORM SQL and placeholders only
             f" SELECT e.program_id, e.member_id, %s, {payload}, %s"
             f" FROM {LedgerEntry._meta.db_table} AS e JOIN {Member._meta.db_table} AS m ON m.id = e.member_id"
-            f" WHERE {entries} AND e.created_at = %s ORDER BY e.id"
+            f" WHERE {entries} AND e.created_at = %s AND {members} ORDER BY e.id"
             " RETURNING id",
-            [PointsExpired.type, when(timezone.now()), *params, when(created_at)],
+            [PointsExpired.type, when(timezone.now()), *params, when(created_at), *members_params],
         )
         events_dispatch_on_commit(sorted(event_id for (event_id,) in cursor.fetchall()))
 
@@ -71,7 +72,7 @@ def _expire(due: Q, now: datetime, why: dict) -> int:
                 continue
             entries = ledger_expire(member_ids=locked, due=due, now=now, **why)
             if entries:
-                _expired_events_record([entry_id for entry_id, _ in entries], now)
+                _expired_events_record([entry_id for entry_id, _ in entries], locked, now)
             expired += sum(points for _, points in entries)
     return expired
 

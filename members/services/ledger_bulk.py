@@ -61,6 +61,7 @@ def ledger_expire(
     number of members. Returns (entry id, points expired) per entry."""
     lots, params = _lots(due, member_ids)
     members, members_params = _members(member_ids)
+    joined, joined_params = ids_in("m.id", member_ids)
     reason_params_sql, reason_params_value = json_param(reason_params)
     breakdown = json_array_agg({"lot": "l.id", "points": "l.remaining"}, order_by="l.id")
     with connection.cursor() as cursor:
@@ -70,10 +71,10 @@ def ledger_expire(
             f" SELECT m.program_id, l.member_id, %s, -SUM(l.remaining), '', '', %s, {reason_params_sql},"
             f" {breakdown}, %s"
             f" FROM (SELECT id, member_id, remaining FROM {_LOT} WHERE id IN ({lots}) ORDER BY member_id, id) AS l"
-            f" JOIN {_MEMBER} AS m ON m.id = l.member_id"
+            f" JOIN {_MEMBER} AS m ON m.id = l.member_id AND {joined}"
             " GROUP BY l.member_id, m.program_id"
             " RETURNING id, points",
-            [LedgerEntry.Kind.EXPIRE, reason, *reason_params_value, when(now), *params],
+            [LedgerEntry.Kind.EXPIRE, reason, *reason_params_value, when(now), *params, *joined_params],
         )
         entries = [(entry_id, -points) for entry_id, points in cursor.fetchall()]
         cursor.execute(

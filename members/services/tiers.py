@@ -1,6 +1,7 @@
 """Tiers: upgrades as members qualify, staff assignments (with a floor), the daily review that warns
 and downgrades. Every change writes a TierChange row and a `tier.changed` event."""
 
+import sys
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
@@ -130,12 +131,15 @@ def _qualified_sql(program: Program, member_ids: QuerySet, now: datetime) -> tup
     return f"CASE{''.join(levels)} ELSE -1 END", f"CASE{''.join(ids)} END", [*params, *params], joins, join_params
 
 
-def _tier_review_rows(program: Program, member_ids: QuerySet, now: datetime, today: date) -> list[tuple]:
+def _tier_review_rows(
+    program: Program, member_ids: QuerySet, span: tuple[int, int], now: datetime, today: date
+) -> list[tuple]:
     """One statement: the members under review (above the entry tier, active, not on a lifetime
     tier) among `member_ids` whose review changes something, with what decides it: (id, number,
     tier id, level, qualified level, qualified tier id, floor level in force or -1, warning state:
     0 none, 1 warned, 2 warned and the notice period over). Everyone's qualification is computed in
-    SQL; only the members the review changes come back."""
+    SQL; only the members the review changes come back. `span`: the lowest and highest id of the
+    chunk, which lets PostgreSQL read the member rows by primary key rather than the whole table."""
     level, tier_id, case_params, joins, join_params = _qualified_sql(program, member_ids, now)
     members, members_params = member_ids.query.sql_with_params()
     notice_over = now - timedelta(days=program.tier_notice_days)
@@ -148,7 +152,7 @@ def _tier_review_rows(program: Program, member_ids: QuerySet, now: datetime, tod
         f" FROM {Member._meta.db_table} AS m JOIN {Tier._meta.db_table} AS t ON t.id = m.tier_id"
         f" LEFT JOIN {Tier._meta.db_table} AS f ON f.id = m.tier_floor_id"
         f"{''.join(joins)}"
-        f' WHERE m.program_id = %s AND m.status = %s AND t.level > 0 AND t."window" <> %s AND m.id IN ({members})'
+        f' WHERE m.program_id = %s AND m.status = %s AND t.level > 0 AND t."window" <> %s AND m.id BETWEEN %s AND %s AND m.id IN ({members})'
         ") AS d"
         " WHERE qualified > level OR (warning = 0 AND qualified < level AND floor_level < level)"
         " OR (warning > 0 AND (qualified >= level OR floor_level >= level OR warning = 2))"
@@ -162,6 +166,7 @@ def _tier_review_rows(program: Program, member_ids: QuerySet, now: datetime, tod
         program.pk,
         Member.Status.ACTIVE,
         Tier.Window.LIFETIME,
+        *span,
         *members_params,
     ]
     with connection.cursor() as cursor:
@@ -253,12 +258,12 @@ def tiers_review(*, now: datetime | None = None) -> dict[str, int]:
             edge = candidates.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[CHUNK - 1 : CHUNK]
             edge = edge[0] if edge else None
             chunk = candidates.filter(pk__gt=last, **({"pk__lte": edge} if edge else {})).values("pk")
-            changing = _tier_review_rows(program, chunk, now, today)
+            changing = _tier_review_rows(program, chunk, (last + 1, edge or sys.maxsize), now, today)
             if changing:
                 with transaction.atomic():
                     locked = lock_member_ids([row[0] for row in changing])
                     again = Member.objects.filter(pk__in=locked).values("pk")
-                    rows = _tier_review_rows(program, again, now, today) if locked else []
+                    rows = _tier_review_rows(program, again, (locked[0], locked[-1]), now, today) if locked else []
                     for action, n in _tier_review_apply(program, rows, now, today).items():
                         counts[action] += n
             if edge is None:
