@@ -63,10 +63,20 @@ def dashboard_page(*, scope: Scope, period: str, now: datetime | None = None) ->
             .only("page")
             .first()
         )
-        if summary is not None:
-            page = pickle.loads(summary.page)  # noqa: S301 - written by dashboard_summaries_refresh
+        page = _unpickled(summary.page) if summary is not None else None
+        if page is not None:
             page.summary_every = every
             return page
     snapshots_ensure(program=scope.program)
     with replica_reads():
         return dashboard_build(scope=scope)
+
+
+def _unpickled(data: bytes) -> Dashboard | None:
+    """The stored page; None when it no longer fits the code (a summary stored before an upgrade
+    that moved or renamed a class): the page is computed live until the job stores it again."""
+    try:
+        page = pickle.loads(data)  # noqa: S301 - written by dashboard_summaries_refresh
+    except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, TypeError, ValueError):
+        return None
+    return page if isinstance(page, Dashboard) else None

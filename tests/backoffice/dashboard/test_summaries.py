@@ -130,3 +130,11 @@ def test_campaign_results_are_stored_while_the_window_is_open_then_frozen(demo):
     assert (stored.buyers, stored.final) == (2, True)
     assert campaign_services.campaign_results_refresh() == 0  # frozen: never recomputed
     assert [(g.members, g.buyers) for g in campaign_results(campaign=campaign)] == [(4, 2)]
+
+
+def test_a_summary_that_no_longer_unpickles_is_computed_live(client, demo, superuser):
+    dashboard_summaries_refresh()
+    DashboardSummary.objects.filter(program=demo).update(page=b"not a page")
+    client.force_login(superuser)
+    response = client.get(f"/admin/?program={demo.pk}&period=month")
+    assert response.status_code == 200 and b"Computed for this view in" in response.content
