@@ -32,7 +32,7 @@ from django_otp import login as otp_login
 
 from backoffice import two_factor
 from backoffice.audit import AuditedAdminMixin
-from backoffice.dashboard import TABLES, DashboardForm, dashboard_build, snapshots_ensure, table_csv
+from backoffice.dashboard import TABLES, DashboardForm, dashboard_page, table_csv
 from backoffice.feedback_segments import feedback_by_segment_view
 from backoffice.member360 import member_360_view
 from backoffice.numbers import GroupedNumbersAdminMixin
@@ -150,9 +150,7 @@ class FidelisAdminSite(admin.AdminSite):
             context["dashboard_form"] = form
             if form.is_valid():
                 scope = form.scope(timezone.now())
-                snapshots_ensure(program=scope.program)
-                with replica_reads():
-                    context["dashboard"] = dashboard_build(scope=scope)
+                context["dashboard"] = dashboard_page(scope=scope, period=form.cleaned_data["period"])
                 context["dashboard_query"] = request.GET.urlencode()
                 context["dashboard_can_export"] = request.user.has_perm(EXPORT_PERMISSION)
         return super().index(request, context)

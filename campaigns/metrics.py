@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db.models import Count
 
 from campaigns.models import Campaign, Delivery, OfferGrant
-from campaigns.selectors import campaign_results, two_proportion_lift
+from campaigns.selectors import campaign_results, campaign_results_stored, two_proportion_lift
 from members.metrics import Scope, member_filter, rounded
 
 
@@ -50,9 +50,13 @@ def campaign_metrics(*, scope: Scope) -> list[CampaignRow]:
         .order_by()
     )
     rows = []
-    for campaign in Campaign.objects.filter(pk__in=set(sent) | set(redeemed)).order_by("-created_at", "-id"):
+    campaigns = list(Campaign.objects.filter(pk__in=set(sent) | set(redeemed)).order_by("-created_at", "-id"))
+    # The periodic job's rows (campaigns.services.results); a campaign it has not reached yet is
+    # computed here.
+    stored = campaign_results_stored(campaign_ids=[campaign.pk for campaign in campaigns])
+    for campaign in campaigns:
         treated_conversion = holdout_conversion = lift_points = lift_relative = None
-        groups = campaign_results(campaign=campaign)
+        groups = stored[campaign.pk][0] if campaign.pk in stored else campaign_results(campaign=campaign)
         holdout = next((g for g in groups if g.label == "Holdout" and g.variant_id is None), None)
         treated = [g for g in groups if g is not holdout]
         treated_n, treated_buyers = sum(g.members for g in treated), sum(g.buyers for g in treated)

@@ -516,3 +516,28 @@ class RewardInterest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} wants reward {self.reward_id}"
+
+
+class CampaignResult(models.Model):
+    """A campaign's results per variant and holdout (campaigns.selectors.campaign_results), kept by a
+    periodic job while its attribution window is open and frozen once it has closed, so the dashboard
+    reads a few rows instead of probing every delivery for purchases."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="results")
+    variant = models.ForeignKey(Variant, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    holdout = models.BooleanField(default=False)
+    label = models.CharField(max_length=200)
+    members = models.PositiveIntegerField()
+    delivered = models.PositiveIntegerField()
+    redeemed = models.PositiveIntegerField()
+    buyers = models.PositiveIntegerField()
+    purchases = models.PositiveIntegerField()
+    spend = models.DecimalField(max_digits=14, decimal_places=2)
+    refreshed_at = models.DateTimeField()
+    final = models.BooleanField(default=False, help_text=_("The attribution window has closed: no longer refreshed."))
+
+    class Meta:
+        ordering = ["campaign", "holdout", "label"]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.label}"

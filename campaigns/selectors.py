@@ -27,7 +27,17 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django.utils import timezone
 
-from campaigns.models import Campaign, Delivery, Offer, OfferGrant, Segment, SegmentMember, SegmentRule, Variant
+from campaigns.models import (
+    Campaign,
+    CampaignResult,
+    Delivery,
+    Offer,
+    OfferGrant,
+    Segment,
+    SegmentMember,
+    SegmentRule,
+    Variant,
+)
 from campaigns.rendering import long_date, number, points_name
 from members.models import LedgerEntry, Member, PointLot, Purchase, Subscription
 from members.selectors import tier_progress
@@ -395,19 +405,50 @@ def campaign_results(*, campaign: Campaign) -> list[GroupResult]:
         )
         .order_by("holdout", "variant__name")
     )
-    groups = [
-        GroupResult(
-            label="Holdout" if r["holdout"] else (r["variant__name"] or "-"),
-            variant_id=r["variant_id"],
-            members=r["members"],
-            delivered=r["delivered"],
-            redeemed=r["redeemed"],
-            buyers=r["buyers"],
-            purchases=r["purchases"],
-            spend=r["spend"],
+    return _with_lift(
+        [
+            GroupResult(
+                label="Holdout" if r["holdout"] else (r["variant__name"] or "-"),
+                variant_id=r["variant_id"],
+                members=r["members"],
+                delivered=r["delivered"],
+                redeemed=r["redeemed"],
+                buyers=r["buyers"],
+                purchases=r["purchases"],
+                spend=r["spend"],
+            )
+            for r in rows
+        ]
+    )
+
+
+def campaign_results_stored(*, campaign_ids: Iterable[int]) -> dict[int, tuple[list[GroupResult], datetime]]:
+    """The results the periodic job stored (campaigns.services.campaign_results_refresh), by campaign:
+    the same groups as campaign_results, and when they were computed. One query for any number of
+    campaigns; a campaign the job has not reached yet is missing."""
+    stored: dict[int, tuple[list[GroupResult], datetime]] = {}
+    for row in CampaignResult.objects.filter(campaign_id__in=list(campaign_ids)).order_by(
+        "campaign", "holdout", "label"
+    ):
+        groups, _ = stored.get(row.campaign_id, ([], row.refreshed_at))
+        groups.append(
+            GroupResult(
+                label=row.label,
+                variant_id=row.variant_id,
+                members=row.members,
+                delivered=row.delivered,
+                redeemed=row.redeemed,
+                buyers=row.buyers,
+                purchases=row.purchases,
+                spend=row.spend,
+            )
         )
-        for r in rows
-    ]
+        stored[row.campaign_id] = (groups, row.refreshed_at)
+    return {campaign_id: (_with_lift(groups), at) for campaign_id, (groups, at) in stored.items()}
+
+
+def _with_lift(groups: list[GroupResult]) -> list[GroupResult]:
+    """Each variant's lift of its buyer rate against the holdout, when there is one."""
     control = next((g for g in groups if g.variant_id is None and g.label == "Holdout"), None)
     if control is None or not control.members:
         return groups

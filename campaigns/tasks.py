@@ -4,6 +4,7 @@ from celery import shared_task
 
 from campaigns import services
 from campaigns.models import Campaign, Delivery
+from core.db import reads_replica
 
 
 @shared_task
@@ -43,3 +44,9 @@ def campaigns_run_due() -> int:
 def journeys_daily() -> int:
     """Birthday and win-back journeys: one fan-out each; deliveries are unique per occurrence."""
     return services.journeys_periodic_start()
+
+
+@shared_task
+@reads_replica
+def campaign_results_refresh() -> int:
+    return services.campaign_results_refresh()

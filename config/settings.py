@@ -138,6 +138,9 @@ if env.str("DATABASE_REPLICA_URL", default=""):
 DATABASE_ROUTERS = ["core.db.ReplicaRouter"]
 REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
 REPLICA_LAG_CHECK_SECONDS = env.float("REPLICA_LAG_CHECK_SECONDS", default=5.0)
+# The admin dashboard's preset periods are precomputed this often (backoffice.dashboard.summaries);
+# a summary older than three times this is not shown: the page computes live instead.
+DASHBOARD_SUMMARY_SECONDS = env.float("DASHBOARD_SUMMARY_SECONDS", default=300.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -462,6 +465,8 @@ TASK_QUEUES = {
         "members.tasks.ledger_check",
         "members.tasks.loyalty_types_recompute",
         "coalition.tasks.settlements_close_due",
+        "campaigns.tasks.campaign_results_refresh",
+        "backoffice.tasks.dashboard_summaries_refresh",
     ],
     "maintenance": [
         "members.tasks.points_release_pending",
@@ -570,6 +575,13 @@ CELERY_BEAT_SCHEDULE = {
     "metric-snapshots-refresh": {"task": "members.tasks.metric_snapshots_refresh", "schedule": 24 * 60 * 60.0},
     # Partner settlement: last month's statements are closed (and frozen) in the small hours after it ends.
     "settlements-close-due": {"task": "coalition.tasks.settlements_close_due", "schedule": crontab(hour=2, minute=15)},
+    # The admin dashboard reads these summaries (it says how fresh they are): campaign results while
+    # their attribution window is open, and each preset period's page for every program.
+    "campaign-results-refresh": {"task": "campaigns.tasks.campaign_results_refresh", "schedule": 10 * 60.0},
+    "dashboard-summaries-refresh": {
+        "task": "backoffice.tasks.dashboard_summaries_refresh",
+        "schedule": DASHBOARD_SUMMARY_SECONDS,
+    },
     # Nightly, when the ledger is quiet: ledger, voucher and stock checks; staff are emailed on a mismatch.
     "reconciliation-run": {"task": "members.tasks.reconciliation_run", "schedule": crontab(hour=3, minute=30)},
     # Monthly partitions (PostgreSQL) created ahead, and old months dropped per DATA_RETENTION_MONTHS.

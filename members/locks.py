@@ -37,6 +37,14 @@ def lock_members(*member_ids: int) -> dict[int, Member]:
     return {m.pk: m for m in member_qs_select_for_update().filter(pk__in=member_ids)}
 
 
+def lock_member_ids(member_ids: list[int]) -> list[int]:
+    """Lock the members among `member_ids` in id order without loading them (a periodic job's chunk:
+    its set-based statements need the ids only). Returns their ids."""
+    return list(
+        Member.objects.select_for_update().filter(pk__in=member_ids).order_by("pk").values_list("pk", flat=True)
+    )
+
+
 def lock_member(member: Member) -> Member:
     """The member's row, locked and read again: what it holds now, not what the caller loaded."""
     return lock_members(member.pk)[member.pk]

@@ -117,14 +117,21 @@ def window_start(window: str, now: datetime) -> datetime | None:
     return None
 
 
-def _tier_metric_parts(*, tier: Tier, member_ids: list[int], now: datetime, start: datetime | None) -> list[QuerySet]:
-    """The grouped querysets (member id, v) whose values add up to the tier's metric."""
+def tier_metric_parts(
+    *, tier: Tier, member_ids: list[int] | QuerySet, now: datetime, start: datetime | None
+) -> list[QuerySet]:
+    """The grouped querysets (member id, v) whose values add up to the tier's metric, for the members
+    named by a list of ids or a queryset of ids (a periodic job's chunk, compiled into its SQL). The
+    member column is `member_id`, or `referred_by_id` for the referrals metric."""
+    ids = {"in": member_ids}
     if tier.metric == Tier.Metric.REFERRALS:
-        qs = Member.objects.filter(referred_by_id__in=member_ids, referral_rewarded_at__lte=now)
+        qs = Member.objects.filter(**{f"referred_by_id__{k}": v for k, v in ids.items()}, referral_rewarded_at__lte=now)
         if start:
             qs = qs.filter(referral_rewarded_at__gte=start)
         return [qs.order_by().values("referred_by_id").annotate(v=Count("pk")).values_list("referred_by_id", "v")]
-    purchases = Purchase.objects.filter(member_id__in=member_ids, occurred_at__lte=now).order_by()
+    purchases = Purchase.objects.filter(
+        **{f"member_id__{k}": v for k, v in ids.items()}, occurred_at__lte=now
+    ).order_by()
     if start:
         purchases = purchases.filter(occurred_at__gte=start)
     if tier.metric == Tier.Metric.SPEND:
@@ -135,7 +142,7 @@ def _tier_metric_parts(*, tier: Tier, member_ids: list[int], now: datetime, star
         ]
     # Purchases count through their own rows above (net of refunds), every other issued kind here.
     entries = LedgerEntry.objects.filter(
-        member_id__in=member_ids,
+        **{f"member_id__{k}": v for k, v in ids.items()},
         kind__in=[kind for kind in LedgerEntry.ISSUED_KINDS if kind != LedgerEntry.Kind.EARN],
         created_at__lte=now,
     ).order_by()
@@ -157,7 +164,7 @@ def tier_metric_values(
     date) plus bonuses, welcome gifts, referrals, engagement and grants, never staff adjustments."""
     start = window_start(tier.window, now) if start is None else start
     values: dict[int, Decimal] = {}
-    for rows in _tier_metric_parts(tier=tier, member_ids=member_ids, now=now, start=start):
+    for rows in tier_metric_parts(tier=tier, member_ids=member_ids, now=now, start=start):
         for member_id, value in rows:
             values[member_id] = values.get(member_id, Decimal(0)) + Decimal(value or 0)
     return values
@@ -324,7 +331,7 @@ def _standing_row(*, member: Member, nxt: Tier | None, days: Sequence[int], now:
     """The next tier's metric parts and the points expiring within each of `days`, as scalar
     subqueries of one SELECT. Written out rather than built as ORM Subquery trees: compiling those
     trees was over half the balance read's CPU time (bench/RESULTS.md), and the statement is the
-    same one, on the same indexes (member_id first). Same figures as _tier_metric_parts and
+    same one, on the same indexes (member_id first). Same figures as tier_metric_parts and
     points_expiring_within, which the other reads keep using."""
     columns, params = [], []
     adapt = connection.ops.adapt_datetimefield_value

@@ -1,15 +1,19 @@
 """The dashboard page: every table and the KPI cards read from their rows, built in one transaction,
 and the snapshot job queued when the page would otherwise recompute closed months."""
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.dashboard.tables import TABLES, Table, member_rows, points_rows, scope_feedback_scores, trend_scope
+from core.db import REPLICA, replica_configured, replica_lag
 from core.enqueue import enqueue_on_commit
 from core.formatting import number
 from members import metrics, tasks
@@ -77,6 +81,23 @@ class Dashboard:
     trend_start: datetime
     tables: list[Table]
     cards: list[Card] = field(default_factory=list)
+    # How fresh the figures are: when they were read, from which database, and how far behind the
+    # primary the replica was then (None: no replica configured, or it could not be reached).
+    computed_at: datetime | None = None
+    seconds: float = 0.0
+    from_replica: bool = False
+    replica: str = "none"  # "none" (none configured, or not asked for), "used", "lagging" (skipped), "unreachable"
+    replica_lag: float | None = None
+    # Set on a page read from a summary (backoffice.dashboard.summaries): how often they are refreshed.
+    summary_every: float | None = None
+
+    @property
+    def replica_limit(self) -> float:
+        return settings.REPLICA_MAX_LAG_SECONDS
+
+    @property
+    def summary_minutes(self) -> int:
+        return max(1, round((self.summary_every or 0) / 60))
 
 
 # (table, row key, label, unit, compare, rise is good). The liability and the overdue tickets are
@@ -117,10 +138,26 @@ def previous_figures(*, scope: Scope) -> dict[tuple[str, str], object]:
 DASHBOARD_WORK_MEM = "32MB"
 
 
+def _replica_state() -> tuple[str, float | None]:
+    """Whether the page's reads may come from the replica, and its lag in seconds."""
+    if not replica_configured():
+        return "none", None
+    lag = replica_lag()
+    if lag is None:
+        return "unreachable", None
+    return ("used" if lag <= settings.REPLICA_MAX_LAG_SECONDS else "lagging"), lag
+
+
 def dashboard_build(*, scope: Scope) -> Dashboard:
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
+    """Every table and card of the page. In a `replica_reads()` block its reads come from the
+    replica unless it lags (core.db), in one transaction on the database that answers."""
+    began, computed_at = time.perf_counter(), timezone.now()
+    replica, lag = _replica_state()
+    alias = router.db_for_read(Program) or DEFAULT_DB_ALIAS
+    with transaction.atomic(using=alias):
+        reader = connections[alias]
+        if reader.vendor == "postgresql":
+            with reader.cursor() as cursor:
                 cursor.execute("SET LOCAL work_mem = %s", [DASHBOARD_WORK_MEM])
         tables = [build(scope) for build in TABLES.values()]
         previous = previous_figures(scope=scope)
@@ -140,7 +177,17 @@ def dashboard_build(*, scope: Scope) -> Dashboard:
                 rise_is_good=rise_is_good,
             )
         )
-    return Dashboard(scope=scope, trend_start=trend_scope(scope).start, tables=tables, cards=cards)
+    return Dashboard(
+        scope=scope,
+        trend_start=trend_scope(scope).start,
+        tables=tables,
+        cards=cards,
+        computed_at=computed_at,
+        seconds=time.perf_counter() - began,
+        from_replica=alias == REPLICA,
+        replica=replica if alias == REPLICA or replica != "used" else "none",
+        replica_lag=lag,
+    )
 
 
 def snapshots_ensure(*, program: Program) -> None:

@@ -412,7 +412,10 @@ def table_campaigns(scope: Scope) -> Table:
             for r in rows
         ],
         link=changelist("campaigns.campaign", program__id__exact=scope.program.pk),
-        note=_("Campaigns that sent or had an offer redeemed in the period; lift over the whole experiment."),
+        note=_(
+            "Campaigns that sent or had an offer redeemed in the period; lift over the whole experiment, "
+            "refreshed every 10 minutes while its attribution window is open, then final."
+        ),
     )
 
 

@@ -10,6 +10,7 @@
   per variant and language, one call with per-recipient variables under an idempotency key)
 - `journeys`: journeys triggered by events, and the abandoned-redemption interest
 - `tracking`: what providers report after a send (email bounces and complaints, SMS statuses)
+- `results`: campaign results per variant kept as rows while the attribution window is open, then frozen
 - `offers`: what each offer kind needs, issuing grants within the budget, redeeming codes, bonus and
   multiplier points on purchases
 
@@ -57,6 +58,7 @@ from campaigns.services.offers import (
     offers_restore_for_refund,
 )
 from campaigns.services.preview import campaign_preview, campaign_test_send
+from campaigns.services.results import campaign_results_refresh
 from campaigns.services.segments import segment_freeze, segment_import_csv
 from campaigns.services.sending import SEND_GROUP, deliveries_send_batch, deliveries_send_due
 from campaigns.services.tracking import email_event_record, sms_status_record
@@ -69,6 +71,7 @@ __all__ = [
     "campaign_launch",
     "campaign_pause",
     "campaign_preview",
+    "campaign_results_refresh",
     "campaign_test_send",
     "campaigns_resume_stalled",
     "campaigns_run_due",

@@ -87,12 +87,17 @@ def events_record_bulk(events: list[Event]) -> list[Event]:
     for event in events:
         event.occurred_at = now
     created = Event.objects.bulk_create(events)
-    ids = [event.pk for event in created]
+    events_dispatch_on_commit([event.pk for event in created])
+    return created
+
+
+def events_dispatch_on_commit(ids: list[int]) -> None:
+    """Dispatch events written in the current transaction (by events_record_bulk, or by a periodic
+    job's `INSERT ... SELECT`) once it commits."""
     # One task for the lot (a purchase's two events: one broker round trip, not two), in chunks
     # so a periodic job's thousands of events still spread over the workers.
     for i in range(0, len(ids), BULK_DISPATCH):
         enqueue_on_commit("members.tasks.events_dispatch_many", ids[i : i + BULK_DISPATCH])
-    return created
 
 
 BULK_DISPATCH = 50

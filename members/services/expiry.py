@@ -1,37 +1,33 @@
 """Points over time, by periodic jobs: pending points released after the return window, expiry
-(fixed dates or inactivity) and the notice before it. Chunked by member id range, each chunk in
-its own transaction, with a constant number of queries per chunk."""
+(fixed dates or inactivity) and the notice before it. Chunked by member id, each chunk in its own
+transaction holding its members' row locks, with a constant number of statements per chunk: the
+release and the expiry are set-based (members.services.ledger_bulk), so their cost follows the
+rows that change, not the number of members."""
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Min, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from core.sql import ids_in, json_object, when
 from members.events import PointsExpired, PointsExpiring
-from members.locks import CHUNK, lock_members
-from members.models import Event, Member, PointLot, Program
-from members.outbox import event_build, events_record_bulk
+from members.locks import CHUNK, lock_member_ids
+from members.models import Event, LedgerEntry, Member, PointLot, Program
+from members.outbox import event_build, events_dispatch_on_commit, events_record_bulk
 from members.selectors import add_months
-from members.services.ledger import ledger_expire, ledger_release_pending
+from members.services.ledger_bulk import ledger_expire, ledger_release_pending
 from members.texts import ledger_reason
 
 
-def _member_chunks(lot_filter: Q):
-    """Yield sorted lists of member ids that have lots matching the filter, CHUNK at a time."""
-    last = 0
-    while True:
-        ids = list(
-            PointLot.objects.filter(lot_filter, member_id__gt=last)
-            .order_by("member_id")
-            .values_list("member_id", flat=True)
-            .distinct()[:CHUNK]
-        )
-        if not ids:
-            return
-        yield ids
-        last = ids[-1]
+def _member_chunks(lot_filter: Q) -> Iterator[list[int]]:
+    """Sorted lists of the ids of members with lots matching the filter, CHUNK at a time: one read
+    of the matching lots (from their partial indexes), however many chunks follow."""
+    ids = list(PointLot.objects.filter(lot_filter).order_by("member_id").values_list("member_id", flat=True).distinct())
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i : i + CHUNK]
 
 
 def points_release_pending(*, now: datetime | None = None) -> int:
@@ -41,28 +37,43 @@ def points_release_pending(*, now: datetime | None = None) -> int:
     released = 0
     for ids in _member_chunks(due):
         with transaction.atomic():
-            released += ledger_release_pending(members=lock_members(*ids), due=due)
+            locked = lock_member_ids(ids)
+            if locked:
+                released += ledger_release_pending(member_ids=locked, due=due)
     return released
 
 
-def _expire(lot_filter: Q, now: datetime, why: dict) -> int:
-    """`why`: the entries' reason fields (members.texts.ledger_reason)."""
+def _expired_events_record(entry_ids: list[int], member_ids: list[int], created_at: datetime) -> None:
+    """One `points.expired` event per EXPIRE entry just written, by one `INSERT ... SELECT`: the
+    payload PointsExpired(member=<number>, points=<points expired>) would give, dispatched on commit."""
+    entries, params = ids_in("e.id", entry_ids)
+    members, members_params = ids_in("m.id", member_ids)
+    payload = json_object({"member": "m.number", "points": "-e.points"})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Event._meta.db_table} (program_id, member_id, type, payload, occurred_at)"  # noqa: S608 - table names, ORM SQL and placeholders only
+            f" SELECT e.program_id, e.member_id, %s, {payload}, %s"
+            f" FROM {LedgerEntry._meta.db_table} AS e JOIN {Member._meta.db_table} AS m ON m.id = e.member_id"
+            f" WHERE {entries} AND e.created_at = %s AND {members} ORDER BY e.id"
+            " RETURNING id",
+            [PointsExpired.type, when(timezone.now()), *params, when(created_at), *members_params],
+        )
+        events_dispatch_on_commit(sorted(event_id for (event_id,) in cursor.fetchall()))
+
+
+def _expire(due: Q, now: datetime, why: dict) -> int:
+    """`why`: the entries' reason fields (members.texts.ledger_reason). A lot filter that names its
+    member's fields (inactivity) is checked after the lock, so a member active meanwhile keeps them."""
     expired = 0
-    for ids in _member_chunks(lot_filter):
+    for ids in _member_chunks(due):
         with transaction.atomic():
-            members = lock_members(*ids)
-            entries = ledger_expire(members=members, lots=lot_filter, now=now, **why)
-            expired += sum(-entry.points for entry in entries)
-            events_record_bulk(
-                [
-                    event_build(
-                        PointsExpired(member=members[entry.member_id].number, points=-entry.points),
-                        program_id=entry.program_id,
-                        member_id=entry.member_id,
-                    )
-                    for entry in entries
-                ]
-            )
+            locked = lock_member_ids(ids)
+            if not locked:
+                continue
+            entries = ledger_expire(member_ids=locked, due=due, now=now, **why)
+            if entries:
+                _expired_events_record([entry_id for entry_id, _ in entries], locked, now)
+            expired += sum(points for _, points in entries)
     return expired
 
 

@@ -1,4 +1,5 @@
-"""The points ledger: the only code that writes ledger entries, point lots and members' cached balances.
+"""The points ledger: with its bulk forms (ledger_bulk), the only code that writes ledger entries, point
+lots and members' cached balances.
 
 One member's points move through two primitives, called with the member row locked
 (members.locks) inside the caller's transaction:
@@ -8,7 +9,8 @@ One member's points move through two primitives, called with the member row lock
   the balances, and an entry whose breakdown lists the lots taken from.
 
 The periodic jobs (members.services.expiry) move many members' points at once through the bulk
-forms `ledger_release_pending` and `ledger_expire`, with a constant number of queries per chunk.
+forms in members.services.ledger_bulk (`ledger_release_pending`, `ledger_expire`): set-based
+statements, a constant number per chunk of members.
 Other apps move points through the services below: `points_spend`, `points_grant`,
 `points_refund`; staff through `points_adjust`.
 
@@ -21,7 +23,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -195,57 +197,6 @@ def _lots_take(member: Member, points: int, lots: QuerySet[PointLot] | None) -> 
             member.points_available -= use
     PointLot.objects.bulk_update(touched, ["remaining"])
     return taken, detail
-
-
-def ledger_release_pending(*, members: dict[int, Member], due: Q) -> int:
-    """Bulk: make the locked members' pending lots matching `due` spendable (their return window
-    has passed). Three queries for any number of members. Returns the points released."""
-    ids = list(members)
-    sums = dict(PointLot.objects.filter(due, member_id__in=ids).values_list("member_id").annotate(s=Sum("remaining")))
-    PointLot.objects.filter(due, member_id__in=ids).update(pending=False)
-    released = 0
-    for member_id, points in sums.items():
-        m = members[member_id]
-        m.points_pending -= points
-        m.points_available += points
-        released += points
-    Member.objects.bulk_update([members[i] for i in sums], ["points_pending", "points_available"])
-    return released
-
-
-def ledger_expire(
-    *, members: dict[int, Member], lots: Q, now: datetime, reason: str, reason_params: dict | None = None
-) -> list[LedgerEntry]:
-    """Bulk: expire what remains of the locked members' lots matching `lots`, one EXPIRE entry per
-    member (its breakdown lists the lots). Four queries for any number of members. Returns the entries."""
-    rows = list(
-        PointLot.objects.filter(lots, member_id__in=list(members)).values("id", "member_id", "remaining", "pending")
-    )
-    per_member: dict[int, list[dict]] = {}
-    for lot in rows:
-        per_member.setdefault(lot["member_id"], []).append(lot)
-    entries = []
-    for member_id, member_lots in per_member.items():
-        m = members[member_id]
-        total = sum(lot["remaining"] for lot in member_lots)
-        m.points_pending -= sum(lot["remaining"] for lot in member_lots if lot["pending"])
-        m.points_available -= sum(lot["remaining"] for lot in member_lots if not lot["pending"])
-        entries.append(
-            LedgerEntry(
-                program_id=m.program_id,
-                member_id=member_id,
-                kind=LedgerEntry.Kind.EXPIRE,
-                points=-total,
-                reason=reason,
-                reason_params=reason_params,
-                breakdown=[{"lot": lot["id"], "points": lot["remaining"]} for lot in member_lots],
-                created_at=now,
-            )
-        )
-    PointLot.objects.filter(id__in=[lot["id"] for lot in rows]).update(remaining=0)
-    Member.objects.bulk_update([members[i] for i in per_member], ["points_pending", "points_available"])
-    LedgerEntry.objects.bulk_create(entries)
-    return entries
 
 
 # --- what other apps and staff call ----------------------------------------------------------

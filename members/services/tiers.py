@@ -1,19 +1,22 @@
 """Tiers: upgrades as members qualify, staff assignments (with a floor), the daily review that warns
 and downgrades. Every change writes a TierChange row and a `tier.changed` event."""
 
+import sys
 from datetime import date, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.enqueue import enqueue_on_commit
 from core.errors import DomainError
+from core.sql import when
 from members.events import TierChanged, TierExpiring
 from members.households import household_tier_mode, household_tier_qualified
-from members.locks import CHUNK, lock_member, lock_members
-from members.models import Member, Tier, TierChange
+from members.locks import CHUNK, lock_member, lock_member_ids
+from members.models import Member, Program, Tier, TierChange
 from members.outbox import event_build, events_record_bulk
-from members.selectors import program_rules, tier_qualified, tiers_qualified
+from members.selectors import program_rules, tier_metric_parts, tier_qualified, window_start
 from members.services.audit import audit_record
 
 
@@ -107,76 +110,184 @@ def tier_assign(*, member: Member, tier: Tier, until: date | None, created_by, n
     return member
 
 
+def _qualified_sql(program: Program, member_ids: QuerySet, now: datetime) -> tuple[str, str, list, list, list]:
+    """SQL for the best tier each member qualifies for (level, tier id; -1 and NULL for none), as
+    tiers_qualified(previous_year=True) decides it, with the LEFT JOINs of the grouped metric
+    subqueries it reads (tier_metric_parts, one set per metric and window, compiled by the ORM)."""
+    joins, join_params, values = [], [], {}
+
+    def value(tier: Tier, until: datetime, start: datetime | None) -> str:
+        key = (tier.metric, tier.window, until)
+        if key not in values:
+            column = "referred_by_id" if tier.metric == Tier.Metric.REFERRALS else "member_id"
+            terms = []
+            for part in tier_metric_parts(tier=tier, member_ids=member_ids, now=until, start=start):
+                alias = f"v{len(joins)}"
+                sql, params = part.query.sql_with_params()
+                joins.append(f" LEFT JOIN ({sql}) AS {alias} ON {alias}.{column} = m.id")
+                join_params.extend(params)
+                terms.append(f"COALESCE({alias}.v, 0)")
+            values[key] = " + ".join(terms)
+        return values[key]
+
+    levels, ids, params = [], [], []
+    for tier in sorted(program_rules(program).tiers, key=lambda t: t.level, reverse=True):
+        if tier.invitation_only:
+            continue
+        tests = [f"({value(tier, now, window_start(tier.window, now))}) >= CAST(%s AS NUMERIC)"]
+        if tier.window == Tier.Window.CALENDAR_YEAR:
+            # A tier earned during a year is kept through the next one.
+            year = window_start(tier.window, now)
+            last_year = value(tier, year - timedelta(microseconds=1), year.replace(year=year.year - 1))
+            tests.append(f"({last_year}) >= CAST(%s AS NUMERIC)")
+        levels.append(f" WHEN {' OR '.join(tests)} THEN {tier.level}")
+        ids.append(f" WHEN {' OR '.join(tests)} THEN {tier.pk}")
+        params.extend([str(tier.threshold)] * len(tests))
+    if not levels:
+        return "-1", "NULL", [], [], []
+    return f"CASE{''.join(levels)} ELSE -1 END", f"CASE{''.join(ids)} END", [*params, *params], joins, join_params
+
+
+def _tier_review_rows(
+    program: Program, member_ids: QuerySet, span: tuple[int, int], now: datetime, today: date
+) -> list[tuple]:
+    """One statement: the members under review (above the entry tier, active, not on a lifetime
+    tier) among `member_ids` whose review changes something, with what decides it: (id, number,
+    tier id, level, qualified level, qualified tier id, floor level in force or -1, warning state:
+    0 none, 1 warned, 2 warned and the notice period over). Everyone's qualification is computed in
+    SQL; only the members the review changes come back. `span`: the lowest and highest id of the
+    chunk, which lets PostgreSQL read the member rows by primary key rather than the whole table."""
+    level, tier_id, case_params, joins, join_params = _qualified_sql(program, member_ids, now)
+    members, members_params = member_ids.query.sql_with_params()
+    notice_over = now - timedelta(days=program.tier_notice_days)
+    sql = (
+        "SELECT id, number, tier_id, level, qualified, qualified_tier, floor_level, warning FROM ("  # noqa: S608 - table names, ORM SQL and placeholders only
+        f" SELECT m.id, m.number, m.tier_id, t.level, {level} AS qualified, {tier_id} AS qualified_tier,"
+        " COALESCE(CASE WHEN m.tier_floor_until >= %s THEN f.level END, -1) AS floor_level,"
+        " CASE WHEN m.tier_downgrade_warned_at IS NULL THEN 0 WHEN m.tier_downgrade_warned_at <= %s THEN 2"
+        " ELSE 1 END AS warning"
+        f" FROM {Member._meta.db_table} AS m JOIN {Tier._meta.db_table} AS t ON t.id = m.tier_id"
+        f" LEFT JOIN {Tier._meta.db_table} AS f ON f.id = m.tier_floor_id"
+        f"{''.join(joins)}"
+        f' WHERE m.program_id = %s AND m.status = %s AND t.level > 0 AND t."window" <> %s AND m.id BETWEEN %s AND %s AND m.id IN ({members})'
+        ") AS d"
+        " WHERE qualified > level OR (warning = 0 AND qualified < level AND floor_level < level)"
+        " OR (warning > 0 AND (qualified >= level OR floor_level >= level OR warning = 2))"
+        " ORDER BY id"
+    )
+    params = [
+        *case_params,
+        connection.ops.adapt_datefield_value(today),
+        when(notice_over),
+        *join_params,
+        program.pk,
+        Member.Status.ACTIVE,
+        Tier.Window.LIFETIME,
+        *span,
+        *members_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _tier_review_action(level: int, qualified: int, floor_level: int, warning: int) -> str | None:
+    if qualified > level:
+        return "upgraded"
+    if qualified >= level or floor_level >= level:
+        return "cleared" if warning else None
+    if warning == 0:
+        return "warned"
+    return "downgraded" if warning == 2 else None
+
+
+def _tier_review_apply(program: Program, rows: list[tuple], now: datetime, today: date) -> dict[str, int]:
+    """Write what the review decided for the locked members `rows` (from _tier_review_rows): their
+    tier and warning (two statements), the TierChange rows and the events (one bulk INSERT each)."""
+    tiers = {t.pk: t for t in program_rules(program).tiers}
+    by_level = sorted(tiers.values(), key=lambda t: t.level)
+    counts = {"warned": 0, "downgraded": 0, "upgraded": 0}
+    moved, warned, changes, events = [], [], [], []
+    for member_id, number, tier_id, level, qualified, qualified_tier, floor_level, warning in rows:
+        action = _tier_review_action(level, qualified, floor_level, warning)
+        if action is None:
+            continue
+        if action in counts:
+            counts[action] += 1
+        current = tiers[tier_id]
+        if action == "warned":
+            warned.append(member_id)
+            downgrade_after = str(today + timedelta(days=program.tier_notice_days))
+            events.append(
+                event_build(
+                    TierExpiring(member=number, tier=current.name, downgrade_after=downgrade_after),
+                    program_id=program.pk,
+                    member_id=member_id,
+                )
+            )
+            continue
+        if action == "cleared":  # qualifies again, or is held by a floor
+            moved.append((member_id, tier_id))
+            continue
+        if action == "upgraded":
+            new, reason = tiers[qualified_tier], TierChange.Reason.UPGRADE
+        else:
+            lower = [t for t in by_level if t.level < level]
+            new, reason = (lower[-1] if lower else None), TierChange.Reason.DOWNGRADE
+        moved.append((member_id, new.pk if new else None))
+        changes.append(TierChange(member_id=member_id, from_tier=current, to_tier=new, reason=reason))
+        event = TierChanged(member=number, from_=current.name, to=new.name if new else None, reason=reason)
+        events.append(event_build(event, program_id=program.pk, member_id=member_id))
+    with connection.cursor() as cursor:
+        if moved:
+            rows_sql = ", ".join(["(%s, %s)"] * len(moved))
+            cursor.execute(
+                f"UPDATE {Member._meta.db_table} SET tier_id = CAST(v.column2 AS INTEGER),"  # noqa: S608 - table names and placeholders only
+                f" tier_downgrade_warned_at = NULL FROM (VALUES {rows_sql}) AS v"
+                f" WHERE {Member._meta.db_table}.id = v.column1",
+                [value for pair in moved for value in pair],
+            )
+    Member.objects.filter(pk__in=warned).update(tier_downgrade_warned_at=now)
+    TierChange.objects.bulk_create(changes)
+    events_record_bulk(events)
+    return counts
+
+
 def tiers_review(*, now: datetime | None = None) -> dict[str, int]:
-    """Daily, by chunks of members above the entry tier: upgrade who qualifies for more; warn who no
-    longer qualifies (`tier.expiring`); once the program's notice period has passed since the warning,
-    downgrade by one level. Never below a floor still in force; a member who qualifies again before
-    the downgrade keeps the tier. A constant number of queries per chunk."""
+    """Daily, by id-range chunks of members above the entry tier: upgrade who qualifies for more;
+    warn who no longer qualifies (`tier.expiring`); once the program's notice period has passed
+    since the warning, downgrade by one level. Never below a floor still in force; a member who
+    qualifies again before the downgrade keeps the tier.
+
+    Who qualifies is computed in SQL for the whole chunk (one statement that returns only the
+    members whose review changes something); those alone are locked, decided again under the lock
+    (a purchase may have landed in between), and written: a constant number of statements per
+    chunk, and Python work only for the members that change."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     counts = {"warned": 0, "downgraded": 0, "upgraded": 0}
-    candidates = Member.objects.filter(tier__level__gt=0, status=Member.Status.ACTIVE).exclude(
-        tier__window=Tier.Window.LIFETIME
-    )
-    tiers_by_program: dict[int, list[Tier]] = {}
-    for tier in Tier.objects.order_by("level"):
-        tiers_by_program.setdefault(tier.program_id, []).append(tier)
-    last = 0
-    while True:
-        ids = list(candidates.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:CHUNK])
-        if not ids:
-            return counts
-        last = ids[-1]
-        with transaction.atomic():
-            members = list(lock_members(*ids).values())
-            qualified = tiers_qualified(members=members, now=now, previous_year=True)
-            changes, events, touched = [], [], []
-            for member in members:
-                action = _tier_review_action(member, qualified[member.pk], now, today)
-                if action is None:
-                    continue
-                touched.append(member)
-                if action == "upgraded":
-                    pair = _tier_change(member, qualified[member.pk], TierChange.Reason.UPGRADE)
-                elif action == "downgraded":
-                    lower = [t for t in tiers_by_program[member.program_id] if t.level < member.tier.level]
-                    pair = _tier_change(member, lower[-1] if lower else None, TierChange.Reason.DOWNGRADE)
-                elif action == "warned":
-                    member.tier_downgrade_warned_at = now
-                    pair = (
-                        None,
-                        event_build(
-                            TierExpiring(
-                                member=member.number,
-                                tier=member.tier.name,
-                                downgrade_after=str(today + timedelta(days=member.program.tier_notice_days)),
-                            ),
-                            program_id=member.program_id,
-                            member=member,
-                        ),
-                    )
-                else:  # "cleared": qualifies again or is held by a floor
-                    member.tier_downgrade_warned_at = None
-                    pair = (None, None)
-                if action in counts:
-                    counts[action] += 1
-                changes += [pair[0]] if pair[0] else []
-                events += [pair[1]] if pair[1] else []
-            Member.objects.bulk_update(touched, ["tier", "tier_downgrade_warned_at"])
-            TierChange.objects.bulk_create(changes)
-            events_record_bulk(events)
-
-
-def _tier_review_action(member: Member, qualified: Tier | None, now: datetime, today: date) -> str | None:
-    qualified_level = qualified.level if qualified else -1
-    floor_in_force = member.tier_floor_id and member.tier_floor_until and member.tier_floor_until >= today
-    floor_level = member.tier_floor.level if floor_in_force else -1
-    if qualified_level > member.tier.level:
-        return "upgraded"
-    if qualified_level >= member.tier.level or floor_level >= member.tier.level:
-        return "cleared" if member.tier_downgrade_warned_at else None
-    if member.tier_downgrade_warned_at is None:
-        return "warned"
-    if member.tier_downgrade_warned_at + timedelta(days=member.program.tier_notice_days) <= now:
-        return "downgraded"
-    return None
+    for program in Program.objects.filter(pk__in=Tier.objects.filter(level__gt=0).values("program_id")):
+        candidates = Member.objects.filter(program=program, tier__level__gt=0, status=Member.Status.ACTIVE).exclude(
+            tier__window=Tier.Window.LIFETIME
+        )
+        if program.household_tier_mode == Program.HouseholdTierMode.HOUSEHOLD:
+            # Their household's combined metric qualifies them (members.households): the SQL below
+            # measures one member, so it would warn them wrongly. Not reviewed here (README "Households").
+            candidates = candidates.filter(household__isnull=True)
+        last = 0
+        while True:
+            edge = candidates.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[CHUNK - 1 : CHUNK]
+            edge = edge[0] if edge else None
+            chunk = candidates.filter(pk__gt=last, **({"pk__lte": edge} if edge else {})).values("pk")
+            changing = _tier_review_rows(program, chunk, (last + 1, edge or sys.maxsize), now, today)
+            if changing:
+                with transaction.atomic():
+                    locked = lock_member_ids([row[0] for row in changing])
+                    again = Member.objects.filter(pk__in=locked).values("pk")
+                    rows = _tier_review_rows(program, again, (locked[0], locked[-1]), now, today) if locked else []
+                    for action, n in _tier_review_apply(program, rows, now, today).items():
+                        counts[action] += n
+            if edge is None:
+                break
+            last = edge
+    return counts

@@ -164,6 +164,23 @@ def test_in_household_mode_the_combined_metric_qualifies_every_member(django_cap
     assert _fresh(ana).tier_id == gold.pk
 
 
+def test_the_daily_review_leaves_household_mode_members_to_their_household(django_capture_on_commit_callbacks):
+    program = _program(household_tier_mode=Program.HouseholdTierMode.HOUSEHOLD)
+    TierFactory(program=program, name="Base", level=0, threshold=0, metric=Tier.Metric.POINTS)
+    gold = TierFactory(
+        program=program, name="Gold", level=1, threshold=500, metric=Tier.Metric.POINTS, window=Tier.Window.ROLLING_12
+    )
+    ana, ion, eva = (MemberFactory(program=program) for _ in range(3))
+    with django_capture_on_commit_callbacks(execute=True):
+        _household_of(program, ana, ion)
+        services.points_grant(member=ana, points=300, reason="test")
+        services.points_grant(member=ion, points=250, reason="test")
+    Member.objects.filter(pk=eva.pk).update(tier=gold)  # alone, 0 points: warned
+    assert _fresh(ana).tier_id == gold.pk
+    assert services.tiers_review()["warned"] == 1
+    assert _fresh(ana).tier_downgrade_warned_at is None and _fresh(eva).tier_downgrade_warned_at is not None
+
+
 def test_in_member_mode_each_member_qualifies_alone():
     program = _program()
     TierFactory(program=program, name="Base", level=0, threshold=0, metric=Tier.Metric.POINTS)

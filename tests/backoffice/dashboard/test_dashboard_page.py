@@ -16,7 +16,7 @@ from backoffice.dashboard import TABLES
 from backoffice.roles import staff_groups_sync
 from feedback import services as feedback_services
 from members.models import Member
-from tests.conftest import PartnerFactory, ProgramFactory, TierFactory, at, buy, enroll
+from tests.conftest import ProgramFactory, TierFactory, at, buy, enroll
 from tests.feedback.conftest import SurveyFactory
 
 
@@ -58,26 +58,7 @@ def page_tables(response) -> dict[str, list[list[str]]]:
     return parser.tables
 
 
-@pytest.fixture
-def demo(program):
-    """A small program with tiers, a partner and some purchases, so every table has numbers."""
-    TierFactory(program=program, name="Bronze", level=0)
-    TierFactory(program=program, name="Gold", level=1, threshold=Decimal("10000"))
-    shop = PartnerFactory(program=program)
-    members = [enroll(program, at(2026, 1, 5)) for _ in range(3)]
-    buy(members[0], at(2026, 2, 10), "100", ["grocery"], partner=shop)
-    buy(members[0], at(2026, 3, 10), "50", ["coffee", "books"], partner=shop)
-    buy(members[1], at(2026, 3, 12), "70", ["coffee"])
-    Member.objects.filter(pk=members[2].pk).update(loyalty_type=Member.LoyaltyType.ADVOCATE)
-    return program
-
-
 QUERY = "period=custom&start=2026-03-01&end=2026-03-31"
-
-
-@pytest.fixture
-def superuser(db):
-    return User.objects.create_superuser("boss", "boss@example.com", "pw")
 
 
 @pytest.fixture
