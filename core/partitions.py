@@ -327,6 +327,33 @@ def _fetch(cursor, sql: str, params: list) -> list[tuple]:
     return cursor.fetchall()
 
 
+def _table_shape(cursor, oid: int, *, skip_triggers: str = "") -> tuple[list, list, list]:
+    """What a table move must recreate: its indexes (name, definition, unique, primary, backs a
+    unique constraint, columns), foreign keys (name, definition) and own triggers (name, definition;
+    those whose name starts with `skip_triggers` left out)."""
+    indexes = _fetch(
+        cursor,
+        "SELECT i.relname, pg_get_indexdef(x.indexrelid), x.indisunique, x.indisprimary, c.conname IS NOT NULL,"
+        " ARRAY(SELECT a.attname FROM pg_attribute a WHERE a.attrelid = x.indrelid AND a.attnum = ANY(x.indkey))"
+        " FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
+        " LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.contype = 'u'"
+        " WHERE x.indrelid = %s ORDER BY i.relname",
+        [oid],
+    )
+    foreign = _fetch(
+        cursor,
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s AND contype = 'f'",
+        [oid],
+    )
+    triggers = _fetch(
+        cursor,
+        "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s AND NOT tgisinternal"
+        " AND (%s = '' OR tgname NOT LIKE %s)",
+        [oid, skip_triggers, skip_triggers + "%"],
+    )
+    return indexes, foreign, triggers
+
+
 def table_partition(
     schema_editor, *, table: str, column: str, guard: tuple[str, ...] = (), guard_expire: str = "", ahead: int = 3
 ) -> None:
@@ -340,25 +367,7 @@ def table_partition(
     old = f"{table}__plain"
     with schema_editor.connection.cursor() as cursor:
         oid = _fetch(cursor, "SELECT %s::regclass::oid", [table])[0][0]
-        indexes = _fetch(
-            cursor,
-            "SELECT i.relname, pg_get_indexdef(x.indexrelid), x.indisunique, x.indisprimary, c.conname IS NOT NULL,"
-            " ARRAY(SELECT a.attname FROM pg_attribute a WHERE a.attrelid = x.indrelid AND a.attnum = ANY(x.indkey))"
-            " FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
-            " LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.contype = 'u'"
-            " WHERE x.indrelid = %s ORDER BY i.relname",
-            [oid],
-        )
-        foreign = _fetch(
-            cursor,
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s AND contype = 'f'",
-            [oid],
-        )
-        triggers = _fetch(
-            cursor,
-            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s AND NOT tgisinternal",
-            [oid],
-        )
+        indexes, foreign, triggers = _table_shape(cursor, oid)
         sequence = _fetch(cursor, "SELECT pg_get_serial_sequence(%s, 'id')", [table])[0][0]
         next_id = _fetch(cursor, f"SELECT last_value + CASE WHEN is_called THEN 1 ELSE 0 END FROM {sequence}", [])[0][0]
         oldest = _fetch(cursor, f"SELECT MIN({q(column)}) FROM {q(table)}", [])[0][0]
@@ -462,26 +471,7 @@ def table_unpartition(schema_editor, *, table: str, column: str, guard: tuple[st
     guard_name = table + GUARD_SUFFIX
     with schema_editor.connection.cursor() as cursor:
         oid = _fetch(cursor, "SELECT %s::regclass::oid", [table])[0][0]
-        indexes = _fetch(
-            cursor,
-            "SELECT i.relname, pg_get_indexdef(x.indexrelid), x.indisprimary, c.conname IS NOT NULL,"
-            " ARRAY(SELECT a.attname FROM pg_attribute a WHERE a.attrelid = x.indrelid AND a.attnum = ANY(x.indkey))"
-            " FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
-            " LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.contype = 'u'"
-            " WHERE x.indrelid = %s ORDER BY i.relname",
-            [oid],
-        )
-        foreign = _fetch(
-            cursor,
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s AND contype = 'f'",
-            [oid],
-        )
-        triggers = _fetch(
-            cursor,
-            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s AND NOT tgisinternal"
-            " AND tgname NOT LIKE %s",
-            [oid, guard_name + "%"],
-        )
+        indexes, foreign, triggers = _table_shape(cursor, oid, skip_triggers=guard_name)
     statements = [
         f"ALTER TABLE {q(table)} RENAME TO {q(old)}",
         f"CREATE TABLE {q(table)} (LIKE {q(old)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)",
@@ -495,7 +485,7 @@ def table_unpartition(schema_editor, *, table: str, column: str, guard: tuple[st
             f"DROP FUNCTION {q(guard_name)}()",
             f"DROP FUNCTION {q(guard_name + '_free')}()",
         ]
-    for name, definition, primary, is_constraint, columns in indexes:
+    for name, definition, _unique, primary, is_constraint, columns in indexes:
         if primary:
             statements.append(f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(name)} PRIMARY KEY ({q('id')})")
         elif is_constraint:
