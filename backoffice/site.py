@@ -36,6 +36,7 @@ from backoffice.feedback_segments import feedback_by_segment_view
 from backoffice.member360 import member_360_view
 from core.db import replica_reads
 from members.models import Program
+from members.zones import program_clock
 
 DASHBOARD_PERMISSION = "members.view_dashboard"
 EXPORT_PERMISSION = "members.export_member"
@@ -150,7 +151,7 @@ class FidelisAdminSite(admin.AdminSite):
             if form.is_valid():
                 scope = form.scope(timezone.now())
                 snapshots_ensure(program=scope.program)
-                with replica_reads():
+                with replica_reads(), program_clock(scope.program):
                     context["dashboard"] = dashboard_build(scope=scope)
                 context["dashboard_query"] = request.GET.urlencode()
                 context["dashboard_can_export"] = request.user.has_perm(EXPORT_PERMISSION)
@@ -164,8 +165,9 @@ class FidelisAdminSite(admin.AdminSite):
         form = DashboardForm(request.GET)
         if not form.is_valid():
             return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
-        with replica_reads():
-            return table_csv(key=key, scope=form.scope(timezone.now()))
+        scope = form.scope(timezone.now())
+        with replica_reads(), program_clock(scope.program):  # months and dates by the program's local day
+            return table_csv(key=key, scope=scope)
 
 
 def lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:

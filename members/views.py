@@ -500,6 +500,7 @@ def _profile_page(request: HttpRequest, status: int = 200, **forms) -> HttpRespo
                 "phone": member.phone,
                 "birth_date": member.birth_date,
                 "language": member.language,
+                "time_zone": member.time_zone,
             }
         ),
         "consent_form": forms.get("consent_form")

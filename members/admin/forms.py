@@ -39,6 +39,7 @@ class ProgramForm(forms.ModelForm):
             "slug",
             "is_default",
             "currency",
+            "time_zone",
             "default_region",
             "points_name",
             "points_forms",
@@ -132,6 +133,8 @@ class EarningRuleForm(forms.ModelForm):
             "starts_at",
             "ends_at",
             "weekdays",
+            "from_hour",
+            "until_hour",
             "priority",
             "stackable",
         ]

@@ -53,7 +53,21 @@ class ProgramAdmin(MissingTranslationsAdmin, TranslationAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = [TierInline]
     fieldsets = (
-        (None, {"fields": ("name", "slug", "is_default", "currency", "points_name", "points_forms", "default_region")}),
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "slug",
+                    "is_default",
+                    "currency",
+                    "time_zone",
+                    "points_name",
+                    "points_forms",
+                    "default_region",
+                )
+            },
+        ),
         (
             _("Branding and links"),
             {
@@ -161,7 +175,7 @@ class EarningRuleAdmin(MissingTranslationsAdmin, TranslationAdmin):
         (None, {"fields": ("program", "name", "kind", "is_active")}),
         (_("What it matches"), {"fields": ("category", "sku", "partner", "action", "min_amount")}),
         (_("What it gives"), {"fields": ("multiplier", "points", "daily_cap", "lifetime_cap")}),
-        (_("When"), {"fields": ("starts_at", "ends_at", "weekdays")}),
+        (_("When"), {"fields": ("starts_at", "ends_at", "weekdays", ("from_hour", "until_hour"))}),
         (_("Combining with other rules"), {"fields": ("priority", "stackable")}),
     )
 

@@ -39,6 +39,7 @@ MEMBER_EXAMPLE = {
     "birth_date": "1990-04-17",
     "language": "ro",
     "external_id": "CRM-1881",
+    "time_zone": "Europe/Bucharest",
     "consent_email": True,
     "consent_sms": False,
     "referral_code": "K7MZ3QPA",

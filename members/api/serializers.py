@@ -46,6 +46,14 @@ class MemberWriteSerializer(StrictSerializer):
     birth_date = serializers.DateField(required=False, allow_null=True)
     language = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES], required=False)
     external_id = NFCCharField(max_length=64, required=False, allow_blank=True)
+    time_zone = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="Where the member lives, as an IANA time zone name (Europe/Bucharest, Pacific/Auckland): text "
+        "messages respect quiet hours there and birthdays follow it. Empty: the program's zone. An unknown "
+        "name: 400 invalid_time_zone.",
+    )
     consent_email = serializers.BooleanField(required=False, help_text="Agrees to receive emails.")
     consent_sms = serializers.BooleanField(required=False, help_text="Agrees to receive text messages.")
 
@@ -71,6 +79,7 @@ class MemberSerializer(serializers.Serializer):
     birth_date = serializers.DateField(allow_null=True)
     language = serializers.CharField()
     external_id = serializers.CharField(help_text="The partner's own customer id, if given at enrollment.")
+    time_zone = serializers.CharField(help_text="The member's IANA time zone; empty: the program's.")
     consent_email = serializers.BooleanField()
     consent_sms = serializers.BooleanField()
     referral_code = serializers.CharField()
