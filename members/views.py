@@ -42,6 +42,7 @@ from members.forms import (
     SignupForm,
 )
 from members.models import LedgerEntry, Member, Program
+from members.perks import member_perks
 from members.why import entries_explain, why_names
 
 HISTORY_PAGE_SIZE = 25
@@ -436,6 +437,7 @@ def membership(request: HttpRequest) -> HttpResponse:
             "member": member,
             "plans": selectors.plans_available(member=member),
             "subscription": selectors.subscription_live(member=member),
+            "perks": member_perks(member),
         },
     )
 

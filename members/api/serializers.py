@@ -4,12 +4,14 @@ render; they never create domain objects (views pass validated data to the servi
 from decimal import Decimal
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.forms import BIGINT_MAX
 from members import checks as fraud
 from members.models import EarningRule, LedgerEntry, Member, Subscription
 from members.partners.serializers import MONEY, ListQuerySerializer, StrictSerializer, page_serializer
+from members.perks import member_perks
 from members.services import ITEM_KINDS, external_reference_normalize
 
 MAX_ITEMS = 500
@@ -70,6 +72,13 @@ class MemberUpdateSerializer(MemberWriteSerializer):
     email = serializers.EmailField(max_length=254, required=False, validators=[email_local_part_fits])
 
 
+class PerksSerializer(serializers.Serializer):
+    free_shipping = serializers.BooleanField(help_text="The member's paid plan ships orders for free.")
+    early_access = serializers.BooleanField(
+        help_text="The member's paid plan opens sales and early-access rewards before their public date."
+    )
+
+
 class MemberSerializer(serializers.Serializer):
     number = serializers.CharField(help_text="Membership number (12 digits, Luhn check digit).")
     email = serializers.EmailField()
@@ -88,6 +97,13 @@ class MemberSerializer(serializers.Serializer):
     points_available = serializers.IntegerField()
     points_pending = serializers.IntegerField()
     enrolled_at = serializers.DateTimeField()
+    perks = serializers.SerializerMethodField(
+        help_text="What the member's paid plan gives now (all false without one, or before it is paid)."
+    )
+
+    @extend_schema_field(PerksSerializer)
+    def get_perks(self, member: Member) -> dict:
+        return member_perks(member).as_dict()
 
 
 class EmailChangeSerializer(serializers.Serializer):
