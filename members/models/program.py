@@ -146,6 +146,44 @@ class Program(models.Model):
     tier_notice_days = models.PositiveIntegerField(
         default=30, help_text=_("Warn members this long before a downgrade.")
     )
+    # Loyalty types (members.loyalty): the thresholds of its rules, per program. Shares in percent.
+    loyalty_advocate_nps = models.PositiveSmallIntegerField(
+        _("advocate: NPS from"),
+        default=9,
+        validators=[MaxValueValidator(10)],
+        help_text=_("Advocates answered the NPS question with at least this and referred someone."),
+    )
+    loyalty_freebie_share = models.PositiveSmallIntegerField(
+        _("freebie-loyal: % of points redeemed from"),
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    loyalty_freebie_max_purchases = models.PositiveSmallIntegerField(_("freebie-loyal: at most purchases"), default=3)
+    loyalty_price_min_purchases = models.PositiveSmallIntegerField(
+        _("price-loyal: at least purchases"), default=2, validators=[MinValueValidator(1)]
+    )
+    loyalty_price_share = models.PositiveSmallIntegerField(
+        _("price-loyal: % of purchases discounted from"),
+        default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    loyalty_program_min_purchases = models.PositiveSmallIntegerField(
+        _("program-loyal: at least purchases"),
+        default=2,
+        validators=[MinValueValidator(1)],
+        help_text=_("Members in a tier above the entry one, or on a paid plan, with at least this many purchases."),
+    )
+    loyalty_convenience_min_purchases = models.PositiveSmallIntegerField(
+        _("convenience: at least purchases"), default=6, validators=[MinValueValidator(1)]
+    )
+    loyalty_convenience_max_share = models.PositiveSmallIntegerField(
+        _("convenience: % discounted and % redeemed under"),
+        default=20,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    loyalty_satisfied_nps = models.PositiveSmallIntegerField(
+        _("satisfied: NPS from (or unknown)"), default=7, validators=[MaxValueValidator(10)]
+    )
     adjust_limit = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -258,6 +296,20 @@ class Program(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if (
+            self.loyalty_convenience_max_share is not None
+            and self.loyalty_price_share is not None
+            and self.loyalty_convenience_max_share > self.loyalty_price_share
+        ):
+            raise ValidationError(
+                {
+                    "loyalty_convenience_max_share": _(
+                        "Convenience buyers buy with few discounts: keep this at or below the price-loyal share."
+                    )
+                }
+            )
 
     @property
     def display_name(self) -> str:
