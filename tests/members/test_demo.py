@@ -40,6 +40,10 @@ def test_demo_seed_gives_a_year_of_history_with_a_clean_ledger():
     assert program.transfer_max_points == 500
     assert program.custom_event_types.get().key == "store_visit"
     assert Card.objects.filter(member__email="ana@example.com", status=Card.Status.ACTIVE).count() == 1
+    # Time: the program's zone, members abroad with their own, thresholds of its own, a plan with perks.
+    assert program.time_zone == "Europe/Bucharest" and program.loyalty_price_share == 40
+    assert program.members.filter(time_zone="Europe/Rome").exists()
+    assert program.plans.filter(free_shipping=True, early_access=True).exists()
     demo.seed()  # a second run adds nothing
     assert program.members.count() == 61
     assert Card.objects.filter(member__program=program).count() == 1
