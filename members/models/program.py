@@ -154,7 +154,7 @@ class Program(models.Model):
         help_text=_("Advocates answered the NPS question with at least this and referred someone."),
     )
     loyalty_freebie_share = models.PositiveSmallIntegerField(
-        _("freebie-loyal: % of points redeemed from"),
+        _("freebie-loyal: share of points redeemed from (percent)"),
         default=60,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
     )
@@ -163,7 +163,7 @@ class Program(models.Model):
         _("price-loyal: at least purchases"), default=2, validators=[MinValueValidator(1)]
     )
     loyalty_price_share = models.PositiveSmallIntegerField(
-        _("price-loyal: % of purchases discounted from"),
+        _("price-loyal: share of purchases discounted from (percent)"),
         default=50,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
     )
@@ -177,7 +177,7 @@ class Program(models.Model):
         _("convenience: at least purchases"), default=6, validators=[MinValueValidator(1)]
     )
     loyalty_convenience_max_share = models.PositiveSmallIntegerField(
-        _("convenience: % discounted and % redeemed under"),
+        _("convenience: shares discounted and redeemed under (percent)"),
         default=20,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
     )
