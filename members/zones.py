@@ -83,6 +83,11 @@ def program_today_bounds(program, now: datetime | None = None) -> tuple[datetime
     return program_day_bounds(program, local_date(program_zone(program), now))
 
 
+def program_day_start(program, now: datetime) -> datetime:
+    """Local midnight that began the program's current day: where daily limits and caps count from."""
+    return program_today_bounds(program, now)[0]
+
+
 def end_of_local_day(zone: ZoneInfo, at: datetime) -> datetime:
     """Local midnight after `at`: the moment a date-stamped thing (an expiry date) runs out."""
     return day_start(zone, local_date(zone, at) + timedelta(days=1))

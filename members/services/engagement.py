@@ -17,7 +17,7 @@ from members.outbox import event_record
 from members.services.ledger import ledger_credit
 from members.services.tiers import tier_evaluate
 from members.texts import stored_reason
-from members.zones import member_zone_in, zones_by_local_date
+from members.zones import member_zone_in, program_day_start, zones_by_local_date
 
 
 @transaction.atomic
@@ -49,7 +49,7 @@ def points_engage(*, member: Member, action: str, reference: str) -> LedgerEntry
         .first()
     )
     done = EngagementAction.objects.filter(member=member, action=action, entry__isnull=False)
-    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    start_of_day = program_day_start(member.program, now)
     capped = (
         rule is None
         or not rule.points

@@ -140,3 +140,16 @@ def test_an_unknown_time_zone_is_refused():
     with pytest.raises(ValidationError) as raised:
         program.full_clean(exclude=["slug", "name"])
     assert "time_zone" in raised.value.message_dict
+
+
+@pytest.mark.parametrize(("zone", "second_held"), [("Pacific/Auckland", False), ("UTC", True)])
+def test_daily_earning_limits_count_from_the_programs_local_midnight(zone, second_held):
+    from members.models import ReviewCase
+
+    program = ProgramFactory(time_zone=zone, member_daily_earns=1)
+    member = MemberFactory(program=program)
+    with time_machine.travel(utc(2026, 6, 5, 11, 30), tick=False):  # 23:30 in Auckland (NZST)
+        buy(member, 10)
+    with time_machine.travel(utc(2026, 6, 5, 12, 30), tick=False):  # 00:30 on the next day there
+        second = buy(member, 10)
+    assert ReviewCase.objects.filter(purchase=second).exists() is second_held
