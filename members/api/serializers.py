@@ -13,6 +13,7 @@ from members.models import EarningRule, LedgerEntry, Member, Subscription
 from members.partners.serializers import MONEY, ListQuerySerializer, StrictSerializer, page_serializer
 from members.perks import member_perks
 from members.services import ITEM_KINDS, external_reference_normalize
+from members.zones import zone_names
 
 MAX_ITEMS = 500
 
@@ -48,13 +49,14 @@ class MemberWriteSerializer(StrictSerializer):
     birth_date = serializers.DateField(required=False, allow_null=True)
     language = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES], required=False)
     external_id = NFCCharField(max_length=64, required=False, allow_blank=True)
-    time_zone = serializers.CharField(
-        max_length=64,
+    time_zone = serializers.ChoiceField(
+        choices=zone_names(),
         required=False,
         allow_blank=True,
+        error_messages={"invalid_choice": 'Unknown time zone "{input}": use an IANA name such as Europe/Bucharest.'},
         help_text="Where the member lives, as an IANA time zone name (Europe/Bucharest, Pacific/Auckland): text "
         "messages respect quiet hours there and birthdays follow it. Empty: the program's zone. An unknown "
-        "name: 400 invalid_time_zone.",
+        "name: 400 naming the field.",
     )
     consent_email = serializers.BooleanField(required=False, help_text="Agrees to receive emails.")
     consent_sms = serializers.BooleanField(required=False, help_text="Agrees to receive text messages.")
