@@ -17,14 +17,17 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-# Names the tz database ships that are not places (the host's zone, a placeholder).
-_NOT_PLACES = {"Factory", "localtime", "posixrules"}
+_NOT_PLACES = ("Etc/", "SystemV/")
 
 
 @cache
 def zone_names() -> tuple[str, ...]:
-    """Every IANA zone name this server knows, sorted: the valid values of a time zone field."""
-    return tuple(sorted(name for name in available_timezones() if name not in _NOT_PLACES))
+    """The IANA zone names of places this server knows (Area/City), and UTC, sorted: the valid
+    values of a time zone field. Left out: fixed offsets (Etc/GMT+2, whose sign is inverted) and
+    legacy abbreviations (EST, GMT0, ...), which name no place and collide as identifiers in
+    clients generated from the API schema."""
+    places = [name for name in available_timezones() if "/" in name and not name.startswith(_NOT_PLACES)]
+    return tuple(sorted([*places, "UTC"]))
 
 
 def zone_choices() -> list[tuple[str, str]]:
