@@ -38,6 +38,7 @@ from backoffice.member360 import member_360_view
 from backoffice.numbers import GroupedNumbersAdminMixin
 from core.db import replica_reads
 from members.models import Program
+from members.zones import program_clock
 
 DASHBOARD_PERMISSION = "members.view_dashboard"
 EXPORT_PERMISSION = "members.export_member"
@@ -163,8 +164,9 @@ class FidelisAdminSite(admin.AdminSite):
         form = DashboardForm(request.GET)
         if not form.is_valid():
             return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
-        with replica_reads():
-            return table_csv(key=key, scope=form.scope(timezone.now()))
+        scope = form.scope(timezone.now())
+        with replica_reads(), program_clock(scope.program):  # months and dates by the program's local day
+            return table_csv(key=key, scope=scope)
 
 
 def lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:

@@ -7,9 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import (
     Count,
     DecimalField,
@@ -41,6 +39,7 @@ from campaigns.models import (
 from campaigns.rendering import long_date, number, points_name
 from members.models import LedgerEntry, Member, PointLot, Purchase, Subscription
 from members.selectors import tier_progress
+from members.zones import member_zone, on_members_local_date
 
 ZERO = Decimal("0")
 NPS_GROUPS = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
@@ -69,6 +68,11 @@ def _purchases_since(rule: SegmentRule, now: datetime) -> QuerySet[Purchase]:
     if rule.days is not None:
         qs = qs.filter(occurred_at__gte=now - timedelta(days=rule.days))
     return qs
+
+
+def members_birthday_q(days: int, now: datetime) -> Q:
+    """Members whose birthday falls within `days` days of their own local date at `now`."""
+    return on_members_local_date(now, lambda today: birthday_q(days, today))
 
 
 def birthday_q(days: int, today: date) -> Q:
@@ -138,7 +142,7 @@ def rule_q(rule: SegmentRule, now: datetime) -> Q:
     elif kind == K.CONSENT:
         q = Q(**{f"consent_{c}": True for c in _values(rule) if c in ("email", "sms")})
     elif kind == K.BIRTHDAY:
-        q = birthday_q(rule.days or 0, timezone.localdate(now))
+        q = members_birthday_q(rule.days or 0, now)
     elif kind == K.LANGUAGE:
         q = Q(language__in=_values(rule))
     elif kind == K.PARTNER:
@@ -220,30 +224,9 @@ def assignment(*, campaign: Campaign, member_id: int, variants: list[Variant]) -
     return variants[-1]
 
 
-# Members have no time-zone field yet: the SMS goes to their phone, so its country code tells the zone.
-PHONE_ZONES = {
-    "+373": "Europe/Chisinau",
-    "+40": "Europe/Bucharest",
-    "+39": "Europe/Rome",
-    "+7": "Europe/Moscow",
-    "+44": "Europe/London",
-    "+49": "Europe/Berlin",
-    "+33": "Europe/Paris",
-    "+34": "Europe/Madrid",
-    "+1": "America/New_York",
-}
-
-
-def member_zone(member: Member) -> ZoneInfo:
-    phone = member.phone.replace(" ", "")
-    for prefix in sorted(PHONE_ZONES, key=len, reverse=True):
-        if phone.startswith(prefix):
-            return ZoneInfo(PHONE_ZONES[prefix])
-    return ZoneInfo(settings.TIME_ZONE)
-
-
 def quiet_until(*, campaign: Campaign, member: Member, now: datetime) -> datetime | None:
-    """End of the SMS quiet hours in the member's zone, or None when it is not quiet there now."""
+    """End of the SMS quiet hours on the member's clock (their time zone, else their program's), or
+    None when it is not quiet there now."""
     local = now.astimezone(member_zone(member))
     start, end = campaign.quiet_start, campaign.quiet_end
     if start == end:

@@ -556,7 +556,8 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-retry-due": {"task": "members.partners.tasks.webhooks_retry_due", "schedule": 60.0},
     "idempotency-purge": {"task": "members.partners.tasks.idempotency_purge", "schedule": 60 * 60.0},
     "points-expiry-notify": {"task": "members.tasks.points_expiry_notify", "schedule": 24 * 60 * 60.0},
-    "birthdays-award": {"task": "members.tasks.birthdays_award", "schedule": 24 * 60 * 60.0},
+    # Hourly: each member's birthday starts at their own local midnight (members.zones).
+    "birthdays-award": {"task": "members.tasks.birthdays_award", "schedule": 60 * 60.0},
     "loyalty-types-recompute": {"task": "members.tasks.loyalty_types_recompute", "schedule": 24 * 60 * 60.0},
     "feedback-invitations-send": {"task": "feedback.tasks.invitations_send_due", "schedule": 5 * 60.0},
     "feedback-invitations-remind": {"task": "feedback.tasks.invitations_remind_due", "schedule": 60 * 60.0},

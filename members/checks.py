@@ -26,14 +26,14 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from core.errors import DomainError
 from members.earning import referral_points_for
 from members.events import PointsHeld
-from members.models import LedgerEntry, Member, MemberDevice, Partner, Purchase, ReviewCase
+from members.models import LedgerEntry, Member, MemberDevice, Partner, Program, Purchase, ReviewCase
 from members.outbox import event_record
+from members.zones import program_day_start
 
 
 def member_require_active(member: Member) -> None:
@@ -61,15 +61,11 @@ class EarnHold:
     message: str
 
 
-def _start_of_day(now: datetime) -> datetime:
-    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def _member_earned_today(member: Member, now: datetime) -> tuple[int, int]:
     """The member's earning entries and their points since midnight: one query on the (member,
     created_at) index, over a few rows (held purchases have no entry)."""
     row = LedgerEntry.objects.filter(
-        member=member, kind=LedgerEntry.Kind.EARN, created_at__gte=_start_of_day(now)
+        member=member, kind=LedgerEntry.Kind.EARN, created_at__gte=program_day_start(member.program, now)
     ).aggregate(n=Count("pk"), points=Coalesce(Sum("points"), 0))
     return row["n"], row["points"]
 
@@ -79,12 +75,12 @@ def _member_earned_today(member: Member, now: datetime) -> tuple[int, int]:
 SETTLED_AFTER = timedelta(seconds=10)
 
 
-def _partner_earned_today(partner: Partner, now: datetime) -> tuple[int, int]:
+def _partner_earned_today(partner: Partner, program: Program, now: datetime) -> tuple[int, int]:
     """The same for a partner, which may record tens of thousands of purchases a day: the day's
     settled part is kept in the cache (totals up to a moment at least SETTLED_AFTER ago), so the one
     query reads only the entries since then, on the (partner, created_at) index. Without the cache
     entry (evicted, another process's local cache) the query simply starts at midnight."""
-    start = _start_of_day(now)
+    start = program_day_start(program, now)
     key = f"fraud:partner-day:{partner.pk}:{start.isoformat()}"
     since, n, points = cache.get(key) or (start, 0, 0)
     settled = max(since, now - SETTLED_AFTER)
@@ -134,7 +130,7 @@ def earn_limit_check(*, member: Member, partner: Partner | None, points: int, no
         hold = _over("member", used, program.member_daily_earns, program.member_daily_points, points)
     partner_limited = program.partner_daily_earns is not None or program.partner_daily_points is not None
     if hold is None and partner is not None and partner_limited:
-        used = _partner_earned_today(partner, now)
+        used = _partner_earned_today(partner, program, now)
         hold = _over("partner", used, program.partner_daily_earns, program.partner_daily_points, points)
     return hold
 

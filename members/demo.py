@@ -204,6 +204,10 @@ def _program() -> Program:
         slug=DEMO_SLUG,
         is_default=not Program.objects.filter(is_default=True).exists(),
         currency="EUR",
+        time_zone="Europe/Bucharest",
+        # Loyalty types a little stricter on deals than the defaults (admin: the "Loyalty types" section).
+        loyalty_price_share=40,
+        loyalty_convenience_min_purchases=5,
         **_translated("points_name", ("stars", "stele", "stelle", "звёзд")),
         **_translated("points_forms", ("star|stars", "stea|stele|de stele", "stella|stelle", "звезда|звезды|звёзд")),
         **_translated("brand_name", ("Demo Market", "Demo Market", "Demo Market", "Демо Маркет")),
@@ -454,6 +458,8 @@ def _members(program: Program) -> None:
             phone=f"+4072{i:07d}",
             birth_date=date(1960 + rng.randrange(45), rng.randint(1, 12), rng.randint(1, 28)),
             language=["en", "ro", "it", "ru"][i % 4],
+            # Members abroad choose their zone (quiet hours, birthdays); the rest live on the program's.
+            time_zone={2: "Europe/Rome", 3: "Europe/Moscow"}.get(i % 4, ""),
             consent_email=rng.random() < 0.8,
             consent_sms=rng.random() < 0.4,
             referral_code=referrer.referral_code if referrer else "",

@@ -10,7 +10,8 @@ How rules combine (also in the README):
   (multiplier - 1) x the base points of the whole eligible basket; bonus rules add fixed points
   when the eligible amount reaches their minimum;
 - a rule tied to a partner applies only to that partner's purchases; a rule with weekdays only on
-  those days (program time zone), and only between its start and end;
+  those days, one with happy hours only between them (both on the program's clock), and only
+  between its start and end;
 - stacking, within one scope (a line, the basket, the bonuses): the matching rules are taken by
   priority, highest first. Stackable rules add up. A non-stackable rule never combines with another
   rule of its scope: it applies alone if it comes first, and is skipped otherwise;
@@ -28,6 +29,7 @@ from django.utils import timezone
 
 from members.models import EarningRule, MembershipPlan, Partner, Program, Tier
 from members.selectors import program_rules
+from members.zones import program_zone
 
 ZERO = Decimal("0")
 _ROUNDING = {
@@ -81,15 +83,26 @@ def _not_product_totals(items: list[dict]) -> tuple[Decimal, Decimal]:
     return paid_extra, discounts
 
 
+def _in_hours(rule: EarningRule, hour: int) -> bool:
+    if rule.from_hour is None or rule.until_hour is None:
+        return True
+    if rule.from_hour < rule.until_hour:
+        return rule.from_hour <= hour < rule.until_hour
+    return hour >= rule.from_hour or hour < rule.until_hour  # past midnight
+
+
 def rules_in_force(program: Program, at: datetime) -> list[EarningRule]:
-    """The program's rules that apply at `at` (dates and weekdays), from the per-program cache."""
-    weekday = str(timezone.localtime(at).isoweekday())
+    """The program's rules that apply at `at` (dates, weekdays and happy hours on the program's
+    clock), from the per-program cache."""
+    local = at.astimezone(program_zone(program))
+    weekday = str(local.isoweekday())
     return [
         r
         for r in program_rules(program).rules
         if (r.starts_at is None or r.starts_at <= at)
         and (r.ends_at is None or r.ends_at >= at)
         and (not r.weekdays or weekday in r.weekdays.replace(" ", "").split(","))
+        and _in_hours(r, local.hour)
     ]
 
 

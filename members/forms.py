@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from members.models import LedgerEntry
+from members.zones import zone_choices
 
 SMS_NEEDS_PHONE = _("To get offers by SMS, enter your phone number.")
 
@@ -71,6 +72,12 @@ class ProfileForm(forms.Form):
         help_text=_("We send you a gift on your birthday."),
     )
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        choices=lambda: [("", _("The program's time zone")), *zone_choices()],
+        help_text=_("Where you live: we send no text messages at night there, and your birthday starts there."),
+    )
 
 
 class ConsentForm(forms.Form):

@@ -42,6 +42,7 @@ from members.forms import (
     SignupForm,
 )
 from members.models import LedgerEntry, Member, Program
+from members.perks import member_perks
 from members.why import entries_explain, why_names
 
 HISTORY_PAGE_SIZE = 25
@@ -437,6 +438,7 @@ def membership(request: HttpRequest) -> HttpResponse:
             "plans": selectors.plans_available(member=member),
             "subscription": selectors.subscription_live(member=member),
             "points_on_sale": selectors.points_on_sale(program=member.program),
+            "perks": member_perks(member),
         },
     )
 
@@ -501,6 +503,7 @@ def _profile_page(request: HttpRequest, status: int = 200, **forms) -> HttpRespo
                 "phone": member.phone,
                 "birth_date": member.birth_date,
                 "language": member.language,
+                "time_zone": member.time_zone,
             }
         ),
         "consent_form": forms.get("consent_form")

@@ -131,7 +131,10 @@ class RewardAdmin(RulesRevisedAdminMixin, MissingTranslationsAdmin, TranslationA
             {"fields": ("program", "kind", "title", "description", "image", "category", "is_active", "is_featured")},
         ),
         (_("Price and value"), {"fields": ("points_cost", "value", "percent", "min_order_value", "cause")}),
-        (_("Who and when"), {"fields": ("tiers", "members_only", "starts_at", "ends_at", "event_at", "event_place")}),
+        (
+            _("Who and when"),
+            {"fields": ("tiers", "members_only", "starts_at", "early_access", "ends_at", "event_at", "event_place")},
+        ),
         (
             _("Stock and limits"),
             {"fields": ("stock", "limit_per_member", "limit_per_period", "limit_period", "code_source")},

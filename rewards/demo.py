@@ -86,7 +86,8 @@ CATALOG = [
         ),
         3000,
         "60",
-        {"category": "exclusive", "members_only": True, "stock": 5, "limit_per_member": 1},
+        # On sale in a week; paid members (the plan has early access) may redeem them already.
+        {"category": "exclusive", "members_only": True, "stock": 5, "limit_per_member": 1, "early_access": True},
     ),
     (
         Reward.Kind.EXPERIENCE,
@@ -192,6 +193,8 @@ def _catalog(program: Program, now) -> dict[str, Reward]:
     gold_and_up = list(program.tiers.filter(level__gte=2))
     for kind, titles, points, value, extra in CATALOG:
         extra = dict(extra)
+        if extra.get("early_access"):
+            extra["starts_at"] = now + timedelta(days=7)
         if kind == Reward.Kind.EXPERIENCE:
             extra["event_at"] = (now + timedelta(days=21)).replace(hour=18, minute=0, second=0, microsecond=0)
         reward = Reward.objects.create(

@@ -89,6 +89,11 @@ class Reward(models.Model):
     limit_per_period = models.PositiveIntegerField(null=True, blank=True, help_text=_("Times per member per period."))
     limit_period = models.CharField(max_length=5, choices=Period.choices, default=Period.MONTH)
     starts_at = models.DateTimeField(null=True, blank=True)
+    early_access = models.BooleanField(
+        _("early access"),
+        default=False,
+        help_text=_("Members whose paid plan has early access may redeem it before it starts."),
+    )
     ends_at = models.DateTimeField(null=True, blank=True)
     event_at = models.DateTimeField(null=True, blank=True, help_text=_("Experiences: when the event takes place."))
     event_place = models.CharField(max_length=200, blank=True)

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import DomainError, NotFound
 from members.models import Member, Partner, Program, Subscription, Tier
+from members.perks import member_perks
 from rewards.models import (
     BurnHold,
     Cause,
@@ -99,17 +100,20 @@ def redeem_refusal(
     usage: RewardUsage,
     check_points: bool = True,
     available: int | None = None,
+    early_access: bool = False,
 ) -> DomainError | None:
     """Why this member cannot redeem this reward now (None: they can). The redemption service and
     the catalog page share it, so they never disagree. The service passes a locked reward row.
-    `available`: the points it may spend, when not the member's own (a household's pool)."""
+    `available`: the points it may spend, when not the member's own (a household's pool).
+    `early_access`: the member's plan has that perk (members.perks), which opens early-access
+    rewards before they start."""
     if reward.program_id != member.program_id:
         return NotFound(_("Reward not found."), code="reward_not_found")
     if member.status != Member.Status.ACTIVE:
         return refusal("member_inactive", _("This membership is not active."))
     if not reward.is_active:
         return refusal("reward_inactive", _("This reward is not offered any more."))
-    if reward.starts_at and reward.starts_at > now:
+    if reward.starts_at and reward.starts_at > now and not (reward.early_access and early_access):
         return refusal("not_yet_available", _("This reward is not available yet."))
     if (reward.ends_at and reward.ends_at <= now) or (reward.event_at and reward.event_at <= now):
         return refusal("no_longer_available", _("This reward is no longer available."))
@@ -138,6 +142,11 @@ def redeem_refusal(
     return None
 
 
+def early_access_pending(reward: Reward, now: datetime) -> bool:
+    """Not started yet, but open early to members whose plan has early access."""
+    return reward.early_access and reward.starts_at is not None and reward.starts_at > now
+
+
 def _has_plan(member: Member, now: datetime) -> bool:
     return Subscription.objects.filter(
         member=member, expires_at__gt=now, status__in=Subscription.PERK_STATUSES
@@ -161,6 +170,7 @@ class RewardOffer:
     reason: str  # "" when redeemable
     message: str
     points_missing: int
+    early: bool = False  # not started yet, open early to plans with early access
 
 
 def catalog_current(*, program: Program, now: datetime | None = None) -> QuerySet[Reward]:
@@ -181,6 +191,8 @@ def rewards_for_member(
         rewards = list(catalog_current(program=member.program, now=now))
     usage = reward_usage(member=member, rewards=rewards, now=now)
     plan_active = _has_plan(member, now)
+    early = plan_active and any(early_access_pending(reward, now) for reward in rewards)
+    early_access = early and member_perks(member, now).early_access
     offers = []
     for reward in rewards:
         error = redeem_refusal(
@@ -190,6 +202,7 @@ def rewards_for_member(
             plan_active=plan_active,
             usage=usage.get(reward.pk, RewardUsage()),
             available=available,
+            early_access=early_access,
         )
         offers.append(
             RewardOffer(
@@ -198,6 +211,7 @@ def rewards_for_member(
                 reason=error.code if error else "",
                 message=error.message if error else "",
                 points_missing=max(0, reward.points_cost - available),
+                early=early_access_pending(reward, now),
             )
         )
     return offers

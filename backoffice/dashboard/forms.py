@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from members.metrics import Scope, month_start
 from members.models import Member, Partner, Program, Tier
 from members.selectors import add_months
+from members.zones import program_clock
 
 MAX_DAYS = 3660  # a custom period spans at most about ten years
 UNKNOWN_TYPE = "unknown"  # the form's value for members whose loyalty type is not known yet ("")
@@ -98,7 +99,8 @@ class DashboardForm(forms.Form):
 
     def scope(self, now: datetime) -> Scope:
         data = self.cleaned_data
-        start, end = period_bounds(data["period"], now, data.get("start"), data.get("end"))
+        with program_clock(data["program"]):  # "today", "this month": the program's local days
+            start, end = period_bounds(data["period"], now, data.get("start"), data.get("end"))
         loyalty = data.get("loyalty_type")
         return Scope(
             program=data["program"],

@@ -16,6 +16,7 @@ from backoffice.models import DashboardSummary
 from core.db import replica_reads
 from members.metrics import Scope
 from members.models import Program
+from members.zones import program_clock
 
 PRESETS = [period for period, _label in Period.CHOICES if period != Period.CUSTOM]
 
@@ -38,8 +39,8 @@ def dashboard_summaries_refresh(*, now: datetime | None = None) -> int:
                 seconds=CLOSED_PERIOD_SECONDS.get(period, every / 2)
             ):
                 continue
-            start, end = period_bounds(period, now)
-            with replica_reads():
+            with replica_reads(), program_clock(program):  # "today", "this month": the program's local days
+                start, end = period_bounds(period, now)
                 page = dashboard_build(scope=Scope(program=program, start=start, end=end))
             DashboardSummary.objects.update_or_create(
                 program=program,
@@ -68,7 +69,7 @@ def dashboard_page(*, scope: Scope, period: str, now: datetime | None = None) ->
             page.summary_every = every
             return page
     snapshots_ensure(program=scope.program)
-    with replica_reads():
+    with replica_reads(), program_clock(scope.program):  # months and dates by the program's local day
         return dashboard_build(scope=scope)
 
 

@@ -8,7 +8,7 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from campaigns.models import Campaign, Delivery
-from campaigns.selectors import assignment, birthday_q, campaign_audience, capped_members
+from campaigns.selectors import assignment, campaign_audience, capped_members, members_birthday_q
 from campaigns.services.sending import deliveries_send_batch
 from core.enqueue import enqueue
 
@@ -48,7 +48,7 @@ def _rows_query(campaign: Campaign, now: datetime):
     """The audience of one run; periodic journeys add their trigger condition."""
     audience = campaign_audience(campaign=campaign, now=now)
     if campaign.trigger == Campaign.Trigger.BIRTHDAY:
-        return audience.filter(birthday_q(campaign.trigger_days, timezone.localdate(now)))
+        return audience.filter(members_birthday_q(campaign.trigger_days, now))
     if campaign.trigger == Campaign.Trigger.WIN_BACK:
         cutoff = now - timedelta(days=campaign.trigger_days)
         return audience.filter(

@@ -28,6 +28,27 @@ def _url_field(name: str) -> forms.URLField:
     return forms.URLField(label=field.verbose_name, help_text=field.help_text, required=False, assume_scheme="https")
 
 
+LOYALTY_FIELDS = (
+    "loyalty_advocate_nps",
+    "loyalty_satisfied_nps",
+    "loyalty_freebie_share",
+    "loyalty_freebie_max_purchases",
+    "loyalty_price_min_purchases",
+    "loyalty_price_share",
+    "loyalty_program_min_purchases",
+    "loyalty_convenience_min_purchases",
+    "loyalty_convenience_max_share",
+)
+
+
+class LoyaltyThresholdsForm(forms.ModelForm):
+    """The loyalty-type thresholds alone: what the change form's live preview validates."""
+
+    class Meta:
+        model = Program
+        fields = LOYALTY_FIELDS
+
+
 class ProgramForm(forms.ModelForm):
     terms_url = _url_field("terms_url")
     privacy_url = _url_field("privacy_url")
@@ -39,6 +60,7 @@ class ProgramForm(forms.ModelForm):
             "slug",
             "is_default",
             "currency",
+            "time_zone",
             "default_region",
             "points_name",
             "points_forms",
@@ -64,6 +86,7 @@ class ProgramForm(forms.ModelForm):
             "burn_rate",
             "burn_min_order",
             "tier_notice_days",
+            *LOYALTY_FIELDS,
             "adjust_limit",
             "adjust_approval_above",
             "member_daily_earns",
@@ -132,6 +155,8 @@ class EarningRuleForm(forms.ModelForm):
             "starts_at",
             "ends_at",
             "weekdays",
+            "from_hour",
+            "until_hour",
             "priority",
             "stackable",
         ]

@@ -3,24 +3,36 @@ earning simulator), paid plans and the subscriptions to them."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import Http404, JsonResponse
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from core.errors import DomainError
+from core.formatting import number
 from core.translations import MissingTranslationsAdmin
 from members import services
 from members.admin.base import ReadOnlyAdmin, action_form
-from members.admin.forms import CustomEventTypeForm, EarningRuleForm, ProgramForm, SimulatorForm
+from members.admin.forms import (
+    LOYALTY_FIELDS,
+    CustomEventTypeForm,
+    EarningRuleForm,
+    LoyaltyThresholdsForm,
+    ProgramForm,
+    SimulatorForm,
+)
 from members.admin.revisions import RulesRevisedAdminMixin
 from members.earning import earn_quote
+from members.loyalty import LoyaltyThresholds, loyalty_type_counts, loyalty_type_distribution
 from members.models import (
     CustomEvent,
     CustomEventType,
     EarningRule,
+    Member,
     MembershipPlan,
     Partner,
     Program,
@@ -54,7 +66,21 @@ class ProgramAdmin(RulesRevisedAdminMixin, MissingTranslationsAdmin, Translation
     prepopulated_fields = {"slug": ("name",)}
     inlines = [TierInline]
     fieldsets = (
-        (None, {"fields": ("name", "slug", "is_default", "currency", "points_name", "points_forms", "default_region")}),
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "slug",
+                    "is_default",
+                    "currency",
+                    "time_zone",
+                    "points_name",
+                    "points_forms",
+                    "default_region",
+                )
+            },
+        ),
         (
             _("Branding and links"),
             {
@@ -81,6 +107,18 @@ class ProgramAdmin(RulesRevisedAdminMixin, MissingTranslationsAdmin, Translation
             },
         ),
         (_("Paying with points and tiers"), {"fields": ("burn_rate", "burn_min_order", "tier_notice_days")}),
+        (
+            _("Loyalty types"),
+            {
+                "description": _(
+                    "The thresholds of the loyalty-type rules (README, Loyalty types), applied in order; the "
+                    "first rule a member matches is their type. The table counts the members of each type now "
+                    "and with the thresholds as entered, recounted as you change them; types are recomputed "
+                    "nightly after saving."
+                ),
+                "fields": (LOYALTY_FIELDS[:3], LOYALTY_FIELDS[3:6], LOYALTY_FIELDS[6:], "loyalty_preview"),
+            },
+        ),
         (_("Staff"), {"fields": ("adjust_limit", "adjust_approval_above")}),
         (
             _("Points transfers between members"),
@@ -125,8 +163,54 @@ class ProgramAdmin(RulesRevisedAdminMixin, MissingTranslationsAdmin, Translation
         ),
     )
 
+    readonly_fields = ("loyalty_preview",)
+
+    class Media:
+        js = ("js/loyalty-preview.js",)
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # members and the ledger hang on a program; deactivate its rules instead
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(self.loyalty_preview_view)
+        return [
+            path("<int:pk>/loyalty-preview/", preview, name="members_program_loyalty_preview"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("Members by type"))
+    def loyalty_preview(self, program: Program | None) -> str:
+        if program is None or program.pk is None:
+            return _("Save the program first: the counts are of its members.")
+        now = loyalty_type_counts(program=program)
+        entered = loyalty_type_distribution(program=program)
+        url = reverse("admin:members_program_loyalty_preview", args=[program.pk])
+        rows = format_html_join(
+            "",
+            '<tr><th scope="row">{}</th><td>{}</td><td data-loyalty-type="{}">{}</td></tr>',
+            ((label, number(now[value]), value, number(entered[value])) for value, label in Member.LoyaltyType.choices),
+        )
+        return format_html(
+            '<table id="loyalty-preview" data-url="{}"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            url,
+            _("Type"),
+            _("Now"),
+            _("With these thresholds"),
+            rows,
+        )
+
+    def loyalty_preview_view(self, request, pk: int) -> JsonResponse:
+        """The counts by type with the thresholds of the query string (the change form's fields):
+        JSON for static/js/loyalty-preview.js; invalid thresholds are a 400 naming the fields."""
+        program = Program.objects.filter(pk=pk).first()
+        if program is None or not self.has_view_permission(request, program):
+            raise Http404
+        form = LoyaltyThresholdsForm(request.GET, instance=program)
+        if not form.is_valid():
+            return JsonResponse({"errors": form.errors}, status=400)
+        counts = loyalty_type_distribution(program=program, thresholds=LoyaltyThresholds.of(form.instance))
+        return JsonResponse({"counts": counts, "shown": {k: number(v) for k, v in counts.items()}})
 
 
 @admin.register(Tier)
@@ -172,7 +256,7 @@ class EarningRuleAdmin(RulesRevisedAdminMixin, MissingTranslationsAdmin, Transla
         (None, {"fields": ("program", "name", "kind", "is_active")}),
         (_("What it matches"), {"fields": ("category", "sku", "partner", "action", "min_amount")}),
         (_("What it gives"), {"fields": ("multiplier", "points", "daily_cap", "lifetime_cap")}),
-        (_("When"), {"fields": ("starts_at", "ends_at", "weekdays")}),
+        (_("When"), {"fields": ("starts_at", "ends_at", "weekdays", ("from_hour", "until_hour"))}),
         (_("Combining with other rules"), {"fields": ("priority", "stackable")}),
     )
 

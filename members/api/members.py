@@ -29,6 +29,7 @@ from members.partners.docs import (
     errors,
 )
 from members.partners.serializers import ListQuerySerializer
+from members.perks import members_with_perks
 
 NUMBER = "402519876543"
 HOUSEHOLD_EXAMPLE = {"id": 12, "name": "Popescu family", "available": 2130, "members": 2}
@@ -41,6 +42,7 @@ MEMBER_EXAMPLE = {
     "birth_date": "1990-04-17",
     "language": "ro",
     "external_id": "CRM-1881",
+    "time_zone": "Europe/Bucharest",
     "consent_email": True,
     "consent_sms": False,
     "referral_code": "K7MZ3QPA",
@@ -50,6 +52,7 @@ MEMBER_EXAMPLE = {
     "points_pending": 85,
     "household": HOUSEHOLD_EXAMPLE,
     "enrolled_at": "2026-03-02T10:15:00Z",
+    "perks": {"free_shipping": True, "early_access": False},
 }
 BREAKDOWN_EXAMPLE = [
     {"kind": "base", "label": "84.50 EUR x 1.0000", "points": 84, "rule": None},
@@ -99,7 +102,7 @@ class MembersView(PartnerAPIView):
         query = s.MemberLookupSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = {k: v for k, v in query.validated_data.items() if k in ("email", "phone", "external_id")}
-        members = api_selectors.members_lookup(partner=self.partner, **filters)
+        members = members_with_perks(api_selectors.members_lookup(partner=self.partner, **filters))
         if query.validated_data.get("nothing"):
             members = members.none()
         page, paginator = paginate(request, members, view=self, ordering=("-enrolled_at", "-id"), pages=True)

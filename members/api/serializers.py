@@ -13,7 +13,9 @@ from members.api import render
 from members.households import household_pool_brief
 from members.models import EarningRule, LedgerEntry, Member, Subscription
 from members.partners.serializers import MONEY, ListQuerySerializer, StrictSerializer, page_serializer
+from members.perks import member_perks
 from members.services import ITEM_KINDS, external_reference_normalize
+from members.zones import zone_names
 
 MAX_ITEMS = 500
 
@@ -49,6 +51,15 @@ class MemberWriteSerializer(StrictSerializer):
     birth_date = serializers.DateField(required=False, allow_null=True)
     language = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES], required=False)
     external_id = NFCCharField(max_length=64, required=False, allow_blank=True)
+    time_zone = serializers.ChoiceField(
+        choices=zone_names(),
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid_choice": 'Unknown time zone "{input}": use an IANA name such as Europe/Bucharest.'},
+        help_text="Where the member lives, as an IANA time zone name (Europe/Bucharest, Pacific/Auckland): text "
+        "messages respect quiet hours there and birthdays follow it. Empty: the program's zone. An unknown "
+        "name: 400 naming the field.",
+    )
     consent_email = serializers.BooleanField(required=False, help_text="Agrees to receive emails.")
     consent_sms = serializers.BooleanField(required=False, help_text="Agrees to receive text messages.")
 
@@ -96,6 +107,13 @@ class HouseholdField(serializers.Field):
         return render.household(brief)
 
 
+class PerksSerializer(serializers.Serializer):
+    free_shipping = serializers.BooleanField(help_text="The member's paid plan ships orders for free.")
+    early_access = serializers.BooleanField(
+        help_text="The member's paid plan opens sales and early-access rewards before their public date."
+    )
+
+
 class MemberSerializer(serializers.Serializer):
     number = serializers.CharField(help_text="Membership number (12 digits, Luhn check digit).")
     email = serializers.EmailField()
@@ -105,6 +123,7 @@ class MemberSerializer(serializers.Serializer):
     birth_date = serializers.DateField(allow_null=True)
     language = serializers.CharField()
     external_id = serializers.CharField(help_text="The partner's own customer id, if given at enrollment.")
+    time_zone = serializers.CharField(help_text="The member's IANA time zone; empty: the program's.")
     consent_email = serializers.BooleanField()
     consent_sms = serializers.BooleanField()
     referral_code = serializers.CharField()
@@ -114,6 +133,13 @@ class MemberSerializer(serializers.Serializer):
     points_pending = serializers.IntegerField()
     household = HouseholdField()
     enrolled_at = serializers.DateTimeField()
+    perks = serializers.SerializerMethodField(
+        help_text="What the member's paid plan gives now (all false without one, or before it is paid)."
+    )
+
+    @extend_schema_field(PerksSerializer)
+    def get_perks(self, member: Member) -> dict:
+        return member_perks(member).as_dict()
 
 
 class EmailChangeSerializer(serializers.Serializer):

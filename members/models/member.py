@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from members.models.program import MembershipPlan, Partner, Program, Tier
+from members.zones import validate_time_zone, zone_choices
 
 
 class Member(models.Model):
@@ -41,6 +42,14 @@ class Member(models.Model):
     last_name = models.CharField(max_length=80, blank=True)
     birth_date = models.DateField(null=True, blank=True)
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        choices=zone_choices,
+        validators=[validate_time_zone],
+        help_text=_("Where the member lives: no messages reach them in quiet hours there. Empty: the program's."),
+    )
     external_id = models.CharField(max_length=64, blank=True)
     consent_email = models.BooleanField(default=False)
     consent_email_at = models.DateTimeField(null=True, blank=True)

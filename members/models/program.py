@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from members.phones import phone_region_default, validate_region
+from members.zones import validate_time_zone, zone_choices, zone_default
 
 # Points columns are 32-bit integers: a ceiling above this could let one day's sums overflow them.
 POINTS_CEILING_MAX = 1_000_000_000
@@ -40,6 +41,17 @@ class Program(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     is_default = models.BooleanField(default=False, help_text=_("Program used by the sign-up page when none is named."))
     currency = models.CharField(max_length=3, default="EUR")
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        choices=zone_choices,
+        default=zone_default,
+        validators=[validate_time_zone],
+        help_text=_(
+            "The program's local time: weekday and happy-hour rules, the expiry date of points (they run out "
+            "at local midnight), birthdays and reports follow it. Members may choose their own for messages."
+        ),
+    )
     default_region = models.CharField(
         _("phone region"),
         max_length=2,
@@ -139,6 +151,44 @@ class Program(models.Model):
     burn_min_order = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     tier_notice_days = models.PositiveIntegerField(
         default=30, help_text=_("Warn members this long before a downgrade.")
+    )
+    # Loyalty types (members.loyalty): the thresholds of its rules, per program. Shares in percent.
+    loyalty_advocate_nps = models.PositiveSmallIntegerField(
+        _("advocate: NPS from"),
+        default=9,
+        validators=[MaxValueValidator(10)],
+        help_text=_("Advocates answered the NPS question with at least this and referred someone."),
+    )
+    loyalty_freebie_share = models.PositiveSmallIntegerField(
+        _("freebie-loyal: share of points redeemed from (percent)"),
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    loyalty_freebie_max_purchases = models.PositiveSmallIntegerField(_("freebie-loyal: at most purchases"), default=3)
+    loyalty_price_min_purchases = models.PositiveSmallIntegerField(
+        _("price-loyal: at least purchases"), default=2, validators=[MinValueValidator(1)]
+    )
+    loyalty_price_share = models.PositiveSmallIntegerField(
+        _("price-loyal: share of purchases discounted from (percent)"),
+        default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    loyalty_program_min_purchases = models.PositiveSmallIntegerField(
+        _("program-loyal: at least purchases"),
+        default=2,
+        validators=[MinValueValidator(1)],
+        help_text=_("Members in a tier above the entry one, or on a paid plan, with at least this many purchases."),
+    )
+    loyalty_convenience_min_purchases = models.PositiveSmallIntegerField(
+        _("convenience: at least purchases"), default=6, validators=[MinValueValidator(1)]
+    )
+    loyalty_convenience_max_share = models.PositiveSmallIntegerField(
+        _("convenience: shares discounted and redeemed under (percent)"),
+        default=20,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    loyalty_satisfied_nps = models.PositiveSmallIntegerField(
+        _("satisfied: NPS from (or unknown)"), default=7, validators=[MaxValueValidator(10)]
     )
     adjust_limit = models.PositiveIntegerField(
         null=True,
@@ -270,6 +320,20 @@ class Program(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if (
+            self.loyalty_convenience_max_share is not None
+            and self.loyalty_price_share is not None
+            and self.loyalty_convenience_max_share > self.loyalty_price_share
+        ):
+            raise ValidationError(
+                {
+                    "loyalty_convenience_max_share": _(
+                        "Convenience buyers buy with few discounts: keep this at or below the price-loyal share."
+                    )
+                }
+            )
 
     @property
     def display_name(self) -> str:
@@ -428,6 +492,21 @@ class EarningRule(models.Model):
         blank=True,
         help_text=_("Only on these ISO weekdays, e.g. 6,7 for weekends. Empty: every day."),
     )
+    # Happy hours, on the program's clock (members.zones); past midnight when `from_hour` > `until_hour`.
+    from_hour = models.PositiveSmallIntegerField(
+        _("from hour"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(23)],
+        help_text=_("Happy hour: only from this hour (0-23, program time zone). Empty: all day."),
+    )
+    until_hour = models.PositiveSmallIntegerField(
+        _("until hour"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(24)],
+        help_text=_("Happy hour: only before this hour (1-24; 2 after 22 runs past midnight)."),
+    )
     priority = models.IntegerField(default=0, help_text=_("Higher wins among non-stackable rules."))
     stackable = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
@@ -455,6 +534,16 @@ class EarningRule(models.Model):
                 condition=Q(starts_at__isnull=True) | Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
                 name="rule_window_valid",
                 violation_error_message=_("The end must be after the start."),
+            ),
+            models.CheckConstraint(
+                condition=(Q(from_hour__isnull=True) & Q(until_hour__isnull=True))
+                | (
+                    Q(from_hour__isnull=False, until_hour__isnull=False)
+                    & Q(from_hour__lte=23, until_hour__lte=24)
+                    & ~Q(from_hour=F("until_hour"))
+                ),
+                name="rule_hours_valid",
+                violation_error_message=_("A happy hour needs both hours, and they must differ."),
             ),
         ]
 

@@ -27,6 +27,7 @@ from members.models import EmailChange, LedgerEntry, Member, Partner, Program, T
 from members.outbox import event_record
 from members.phones import PhoneInvalid, phone_e164
 from members.services.ledger import ledger_credit
+from members.zones import zone_names
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 
@@ -59,7 +60,13 @@ def normalize_email(email: str) -> str:
 OLDEST_MEMBER_YEARS = 120
 
 
-def _validate_profile(*, email: str | None = None, language: str | None = None, birth_date: date | None = None) -> None:
+def _validate_profile(
+    *,
+    email: str | None = None,
+    language: str | None = None,
+    birth_date: date | None = None,
+    time_zone: str | None = None,
+) -> None:
     if email is not None:
         try:
             validate_email(email)
@@ -72,6 +79,12 @@ def _validate_profile(*, email: str | None = None, language: str | None = None, 
             "invalid_language",
             f"Language must be one of {', '.join(dict(settings.LANGUAGES))}.",
             fields={"language": ["Unknown language."]},
+        )
+    if time_zone and time_zone not in zone_names():
+        raise DomainError(
+            "invalid_time_zone",
+            f"Unknown time zone {time_zone[:64]!r}: use an IANA name such as Europe/Bucharest.",
+            fields={"time_zone": ["Unknown time zone."]},
         )
     if birth_date is not None:
         today = timezone.localdate()
@@ -97,7 +110,7 @@ def phone_normalize(phone: str | None, *, program: Program) -> str:
         raise DomainError("invalid_phone", "This is not a valid phone number.", fields={"phone": [hint]}) from exc
 
 
-PROFILE_FIELDS = ("email", "phone", "first_name", "last_name", "birth_date", "language", "external_id")
+PROFILE_FIELDS = ("email", "phone", "first_name", "last_name", "birth_date", "language", "external_id", "time_zone")
 
 
 @transaction.atomic
@@ -111,6 +124,7 @@ def member_enroll(
     birth_date: date | None = None,
     language: str = "en",
     external_id: str = "",
+    time_zone: str = "",
     consent_email: bool = False,
     consent_sms: bool = False,
     referral_code: str = "",
@@ -120,7 +134,7 @@ def member_enroll(
 ) -> Member:
     """`welcome_gift`: False for a member moving from another platform (opening balances)."""
     email = normalize_email(email)
-    _validate_profile(email=email, language=language, birth_date=birth_date)
+    _validate_profile(email=email, language=language, birth_date=birth_date, time_zone=time_zone)
     phone = phone_normalize(phone, program=program)
     if Member.objects.filter(program=program, email=email).exists():
         raise Conflict(
@@ -156,6 +170,7 @@ def member_enroll(
                 birth_date=birth_date,
                 language=language,
                 external_id=external_id,
+                time_zone=time_zone,
                 consent_email=consent_email,
                 consent_email_at=now if consent_email else None,
                 consent_sms=consent_sms,
@@ -228,7 +243,12 @@ def member_update(*, member: Member, **fields) -> Member:
     member = lock_member(member)
     if "email" in fields:
         fields["email"] = normalize_email(fields["email"])
-    _validate_profile(email=fields.get("email"), language=fields.get("language"), birth_date=fields.get("birth_date"))
+    _validate_profile(
+        email=fields.get("email"),
+        language=fields.get("language"),
+        birth_date=fields.get("birth_date"),
+        time_zone=fields.get("time_zone"),
+    )
     if "phone" in fields:
         fields["phone"] = phone_normalize(fields["phone"], program=member.program)
     if (

@@ -17,6 +17,7 @@ from members.models import CustomEvent, CustomEventType, LedgerEntry, Member, Pa
 from members.outbox import event_record
 from members.services.ledger import ledger_credit
 from members.texts import stored_reason
+from members.zones import program_day_start
 
 _JSON_TYPES = {"string": (str,), "number": (int, float), "boolean": (bool,)}
 
@@ -70,7 +71,7 @@ def custom_event_record(
     now = timezone.now()
     points = custom_event_points(event_type=event_type, attributes=attributes)
     if points and event_type.daily_cap is not None:
-        start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        start = program_day_start(member.program, now)
         earned_today = CustomEvent.objects.filter(
             event_type=event_type, member=member, created_at__gte=start, points__gt=0
         ).count()

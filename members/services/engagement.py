@@ -2,7 +2,7 @@
 profile, birthdays), by the program's engagement rules and within their caps."""
 
 import calendar
-from datetime import date
+from datetime import date, datetime
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -18,6 +18,7 @@ from members.selectors import program_rules
 from members.services.ledger import ledger_credit
 from members.services.tiers import tier_evaluate
 from members.texts import stored_reason
+from members.zones import member_zone_in, program_day_start, zones_by_local_date
 
 
 @transaction.atomic
@@ -49,7 +50,7 @@ def points_engage(*, member: Member, action: str, reference: str) -> LedgerEntry
         .first()
     )
     done = EngagementAction.objects.filter(member=member, action=action, entry__isnull=False)
-    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    start_of_day = program_day_start(member.program, now)
     capped = (
         rule is None
         or not rule.points
@@ -87,25 +88,40 @@ def points_engage(*, member: Member, action: str, reference: str) -> LedgerEntry
     return entry
 
 
-def birthdays_award(*, today: date | None = None) -> int:
-    """Daily: the birthday engagement award for members born on this day (29 February birthdays
-    are celebrated on the 28th in other years). Once per member and year, within the rule's caps;
-    programs without an active birthday rule are skipped. Returns the awards made."""
-    today = today or timezone.localdate()
-    days = [(today.month, today.day)]
-    if (today.month, today.day) == (2, 28) and calendar.monthrange(today.year, 2)[1] == 28:
+def born_on(day: date) -> Q:
+    """Members whose birthday is `day` (29 February birthdays are celebrated on the 28th in other years)."""
+    days = [(day.month, day.day)]
+    if (day.month, day.day) == (2, 28) and calendar.monthrange(day.year, 2)[1] == 28:
         days.append((2, 29))
-    born_today = Q()
-    for month, day in days:
-        born_today |= Q(birth_date__month=month, birth_date__day=day)
+    q = Q(pk__in=[])
+    for month, day_of_month in days:
+        q |= Q(birth_date__month=month, birth_date__day=day_of_month)
+    return q
+
+
+def birthdays_award(*, now: datetime | None = None) -> int:
+    """Hourly: the birthday engagement award for members whose birthday it is where they live (their
+    time zone, else their program's), so an hourly run reaches each one soon after their local
+    midnight. Once per member and year, within the rule's caps; programs without an active birthday
+    rule are skipped. Returns the awards made."""
+    now = now or timezone.now()
     programs = EarningRule.objects.filter(
         kind=EarningRule.Kind.ENGAGEMENT, action=EarningRule.Action.BIRTHDAY, is_active=True, points__gt=0
     ).values("program_id")
-    reference = f"birthday:{today.year}"
-    celebrated = EngagementAction.objects.filter(
-        member=OuterRef("pk"), action=EarningRule.Action.BIRTHDAY, reference=reference
-    )
-    members = Member.objects.filter(born_today, ~Exists(celebrated), program__in=programs, status=Member.Status.ACTIVE)
+    awarded = 0
+    for day, zones in zones_by_local_date(now).items():
+        reference = f"birthday:{day.year}"
+        celebrated = EngagementAction.objects.filter(
+            member=OuterRef("pk"), action=EarningRule.Action.BIRTHDAY, reference=reference
+        )
+        members = Member.objects.filter(
+            born_on(day), member_zone_in(zones), ~Exists(celebrated), program__in=programs, status=Member.Status.ACTIVE
+        )
+        awarded += _birthdays_award_chunked(members, reference)
+    return awarded
+
+
+def _birthdays_award_chunked(members, reference: str) -> int:
     awarded, last = 0, 0
     while True:
         chunk = list(members.filter(pk__gt=last).order_by("pk")[:CHUNK])

@@ -36,11 +36,15 @@ from members.outbox import event_record
 from members.selectors import add_months
 from members.services.audit import audit_record
 from members.services.tiers import tier_evaluate
+from members.zones import end_of_local_day, program_zone
 
 
 def _expiry_for(program: Program, earned_at: datetime) -> datetime | None:
+    """Points earned on a local date expire at the end of the same date N months later, at the
+    program's local midnight (so a member reads one expiry date, whatever the hour they earned)."""
     if program.expiry_policy == Program.Expiry.FIXED:
-        return add_months(earned_at, program.expiry_months)
+        zone = program_zone(program)
+        return end_of_local_day(zone, add_months(earned_at.astimezone(zone), program.expiry_months))
     return None
 
 

@@ -23,6 +23,7 @@ from members.services.ledger import ledger_credit
 from members.services.plans import active_plan
 from members.services.referrals import referral_reward
 from members.services.tiers import tier_evaluate
+from members.zones import program_day_start
 
 
 def purchase_quote(
@@ -202,7 +203,7 @@ def _date_check(member: Member, occurred_at: datetime, now: datetime) -> None:
 
 
 def _points_earned_today(member: Member, now: datetime) -> int:
-    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = program_day_start(member.program, now)
     if member.last_activity_at is None or member.last_activity_at < start:
         return 0  # every credit marks activity: none today, so no query (a member's first purchase of the day)
     return LedgerEntry.objects.filter(member=member, kind=LedgerEntry.Kind.EARN, created_at__gte=start).aggregate(

@@ -21,6 +21,7 @@ from members.models import LedgerEntry, Member, Partner, PointLot, PointsTransfe
 from members.outbox import event_record
 from members.services.audit import audit_record
 from members.services.ledger import ledger_credit, ledger_debit
+from members.zones import program_day_start
 
 
 def _limits_check(sender: Member, points: int) -> None:
@@ -33,7 +34,7 @@ def _limits_check(sender: Member, points: int) -> None:
 
 
 def _sent_today(sender: Member, now) -> int:
-    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = program_day_start(sender.program, now)
     return PointsTransfer.objects.filter(sender=sender, created_at__gte=start).aggregate(
         points=Coalesce(Sum("points"), 0)
     )["points"]

@@ -27,6 +27,9 @@ class CatalogRewardSerializer(serializers.Serializer):
     stock = serializers.IntegerField(allow_null=True, help_text="Units left; null: unlimited.")
     limit_per_member = serializers.IntegerField(allow_null=True)
     starts_at = serializers.DateTimeField(allow_null=True)
+    early_access = serializers.BooleanField(
+        help_text="Members whose paid plan has early access (perks.early_access) may redeem it before starts_at."
+    )
     ends_at = serializers.DateTimeField(allow_null=True)
     event_at = serializers.DateTimeField(allow_null=True)
     event_place = serializers.CharField()
@@ -54,6 +57,7 @@ EXAMPLE = {
     "stock": None,
     "limit_per_member": None,
     "starts_at": None,
+    "early_access": False,
     "ends_at": None,
     "event_at": None,
     "event_place": "",

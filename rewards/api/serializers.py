@@ -2,10 +2,12 @@
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from members.api.serializers import BalanceShortSerializer
+from members.api.serializers import BalanceShortSerializer, PerksSerializer
 from members.partners.serializers import MONEY, ListQuerySerializer, StrictSerializer, page_serializer
+from members.perks import member_perks
 from rewards.models import BurnHold, Redemption, Reward, Voucher
 from rewards.services import voucher_code_display
 
@@ -55,6 +57,17 @@ class VoucherSerializer(serializers.Serializer):
 
     def get_code(self, voucher: Voucher) -> str:
         return voucher_code_display(voucher.code)
+
+
+class VoucherCheckSerializer(VoucherSerializer):
+    perks = serializers.SerializerMethodField(
+        help_text="The paid-plan perks of the voucher's member now: waive shipping on this order when "
+        "free_shipping is true. All false for a code not issued to a member."
+    )
+
+    @extend_schema_field(PerksSerializer)
+    def get_perks(self, voucher: Voucher) -> dict:
+        return member_perks(voucher.member).as_dict()
 
 
 class RedemptionSerializer(serializers.Serializer):

@@ -304,7 +304,12 @@ class VoucherView(PartnerAPIView):
             ),
         ],
         responses={
-            200: OpenApiResponse(s.VoucherSerializer, examples=[OpenApiExample("valid", value=VOUCHER)]),
+            200: OpenApiResponse(
+                s.VoucherCheckSerializer,
+                examples=[
+                    OpenApiExample("valid", value={**VOUCHER, "perks": {"free_shipping": True, "early_access": False}})
+                ],
+            ),
             **errors(
                 *READ_ERRORS,
                 409,
@@ -319,7 +324,7 @@ class VoucherView(PartnerAPIView):
         voucher = services.voucher_validate(
             code=code, partner=self.partner, order_total=query.validated_data.get("order_total")
         )
-        return Response(s.VoucherSerializer(voucher).data)
+        return Response(s.VoucherCheckSerializer(voucher).data)
 
 
 class VoucherConsumeView(PartnerAPIView):

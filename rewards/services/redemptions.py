@@ -18,10 +18,11 @@ from members import services as members_services
 from members.households import household_pool_of
 from members.models import Member, Partner
 from members.outbox import event_record
+from members.perks import member_perks
 from members.texts import stored_all, stored_reason
 from rewards.events import RewardRedeemed, RewardViewed
 from rewards.models import Redemption, Reward, SurpriseRule, Voucher
-from rewards.selectors import RewardUsage, redeem_refusal, refusal, reward_usage
+from rewards.selectors import RewardUsage, early_access_pending, redeem_refusal, refusal, reward_usage
 from rewards.services.vouchers import voucher_issue
 
 
@@ -101,6 +102,7 @@ def reward_redeem(
         plan_active=members_services.active_plan(member, now) is not None,
         usage=reward_usage(member=member, rewards=[reward], now=now).get(reward.pk, RewardUsage()),
         available=household_pool_of(household=household, members=locked) if household else None,
+        early_access=early_access_pending(reward, now) and member_perks(member, now).early_access,
     )
     if refused is not None:
         raise refused

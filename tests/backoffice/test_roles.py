@@ -10,6 +10,7 @@ from campaigns.models import Campaign
 from feedback import services as feedback_services
 from feedback.models import Ticket
 from members import services
+from members.admin.forms import LOYALTY_FIELDS
 from members.models import AuditEntry, LedgerEntry, Member, Program, Tier
 from tests.campaigns.conftest import CampaignFactory
 from tests.conftest import MemberFactory, run_action
@@ -60,6 +61,8 @@ def program_post(program: Program, **changes) -> dict:
         "household_max_members": program.household_max_members,
         "household_tier_mode": program.household_tier_mode,
         "max_member_daily_points": program.max_member_daily_points,
+        "time_zone": program.time_zone,
+        **{name: getattr(program, name) for name in LOYALTY_FIELDS},
         "tiers-TOTAL_FORMS": 0,
         "tiers-INITIAL_FORMS": 0,
         "tiers-MIN_NUM_FORMS": 0,

@@ -162,7 +162,9 @@ def _only(program, member) -> Segment:
 
 def test_quiet_hours_hold_sms_until_morning_in_the_members_time_zone(program, consenting, on_commit):
     bucharest = consenting(consent_email=False, consent_sms=True, phone="+40 700 000 001")
-    new_york = consenting(consent_email=False, consent_sms=True, phone="+12125550100")
+    new_york = consenting(consent_email=False, consent_sms=True, phone="+12125550100", time_zone="America/New_York")
+    program.time_zone = "Europe/Bucharest"  # the member without a zone of their own lives on the program's
+    program.save(update_fields=["time_zone"])
     emailed = consenting()
     campaign = CampaignFactory(program=program, channel_sms=True, quiet_start=21, quiet_end=9)
     with at("2026-05-01T21:30:00+00:00"):  # 00:30 in Bucharest, 17:30 in New York

@@ -68,6 +68,10 @@ def test_demo_seed_gives_a_year_of_history_with_a_clean_ledger():
     household = Household.objects.get(program=program)
     assert household.members.count() == 2 and household.members.filter(email="ana@example.com").exists()
     assert program.household_max_members == 4 and program.household_pool_default
+    # Time: the program's zone, members abroad with their own, thresholds of its own, a plan with perks.
+    assert program.time_zone == "Europe/Bucharest" and program.loyalty_price_share == 40
+    assert program.members.filter(time_zone="Europe/Rome").exists()
+    assert program.plans.filter(free_shipping=True, early_access=True).exists()
     demo.seed()  # a second run adds nothing
     assert Household.objects.filter(program=program).count() == 1
     assert program.members.count() == 63

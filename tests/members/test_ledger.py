@@ -9,7 +9,7 @@ from django.utils import timezone
 from core.errors import DomainError
 from members import selectors, services
 from members.models import EarningRule, Event, LedgerEntry, Member, Program
-from tests.conftest import MemberFactory
+from tests.conftest import MemberFactory, at
 
 from .conftest import assert_ledger_consistent, buy, fresh
 
@@ -246,12 +246,13 @@ def test_birthday_award_once_a_year_and_on_28_february_for_leap_day(program, clo
     )
     leap = MemberFactory(program=program, birth_date=date(2000, 2, 29))
     other = MemberFactory(program=program, birth_date=date(1990, 3, 1))
-    assert services.birthdays_award(today=date(2026, 2, 28)) == 1
-    assert services.birthdays_award(today=date(2026, 2, 28)) == 0
-    assert services.birthdays_award(today=date(2026, 3, 1)) == 1
+    # At noon UTC every zone within 11 hours of UTC has the same date; the test program runs on UTC.
+    assert services.birthdays_award(now=at(2026, 2, 28, 12)) == 1
+    assert services.birthdays_award(now=at(2026, 2, 28, 12)) == 0
+    assert services.birthdays_award(now=at(2026, 3, 1, 12)) == 1
     assert fresh(leap).points_available == 100
     assert fresh(other).points_available == 100
-    assert services.birthdays_award(today=date(2028, 2, 28)) == 0  # leap year: the 29th is the day
+    assert services.birthdays_award(now=at(2028, 2, 28, 12)) == 0  # leap year: the 29th is the day
 
 
 def test_purchase_refusals_store_nothing(member, partner, clock):
