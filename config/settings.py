@@ -392,6 +392,7 @@ SPECTACULAR_SETTINGS = {
         "HoldReasonEnum": "members.checks.HOLD_REASONS",
         "HoldReviewEnum": ["open", "rejected"],
         "ImportKindEnum": "members.models.ImportJob.Kind",
+        "VoucherStatusEnum": "rewards.models.Voucher.Status",
     },
 }
 

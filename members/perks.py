@@ -41,6 +41,14 @@ def members_with_perks(queryset: QuerySet[Member], at: datetime | None = None) -
     )
 
 
+def subscription_perks(subscription: Subscription | None, at: datetime | None = None) -> Perks:
+    """The perks of a member's live subscription (members.selectors.subscription_live, plan
+    selected): no query, for a page that reads the subscription anyway."""
+    if subscription is None or not subscription.gives_perks or subscription.expires_at <= (at or timezone.now()):
+        return NO_PERKS
+    return Perks(free_shipping=subscription.plan.free_shipping, early_access=subscription.plan.early_access)
+
+
 def member_perks(member: Member | None, at: datetime | None = None) -> Perks:
     """The perks `member` holds at `at` (default: now): from the annotations of members_with_perks
     when present, else one query."""

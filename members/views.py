@@ -42,7 +42,7 @@ from members.forms import (
     SignupForm,
 )
 from members.models import LedgerEntry, Member, Program
-from members.perks import member_perks
+from members.perks import subscription_perks
 from members.why import entries_explain, why_names
 
 HISTORY_PAGE_SIZE = 25
@@ -430,15 +430,16 @@ def referrals(request: HttpRequest) -> HttpResponse:
 @member_required
 def membership(request: HttpRequest) -> HttpResponse:
     member = request.member
+    subscription = selectors.subscription_live(member=member)
     return render(
         request,
         "members/membership.html",
         {
             "member": member,
             "plans": selectors.plans_available(member=member),
-            "subscription": selectors.subscription_live(member=member),
+            "subscription": subscription,
             "points_on_sale": selectors.points_on_sale(program=member.program),
-            "perks": member_perks(member),
+            "perks": subscription_perks(subscription),
         },
     )
 
