@@ -55,8 +55,8 @@ def purchase_rules(ctx, case):
     """A well-formed purchase can still break rules of the program, which a schema cannot state;
     these are 400s with their own codes (`currency_mismatch`, `invalid_amount`), tested one by one in
     tests/members/api. A positive body is made to keep them, so "valid data is accepted" means what
-    it says: a member named (by number or card), the program's currency, items adding up to the amount, at most the amount paid with
-    points. (The date's bounds depend on the clock and the member: see the test.)"""
+    it says: a member named (by number or card), the program's currency, only discount lines
+    negative, items adding up to the amount, at most the amount paid with points. (The date's bounds depend on the clock and the member: see the test.)"""
     body = _positive_body(case)
     if body is None:
         return case
@@ -64,6 +64,10 @@ def purchase_rules(ctx, case):
     if not body.get("member") and not body.get("card") and not case.path.endswith("/receipts"):
         body["member"] = NUMBER  # a purchase names its member, by number or card (a 400 otherwise)
     items = body.get("items")
+    for item in items or []:  # a discount line is negative, no other line is (a 400 invalid_items otherwise)
+        price = Decimal(item["unit_price"])
+        if (item.get("kind") == "discount") != (price < 0) and price:
+            item["unit_price"] = str(-price)
     if items:
         total = sum((Decimal(i["unit_price"]) * i.get("quantity", 1) for i in items), Decimal(0))
         if Decimal("0.01") <= total <= MONEY_MAX:
