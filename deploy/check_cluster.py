@@ -75,7 +75,7 @@ def main(base: str, key_a: str, key_b: str) -> int:
         before = a.get(f"{api}/members/{ana}/balance", timeout=30).json()["available"]
 
         def redeem(n: int) -> requests.Response:
-            body = {"member": ana, "reward": reward["id"]}
+            body = {"member": ana, "reward": reward["id"], "from_household": False}  # her own points only
             return a.post(f"{api}/redemptions", json=body, headers={"Idempotency-Key": f"cr-{run}-{n}"}, timeout=60)
 
         with ThreadPoolExecutor(REDEEMS) as pool:
