@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members import buy_points, household_views, views
+from members import buy_points, household_views, membership_views, views
 
 app_name = "members"
 urlpatterns = [
@@ -28,11 +28,11 @@ urlpatterns = [
     ),
     path("household/leave/", household_views.household_leave, name="household_leave"),
     path("ways-to-earn/", views.ways_to_earn, name="ways_to_earn"),
-    path("membership/", views.membership, name="membership"),
+    path("membership/", membership_views.membership, name="membership"),
     path("points/buy/", buy_points.buy_points, name="buy_points"),
     path("points/orders/<str:order>/cancel/", buy_points.buy_points_cancel, name="buy_points_cancel"),
-    path("membership/subscribe/<int:plan_id>/", views.membership_subscribe, name="membership_subscribe"),
-    path("membership/cancel/", views.membership_cancel, name="membership_cancel"),
+    path("membership/subscribe/<int:plan_id>/", membership_views.membership_subscribe, name="membership_subscribe"),
+    path("membership/cancel/", membership_views.membership_cancel, name="membership_cancel"),
     path("profile/", views.profile, name="profile"),
     path("profile/consents/", views.profile_consents, name="profile_consents"),
     path("profile/password/", views.profile_password, name="profile_password"),

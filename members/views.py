@@ -21,7 +21,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -31,7 +30,7 @@ from django.views.i18n import set_language
 from core import wallet
 from core.csvfiles import formula_safe
 from core.errors import DomainError
-from members import auth, branding, card, checks, earning, households, links, selectors, services
+from members import auth, branding, card, checks, earning, exports, households, links, selectors, services
 from members.forms import (
     ConsentForm,
     DeleteAccountForm,
@@ -42,13 +41,11 @@ from members.forms import (
     SignupForm,
 )
 from members.models import LedgerEntry, Member, Program
-from members.perks import subscription_perks
 from members.why import entries_explain, why_names
 
 HISTORY_PAGE_SIZE = 25
 DASHBOARD_ENTRIES = 5
 # Subscription.paid_by for plans asked for on the member page, until whoever takes the fee records it.
-PAID_BY_MEMBER_PAGE = "member page"
 
 
 def member_required(view: Callable) -> Callable:
@@ -427,70 +424,6 @@ def referrals(request: HttpRequest) -> HttpResponse:
     )
 
 
-@member_required
-def membership(request: HttpRequest) -> HttpResponse:
-    member = request.member
-    subscription = selectors.subscription_live(member=member)
-    return render(
-        request,
-        "members/membership.html",
-        {
-            "member": member,
-            "plans": selectors.plans_available(member=member),
-            "subscription": subscription,
-            "points_on_sale": selectors.points_on_sale(program=member.program),
-            "perks": subscription_perks(subscription),
-        },
-    )
-
-
-@require_POST
-@member_required
-def membership_subscribe(request: HttpRequest, plan_id: int) -> HttpResponse:
-    member = request.member
-    plan = get_object_or_404(selectors.plans_available(member=member), pk=plan_id)
-    try:
-        subscription = services.plan_subscribe(member=member, plan=plan, paid_by=PAID_BY_MEMBER_PAGE)
-    except DomainError:
-        messages.error(request, _("You already have a membership plan."))
-    else:
-        if subscription.gives_perks:  # kept a cancelled plan that was already paid
-            messages.success(request, _("Your %(plan)s membership continues.") % {"plan": plan.name})
-        else:
-            messages.success(
-                request,
-                _("Your request to join %(plan)s is recorded. Your perks start once the fee is paid.")
-                % {"plan": plan.name},
-            )
-    return redirect("members:membership")
-
-
-@require_POST
-@member_required
-def membership_cancel(request: HttpRequest) -> HttpResponse:
-    subscription = selectors.subscription_live(member=request.member)
-    if subscription is None:
-        raise Http404("No membership plan.")
-    try:
-        services.plan_cancel(subscription=subscription)
-    except DomainError:
-        messages.error(request, _("This membership is already cancelled."))
-    else:
-        if not subscription.gives_perks:  # not paid yet: the request is withdrawn
-            messages.success(request, _("Your request to join is withdrawn."))
-            return redirect("members:membership")
-        messages.success(
-            request,
-            _("Your membership will not renew. Your perks last until %(date)s.")
-            % {"date": _date(subscription.expires_at)},
-        )
-    return redirect("members:membership")
-
-
-def _date(value: datetime) -> str:
-    return date_format(timezone.localtime(value), "DATE_FORMAT")
-
-
 def _profile_page(request: HttpRequest, status: int = 200, **forms) -> HttpResponse:
     member = request.member
     context = {
@@ -607,7 +540,7 @@ def profile_password(request: HttpRequest) -> HttpResponse:
 @member_required
 def profile_export(request: HttpRequest) -> HttpResponse:
     """GDPR access: everything we hold about the member, as a JSON download."""
-    data = selectors.member_export(member=request.member)
+    data = exports.member_export(member=request.member)
     response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="my-data-{request.member.number}.json"'
     return response

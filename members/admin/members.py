@@ -19,7 +19,7 @@ from core.csvfiles import ImportMode, skipped_message
 from core.db import replica_reads
 from core.errors import DomainError
 from core.formatting import number
-from members import selectors, services
+from members import exports, selectors, services
 from members.admin.base import ReadOnlyInline, action_form, apply_each
 from members.admin.cards import CardInline
 from members.admin.forms import (
@@ -499,7 +499,7 @@ class MemberAdmin(ImportExportMixin, admin.ModelAdmin):
         if len(members) != 1:
             self.message_user(request, _("Select exactly one member to export."), messages.ERROR)
             return None
-        response = JsonResponse(selectors.member_export(member=members[0]), json_dumps_params={"indent": 2})
+        response = JsonResponse(exports.member_export(member=members[0]), json_dumps_params={"indent": 2})
         response["Content-Disposition"] = f'attachment; filename="member-{members[0].number}.json"'
         return response
 

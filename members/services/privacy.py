@@ -4,15 +4,15 @@ number, no personal data); erasing twice is a no-op."""
 
 from django.db import transaction
 
+from members.exports import member_export
 from members.models import Member, Partner
-from members.selectors import member_export
 from members.services.accounts import member_anonymize
 from members.services.audit import audit_record
 
 
 @transaction.atomic
 def member_data_export(*, member: Member, partner: Partner) -> dict:
-    """GDPR access: what members.selectors.member_export gives the member on their own pages."""
+    """GDPR access: what members.exports.member_export gives the member on their own pages."""
     data = member_export(member=member)
     audit_record(actor=None, action="member.export", target=member, changes={"partner": partner.pk})
     return data

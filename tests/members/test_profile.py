@@ -8,8 +8,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from core.errors import DomainError
 from members import services
+from members.exports import member_export
 from members.models import LedgerEntry, Member
-from members.selectors import member_export
 from tests.conftest import MemberFactory
 
 from .conftest import buy, fresh
