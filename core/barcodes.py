@@ -15,6 +15,7 @@ from html import escape
 
 import barcode
 import segno
+from barcode.charsets import code128
 from django.core.mail import EmailMultiAlternatives
 from django.utils.safestring import SafeString, mark_safe
 from PIL import Image, ImageDraw
@@ -32,10 +33,22 @@ def _qr(data: str) -> segno.QRCode:
     return segno.make(data, error="m", micro=False)
 
 
+class _Code128(barcode.Code128):
+    """python-barcode's Code 128 with the fix of its issue #251 (merged upstream, not in a release as of
+    0.16.1): data starting with the digit pair "99" lost that pair, because the start-code folding took
+    the pair's symbol value (99) for a switch to code set C. A member number 99... scanned as another
+    member's. Only a switch to set A or B right after START C is folded into the start code."""
+
+    def _try_to_optimize(self, encoded: list[int]) -> list[int]:
+        if encoded[1] in (code128.C["TO_A"], code128.C["TO_B"]):
+            encoded[:2] = [code128.TO[encoded[1]]]
+        return encoded
+
+
 def code128_modules(data: str) -> str:
     """The bars of `data` as Code 128, one character per module: "1" black, "0" white
     (python-barcode picks the code sets and adds the check symbol and stop pattern)."""
-    return barcode.Code128(data).build()[0]
+    return _Code128(data).build()[0]
 
 
 def _labelled(svg: str, label: str) -> SafeString:
