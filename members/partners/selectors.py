@@ -86,7 +86,9 @@ def _grant_check(key: str, prefix: str, grant: KeyGrant | None) -> KeyGrant | No
 
 
 def member_for_partner(*, partner: Partner, number: str) -> Member | None:
-    return Member.objects.select_related("program", "tier").filter(program_id=partner.program_id, number=number).first()
+    # A number is unique in its program: no ORDER BY to compile (first() would add one by pk).
+    found = Member.objects.select_related("program", "tier").filter(program_id=partner.program_id, number=number)
+    return next(iter(found[:1]), None)
 
 
 def deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:

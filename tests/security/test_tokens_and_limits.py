@@ -123,6 +123,24 @@ def test_an_unsubscribe_link_works_then_expires_after_unsubscribe_link_max_age(c
     assert ana.consent_email is True
 
 
+@pytest.mark.parametrize("script_prefix", ["/", "/loyalty/token/"])
+def test_the_unsubscribe_url_is_the_one_reverse_gives_under_any_script_prefix(ana, settings, script_prefix):
+    # The path is resolved once per script prefix with a stand-in token (a bulk send asks once per member)
+    from django.urls import get_script_prefix, set_script_prefix
+
+    before = get_script_prefix()
+    set_script_prefix(script_prefix)
+    try:
+        for channel in links.CHANNELS:
+            url = links.unsubscribe_url(ana, channel)
+            token = url.rstrip("/").rsplit("/", 1)[1]
+            assert url == settings.SITE_URL + reverse("members:unsubscribe", args=[token])
+            assert url.startswith(settings.SITE_URL + script_prefix)
+            assert links.unsubscribe_token_read(token) == (ana, channel)
+    finally:
+        set_script_prefix(before)
+
+
 def test_unsubscribe_links_default_to_a_year(settings):
     assert settings.UNSUBSCRIBE_LINK_MAX_AGE >= 30 * 24 * 3600  # CAN-SPAM: at least 30 days
 
