@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from core.cache import cache_get_and_count
 from core.forms import BIGINT_MAX
+from core.prepared import Prepared
 from members.models import Event, Member, Partner, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
 from members.outbox import webhook_event_types
 
@@ -85,10 +86,19 @@ def _grant_check(key: str, prefix: str, grant: KeyGrant | None) -> KeyGrant | No
     return grant
 
 
+# Every partner request on a member starts here: compiled once per process (core.prepared). A number is
+# unique in its program, so no ORDER BY (first() would add one by pk).
+_MEMBER_BY_NUMBER = Prepared(
+    lambda program_id, number: Member.objects.select_related("program", "tier").filter(
+        program_id=program_id, number=number
+    )[:1],
+    program_id=-918_273_645,
+    number="stand-in:number",
+)
+
+
 def member_for_partner(*, partner: Partner, number: str) -> Member | None:
-    # A number is unique in its program: no ORDER BY to compile (first() would add one by pk).
-    found = Member.objects.select_related("program", "tier").filter(program_id=partner.program_id, number=number)
-    return next(iter(found[:1]), None)
+    return next(iter(_MEMBER_BY_NUMBER(program_id=partner.program_id, number=number)), None)
 
 
 def deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
