@@ -457,19 +457,20 @@ def _custom_period() -> str:
     return f"period=custom&start={today - timedelta(days=29)}&end={today}"
 
 
-def _one_day_in() -> tuple[datetime, datetime]:
+def backlog_then_a_day(job) -> tuple[float, float]:
     """The seed never ran the jobs, so at "now" release and expiry meet a backlog (a year of lots past
-    their date). A job run one day after the first due lot meets one day's due lots: what the hourly
-    jobs meet, 24 times over, once a program is live."""
+    their date). In one transaction rolled back at the end: the job as of yesterday (the backlog),
+    then as of now (the last day's due lots: what a live program's hourly runs meet in a day)."""
     from datetime import timedelta
 
-    from django.db.models import Min
+    from django.utils import timezone
 
-    from members.models import PointLot
-
-    pending = PointLot.objects.filter(pending=True).aggregate(first=Min("available_at"))["first"]
-    expiring = PointLot.objects.filter(remaining__gt=0).aggregate(first=Min("expires_at"))["first"]
-    return pending + timedelta(days=1), expiring + timedelta(days=1)
+    now = timezone.now()
+    with transaction.atomic():
+        backlog = timed(lambda: job(now=now - timedelta(days=1)))
+        day = timed(lambda: job(now=now))
+        transaction.set_rollback(True)
+    return backlog, day
 
 
 def job_timings() -> list[tuple[str, float]]:
@@ -477,18 +478,13 @@ def job_timings() -> list[tuple[str, float]]:
     from campaigns.services import campaign_results_refresh
     from members import metrics, services
 
-    release_day, expiry_day = _one_day_in()
+    release_backlog, release_day = backlog_then_a_day(services.points_release_pending)
+    expiry_backlog, expiry_day = backlog_then_a_day(services.points_expire_due)
     return [
-        ("job: release pending points", timed(rolled_back(services.points_release_pending))),
-        ("job: expire due lots", timed(rolled_back(services.points_expire_due))),
-        (
-            "job: release pending points, one day's due lots",
-            timed(rolled_back(lambda: services.points_release_pending(now=release_day))),
-        ),
-        (
-            "job: expire due lots, one day's due lots",
-            timed(rolled_back(lambda: services.points_expire_due(now=expiry_day))),
-        ),
+        ("job: release pending points, the seed's backlog", release_backlog),
+        ("job: release pending points, the last day's due lots", release_day),
+        ("job: expire due lots, the seed's backlog", expiry_backlog),
+        ("job: expire due lots, the last day's due lots", expiry_day),
         ("job: tier review", timed(rolled_back(services.tiers_review))),
         # The dashboard reads closed months from these snapshots, the campaign results and the
         # preset periods' pages from the summaries: all filled before the admin timings.
