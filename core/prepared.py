@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, get_related_populators
 from django.db.transaction import TransactionManagementError
 
 
@@ -72,7 +72,7 @@ class Prepared:
         query = queryset.query
         if query.annotations or query.extra or queryset._prefetch_related_lookups or queryset._known_related_objects:
             raise ValueError("Prepared takes filters, select_related, select_for_update and a slice only.")
-        if queryset._iterable_class.__name__ != "ModelIterable":
+        if queryset._iterable_class is not ModelIterable:
             raise ValueError("Prepared returns model instances: no values() or values_list().")
         compiler = query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
