@@ -22,6 +22,10 @@ from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
 from django.db.transaction import TransactionManagementError
 
+# Stand-ins for the usual parameters (an id, a text): values no real row or request carries.
+STAND_IN_ID = -918_273_645
+STAND_IN_TEXT = "stand-in:text"
+
 
 @dataclass(frozen=True)
 class _Compiled:

@@ -18,7 +18,7 @@ periodic subscription job) take no member lock after them, so they never close a
 from django.db.models import Q, QuerySet
 
 from core.errors import Conflict, NotFound
-from core.prepared import Prepared
+from core.prepared import STAND_IN_ID, STAND_IN_TEXT, Prepared
 from members.models import Household, Member, Partner
 
 # Periodic jobs work through CHUNK rows per transaction: a bounded number of rows locked at once,
@@ -62,10 +62,10 @@ def _buyer_and_referrer(this: Q) -> QuerySet[Member]:
 # and the UNION was a third of an earn request's CPU.
 _LOCK_BUYER_BY_NUMBER = Prepared(
     lambda program_id, number: _buyer_and_referrer(Q(program_id=program_id, number=number)),
-    program_id=-918_273_645,
-    number="stand-in:number",
+    program_id=STAND_IN_ID,
+    number=STAND_IN_TEXT,
 )
-_LOCK_BUYER_BY_ID = Prepared(lambda pk: _buyer_and_referrer(Q(pk=pk)), pk=-918_273_645)
+_LOCK_BUYER_BY_ID = Prepared(lambda pk: _buyer_and_referrer(Q(pk=pk)), pk=STAND_IN_ID)
 
 
 def lock_buyer(member: Member | str, partner: Partner | None) -> tuple[Member, Member | None]:
@@ -76,11 +76,9 @@ def lock_buyer(member: Member | str, partner: Partner | None) -> tuple[Member, M
         if partner is None:
             raise NotFound("Member not found.")
         rows = _LOCK_BUYER_BY_NUMBER(program_id=partner.program_id, number=member)
-    else:
-        rows = _LOCK_BUYER_BY_ID(pk=member.pk)
-    if isinstance(member, str):
         buyer = next((m for m in rows if m.number == member and m.program_id == partner.program_id), None)
     else:
+        rows = _LOCK_BUYER_BY_ID(pk=member.pk)
         buyer = next((m for m in rows if m.pk == member.pk), None)
     if buyer is None:
         raise NotFound("Member not found.")

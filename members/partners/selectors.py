@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core.cache import cache_get_and_count
 from core.forms import BIGINT_MAX
-from core.prepared import Prepared
+from core.prepared import STAND_IN_ID, STAND_IN_TEXT, Prepared
 from members.models import Event, Member, Partner, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
 from members.outbox import webhook_event_types
 
@@ -92,8 +92,8 @@ _MEMBER_BY_NUMBER = Prepared(
     lambda program_id, number: Member.objects.select_related("program", "tier").filter(
         program_id=program_id, number=number
     )[:1],
-    program_id=-918_273_645,
-    number="stand-in:number",
+    program_id=STAND_IN_ID,
+    number=STAND_IN_TEXT,
 )
 
 
