@@ -62,7 +62,7 @@ def test_250_members_go_out_in_batches_personalised_in_their_language_each_once(
     message = by_address[italian.email]
     assert message["subject"] == "Bulk, novità"
     assert '<html lang="it">' in message["html"] and "Ciao Bulk, hai 1.500 punti." in message["html"]
-    assert message["headers"]["List-Unsubscribe"].startswith("<http") and str(italian.pk) != ""
+    assert message["headers"]["List-Unsubscribe"].startswith("<http")
     assert f"/unsubscribe/{message['headers']['List-Unsubscribe'].split('/unsubscribe/')[1][:-1]}" in message["text"]
     english = by_address[Member.objects.filter(pk__in=ids, language="en").first().email]
     assert '<html lang="en">' in english["html"] and "Hello Bulk, you have 0 points." in english["text"]
